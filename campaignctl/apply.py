@@ -1,0 +1,178 @@
+"""Execute a Plan's operation DAG: concurrently where independent, recording state after every call.
+
+A failed operation's dependents are skipped (not run); independent work carries on; the result
+lists what was done, what failed and what was skipped. Re-running converges, because every
+finished call is already in state and the next plan starts from live state.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import ApiError, CampaignctlError
+from .plan.model import Operation, Plan, ResourceChange
+from .providers.base import Provider
+from .state.base import State, StateBackend
+
+
+@dataclass
+class ApplyResult:
+    done: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)  # op id -> error message
+    skipped: list[str] = field(default_factory=list)
+    touched: set[str] = field(default_factory=set)  # addresses
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.skipped
+
+
+class UnresolvedReference(CampaignctlError):
+    pass
+
+
+def resolve(value: Any, state: State) -> Any:
+    """Replace ``{"$ref": address}`` placeholders by remote ids from state."""
+    if isinstance(value, dict):
+        if set(value) == {"$ref"}:
+            entry = state.resources.get(value["$ref"])
+            if entry is None or entry.get("id") is None:
+                raise UnresolvedReference(f"{value['$ref']} has no remote id yet (was its create skipped?)")
+            return entry["id"]
+        return {k: resolve(v, state) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve(v, state) for v in value]
+    return value
+
+
+Reporter = Callable[[str, Operation, str, float], None]  # (event, op, detail, seconds)
+
+
+async def execute_plan(
+    plan: Plan,
+    providers: dict[str, Provider],
+    state: State,
+    backend: StateBackend,
+    *,
+    parallelism: int = 8,
+    report: Reporter | None = None,
+) -> ApplyResult:
+    result = ApplyResult()
+    ops = {op.id: op for op in plan.operations}
+    changes = {c.address: c for c in plan.changes}
+    remaining_per_address: dict[str, int] = {}
+    for op in plan.operations:
+        remaining_per_address[op.address] = remaining_per_address.get(op.address, 0) + 1
+    waiting = {op.id: {a for a in op.after if a in ops} for op in plan.operations}
+    dependents: dict[str, list[str]] = {i: [] for i in ops}
+    for op_id, deps in waiting.items():
+        for dep in deps:
+            dependents[dep].append(op_id)
+    order_index = {op.id: i for i, op in enumerate(plan.operations)}
+    ready = sorted((i for i, d in waiting.items() if not d), key=order_index.__getitem__)
+    running: dict[asyncio.Task[None], str] = {}
+    sem = asyncio.Semaphore(parallelism)
+
+    def skip(op_id: str) -> None:
+        stack = list(dependents[op_id])
+        while stack:
+            child = stack.pop()
+            if child in waiting:
+                del waiting[child]
+                result.skipped.append(child)
+                stack.extend(dependents[child])
+
+    async def run_one(op: Operation) -> None:
+        async with sem:
+            started = time.perf_counter()
+            if report:
+                report("start", op, "", 0.0)
+            await _run(op, providers, state, backend, changes)
+            if report:
+                report("done", op, "", time.perf_counter() - started)
+
+    while ready or running:
+        while ready:
+            op_id = ready.pop(0)
+            waiting.pop(op_id, None)
+            task = asyncio.ensure_future(run_one(ops[op_id]))
+            running[task] = op_id
+        finished, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+        newly_ready = []
+        for task in finished:
+            op_id = running.pop(task)
+            op = ops[op_id]
+            result.touched.add(op.address)
+            exc = task.exception()
+            if exc is None:
+                result.done.append(op_id)
+                remaining_per_address[op.address] -= 1
+                if remaining_per_address[op.address] == 0:
+                    _finish_resource(changes.get(op.address), state, backend)
+                for child in dependents[op_id]:
+                    if child in waiting:
+                        waiting[child].discard(op_id)
+                        if not waiting[child]:
+                            newly_ready.append(child)
+            else:
+                message = str(exc) if isinstance(exc, CampaignctlError) else f"{type(exc).__name__}: {exc}"
+                result.failed[op_id] = message
+                if report:
+                    report("failed", op, message, 0.0)
+                if not isinstance(exc, (CampaignctlError, OSError)):
+                    result.failed[op_id] = f"internal error: {message}"
+                skip(op_id)
+        ready += sorted((i for i in newly_ready if i in waiting), key=order_index.__getitem__)
+    return result
+
+
+async def _run(op: Operation, providers: dict[str, Provider], state: State, backend: StateBackend, changes: dict[str, ResourceChange]) -> None:
+    change = changes.get(op.address)
+    if op.records == "forget" and op.action == "forget":
+        _forget(op.address, state, backend)
+        return
+    if op.records == "adopt":
+        _remember(op, op.target, change, state, backend)
+        return
+    provider = providers[op.provider]
+    resolved = Operation(**{**op.to_dict(), "target": resolve(op.target, state), "payload": resolve(op.payload, state)})
+    try:
+        outcome = await provider.execute(resolved)
+    except ApiError:
+        raise
+    if op.records == "create":
+        _remember(op, outcome.id, change, state, backend)
+    elif op.records == "forget":
+        _forget(op.address, state, backend)
+
+
+def _remember(op: Operation, remote_id: Any, change: ResourceChange | None, state: State, backend: StateBackend) -> None:
+    entry = {
+        "provider": op.provider,
+        "kind": change.kind if change else "",
+        "name": change.name if change else op.address.rsplit("/", 1)[-1],
+        "id": remote_id,
+        "attrs": None,
+        "protect": bool(change.protect) if change else False,
+    }
+    state.resources[op.address] = entry
+    backend.record(op.address, entry)
+
+
+def _forget(address: str, state: State, backend: StateBackend) -> None:
+    state.resources.pop(address, None)
+    backend.record(address, None)
+
+
+def _finish_resource(change: ResourceChange | None, state: State, backend: StateBackend) -> None:
+    """All calls for a resource succeeded: remember what was applied (for drift detection)."""
+    if change is None or change.address not in state.resources or change.after is None:
+        return
+    entry = dict(state.resources[change.address])
+    entry["attrs"] = change.after
+    entry["protect"] = change.protect
+    state.resources[change.address] = entry
+    backend.record(change.address, entry)

@@ -1,0 +1,345 @@
+"""The ``campaignctl`` command line. Plans go to stdout; logs, progress and errors to stderr.
+
+Exit codes: 0 success (with ``--detailed-exitcode``: no changes), 1 error, 2 changes pending
+(``--detailed-exitcode`` only).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from . import __version__
+from .errors import CampaignctlError, ConfigError, PlanError
+
+
+class App:
+    def __init__(self, debug: bool, verbose: int, color: bool | None) -> None:
+        self.debug = debug
+        self.color_flag = color
+
+    def color(self, stream: Any) -> bool:
+        if self.color_flag is not None:
+            return self.color_flag
+        return "NO_COLOR" not in os.environ and hasattr(stream, "isatty") and stream.isatty()
+
+    def err(self, message: str) -> None:
+        prefix = click.style("Error:", fg="red", bold=True) if self.color(sys.stderr) else "Error:"
+        click.echo(f"{prefix} {message}", err=True)
+
+
+pass_app = click.make_pass_decorator(App)
+path_arg = click.argument("path", default=".", type=click.Path(path_type=Path))
+parallelism_opt = click.option("--parallelism", default=8, show_default=True, type=click.IntRange(1, 256), help="API calls in flight at once, per provider.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="campaignctl")
+@click.option("--debug", is_flag=True, help="Show debug logs and tracebacks.")
+@click.option("-v", "--verbose", count=True, help="More logs on stderr (-v info, -vv debug).")
+@click.option("--color/--no-color", default=None, help="Colour output (default: on a terminal, unless NO_COLOR is set).")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool, verbose: int, color: bool | None) -> None:
+    """Declarative campaign-as-code for SWARMS and Microworkers.
+
+    Keep campaigns, jobs, tasks, schedules and task UI in YAML; `validate` checks them offline,
+    `plan` shows what would change on the platforms and `apply` makes it so.
+    """
+    level = logging.DEBUG if debug or verbose > 1 else logging.INFO if verbose else logging.WARNING
+    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+    ctx.obj = App(debug, verbose, color)
+
+
+# -- validate ----------------------------------------------------------------------------------
+@cli.command()
+@path_arg
+def validate(path: Path) -> None:
+    """Check the config in PATH offline: YAML, schemas, references, platform rules.
+
+    Prints every problem as file:line:col: message and exits 1 if there is any.
+    """
+    from .config.load import load_config
+
+    config = load_config(path)
+    n = len(config.documents)
+    click.echo(f"{path}: {n} document(s), {len(config.resources)} resource(s): valid.")
+
+
+# -- plan --------------------------------------------------------------------------------------
+@cli.command()
+@path_arg
+@click.option("-out", "--out", "out", type=click.Path(dir_okay=False, path_type=Path), help="Save the plan to FILE for `apply FILE`.")
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 0 when nothing changes, 2 when changes are pending, 1 on error.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@parallelism_opt
+@pass_app
+def plan(app: App, path: Path, out: Path | None, detailed_exitcode: bool, fmt: str, parallelism: int) -> None:
+    """Show what apply would change on the platforms for the config in PATH."""
+    from .plan.render import ANSI, PLAIN, render_text
+    from .session import Session, run
+
+    session = Session.load(path, parallelism)
+    the_plan = run(session.plan())
+    if fmt == "json":
+        click.echo(json.dumps(the_plan.to_dict(), indent=2, sort_keys=True, default=str))
+    else:
+        click.echo(render_text(the_plan, ANSI if app.color(sys.stdout) else PLAIN), nl=False)
+    if out is not None:
+        data = json.dumps(the_plan.to_dict(), indent=2, sort_keys=True, default=str) + "\n"
+        out.write_text(data, encoding="utf-8")
+        digest = hashlib.sha256(data.encode()).hexdigest()
+        click.echo(f"Saved the plan to {out} (sha256 {digest}). Apply exactly it with: campaignctl apply {out}", err=True)
+    if the_plan.errors:
+        raise PlanError(f"{len(the_plan.errors)} change(s) cannot be made:\n  " + "\n  ".join(the_plan.errors))
+    if detailed_exitcode and the_plan.has_changes:
+        sys.exit(2)
+
+
+# -- apply -------------------------------------------------------------------------------------
+@cli.command()
+@click.argument("target", default=".", type=click.Path(path_type=Path))
+@click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--allow-replace", is_flag=True, help="Accept replacements (a new object, then the old one removed).")
+@click.option("--force", is_flag=True, help="Allow deleting or replacing resources marked protect: true.")
+@click.option("--lock-timeout", default=0.0, type=click.FloatRange(0), help="Seconds to wait for the state lock.")
+@parallelism_opt
+@pass_app
+def apply(app: App, target: Path, auto_approve: bool, allow_replace: bool, force: bool, lock_timeout: float, parallelism: int) -> None:
+    """Make the platforms match the config in TARGET (a directory, or a plan saved with -out)."""
+    from .plan import safety
+    from .plan.model import Plan
+    from .plan.render import ANSI, PLAIN, render_text
+    from .session import Session, run, verify
+
+    saved: Plan | None = None
+    config_path: Path = target
+    if target.is_file() and target.suffix == ".json":
+        try:
+            saved = Plan.from_dict(json.loads(target.read_text(encoding="utf-8")))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise PlanError(f"{target} is not a saved campaignctl plan ({exc})") from None
+        config_path = Path(saved.config_root)
+    session = Session.load(config_path, parallelism)
+    session.backend.lock("apply", lock_timeout)
+    try:
+        session.state = session.backend.read()  # re-read under the lock
+        current = run(session.plan())
+        if saved is not None:
+            _check_saved(saved, current, session.config.digest)
+            the_plan = saved
+        else:
+            the_plan = current
+            click.echo(render_text(the_plan, ANSI if app.color(sys.stdout) else PLAIN), nl=False)
+        if the_plan.errors:
+            raise PlanError(f"{len(the_plan.errors)} change(s) cannot be made:\n  " + "\n  ".join(the_plan.errors))
+        refused = safety.problems(the_plan, force=force, allow_replace=allow_replace)
+        if refused:
+            raise PlanError("refusing to apply:\n  " + "\n  ".join(refused))
+        if not the_plan.operations:
+            click.echo("Nothing to apply.", err=True)
+            return
+        if saved is None and not auto_approve:
+            if not sys.stdin.isatty():
+                raise PlanError("apply needs confirmation: re-run with --auto-approve (stdin is not a terminal)")
+            if not click.confirm("Apply these changes?", default=False, err=True):
+                raise PlanError("cancelled; nothing was changed")
+        result, check = run(session.apply(the_plan))
+    finally:
+        session.backend.unlock()
+    _summarise(result)
+    verify(check)
+
+
+def _check_saved(saved: Any, current: Any, digest: str) -> None:
+    if saved.config_digest != digest:
+        raise PlanError("the configuration changed since this plan was made; run plan again")
+    moved = sorted(
+        a for a in set(saved.live_fingerprints) | set(current.live_fingerprints)
+        if saved.live_fingerprints.get(a) != current.live_fingerprints.get(a)
+    )
+    if moved:
+        raise PlanError(
+            "live state changed since this plan was made: " + ", ".join(moved[:20]) + "; run plan again"
+        )
+
+
+def _summarise(result: Any) -> None:
+    click.echo(
+        f"Apply: {len(result.done)} call(s) done, {len(result.failed)} failed, {len(result.skipped)} skipped.",
+        err=True,
+    )
+    if result.failed:
+        lines = [f"{op}: {msg}" for op, msg in result.failed.items()]
+        if result.skipped:
+            lines.append(f"skipped because they depend on a failed call: {', '.join(result.skipped[:20])}")
+        raise CampaignctlError("apply failed:\n  " + "\n  ".join(lines) + "\nState holds every call that succeeded; fix the cause and run apply again.")
+
+
+# -- state -------------------------------------------------------------------------------------
+@cli.group()
+def state() -> None:
+    """Inspect and edit the state (address -> remote id)."""
+
+
+def _state_session(path: Path) -> Any:
+    from .config.load import load_config
+    from .session import backend_for
+
+    config = load_config(path)
+    backend = backend_for(config)
+    return backend, backend.read()
+
+
+@state.command("list")
+@click.option("--dir", "path", default=".", type=click.Path(path_type=Path), help="The config directory.")
+def state_list(path: Path) -> None:
+    """List the addresses in state with their remote ids."""
+    _, st = _state_session(path)
+    for address, entry in sorted(st.resources.items()):
+        click.echo(f"{address}\t{entry.get('id')}")
+
+
+@state.command("show")
+@click.argument("address")
+@click.option("--dir", "path", default=".", type=click.Path(path_type=Path))
+def state_show(address: str, path: Path) -> None:
+    """Show one state entry as JSON."""
+    _, st = _state_session(path)
+    if address not in st.resources:
+        raise CampaignctlError(f"{address} is not in state")
+    click.echo(json.dumps(st.resources[address], indent=2, sort_keys=True))
+
+
+@state.command("rm")
+@click.argument("address")
+@click.option("--dir", "path", default=".", type=click.Path(path_type=Path))
+def state_rm(address: str, path: Path) -> None:
+    """Forget ADDRESS (the remote object is left alone)."""
+    backend, st = _state_session(path)
+    backend.lock("state rm")
+    try:
+        if st.resources.pop(address, None) is None:
+            raise CampaignctlError(f"{address} is not in state")
+        backend.commit(st)
+    finally:
+        backend.unlock()
+    click.echo(f"Removed {address} from state.", err=True)
+
+
+@state.command("mv")
+@click.argument("source")
+@click.argument("destination")
+@click.option("--dir", "path", default=".", type=click.Path(path_type=Path))
+def state_mv(source: str, destination: str, path: Path) -> None:
+    """Give the remote object of SOURCE the address DESTINATION."""
+    backend, st = _state_session(path)
+    backend.lock("state mv")
+    try:
+        if source not in st.resources:
+            raise CampaignctlError(f"{source} is not in state")
+        if destination in st.resources:
+            raise CampaignctlError(f"{destination} is already in state")
+        st.resources[destination] = st.resources.pop(source)
+        backend.commit(st)
+    finally:
+        backend.unlock()
+    click.echo(f"Moved {source} to {destination}.", err=True)
+
+
+@cli.command("force-unlock")
+@click.argument("lock_id")
+@click.option("--dir", "path", default=".", type=click.Path(path_type=Path))
+def force_unlock(lock_id: str, path: Path) -> None:
+    """Remove the state lock LOCK_ID left by a run that died."""
+    backend, _ = _state_session(path)
+    holder = backend.force_unlock(lock_id)
+    click.echo(f"Removed {holder.describe()}.", err=True)
+
+
+# -- graph -------------------------------------------------------------------------------------
+@cli.command()
+@path_arg
+def graph(path: Path) -> None:
+    """Print the config's dependency graph as DOT."""
+    from .config.load import load_config
+    from .providers import provider_class
+
+    config = load_config(path)
+    lines = ["digraph campaignctl {", "  rankdir=LR;"]
+    for address, doc in sorted(config.resources.items()):
+        lines.append(f'  "{address}";')
+        ptype = config.providers[doc.provider or ""].spec["type"]
+        cls = provider_class(ptype)
+        for field, kind in (cls.references.get(doc.kind, {}) if cls else {}).items():
+            value = doc.spec.get(field)
+            for name in value if isinstance(value, list) else [value] if value else []:
+                target = f"{doc.provider}/{kind.lower()}/{name}" if kind not in ("Schedule", "Component") else f"{kind.lower()}/{name}"
+                lines.append(f'  "{address}" -> "{target}";')
+        for item in doc.spec.get("components", []) if doc.kind == "Task" else []:
+            if isinstance(item, dict) and "use" in item:
+                lines.append(f'  "{address}" -> "component/{item["use"]}";')
+    lines.append("}")
+    click.echo("\n".join(dict.fromkeys(lines)))
+
+
+# -- sandbox -----------------------------------------------------------------------------------
+@cli.group()
+def sandbox() -> None:
+    """The fake SWARMS and Microworkers APIs (for trying campaignctl and for tests)."""
+
+
+@sandbox.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=Path(".campaignctl/sandbox-serve.db"), show_default=True, help="SQLite file holding the sandbox's data.")
+@click.option("--api-key-env", default="CAMPAIGNCTL_SANDBOX_KEY", show_default=True, help="Env var with the key/token the sandbox accepts (default key: sandbox-key).")
+def sandbox_serve(host: str, port: int, db: Path, api_key_env: str) -> None:
+    """Serve the sandbox on loopback: /swarms, /microworkers/api/v2, /microworkers-v1."""
+    import uvicorn
+
+    from .sandbox.app import PREFIXES, Settings, create_app
+    from .sandbox.store import Store
+
+    settings = Settings()
+    if os.environ.get(api_key_env):
+        settings.api_key = os.environ[api_key_env]
+    app = create_app(Store(db), settings)
+    for platform, prefix in PREFIXES.items():
+        click.echo(f"{platform}: http://{host}:{port}{prefix}", err=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def main(argv: list[str] | None = None) -> NoReturn:
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        rv = cli.main(args=argv, prog_name="campaignctl", standalone_mode=False)
+        sys.exit(rv if isinstance(rv, int) else 0)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(1)
+    except CampaignctlError as exc:
+        if debug:
+            raise
+        App(False, 0, None).err(str(exc) if not isinstance(exc, ConfigError) else _config_message(exc))
+        sys.exit(1)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+
+
+def _config_message(exc: ConfigError) -> str:
+    n = len(exc.diagnostics)
+    return f"{n} problem(s) in the configuration:\n" + "\n".join(str(d) for d in exc.diagnostics)

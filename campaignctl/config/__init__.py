@@ -1,0 +1,1 @@
+"""Config: YAML files -> documents (with file:line:col) -> validated, resolved desired resources."""

@@ -1,0 +1,354 @@
+"""Load a config directory and validate it offline, collecting every problem at once.
+
+Stages: read files -> YAML documents -> envelope schema -> duplicates -> providers and kinds ->
+spec schemas -> references and ``use:`` -> cycles -> platform rules. A stage reports what it
+finds and later stages skip only the documents it could not make sense of.
+"""
+from __future__ import annotations
+
+import copy
+import difflib
+import hashlib
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from jsonschema import ValidationError
+
+from .. import schemas
+from ..dag import DAG
+from ..errors import ConfigError, Diagnostic
+from .model import NEUTRAL_KINDS, Config, Document, address_of
+from .yamlload import Mark, MarkedDict, MarkedList, load_documents, mark_at
+
+SKIP_DIRS = {".git", ".campaignctl", "node_modules", ".venv", "__pycache__"}
+MAX_FILE_BYTES = 10 * 1024 * 1024
+
+
+def discover(root: Path) -> list[Path]:
+    if root.is_file():
+        return [root]
+    found: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
+        for name in sorted(filenames):
+            if name.endswith((".yaml", ".yml")):
+                found.append(Path(dirpath) / name)
+    return found
+
+
+def display_path(path: Path) -> str:
+    try:
+        return os.path.relpath(path)
+    except ValueError:  # pragma: no cover - another drive on Windows
+        return str(path)
+
+
+def load_config(path: str | Path) -> Config:
+    """Load and validate the config at ``path`` (a directory or one file). Raises ConfigError."""
+    root = Path(path)
+    if not root.exists():
+        raise ConfigError(Diagnostic(str(path), 0, 0, "no such file or directory"))
+    config_root = root if root.is_dir() else root.parent
+    diags: list[Diagnostic] = []
+    documents: list[Document] = []
+    digests: dict[str, str] = {}
+    files = discover(root)
+    if not files:
+        raise ConfigError(Diagnostic(display_path(root), 0, 0, "no *.yaml or *.yml files found"))
+    for file in files:
+        shown = display_path(file)
+        try:
+            data = file.read_bytes()
+        except OSError as exc:
+            diags.append(Diagnostic(shown, 0, 0, f"cannot read: {exc.strerror}"))
+            continue
+        digests[file.relative_to(config_root).as_posix()] = hashlib.sha256(data).hexdigest()
+        if len(data) > MAX_FILE_BYTES:
+            diags.append(Diagnostic(shown, 1, 1, f"file larger than {MAX_FILE_BYTES // 2**20} MiB"))
+            continue
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data[: exc.start].count(b"\n") + 1
+            diags.append(Diagnostic(shown, line, 1, f"not UTF-8 text (byte 0x{data[exc.start]:02x})"))
+            continue
+        raw_docs, problems = load_documents(text, shown)
+        diags += problems
+        for raw in raw_docs:
+            doc = _envelope(raw, shown, diags)
+            if doc is not None:
+                documents.append(doc)
+    config = Config(config_root, documents, digests)
+    diags += _validate(config)
+    if diags:
+        raise ConfigError(sorted(set(diags)))
+    return config
+
+
+def _envelope(raw: Any, file: str, diags: list[Diagnostic]) -> Document | None:
+    if not isinstance(raw, MarkedDict):
+        mark = getattr(raw, "mark", None) or Mark(file, 1, 1)
+        diags.append(mark.diag("a document must be a mapping with kind, name and spec"))
+        return None
+    problems = schema_diagnostics("document.json", raw, raw, [])
+    diags += problems
+    if problems or not isinstance(raw.get("spec"), dict):
+        return None
+    return Document(
+        kind=raw["kind"],
+        name=raw["name"],
+        provider=raw.get("provider"),
+        spec=raw["spec"],
+        raw=raw,
+        file=file,
+        protect=bool(raw.get("protect", False)),
+        ignore_changes=list(raw.get("ignoreChanges", [])),
+        moved_from=raw.get("movedFrom"),
+    )
+
+
+def schema_diagnostics(rel: str, instance: Any, root: Any, prefix: list[str | int]) -> list[Diagnostic]:
+    """Every JSON Schema violation of ``instance`` as a diagnostic at the offending node."""
+    out = []
+    for error in schemas.validator(rel).iter_errors(instance):
+        out.append(_describe(error, root, prefix))
+    return out
+
+
+def _describe(error: ValidationError, root: Any, prefix: list[str | int]) -> Diagnostic:
+    path = [*prefix, *error.absolute_path]
+    where = _dotted(path)
+    mark = mark_at(root, path)
+    message = error.message
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = list((error.schema.get("properties") or {}).keys())
+        extra = [k for k in error.instance if k not in allowed]
+        if extra:
+            name = extra[0]
+            mark = mark_at(root, [*path, name], key=True)
+            hint = difflib.get_close_matches(name, allowed, n=1)
+            message = f"unknown field {name!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
+            if len(extra) > 1:
+                message += f"; also unknown: {', '.join(map(repr, extra[1:]))}"
+            message += f"; allowed: {', '.join(allowed)}"
+    elif error.validator == "required":
+        match = re.match(r"'(.+)' is a required property", error.message)
+        if match:
+            message = f"missing required field {match.group(1)!r}"
+    elif error.validator == "enum" and isinstance(error.instance, str):
+        options = [str(o) for o in error.validator_value]
+        hint = difflib.get_close_matches(error.instance, options, n=1)
+        message = f"{error.instance!r} is not one of {', '.join(options)}" + (
+            f" (did you mean {hint[0]!r}?)" if hint else ""
+        )
+    elif error.validator == "type":
+        message = f"expected {error.validator_value}, got {_json_type(error.instance)} {_short(error.instance)}"
+    elif error.validator == "not" and isinstance(error.validator_value, dict) and error.validator_value.get("description"):
+        message = str(error.validator_value["description"])
+    text = f"{where}: {message}" if where else message
+    return (mark or Mark("?", 0, 0)).diag(text)
+
+
+def _json_type(value: Any) -> str:
+    return {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer", float: "number"}.get(
+        type(value), "null" if value is None else type(value).__name__
+    )
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _dotted(path: list[Any]) -> str:
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text
+
+
+# -- semantic validation ---------------------------------------------------------------------
+
+
+def _validate(config: Config) -> list[Diagnostic]:
+    from ..providers import PROVIDER_TYPES, provider_class
+
+    diags: list[Diagnostic] = []
+    seen: dict[str, Document] = {}
+    valid: list[Document] = []
+    for doc in config.documents:
+        key = doc.address
+        if key in seen:
+            first = seen[key]
+            diags.append(
+                doc.field_mark("name").diag(
+                    f"duplicate {doc.kind} {doc.name!r}"
+                    + (f" for provider {doc.provider!r}" if doc.provider else "")
+                    + f" (first defined at {first.file}:{first.field_mark('name').line})"
+                )
+            )
+            continue
+        seen[key] = doc
+        valid.append(doc)
+
+    provider_types: dict[str, str] = {}
+    for doc in valid:
+        if doc.kind in NEUTRAL_KINDS:
+            problems = schema_diagnostics(f"{doc.kind}.json", doc.spec, doc.raw, ["spec"])
+            diags += problems
+            if doc.kind == "Provider" and not problems:
+                provider_types[doc.name] = doc.spec["type"]
+
+    resources: list[Document] = []
+    for doc in valid:
+        if doc.kind in NEUTRAL_KINDS:
+            continue
+        if doc.provider not in provider_types:
+            if doc.provider not in config.providers:
+                known = sorted(config.providers)
+                hint = difflib.get_close_matches(str(doc.provider), known, n=1)
+                diags.append(
+                    doc.field_mark("provider").diag(
+                        f"undefined provider {doc.provider!r}"
+                        + (f" (did you mean {hint[0]!r}?)" if hint else "")
+                        + (f"; defined: {', '.join(known)}" if known else "; add a document of kind Provider")
+                    )
+                )
+            continue
+        ptype = provider_types[doc.provider]
+        cls = provider_class(ptype)
+        if cls is None or doc.kind not in cls.kinds:
+            kinds = ", ".join(cls.kinds) if cls else ""
+            diags.append(
+                doc.field_mark("kind").diag(
+                    f"provider {doc.provider!r} (type {ptype}) has no kind {doc.kind}" + (f"; it manages {kinds}" if kinds else "")
+                )
+            )
+            continue
+        problems = schema_diagnostics(f"{ptype}/{doc.kind}.json", doc.spec, doc.raw, ["spec"])
+        diags += problems
+        if not problems:
+            resources.append(doc)
+    del PROVIDER_TYPES
+
+    graph: DAG[str] = DAG()
+    for doc in valid:
+        graph.add(doc.address)
+    diags += _check_components(config, graph)
+    for doc in resources:
+        cls = provider_class(provider_types[doc.provider])  # type: ignore[index]
+        assert cls is not None
+        diags += _check_references(config, doc, cls.references.get(doc.kind, {}), graph)
+        if doc.kind in cls.component_lists:
+            diags += _resolve_uses(config, doc, cls.component_lists[doc.kind], graph)
+    cycle = graph.find_cycle()
+    if cycle:
+        first = next(d for d in valid if d.address == cycle[0])
+        diags.append(first.field_mark("name").diag("reference cycle: " + " -> ".join(cycle)))
+    if not diags:
+        for doc in resources:
+            cls = provider_class(provider_types[doc.provider])  # type: ignore[index]
+            assert cls is not None
+            diags += cls.check(doc, config)
+    return diags
+
+
+def _names(value: Any) -> list[tuple[int | None, Any]]:
+    if isinstance(value, list):
+        return list(enumerate(value))
+    return [(None, value)]
+
+
+def _check_references(config: Config, doc: Document, refs: dict[str, str], graph: DAG[str]) -> list[Diagnostic]:
+    diags = []
+    for field, target_kind in refs.items():
+        if field not in doc.spec:
+            continue
+        for index, name in _names(doc.spec[field]):
+            path: list[str | int] = [field] if index is None else [field, index]
+            if target_kind in NEUTRAL_KINDS:
+                pool = config.of_kind(target_kind)
+                target = address_of(None, target_kind, str(name))
+            else:
+                pool = {d.name: d for d in config.resources_of(doc.provider or "").values() if d.kind == target_kind}
+                target = address_of(doc.provider, target_kind, str(name))
+            if name not in pool:
+                hint = difflib.get_close_matches(str(name), list(pool), n=1)
+                diags.append(
+                    doc.mark(*path).diag(
+                        f"spec.{_dotted(path)}: unknown {target_kind} {name!r}"
+                        + (f" (did you mean {hint[0]!r}?)" if hint else "")
+                        + ("" if pool else f"; no {target_kind} is defined" + (f" for provider {doc.provider!r}" if target_kind not in NEUTRAL_KINDS else ""))
+                    )
+                )
+                continue
+            graph.add(doc.address, [target])
+    return diags
+
+
+def _check_components(config: Config, graph: DAG[str]) -> list[Diagnostic]:
+    """Components may derive from another with ``use:``; check names and record the edges."""
+    diags = []
+    pool = config.of_kind("Component")
+    for doc in pool.values():
+        base = doc.spec.get("use")
+        if base is None:
+            continue
+        if base not in pool:
+            diags.append(doc.mark("use").diag(f"spec.use: unknown Component {base!r}"))
+            continue
+        graph.add(doc.address, [address_of(None, "Component", base)])
+    return diags
+
+
+def resolve_component(config: Config, item: dict[str, Any], trail: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A component with every ``use:`` replaced by the named Component, overrides applied."""
+    if "use" not in item:
+        return {k: copy.deepcopy(v) for k, v in item.items()}
+    name = item["use"]
+    if name in trail:
+        raise ValueError("reference cycle: " + " -> ".join(f"component/{n}" for n in (*trail, name)))
+    base = resolve_component(config, config.of_kind("Component")[name].spec, (*trail, name))
+    out = {k: v for k, v in base.items()}
+    for key, value in item.items():
+        if key == "use":
+            continue
+        if key == "properties" and isinstance(value, dict):
+            out["properties"] = {**(out.get("properties") or {}), **copy.deepcopy(value)}
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _resolve_uses(config: Config, doc: Document, field: str, graph: DAG[str]) -> list[Diagnostic]:
+    diags: list[Diagnostic] = []
+    pool = config.of_kind("Component")
+    for index, item in enumerate(doc.spec.get(field) or []):
+        if not isinstance(item, dict) or "use" not in item:
+            continue
+        name = item["use"]
+        if name not in pool:
+            hint = difflib.get_close_matches(str(name), list(pool), n=1)
+            diags.append(
+                doc.mark(field, index, "use").diag(
+                    f"spec.{field}[{index}].use: unknown Component {name!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
+                )
+            )
+            continue
+        graph.add(doc.address, [address_of(None, "Component", name)])
+        try:
+            resolved = resolve_component(config, item)
+        except ValueError:
+            continue  # the cycle is reported once, by the graph
+        for problem in schemas.validator("components/component.json").iter_errors(resolved):
+            where = _dotted([field, index, *problem.absolute_path])
+            diags.append(doc.mark(field, index).diag(f"spec.{where} (after use: {name}): {_describe(problem, {}, []).message}"))
+    return diags
+
+
+__all__ = ["load_config", "resolve_component", "schema_diagnostics", "MarkedList"]

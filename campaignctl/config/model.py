@@ -1,0 +1,80 @@
+"""The loaded config: documents with their source positions, grouped by kind."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .yamlload import Mark, MarkedDict, mark_at
+
+#: kinds that belong to no provider (configuration, reusable pieces)
+NEUTRAL_KINDS = ("Provider", "Component", "Schedule")
+
+
+@dataclass
+class Document:
+    kind: str
+    name: str
+    provider: str | None
+    spec: dict[str, Any]
+    raw: MarkedDict
+    file: str
+    protect: bool = False
+    ignore_changes: list[str] = field(default_factory=list)
+    moved_from: str | None = None
+
+    @property
+    def address(self) -> str:
+        return address_of(self.provider, self.kind, self.name)
+
+    @property
+    def is_resource(self) -> bool:
+        return self.kind not in NEUTRAL_KINDS
+
+    def mark(self, *path: str | int, key: bool = False) -> Mark:
+        """Position of ``spec.<path>`` (the deepest part of it that exists)."""
+        return mark_at(self.raw, ["spec", *path], key=key) or self.raw.mark
+
+    def field_mark(self, name: str) -> Mark:
+        """Position of a top-level envelope field (``provider``, ``name``...)."""
+        return mark_at(self.raw, [name]) or self.raw.mark
+
+
+def address_of(provider: str | None, kind: str, name: str) -> str:
+    return f"{provider}/{kind.lower()}/{name}" if provider else f"{kind.lower()}/{name}"
+
+
+@dataclass
+class Config:
+    root: Path
+    documents: list[Document]
+    file_digests: dict[str, str]
+
+    def __post_init__(self) -> None:
+        self._neutral: dict[str, dict[str, Document]] = {k: {} for k in NEUTRAL_KINDS}
+        self.resources: dict[str, Document] = {}
+        for doc in self.documents:
+            if doc.is_resource:
+                self.resources.setdefault(doc.address, doc)
+            else:
+                self._neutral.setdefault(doc.kind, {}).setdefault(doc.name, doc)
+
+    def of_kind(self, kind: str) -> dict[str, Document]:
+        """Neutral documents of ``kind`` by name."""
+        return self._neutral.get(kind, {})
+
+    @property
+    def providers(self) -> dict[str, Document]:
+        return self.of_kind("Provider")
+
+    def resources_of(self, provider: str) -> dict[str, Document]:
+        return {a: d for a, d in self.resources.items() if d.provider == provider}
+
+    @property
+    def digest(self) -> str:
+        """sha256 over every config file's path and content: changes whenever the config does."""
+        h = hashlib.sha256()
+        for path, digest in sorted(self.file_digests.items()):
+            h.update(f"{path}\0{digest}\n".encode())
+        return h.hexdigest()

@@ -1,0 +1,94 @@
+"""campaignctl's exception tree. The CLI catches :class:`CampaignctlError`, prints it, exits 1.
+
+::
+
+    CampaignctlError
+     +-- ConfigError        one or more Diagnostics (file:line:col: message)
+     +-- PlanError          the plan cannot be made or is refused by a safety check
+     +-- ApiError           a platform answered with an error (code, message, request id)
+     |    +-- TransportError    no usable answer (timeout, connection reset, retry budget spent)
+     +-- StateError         state file unreadable, or a problem with its contents
+     |    +-- LockError         the state is locked by another run
+     +-- ApplyError         some operations failed (the summary names them)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class CampaignctlError(Exception):
+    """Root of every error campaignctl reports to the user without a traceback."""
+
+
+@dataclass(frozen=True, order=True)
+class Diagnostic:
+    """One problem in the config, pointing at the source."""
+
+    file: str
+    line: int
+    col: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}: {self.message}"
+
+
+class ConfigError(CampaignctlError):
+    def __init__(self, diagnostics: list[Diagnostic] | Diagnostic) -> None:
+        self.diagnostics = sorted(diagnostics) if isinstance(diagnostics, list) else [diagnostics]
+        super().__init__("\n".join(str(d) for d in self.diagnostics))
+
+
+class PlanError(CampaignctlError):
+    pass
+
+
+class ApiError(CampaignctlError):
+    """A platform rejected a call. ``str()`` names the call, the platform's code and the request id."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str = "",
+        url: str = "",
+        status: int | None = None,
+        code: str | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        self.message = message
+        self.method = method
+        self.url = url
+        self.status = status
+        self.code = code
+        self.request_id = request_id
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        parts = []
+        if self.method:
+            parts.append(f"{self.method} {self.url}")
+        if self.status is not None:
+            parts.append(f"HTTP {self.status}")
+        head = " -> ".join(parts)
+        text = self.message
+        if self.code is not None:
+            text = f"[{self.code}] {text}"
+        tail = f" (request id {self.request_id})" if self.request_id else ""
+        return f"{head}: {text}{tail}" if head else f"{text}{tail}"
+
+
+class TransportError(ApiError):
+    pass
+
+
+class StateError(CampaignctlError):
+    pass
+
+
+class LockError(StateError):
+    pass
+
+
+class ApplyError(CampaignctlError):
+    pass

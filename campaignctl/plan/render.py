@@ -1,0 +1,92 @@
+"""Plan renderers. Each takes a Plan and returns text; the CLI prints it on stdout."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .model import FieldChange, Plan, ResourceChange
+
+Style = dict[str, str]
+PLAIN: Style = {}
+ANSI: Style = {"+": "\x1b[32m", "~": "\x1b[33m", "-": "\x1b[31m", "-/+": "\x1b[35m", "+/-": "\x1b[35m", "!": "\x1b[31m", "end": "\x1b[0m", "dim": "\x1b[2m"}
+
+
+def _fmt(value: Any, limit: int = 80) -> str:
+    text = json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _paint(text: str, key: str, style: Style) -> str:
+    return f"{style[key]}{text}{style['end']}" if key in style else text
+
+
+def _field_line(f: FieldChange) -> str:
+    note = "" if f.how == "update" else f"  # {f.how}"
+    if f.before is None:
+        return f"+ {f.path}: {_fmt(f.after)}{note}"
+    if f.after is None:
+        return f"- {f.path}: {_fmt(f.before)}{note}"
+    return f"~ {f.path}: {_fmt(f.before)} -> {_fmt(f.after)}{note}"
+
+
+def describe_actions(change: ResourceChange) -> str:
+    if change.is_replace:
+        return "replace (new object first, then the old one is removed)" if change.actions[0] == "create" else "replace"
+    word = {"create": "create", "update": "update", "delete": "delete", "no-op": "no change"}[change.actions[0]]
+    if change.lifecycle and change.actions == ["update"] and not change.fields:
+        word = " + ".join(change.lifecycle)
+    elif change.lifecycle and change.actions != ["delete"]:
+        word += " (" + ", ".join(a for a in change.lifecycle) + ")"
+    return word
+
+
+def render_text(plan: Plan, style: Style = PLAIN) -> str:
+    ops = {op.id: op for op in plan.operations}
+    numbers = {op.id: i + 1 for i, op in enumerate(plan.operations)}
+    lines: list[str] = []
+    shown = [c for c in plan.changes if c.actions != ["no-op"] or c.operations or c.errors]
+    if not shown:
+        lines.append("No changes. The platforms match the configuration.")
+    else:
+        lines.append("campaignctl will perform the following actions:")
+        lines.append("")
+    for change in shown:
+        symbol = change.symbol if change.actions != ["no-op"] else "~"
+        head = f"{_paint(symbol.rjust(3), symbol, style)} {change.address}  {describe_actions(change)}"
+        if change.remote_id is not None:
+            head += _paint(f"  [id {change.remote_id}]", "dim", style)
+        if change.protect and change.actions != ["no-op"] and ("delete" in change.actions):
+            head += "  (protected)"
+        lines.append(head)
+        for reason in change.reasons:
+            lines.append(f"      # {reason}")
+        for f in change.fields:
+            lines.append(f"      {_field_line(f)}")
+        if change.actions == ["create"] and change.after:
+            for key, value in change.after.items():
+                if value not in (None, [], {}):
+                    lines.append(f"      + {key}: {_fmt(value)}")
+        for warning in change.warnings:
+            lines.append(f"      {_paint('!', '!', style)} {warning}")
+        for error in change.errors:
+            lines.append(f"      {_paint('error:', '!', style)} {error}")
+        for op_id in change.operations:
+            op = ops.get(op_id)
+            if op is None:
+                continue
+            extra = f"  ({op.cost:.2f} USD)" if op.cost else ""
+            lines.append(_paint(f"      {numbers[op_id]:>3}. {op.call}{extra}", "dim", style))
+        lines.append("")
+    for warning in plan.warnings:
+        lines.append(f"Warning: {warning}")
+    counts = plan.counts()
+    summary = (
+        f"Plan: {counts['create']} to create, {counts['update']} to update, {counts['replace']} to replace, "
+        f"{counts['delete']} to delete; {len(plan.operations)} API call(s)"
+    )
+    if plan.cost:
+        summary += f"; commits {plan.cost:.2f} USD"
+    lines.append(summary + ".")
+    if plan.errors:
+        lines.append(f"{len(plan.errors)} change(s) cannot be made (see 'error:' above); nothing can be applied until they are resolved.")
+    return "\n".join(lines) + "\n"

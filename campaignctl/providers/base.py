@@ -1,0 +1,309 @@
+"""The provider template every platform module fills in.
+
+The planner owns the flow; a provider answers platform questions:
+
+- offline: ``check`` (platform rules beyond the JSON Schema) and ``desired`` (a document's spec
+  normalised to the shape ``read`` produces, references as addresses);
+- online: ``read`` (live objects it manages, normalised), ``create_ops`` / ``update_ops`` /
+  ``delete_ops`` (a resource diff -> API operations; ``update_ops`` raises :class:`NeedsReplace`
+  or :class:`Impossible` when the platform cannot change a field in place) and ``execute`` (one
+  operation against the API).
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import httpx
+from deepdiff import DeepDiff
+
+from ..config.model import Config, Document
+from ..errors import ConfigError, Diagnostic
+from ..http import ApiClient, ErrorParser, RetryPolicy, default_error_parser
+from ..plan.model import FieldChange, Operation, ResourceChange
+
+
+@dataclass
+class Live:
+    """A live object as a provider read it, normalised to the shape of ``desired``."""
+
+    address: str
+    kind: str
+    id: Any
+    attrs: dict[str, Any]
+    status: str | None = None
+    read_only: bool = False
+    raw: dict[str, Any] = field(default_factory=dict)
+    #: other remote objects that claim this address (left over from an interrupted replacement)
+    deposed: list[Any] = field(default_factory=list)
+
+
+class NeedsReplace(Exception):
+    """The platform cannot change these fields in place: the object must be replaced."""
+
+
+class Impossible(Exception):
+    """The platform cannot make this change at all; the plan reports it as an error."""
+
+
+@dataclass
+class ExecResult:
+    id: Any = None  # remote id of an object a create made
+
+
+@dataclass
+class Resource:
+    """What the planner hands a provider about one address."""
+
+    address: str
+    kind: str
+    name: str
+    desired: dict[str, Any] | None
+    live: Live | None
+    protect: bool = False
+    ignore_changes: list[str] = field(default_factory=list)
+
+
+class Provider:
+    type: ClassVar[str]
+    kinds: ClassVar[tuple[str, ...]]
+    #: kind -> {spec field: referenced kind}; a field holds a name or a list of names
+    references: ClassVar[dict[str, dict[str, str]]] = {}
+    #: kind -> spec field holding a list of components whose ``use:`` items are resolved
+    component_lists: ClassVar[dict[str, str]] = {}
+    #: Schedule spec fields this platform can express
+    schedule_fields: ClassVar[frozenset[str]] = frozenset()
+    #: where the sandbox app mounts this platform
+    sandbox_prefix: ClassVar[str]
+    error_parser: ClassVar[ErrorParser] = staticmethod(default_error_parser)
+    request_id_header: ClassVar[str] = "X-Request-ID"
+
+    def __init__(self, doc: Document, config_root: Path, env: Mapping[str, str] | None = None) -> None:
+        self.doc = doc
+        self.name = doc.name
+        self.spec = doc.spec
+        self.root = config_root
+        self.env = os.environ if env is None else env
+        self.parallelism = int(self.spec.get("parallelism", 8))
+        self.page_size = int(self.spec.get("pageSize", 100))
+        self.timeout = float(self.spec.get("timeout", 30))
+        self._client: ApiClient | None = None
+
+    # -- connection ------------------------------------------------------------------------
+    @property
+    def embedded(self) -> bool:
+        return self.spec.get("endpoint") == "sandbox"
+
+    @property
+    def client(self) -> ApiClient:
+        if self._client is None:
+            raise RuntimeError(f"provider {self.name} is not open")
+        return self._client
+
+    def credentials(self) -> dict[str, str]:
+        """Secrets named by ``spec.auth`` (``fooEnv: VAR`` -> ``{"foo": $VAR}``). Missing -> ConfigError."""
+        if self.embedded:
+            from ..sandbox.embedded import EMBEDDED_KEY
+
+            return {"token": EMBEDDED_KEY, "apiKey": EMBEDDED_KEY}
+        auth = self.spec.get("auth") or {}
+        out: dict[str, str] = {}
+        problems = []
+        for key, var in auth.items():
+            if not key.endswith("Env"):
+                continue
+            value = self.env.get(var)
+            if not value:
+                problems.append(
+                    self.doc.mark("auth", key).diag(
+                        f"provider {self.name!r}: environment variable {var} is not set (it holds the {key[:-3]})"
+                    )
+                )
+            else:
+                out[key[:-3]] = value
+        if problems:
+            raise ConfigError(problems)
+        return out
+
+    def auth_headers(self, credentials: dict[str, str]) -> dict[str, str]:
+        return {}
+
+    def base_headers(self) -> dict[str, str]:
+        return {"Accept": "application/json", "User-Agent": "campaignctl"}
+
+    def make_client(self, parallelism: int | None = None) -> ApiClient:
+        creds = self.credentials()
+        headers = {**self.base_headers(), **self.auth_headers(creds)}
+        transport: httpx.AsyncBaseTransport | None = None
+        if self.embedded:
+            from ..sandbox.embedded import embedded_app
+
+            transport = httpx.ASGITransport(app=embedded_app(self.root))
+            base = "http://sandbox" + self.sandbox_prefix
+        else:
+            base = str(self.spec["endpoint"])
+        return ApiClient(
+            base,
+            headers=headers,
+            transport=transport,
+            timeout=self.timeout,
+            parallelism=parallelism or self.parallelism,
+            retry=RetryPolicy(),
+            error_parser=type(self).error_parser,
+            secrets=list(creds.values()),
+            request_id_header=self.request_id_header,
+        )
+
+    async def open(self, parallelism: int | None = None) -> None:
+        if self._client is None:
+            self._client = self.make_client(parallelism)
+            await self.login()
+
+    async def login(self) -> None:
+        """Exchange credentials for a session token where the platform needs it."""
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self.logout()
+            await self._client.aclose()
+            self._client = None
+
+    async def logout(self) -> None:
+        """Give back a session token ``login`` obtained."""
+
+    # -- offline ---------------------------------------------------------------------------
+    @classmethod
+    def check(cls, doc: Document, config: Config) -> list[Diagnostic]:
+        """Platform rules the JSON Schema cannot express."""
+        return []
+
+    def desired(self, doc: Document, config: Config) -> dict[str, Any]:
+        raise NotImplementedError
+
+    # -- online ----------------------------------------------------------------------------
+    async def read(self, known: dict[str, Any], wanted: dict[str, str]) -> dict[str, Live]:
+        """Live objects for the addresses in ``known`` (address -> remote id, from state) and
+        ``wanted`` (address -> kind, from the config), found by id or by the address marker."""
+        raise NotImplementedError
+
+    async def balance(self) -> float | None:
+        """Money available for new work, USD (None when the platform does not say)."""
+        return None
+
+    def create_ops(self, res: Resource) -> list[Operation]:
+        raise NotImplementedError
+
+    def update_ops(self, res: Resource, changed: set[str]) -> list[Operation]:
+        raise NotImplementedError
+
+    def delete_ops(self, res: Resource, remote_id: Any, *, deposed: bool = False) -> list[Operation]:
+        raise NotImplementedError
+
+    async def execute(self, op: Operation) -> ExecResult:
+        raise NotImplementedError
+
+    def comparable(self, res: Resource) -> dict[str, Any]:
+        """The live attributes as they should be compared with ``res.desired``."""
+        assert res.live is not None
+        return res.live.attrs
+
+    # -- planning template -----------------------------------------------------------------
+    def op(self, address: str, action: str, call: str, **kwargs: Any) -> Operation:
+        return Operation(id=f"{address}#{action}", address=address, provider=self.name, action=action, call=call, **kwargs)
+
+    def plan_change(self, res: Resource) -> tuple[ResourceChange, list[Operation]]:
+        kind, live, desired = res.kind, res.live, res.desired
+        change = ResourceChange(
+            address=res.address,
+            provider=self.name,
+            kind=kind,
+            name=res.name,
+            actions=["no-op"],
+            before=live.attrs if live else None,
+            after=desired,
+            remote_id=live.id if live else None,
+            protect=res.protect,
+        )
+        ops: list[Operation] = []
+        if live is None and desired is not None:
+            change.actions = ["create"]
+            ops = self.create_ops(res)
+        elif desired is None and live is not None:
+            change.actions = ["delete"]
+            ops = self.delete_ops(res, live.id)
+        elif live is not None and desired is not None:
+            current = dict(self.comparable(res))
+            for name in res.ignore_changes:
+                if name in desired:
+                    current[name] = desired[name]
+                else:
+                    current.pop(name, None)
+            if current != desired:
+                change.fields = field_changes(current, desired)
+                changed = {f.path.split("[", 1)[0].split(".", 1)[0] for f in change.fields}
+                try:
+                    ops = self.update_ops(res, changed)
+                    change.actions = ["update"]
+                except NeedsReplace as exc:
+                    change.actions = ["create", "delete"]
+                    change.reasons.append(str(exc))
+                    for f in change.fields:
+                        f.how = "forces replacement"
+                    fresh = Resource(res.address, kind, res.name, desired, None, res.protect)
+                    ops = self.create_ops(fresh) + self.delete_ops(res, live.id, deposed=True)
+                except Impossible as exc:
+                    change.actions = ["update"]
+                    change.errors.append(str(exc))
+                    for f in change.fields:
+                        f.how = "impossible"
+        if live is not None and live.deposed:
+            for old in live.deposed:
+                ops += self.delete_ops(res, old, deposed=True)
+            change.warnings.append(
+                f"remote object(s) {', '.join(map(str, live.deposed))} also carry this address "
+                "(left over from an interrupted replacement): they will be removed"
+            )
+            if change.actions == ["no-op"]:
+                change.actions = ["update"]
+        # one resource's calls run one after another, in the order given
+        for prev, nxt in zip(ops, ops[1:]):
+            if prev.id not in nxt.after:
+                nxt.after.insert(0, prev.id)
+        change.operations = [o.id for o in ops]
+        change.lifecycle = [o.action for o in ops if o.action in LIFECYCLE_ACTIONS]
+        change.cost = round(sum(o.cost for o in ops), 6)
+        return change, ops
+
+
+LIFECYCLE_ACTIONS = {"publish", "pause", "continue", "resume", "cancel", "stop", "restart", "archive", "add-positions"}
+
+
+def field_changes(before: dict[str, Any], after: dict[str, Any]) -> list[FieldChange]:
+    """Field-level differences, paths like ``components[0].properties.steps``."""
+    diff = DeepDiff(before, after, verbose_level=2, view="tree")
+    out: list[FieldChange] = []
+    for levels in diff.values():
+        for level in levels:
+            path = _path(level.path(output_format="list"))
+            b = level.t1 if not _missing(level.t1) else None
+            a = level.t2 if not _missing(level.t2) else None
+            out.append(FieldChange(path, b, a))
+    out.sort(key=lambda f: f.path)
+    return out
+
+
+def _missing(value: Any) -> bool:
+    return type(value).__name__ == "NotPresent"
+
+
+def _path(parts: list[Any]) -> str:
+    text = ""
+    for part in parts:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text

@@ -1,0 +1,385 @@
+"""SWARMS API 1.0: tasks, jobs (ordered task lists) and campaigns (job lists + lifecycle).
+
+Live state is read with paged list calls (``_links.next`` followed, never built) and one relation
+read per managed job/campaign; the resource address is stored in ``properties.campaignctl`` so an
+object is found again without state. What changes how:
+
+=========  ===============================  ===================================================
+kind       field                            change
+=========  ===============================  ===================================================
+Task       name, components, properties     ``PUT /tasks/{id}`` (refused if the task is readOnly)
+Job        name, description, properties    ``PUT /jobs/{id}``
+Job        tasks                            ``PUT /jobs/{id}/tasks``
+Campaign   jobs                             ``PUT /campaigns/{id}/jobs`` (any state but cancelled/finished)
+Campaign   state                            publish / pause / continue / cancel
+Campaign   other fields                     ``PUT`` while unpublished; once published the campaign
+                                            is readOnly: replacement (new campaign, cancel the old)
+=========  ===============================  ===================================================
+
+Removing a resource archives it (a published campaign is cancelled first), so results stay.
+"""
+from __future__ import annotations
+
+import asyncio
+from typing import Any, ClassVar
+
+import httpx
+
+from ..config.load import resolve_component
+from ..config.model import Config, Document, address_of
+from ..errors import Diagnostic
+from ..plan.model import Operation, ref
+from .base import ExecResult, Impossible, Live, NeedsReplace, Provider, Resource
+from .schedule import check_schedule, schedule_of, to_utc
+
+MARKER = "campaignctl"
+COLLECTION = {"Task": "tasks", "Job": "jobs", "Campaign": "campaigns"}
+CAMPAIGN_FIELDS = (
+    "name", "title", "description", "terms", "estDuration", "workerPayment", "results", "maxResultsPerWorker",
+    "workerGroup", "maxWorkTime", "maxUploadTime", "maxReviewTime", "training", "startDate", "endDate",
+)  # fmt: skip
+#: lifecycle: (from, to) -> actions
+TRANSITIONS: dict[tuple[str, str], list[str]] = {
+    ("unpublished", "active"): ["publish"],
+    ("unpublished", "paused"): ["publish", "pause"],
+    ("active", "paused"): ["pause"],
+    ("active", "cancelled"): ["cancel"],
+    ("paused", "active"): ["continue"],
+    ("paused", "cancelled"): ["cancel"],
+}
+RUNNING = ("active", "paused")
+
+
+def swarms_error(response: httpx.Response) -> tuple[str | None, str]:
+    try:
+        body = response.json()
+    except ValueError:
+        return None, response.text[:200].strip() or response.reason_phrase
+    if not isinstance(body, dict):
+        return None, response.reason_phrase
+    message = str(body.get("message") or response.reason_phrase)
+    if body.get("description"):
+        message += f": {body['description']}"
+    code = body.get("code")
+    return (str(code) if code is not None else None), message
+
+
+def _blank(value: Any) -> Any:
+    return None if value in ("", None) else value
+
+
+def _component(item: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": item["type"],
+        "sticky": bool(item.get("sticky", False)),
+        "optionalResult": bool(item.get("optionalResult", False)),
+        "landscape": bool(item.get("landscape", False)),
+        "properties": dict(item.get("properties") or {}),
+    }
+
+
+def _props(properties: Any) -> dict[str, Any]:
+    return {k: v for k, v in (properties or {}).items() if k != MARKER}
+
+
+class SwarmsProvider(Provider):
+    type = "swarms"
+    kinds = ("Task", "Job", "Campaign")
+    references: ClassVar[dict[str, dict[str, str]]] = {
+        "Job": {"tasks": "Task"},
+        "Campaign": {"jobs": "Job", "schedule": "Schedule"},
+    }
+    component_lists: ClassVar[dict[str, str]] = {"Task": "components"}
+    schedule_fields = frozenset({"start", "end"})
+    sandbox_prefix = "/swarms"
+    error_parser = staticmethod(swarms_error)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._session_token: str | None = None
+        self.commission = 0.0
+
+    # -- connection ------------------------------------------------------------------------
+    def auth_headers(self, credentials: dict[str, str]) -> dict[str, str]:
+        self._credentials = credentials
+        token = credentials.get("token")
+        return {"X-Auth-Token": token} if token else {}
+
+    def base_headers(self) -> dict[str, str]:
+        return {**super().base_headers(), "X-API-Version": "1.0"}
+
+    async def login(self) -> None:
+        creds = self._credentials
+        if "token" not in creds and "email" in creds:
+            body = await self.client.json(
+                "POST", "/auth/token/request", json={"email": creds["email"], "password": creds["password"]}
+            )
+            self._session_token = str(body["accessToken"])
+            self.client.add_secret(self._session_token)
+            self.client.set_header("X-Auth-Token", self._session_token)
+
+    async def logout(self) -> None:
+        if self._session_token:
+            try:
+                await self.client.request("POST", "/auth/token/discard")
+            except Exception:  # noqa: BLE001 - best effort; the token expires anyway
+                pass
+
+    # -- offline ---------------------------------------------------------------------------
+    @classmethod
+    def check(cls, doc: Document, config: Config) -> list[Diagnostic]:
+        diags = []
+        if doc.kind == "Campaign":
+            schedule = schedule_of(doc, config)
+            if schedule is not None:
+                diags += check_schedule(schedule, doc, cls.schedule_fields, "SWARMS")
+            start, end = doc.spec.get("startDate"), doc.spec.get("endDate")
+            if start and end and end <= start:
+                diags.append(doc.mark("endDate").diag(f"spec.endDate: {end} is not after startDate {start}"))
+        return diags
+
+    def desired(self, doc: Document, config: Config) -> dict[str, Any]:
+        spec = doc.spec
+        if doc.kind == "Task":
+            return {
+                "name": spec.get("name", doc.name),
+                "components": [_component(resolve_component(config, c)) for c in spec["components"]],
+                "properties": _props(spec.get("properties")),
+            }
+        if doc.kind == "Job":
+            return {
+                "name": spec.get("name", doc.name),
+                "description": _blank(spec.get("description")),
+                "properties": _props(spec.get("properties")),
+                "tasks": [address_of(self.name, "Task", t) for t in spec.get("tasks", [])],
+            }
+        out: dict[str, Any] = {f: _blank(spec.get(f)) for f in CAMPAIGN_FIELDS}
+        out["name"] = spec.get("name", doc.name)
+        out["training"] = bool(spec.get("training", False))
+        schedule = schedule_of(doc, config)
+        if schedule is not None:
+            tz = schedule.spec.get("timeZone", "UTC")
+            for key, target in (("start", "startDate"), ("end", "endDate")):
+                if key in schedule.spec:
+                    out[target] = to_utc(schedule.spec[key], tz)
+        out["properties"] = _props(spec.get("properties"))
+        out["jobs"] = [address_of(self.name, "Job", j) for j in spec.get("jobs", [])]
+        out["state"] = spec.get("state", "unpublished")
+        return out
+
+    # -- reading ---------------------------------------------------------------------------
+    async def _list(self, path: str, key: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        url: str | None = path
+        params: dict[str, Any] | None = {"limit": self.page_size}
+        while url:
+            body = await self.client.json("GET", url, params=params)
+            items += body.get(key) or []
+            url = ((body.get("_links") or {}).get("next") or {}).get("href")
+            params = None  # the next link carries the query
+        return items
+
+    async def read(self, known: dict[str, Any], wanted: dict[str, str]) -> dict[str, Live]:
+        lists = await asyncio.gather(*(self._list(f"/{COLLECTION[k]}", COLLECTION[k]) for k in self.kinds))
+        by_id = {(address_kind(a), v): a for a, v in known.items()}
+        claims: dict[str, list[dict[str, Any]]] = {}
+        kinds: dict[str, str] = {}
+        for kind, objects in zip(self.kinds, lists):
+            for obj in objects:
+                if obj.get("archived"):
+                    continue
+                address = by_id.get((kind, obj.get("id")))
+                marker = (obj.get("properties") or {}).get(MARKER)
+                if address is None and address_kind(marker) == kind and (marker in wanted or marker in known):
+                    address = marker
+                if address is not None:
+                    claims.setdefault(address, []).append(obj)
+                    kinds[address] = kind
+        found: dict[str, Live] = {}
+        id_to_address: dict[tuple[str, Any], str] = {}
+        for address, objs in claims.items():
+            # the object state knows wins; without state, the oldest; the rest are left-overs
+            objs.sort(key=lambda o: (o.get("id") != known.get(address), o.get("id")))
+            live = self._normalise(kinds[address], address, objs[0])
+            live.deposed = [o["id"] for o in objs[1:]]
+            found[address] = live
+            id_to_address[(live.kind, live.id)] = address
+        await self._read_relations(found, id_to_address)
+        return found
+
+    def _normalise(self, kind: str, address: str, obj: dict[str, Any]) -> Live:
+        if kind == "Task":
+            attrs = {
+                "name": obj.get("name"),
+                "components": [_component(c) for c in obj.get("components") or []],
+                "properties": _props(obj.get("properties")),
+            }
+        elif kind == "Job":
+            attrs = {
+                "name": obj.get("name"),
+                "description": _blank(obj.get("description")),
+                "properties": _props(obj.get("properties")),
+                "tasks": [],
+            }
+        else:
+            attrs = {f: _blank(obj.get(f)) for f in CAMPAIGN_FIELDS}
+            attrs["training"] = bool(obj.get("training", False))
+            attrs["properties"] = _props(obj.get("properties"))
+            attrs["jobs"] = []
+            attrs["state"] = obj.get("state")
+        return Live(address, kind, obj["id"], attrs, status=obj.get("state"), read_only=bool(obj.get("readOnly")), raw=obj)
+
+    async def _read_relations(self, found: dict[str, Live], id_to_address: dict[tuple[str, Any], str]) -> None:
+        async def relation(live: Live, path: str, key: str, target: str, field: str) -> None:
+            items = await self._list(path, key)
+            live.attrs[field] = [
+                id_to_address.get((target, item.get("id")), f"{self.name}/{target.lower()}/#{item.get('id')}")
+                for item in items
+            ]
+            live.raw[field] = [item.get("id") for item in items]
+
+        jobs = []
+        for live in found.values():
+            if live.kind == "Job":
+                jobs.append(relation(live, f"/jobs/{live.id}/tasks", "tasks", "Task", "tasks"))
+            elif live.kind == "Campaign":
+                jobs.append(relation(live, f"/campaigns/{live.id}/jobs", "jobs", "Job", "jobs"))
+        await asyncio.gather(*jobs)
+
+    async def balance(self) -> float | None:
+        me = await self.client.json("GET", "/me")
+        self.commission = float(me.get("commissionRate") or 0.0)
+        available = ((me.get("balance") or {}).get("available") or "").split()
+        try:
+            return float(available[0])
+        except (IndexError, ValueError):
+            return None
+
+    def comparable(self, res: Resource) -> dict[str, Any]:
+        assert res.live is not None and res.desired is not None
+        attrs = dict(res.live.attrs)
+        if res.kind == "Campaign" and attrs.get("state") == "finished" and res.desired.get("state") in (*RUNNING, "cancelled"):
+            attrs["state"] = res.desired["state"]  # it ran to the end: nothing left to do
+        return attrs
+
+    # -- planning --------------------------------------------------------------------------
+    def _body(self, res: Resource) -> dict[str, Any]:
+        d = res.desired or {}
+        properties = {**d.get("properties", {}), MARKER: res.address}
+        if res.kind == "Task":
+            return {"name": d["name"], "components": d["components"], "properties": properties}
+        if res.kind == "Job":
+            body = {"name": d["name"], "description": d.get("description"), "properties": properties}
+        else:
+            body = {f: d.get(f) for f in CAMPAIGN_FIELDS}
+            body["properties"] = properties
+        return {k: v for k, v in body.items() if v is not None}
+
+    def _publish_cost(self, desired: dict[str, Any]) -> float:
+        pay = float(desired.get("workerPayment") or 0)
+        return round(pay * int(desired.get("results") or 1) * len(desired.get("jobs") or []) * (1 + self.commission), 6)
+
+    def _lifecycle(self, res: Resource, start: str, target: str) -> list[Operation]:
+        address = res.address
+        if start == target:
+            return []
+        if (start, target) not in TRANSITIONS:
+            if start in ("cancelled", "finished"):
+                raise NeedsReplace(f"the campaign is {start}; SWARMS cannot bring it back to {target}, only a new campaign can")
+            raise Impossible(f"SWARMS cannot move a campaign from {start} to {target}")
+        ops = []
+        for action in TRANSITIONS[(start, target)]:
+            cost = self._publish_cost(res.desired or {}) if action == "publish" else 0.0
+            ops.append(
+                self.op(address, action, f"POST /campaigns/{{id}}/{action}", target=ref(address), cost=cost,
+                        destructive=action == "cancel")
+            )  # fmt: skip
+        return ops
+
+    def create_ops(self, res: Resource) -> list[Operation]:
+        d = res.desired or {}
+        kind, address = res.kind, res.address
+        coll = COLLECTION[kind]
+        ops = [self.op(address, "create", f"POST /{coll}", payload=self._body(res), records="create")]
+        if kind == "Job" and d.get("tasks"):
+            ops.append(self.op(address, "set-tasks", "PUT /jobs/{id}/tasks", target=ref(address),
+                               payload=[ref(t) for t in d["tasks"]]))  # fmt: skip
+        if kind == "Campaign":
+            if d.get("jobs"):
+                ops.append(self.op(address, "set-jobs", "PUT /campaigns/{id}/jobs", target=ref(address),
+                                   payload=[ref(j) for j in d["jobs"]]))  # fmt: skip
+            if d.get("state") == "cancelled":
+                raise Impossible("a new campaign cannot start out cancelled")
+            ops += self._lifecycle(res, "unpublished", d.get("state", "unpublished"))
+        return ops
+
+    def update_ops(self, res: Resource, changed: set[str]) -> list[Operation]:
+        live, d = res.live, res.desired or {}
+        assert live is not None
+        kind, address = res.kind, res.address
+        coll = COLLECTION[kind]
+        ops: list[Operation] = []
+        relation = {"Job": "tasks", "Campaign": "jobs"}.get(kind)
+        fields = changed - {relation, "state"}
+        if fields:
+            if kind == "Campaign" and live.status != "unpublished":
+                raise NeedsReplace(
+                    f"the campaign is published (state {live.status}) and SWARMS keeps published campaigns read-only; "
+                    f"changing {', '.join(sorted(fields))} needs a new campaign (the old one is cancelled)"
+                )
+            if live.read_only:
+                raise Impossible(
+                    f"the {kind.lower()} is read-only on SWARMS (it belongs to a published campaign); "
+                    f"{', '.join(sorted(fields))} cannot change while that campaign runs"
+                )
+            ops.append(self.op(address, "update", f"PUT /{coll}/{{id}}", target=live.id, payload=self._body(res)))
+        if relation and relation in changed:
+            if kind == "Campaign" and live.status in ("cancelled", "finished"):
+                raise Impossible(f"the campaign is {live.status}: its jobs can no longer change")
+            ops.append(self.op(address, f"set-{relation}", f"PUT /{coll}/{{id}}/{relation}", target=live.id,
+                               payload=[ref(x) for x in d.get(relation, [])]))  # fmt: skip
+        if kind == "Campaign" and "state" in changed:
+            ops += self._lifecycle(res, str(live.status), d.get("state", "unpublished"))
+            for op in ops:
+                op.target = live.id if op.target == ref(address) else op.target
+        return ops
+
+    def delete_ops(self, res: Resource, remote_id: Any, *, deposed: bool = False) -> list[Operation]:
+        kind, address = res.kind, res.address
+        coll = COLLECTION[kind]
+        suffix = f"@{remote_id}" if deposed else ""
+        ops = []
+        status = res.live.status if res.live and res.live.id == remote_id else None
+        if deposed and res.live and res.live.id != remote_id:
+            status = "unknown"
+        if kind == "Campaign" and status in (*RUNNING, "unknown"):
+            ops.append(self.op(address, f"cancel{suffix}", f"POST /campaigns/{{id}}/cancel", target=remote_id,
+                               destructive=True, payload={"ifRunning": status == "unknown"}))  # fmt: skip
+        ops.append(
+            self.op(address, f"archive{suffix}", f"POST /{coll}/{{id}}/archive?deep=false", target=remote_id,
+                    destructive=True, records=None if deposed else "forget")
+        )  # fmt: skip
+        return ops
+
+    # -- applying --------------------------------------------------------------------------
+    async def execute(self, op: Operation) -> ExecResult:
+        method, path = op.call.split(" ", 1)
+        path = path.replace("{id}", str(op.target))
+        if op.action.startswith("cancel") and isinstance(op.payload, dict) and op.payload.get("ifRunning"):
+            current = await self.client.json("GET", path.rsplit("/", 1)[0])
+            if current.get("state") not in RUNNING:
+                return ExecResult()
+            payload = None
+        else:
+            payload = op.payload if method != "POST" or op.action == "create" else None
+        body = await self.client.json(method, path, json=payload)
+        if op.action == "create":
+            return ExecResult(id=body["id"])
+        return ExecResult()
+
+
+def address_kind(address: str | None) -> str | None:
+    if not address:
+        return None
+    parts = address.split("/")
+    return parts[1].capitalize() if len(parts) == 3 else None

@@ -1,0 +1,116 @@
+"""The glue the commands share: load config + state, open providers, plan, apply."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import time
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from .apply import ApplyResult, execute_plan
+from .config.load import load_config
+from .config.model import Config
+from .errors import ApplyError, PlanError
+from .plan.builder import build_plan
+from .plan.model import Operation, Plan
+from .providers import provider_class
+from .providers.base import Provider
+from .state.base import State
+from .state.local import LocalBackend
+
+
+def backend_for(config: Config) -> LocalBackend:
+    return LocalBackend(config.root / ".campaignctl")
+
+
+def make_providers(config: Config, env: Mapping[str, str] | None = None) -> dict[str, Provider]:
+    out: dict[str, Provider] = {}
+    for name, doc in config.providers.items():
+        cls = provider_class(doc.spec["type"])
+        assert cls is not None  # validated
+        out[name] = cls(doc, config.root, env)
+    return out
+
+
+@contextlib.asynccontextmanager
+async def opened(providers: dict[str, Provider], parallelism: int | None = None) -> AsyncIterator[dict[str, Provider]]:
+    try:
+        for provider in providers.values():
+            await provider.open(parallelism)
+        yield providers
+    finally:
+        for provider in providers.values():
+            await provider.close()
+
+
+@dataclass
+class Session:
+    config: Config
+    backend: LocalBackend
+    state: State
+    providers: dict[str, Provider]
+    parallelism: int = 8
+
+    @classmethod
+    def load(cls, path: str | Path, parallelism: int = 8, env: Mapping[str, str] | None = None) -> Session:
+        config = load_config(path)
+        backend = backend_for(config)
+        providers = make_providers(config, env)
+        for provider in providers.values():
+            provider.credentials()  # fail early, before any call, when a secret is missing
+        return cls(config, backend, backend.read(), providers, parallelism)
+
+    async def plan(self, only: set[str] | None = None) -> Plan:
+        async with opened(self.providers, self.parallelism):
+            return await build_plan(self.config, self.state, self.providers, only=only)
+
+    async def apply(self, plan: Plan, progress: bool = True) -> tuple[ApplyResult, Plan | None]:
+        """Run the plan, commit state, then re-read what it touched. Returns the result and the
+        verification plan of the touched addresses (None when nothing ran)."""
+        reporter = ProgressReporter(len(plan.operations)) if progress else None
+        async with opened(self.providers, self.parallelism):
+            try:
+                result = await execute_plan(
+                    plan, self.providers, self.state, self.backend, parallelism=self.parallelism, report=reporter
+                )
+            finally:
+                self.backend.commit(self.state)
+            check = None
+            if result.touched:
+                check = await build_plan(self.config, self.state, self.providers, only=result.touched)
+        return result, check
+
+
+class ProgressReporter:
+    """One line per finished call on stderr: ``[ 3/42] POST /tasks  swarms/task/a  (120 ms)``."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.count = 0
+        self.started = time.perf_counter()
+
+    def __call__(self, event: str, op: Operation, detail: str, seconds: float) -> None:
+        if event == "start":
+            return
+        self.count += 1
+        width = len(str(self.total))
+        status = f"FAILED: {detail}" if event == "failed" else f"({seconds * 1000:.0f} ms)"
+        print(f"[{self.count:>{width}}/{self.total}] {op.call:<40} {op.address}  {status}", file=sys.stderr, flush=True)
+
+
+def run(coro):  # type: ignore[no-untyped-def]
+    return asyncio.run(coro)
+
+
+def verify(check: Plan | None) -> None:
+    if check is None:
+        return
+    left = [c for c in check.pending if c.actions != ["no-op"]]
+    if left:
+        names = ", ".join(c.address for c in left[:10])
+        raise ApplyError(f"after apply, {len(left)} resource(s) still differ from the config: {names}")
+
+
+__all__ = ["PlanError", "Session", "run", "verify"]

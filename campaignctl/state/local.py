@@ -1,0 +1,176 @@
+"""The local state backend: ``.campaignctl/state.json`` plus a journal, and a lock file.
+
+- Writes are atomic: temp file, fsync, rename, fsync of the directory; the previous good state
+  is kept as ``state.json.backup``.
+- During apply every finished operation is appended to ``state.journal`` at once (one JSON line,
+  flushed), so a crash at any point loses nothing: the next run replays the journal.
+- A state file that does not parse is never overwritten: the error names it and the backup.
+- The lock is a file created with O_EXCL holding the holder's host, pid, start time and id.
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+from ..errors import LockError, StateError
+from .base import LockInfo, State
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # pragma: no cover - platforms without directory fds
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: Path, data: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # pragma: no cover - someone else's process
+        return True
+    return True
+
+
+class LocalBackend:
+    def __init__(self, directory: Path) -> None:
+        self.dir = directory
+        self.path = directory / "state.json"
+        self.backup = directory / "state.json.backup"
+        self.journal = directory / "state.journal"
+        self.lock_path = directory / "state.lock"
+        self._lock: LockInfo | None = None
+        self._journal_fh: Any = None
+        self._last_sync = 0.0
+
+    def describe(self) -> str:
+        return str(self.path)
+
+    # -- reading -----------------------------------------------------------------------------
+    def read(self) -> State:
+        state = State()
+        if self.path.exists():
+            try:
+                data = json.loads(self.path.read_text(encoding="utf-8"))
+                if not isinstance(data, dict) or not isinstance(data.get("resources", {}), dict):
+                    raise ValueError("not a campaignctl state document")
+                state = State.from_dict(data)
+            except (ValueError, UnicodeDecodeError) as exc:
+                hint = f"; the last good state is in {self.backup}" if self.backup.exists() else ""
+                raise StateError(
+                    f"state file {self.path} is corrupt ({exc}); it was left untouched{hint}. "
+                    "Restore it (or move it away to rebuild state from the platforms' address markers)"
+                ) from None
+        if self.journal.exists():
+            self._replay(state)
+        return state
+
+    def _replay(self, state: State) -> None:
+        with open(self.journal, encoding="utf-8") as fh:
+            for line in fh:
+                try:
+                    item = json.loads(line)
+                except ValueError:
+                    break  # a line cut by a crash: everything before it is good
+                if item.get("entry") is None:
+                    state.resources.pop(item["address"], None)
+                else:
+                    state.resources[item["address"]] = item["entry"]
+
+    # -- writing -----------------------------------------------------------------------------
+    def record(self, address: str, entry: dict[str, Any] | None) -> None:
+        if self._journal_fh is None:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            self._journal_fh = open(self.journal, "a", encoding="utf-8")
+        self._journal_fh.write(json.dumps({"address": address, "entry": entry}) + "\n")
+        self._journal_fh.flush()  # survives kill -9 (the OS has it)
+        now = time.monotonic()
+        if now - self._last_sync > 0.2:  # and a power cut, at most 200 ms behind
+            os.fsync(self._journal_fh.fileno())
+            self._last_sync = now
+
+    def commit(self, state: State) -> None:
+        state.serial += 1
+        if self.path.exists():
+            try:
+                json.loads(self.path.read_text(encoding="utf-8"))
+                atomic_write(self.backup, self.path.read_text(encoding="utf-8"))
+            except ValueError:
+                raise StateError(f"state file {self.path} is corrupt; refusing to overwrite it") from None
+        atomic_write(self.path, json.dumps(state.to_dict(), indent=2, sort_keys=True) + "\n")
+        if self._journal_fh is not None:
+            self._journal_fh.close()
+            self._journal_fh = None
+        if self.journal.exists():
+            self.journal.unlink()
+            _fsync_dir(self.dir)
+
+    # -- locking -----------------------------------------------------------------------------
+    def lock(self, command: str, timeout: float = 0.0) -> LockInfo:
+        info = LockInfo.new(command)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fd = os.open(self.lock_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                holder = self._holder()
+                if holder and holder.host == socket.gethostname() and not _pid_alive(holder.pid):
+                    self.lock_path.unlink(missing_ok=True)  # its process is gone: the lock is stale
+                    continue
+                if time.monotonic() >= deadline:
+                    what = holder.describe() if holder else f"lock file {self.lock_path}"
+                    raise LockError(
+                        f"state {self.path} is locked: {what}. Wait for it to finish, use --lock-timeout, "
+                        f"or if that run is dead: campaignctl force-unlock {holder.id if holder else '<ID>'}"
+                    ) from None
+                time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
+                continue
+            with os.fdopen(fd, "w") as fh:
+                json.dump(info.__dict__, fh)
+                fh.flush()
+                os.fsync(fh.fileno())
+            self._lock = info
+            return info
+
+    def _holder(self) -> LockInfo | None:
+        try:
+            return LockInfo(**json.loads(self.lock_path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError):
+            return None
+
+    def unlock(self) -> None:
+        if self._lock is not None:
+            holder = self._holder()
+            if holder is None or holder.id == self._lock.id:
+                self.lock_path.unlink(missing_ok=True)
+            self._lock = None
+
+    def force_unlock(self, lock_id: str) -> LockInfo:
+        holder = self._holder()
+        if holder is None:
+            raise LockError(f"state {self.path} is not locked")
+        if holder.id != lock_id:
+            raise LockError(f"lock id {lock_id} does not match the current lock ({holder.describe()})")
+        self.lock_path.unlink(missing_ok=True)
+        return holder
