@@ -301,14 +301,17 @@ def sandbox() -> None:
 @click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=Path(".campaignctl/sandbox-serve.db"), show_default=True, help="SQLite file holding the sandbox's data.")
 @click.option("--api-key-env", default="CAMPAIGNCTL_SANDBOX_KEY", show_default=True, help="Env var with the key/token the sandbox accepts (default key: sandbox-key).")
-def sandbox_serve(host: str, port: int, db: Path, api_key_env: str) -> None:
+@click.option("--balance", type=float, default=10_000.0, show_default=True, help="USD on each platform account.")
+@click.option("--review-seconds", type=float, default=0.0, show_default=True, help="Microworkers: seconds a new campaign stays in review.")
+@click.option("--strict-readonly", is_flag=True, help="SWARMS: also freeze tasks and jobs of published campaigns.")
+def sandbox_serve(host: str, port: int, db: Path, api_key_env: str, balance: float, review_seconds: float, strict_readonly: bool) -> None:
     """Serve the sandbox on loopback: /swarms, /microworkers/api/v2, /microworkers-v1."""
     import uvicorn
 
     from .sandbox.app import PREFIXES, Settings, create_app
     from .sandbox.store import Store
 
-    settings = Settings()
+    settings = Settings(balance=balance, review_seconds=review_seconds, strict_readonly=strict_readonly)
     if os.environ.get(api_key_env):
         settings.api_key = os.environ[api_key_env]
     app = create_app(Store(db), settings)

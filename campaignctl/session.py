@@ -15,6 +15,7 @@ from .config.model import Config
 from .errors import ApplyError, PlanError
 from .plan.builder import build_plan
 from .plan.model import Operation, Plan
+from .plan.render import shown_call
 from .providers import provider_class
 from .providers.base import Provider
 from .state.base import State
@@ -97,7 +98,7 @@ class ProgressReporter:
         self.count += 1
         width = len(str(self.total))
         status = f"FAILED: {detail}" if event == "failed" else f"({seconds * 1000:.0f} ms)"
-        print(f"[{self.count:>{width}}/{self.total}] {op.call:<40} {op.address}  {status}", file=sys.stderr, flush=True)
+        print(f"[{self.count:>{width}}/{self.total}] {shown_call(op):<40} {op.address}  {status}", file=sys.stderr, flush=True)
 
 
 def run(coro):  # type: ignore[no-untyped-def]

@@ -27,21 +27,20 @@ def _kind_of(address: str) -> str:
 
 
 async def read_live(
-    providers: dict[str, Provider], config: Config, state: State, only: set[str] | None = None
+    providers: dict[str, Provider], config: Config, state: State
 ) -> tuple[dict[str, dict[str, Any]], dict[str, Live], dict[str, float | None]]:
-    """Desired attributes, live objects and balances, read concurrently across providers."""
+    """Desired attributes, live objects and balances, read concurrently across providers.
+
+    Every provider reads all it manages, even when the caller plans a subset: relations between
+    objects only resolve to addresses against the whole set."""
     desired: dict[str, dict[str, Any]] = {}
     wanted: dict[str, dict[str, str]] = {name: {} for name in providers}
     for address, doc in config.resources.items():
-        if only is not None and address not in only:
-            continue
         desired[address] = providers[doc.provider or ""].desired(doc, config)
         wanted[doc.provider or ""][address] = doc.kind
 
     async def one(name: str, provider: Provider) -> tuple[dict[str, Live], float | None]:
         known = {a: e["id"] for a, e in state.resources.items() if e.get("provider") == name}
-        if only is not None:
-            known = {a: i for a, i in known.items() if a in only}
         live, balance = await asyncio.gather(provider.read(known, wanted[name]), provider.balance())
         return live, balance
 
@@ -61,11 +60,11 @@ async def build_plan(
     *,
     only: set[str] | None = None,
 ) -> Plan:
-    desired, live, balances = await read_live(providers, config, state, only)
+    desired, live, balances = await read_live(providers, config, state)
     known_addresses = {a for a, e in state.resources.items() if e.get("provider") in providers}
-    if only is not None:
-        known_addresses &= only
     addresses = sorted(set(desired) | set(live) | known_addresses)
+    if only is not None:
+        addresses = [a for a in addresses if a in only]
     changes: list[ResourceChange] = []
     ops: list[Operation] = []
     for address in addresses:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .model import FieldChange, Plan, ResourceChange
+from .model import FieldChange, Operation, Plan, ResourceChange
 
 Style = dict[str, str]
 PLAIN: Style = {}
@@ -27,6 +27,13 @@ def _field_line(f: FieldChange) -> str:
     if f.after is None:
         return f"- {f.path}: {_fmt(f.before)}{note}"
     return f"~ {f.path}: {_fmt(f.before)} -> {_fmt(f.after)}{note}"
+
+
+def shown_call(op: Operation) -> str:
+    """The call with the remote id filled in where it is already known."""
+    if op.target is not None and not isinstance(op.target, dict):
+        return op.call.replace("{id}", str(op.target))
+    return op.call
 
 
 def describe_actions(change: ResourceChange) -> str:
@@ -75,7 +82,7 @@ def render_text(plan: Plan, style: Style = PLAIN) -> str:
             if op is None:
                 continue
             extra = f"  ({op.cost:.2f} USD)" if op.cost else ""
-            lines.append(_paint(f"      {numbers[op_id]:>3}. {op.call}{extra}", "dim", style))
+            lines.append(_paint(f"      {numbers[op_id]:>3}. {shown_call(op)}{extra}", "dim", style))
         lines.append("")
     for warning in plan.warnings:
         lines.append(f"Warning: {warning}")

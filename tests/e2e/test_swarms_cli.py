@@ -1,0 +1,155 @@
+"""The real CLI against the SWARMS sandbox: in-process (endpoint: sandbox) and served on loopback."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CANARY, Server, assert_no_canary, copy_example, point_at_server, run_cli
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1))
+
+
+def _changed_addresses(plan_text: str) -> list[str]:
+    return re.findall(r"^\s*(?:\+|~|-|-/\+|\+/-) (\S+/\S+/\S+)\s", plan_text, flags=re.M)
+
+
+@pytest.fixture(params=["in-process", "loopback"])
+def quickstart(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    config = copy_example("quickstart", tmp_path)
+    env: dict[str, str] = {}
+    if request.param == "loopback":
+        server: Server = request.getfixturevalue("sandbox_server")
+        env = point_at_server(config, server)
+    return config, env
+
+
+def test_quickstart_lifecycle(quickstart: tuple[Path, dict[str, str]]) -> None:
+    config, env = quickstart
+    first = run_cli("plan", config, "--detailed-exitcode", env=env)
+    assert first.code == 2, first.text
+    assert "Plan: 6 to create, 0 to update, 0 to replace, 0 to delete" in first.out
+    assert "POST /campaigns/{id}/publish" in first.out
+    assert first.err == "" or "Saved" not in first.err
+
+    applied = run_cli("apply", config, "--auto-approve", env=env)
+    assert applied.code == 0, applied.text
+    assert "10 call(s) done, 0 failed" in applied.err
+    again = run_cli("plan", config, "--detailed-exitcode", env=env)
+    assert again.code == 0, again.text
+    assert "No changes" in again.out
+
+    # one component attribute -> exactly one update
+    _edit(config / "tasks.yaml", 'hint: "A dog on a beach..."', 'hint: "A cat on a roof..."')
+    one = run_cli("plan", config, "--detailed-exitcode", env=env)
+    assert one.code == 2
+    assert _changed_addresses(one.out) == ["swarms/task/describe-photo"]
+    assert "~ components[2].properties.hint" in one.out
+    assert "Plan: 0 to create, 1 to update, 0 to replace, 0 to delete; 1 API call(s)" in one.out
+    assert run_cli("apply", config, "--auto-approve", env=env).code == 0
+    assert run_cli("plan", config, "--detailed-exitcode", env=env).code == 0
+
+    # remove a job and pause the campaign
+    jobs = (config / "jobs.yaml").read_text().split("---")[0]
+    (config / "jobs.yaml").write_text(jobs)
+    _edit(config / "campaign.yaml", "jobs: [rate-batch-1, describe-batch-1]", "jobs: [rate-batch-1]")
+    _edit(config / "campaign.yaml", "state: active", "state: paused")
+    plan = run_cli("plan", config, "--detailed-exitcode", env=env)
+    assert plan.code == 2
+    assert sorted(_changed_addresses(plan.out)) == ["swarms/campaign/image-rating", "swarms/job/describe-batch-1"]
+    assert '- jobs[1]: "swarms/job/describe-batch-1"' in plan.out
+    assert "update (pause)" in plan.out
+    assert "POST /jobs/" in plan.out and "/archive" in plan.out
+    # the job is archived only after the campaign stopped listing it
+    calls = re.findall(r"^\s+(\d+)\. (\S+ \S+)", plan.out, flags=re.M)
+    order = {call: int(n) for n, call in calls}
+    assert order["PUT /campaigns/1/jobs"] < next(v for k, v in order.items() if "archive" in k)
+    applied = run_cli("apply", config, "--auto-approve", env=env)
+    assert applied.code == 0, applied.text
+    assert run_cli("plan", config, "--detailed-exitcode", env=env).code == 0
+    assert_no_canary(config)
+
+
+def test_saved_plan_applies_and_refuses_when_stale(tmp_path: Path) -> None:
+    config = copy_example("quickstart", tmp_path)
+    plan_file = tmp_path / "plan.json"
+    made = run_cli("plan", config, "-out", plan_file)
+    assert made.code == 0 and plan_file.exists()
+    assert "sha256" in made.err
+    _edit(config / "campaign.yaml", "results: 3", "results: 4")
+    stale = run_cli("apply", plan_file)
+    assert stale.code == 1
+    assert "configuration changed since this plan was made" in stale.err
+    _edit(config / "campaign.yaml", "results: 4", "results: 3")
+    ok = run_cli("apply", plan_file)
+    assert ok.code == 0, ok.text
+    assert run_cli("plan", config, "--detailed-exitcode").code == 0
+
+
+def test_published_campaign_field_change_needs_replacement(tmp_path: Path) -> None:
+    config = copy_example("quickstart", tmp_path)
+    assert run_cli("apply", config, "--auto-approve").code == 0
+    _edit(config / "campaign.yaml", "workerPayment: 0.05", "workerPayment: 0.06")
+    plan = run_cli("plan", config)
+    assert "+/- swarms/campaign/image-rating" in plan.out
+    assert "published" in plan.out and "forces replacement" in plan.out
+    refused = run_cli("apply", config, "--auto-approve")
+    assert refused.code == 1
+    assert "protected" in refused.err and "--force" in refused.err
+    assert "--allow-replace" in refused.err
+    forced = run_cli("apply", config, "--auto-approve", "--allow-replace", "--force")
+    assert forced.code == 0, forced.text
+    assert run_cli("plan", config, "--detailed-exitcode").code == 0
+    state = json.loads((config / ".campaignctl" / "state.json").read_text())
+    assert state["resources"]["swarms/campaign/image-rating"]["id"] == 2
+
+
+def test_wrong_token_shows_platform_error(tmp_path: Path, sandbox_server: Server) -> None:
+    config = copy_example("quickstart", tmp_path)
+    point_at_server(config, sandbox_server)
+    result = run_cli("plan", config, env={"SWARMS_TOKEN": "not-the-token"})
+    assert result.code == 1
+    assert "HTTP 401" in result.err and "request id" in result.err
+    assert "not-the-token" not in result.text
+
+
+def test_missing_token_env_var(tmp_path: Path, sandbox_server: Server) -> None:
+    config = copy_example("quickstart", tmp_path)
+    point_at_server(config, sandbox_server)
+    result = run_cli("plan", config)
+    assert result.code == 1
+    assert re.search(r"providers\.yaml:\d+:\d+: provider 'swarms': environment variable SWARMS_TOKEN is not set", result.err)
+
+
+def test_state_lock_and_corrupt_state(tmp_path: Path) -> None:
+    config = copy_example("quickstart", tmp_path)
+    assert run_cli("apply", config, "--auto-approve").code == 0
+    lock = config / ".campaignctl" / "state.lock"
+    lock.write_text(json.dumps({"id": "abc-123", "host": "ci-runner-7", "pid": 4242, "started": "2026-11-23T10:00:00Z", "command": "apply"}))
+    locked = run_cli("apply", config, "--auto-approve")
+    assert locked.code == 1
+    assert "locked" in locked.err and "ci-runner-7" in locked.err and "4242" in locked.err and "abc-123" in locked.err
+    assert run_cli("force-unlock", "abc-123", "--dir", config).code == 0
+    assert not lock.exists()
+
+    state_file = config / ".campaignctl" / "state.json"
+    state_file.write_text('{"resources": {"swarms/task/a": ')
+    before = state_file.read_text()
+    broken = run_cli("plan", config)
+    assert broken.code == 1 and "corrupt" in broken.err
+    assert state_file.read_text() == before
+
+
+def test_secret_never_leaks(tmp_path: Path, sandbox_server: Server) -> None:
+    config = copy_example("quickstart", tmp_path)
+    env = point_at_server(config, sandbox_server)
+    assert env["SWARMS_TOKEN"] == CANARY
+    for args in (("plan", config, "-out", tmp_path / "p.json"), ("apply", config, "--auto-approve"), ("--debug", "plan", config, "--format", "json")):
+        run_cli(*args, env=env)  # run_cli asserts the canary is absent from stdout/stderr
+    assert_no_canary(tmp_path)
