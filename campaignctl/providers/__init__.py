@@ -7,6 +7,8 @@ from .base import Provider
 
 PROVIDER_TYPES = {
     "swarms": "campaignctl.providers.swarms:SwarmsProvider",
+    "microworkers": "campaignctl.providers.microworkers:MicroworkersProvider",
+    "microworkers-v1": "campaignctl.providers.microworkers_v1:MicroworkersV1Provider",
 }
 
 
