@@ -12,7 +12,7 @@ ANSI: Style = {"+": "\x1b[32m", "~": "\x1b[33m", "-": "\x1b[31m", "-/+": "\x1b[3
 
 
 def _fmt(value: Any, limit: int = 80) -> str:
-    text = json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)
+    text = json.dumps(value, default=str, ensure_ascii=False)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -71,7 +71,12 @@ def render_text(plan: Plan, style: Style = PLAIN) -> str:
             lines.append(f"      {_field_line(f)}")
         if change.actions == ["create"] and change.after:
             for key, value in change.after.items():
-                if value not in (None, [], {}):
+                if value in (None, [], {}):
+                    continue
+                if isinstance(value, list) and any(isinstance(v, dict) for v in value):
+                    for i, item in enumerate(value):
+                        lines.append(f"      + {key}[{i}]: {_fmt(item, 100)}")
+                else:
                     lines.append(f"      + {key}: {_fmt(value)}")
         for warning in change.warnings:
             lines.append(f"      {_paint('!', '!', style)} {warning}")

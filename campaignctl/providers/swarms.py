@@ -71,10 +71,10 @@ def _blank(value: Any) -> Any:
 def _component(item: dict[str, Any]) -> dict[str, Any]:
     return {
         "type": item["type"],
+        "properties": dict(item.get("properties") or {}),
         "sticky": bool(item.get("sticky", False)),
         "optionalResult": bool(item.get("optionalResult", False)),
         "landscape": bool(item.get("landscape", False)),
-        "properties": dict(item.get("properties") or {}),
     }
 
 

@@ -153,3 +153,25 @@ def test_secret_never_leaks(tmp_path: Path, sandbox_server: Server) -> None:
     for args in (("plan", config, "-out", tmp_path / "p.json"), ("apply", config, "--auto-approve"), ("--debug", "plan", config, "--format", "json")):
         run_cli(*args, env=env)  # run_cli asserts the canary is absent from stdout/stderr
     assert_no_canary(tmp_path)
+
+
+def test_failed_call_skips_dependents_and_rerun_converges(tmp_path: Path) -> None:
+    from tests.conftest import start_server, stop_server
+
+    server = start_server(tmp_path, "--balance", "0.10")
+    try:
+        config = copy_example("quickstart", tmp_path)
+        env = point_at_server(config, server)
+        plan = run_cli("plan", config, env=env)
+        assert "commits 0.36 USD but only 0.10 USD is available" in plan.out
+        failed = run_cli("apply", config, "--auto-approve", env=env)
+        assert failed.code == 1
+        assert "publish" in failed.err and "HTTP 409" in failed.err and "[3003]" in failed.err
+        assert "request id" in failed.err
+        assert "9 call(s) done, 1 failed, 0 skipped" in failed.err
+        state = json.loads((config / ".campaignctl" / "state.json").read_text())
+        assert len(state["resources"]) == 6  # everything created before the failure is recorded
+        retry = run_cli("plan", config, env=env)
+        assert "publish" in retry.out and "Plan: 0 to create, 1 to update" in retry.out
+    finally:
+        stop_server(server)
