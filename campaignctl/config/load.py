@@ -72,7 +72,8 @@ def load_config(path: str | Path) -> Config:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
             line = data[: exc.start].count(b"\n") + 1
-            diags.append(Diagnostic(shown, line, 1, f"not UTF-8 text (byte 0x{data[exc.start]:02x})"))
+            col = len(data[data.rfind(b"\n", 0, exc.start) + 1 : exc.start].decode("utf-8", "replace")) + 1
+            diags.append(Diagnostic(shown, line, col, f"not UTF-8 text (byte 0x{data[exc.start]:02x}); save the file as UTF-8"))
             continue
         raw_docs, problems = load_documents(text, shown)
         diags += problems
@@ -111,20 +112,44 @@ def _envelope(raw: Any, file: str, diags: list[Diagnostic]) -> Document | None:
 
 def schema_diagnostics(rel: str, instance: Any, root: Any, prefix: list[str | int]) -> list[Diagnostic]:
     """Every JSON Schema violation of ``instance`` as a diagnostic at the offending node."""
-    out = []
-    for error in schemas.validator(rel).iter_errors(instance):
-        out.append(_describe(error, root, prefix))
-    return out
+    return _diagnostics(schemas.validator(rel).iter_errors(instance), root, prefix)
 
 
-def _describe(error: ValidationError, root: Any, prefix: list[str | int]) -> Diagnostic:
+def _diagnostics(errors: Any, root: Any, prefix: list[str | int]) -> list[Diagnostic]:
+    errors = list(errors)
+    # a misspelt required field is one mistake: report "unknown field 'titel' (did you mean 'title'?)"
+    # and not also "missing required field 'title'"
+    misspelt: set[tuple[tuple[str | int, ...], str]] = set()
+    for error in errors:
+        extra, allowed = _unknown_fields(error)
+        for name in extra:
+            misspelt.update((tuple(error.absolute_path), h) for h in difflib.get_close_matches(name, allowed, n=1))
+    return [
+        _describe(error, root, prefix)
+        for error in errors
+        if (tuple(error.absolute_path), _missing_field(error)) not in misspelt
+    ]
+
+
+def _unknown_fields(error: ValidationError) -> tuple[list[str], list[str]]:
+    if error.validator != "additionalProperties" or not isinstance(error.instance, dict):
+        return [], []
+    allowed = list((error.schema.get("properties") or {}).keys())
+    return [k for k in error.instance if k not in allowed], allowed
+
+
+def _missing_field(error: ValidationError) -> str | None:
+    match = re.match(r"'(.+)' is a required property", error.message) if error.validator == "required" else None
+    return match.group(1) if match else None
+
+
+def _describe(error: ValidationError, root: Any, prefix: list[str | int], note: str = "") -> Diagnostic:
     path = [*prefix, *error.absolute_path]
     where = _dotted(path)
     mark = mark_at(root, path)
     message = error.message
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        allowed = list((error.schema.get("properties") or {}).keys())
-        extra = [k for k in error.instance if k not in allowed]
+        extra, allowed = _unknown_fields(error)
         if extra:
             name = extra[0]
             mark = mark_at(root, [*path, name], key=True)
@@ -134,9 +159,10 @@ def _describe(error: ValidationError, root: Any, prefix: list[str | int]) -> Dia
                 message += f"; also unknown: {', '.join(map(repr, extra[1:]))}"
             message += f"; allowed: {', '.join(allowed)}"
     elif error.validator == "required":
-        match = re.match(r"'(.+)' is a required property", error.message)
-        if match:
-            message = f"missing required field {match.group(1)!r}"
+        missing = _missing_field(error)
+        if missing:
+            message = f"missing required field {missing!r}"
+            mark = mark_at(root, path, key=True)  # at `spec:`, not at the first key inside it
     elif error.validator == "enum" and isinstance(error.instance, str):
         options = [str(o) for o in error.validator_value]
         hint = difflib.get_close_matches(error.instance, options, n=1)
@@ -147,7 +173,7 @@ def _describe(error: ValidationError, root: Any, prefix: list[str | int]) -> Dia
         message = f"expected {error.validator_value}, got {_json_type(error.instance)} {_short(error.instance)}"
     elif error.validator == "not" and isinstance(error.validator_value, dict) and error.validator_value.get("description"):
         message = str(error.validator_value["description"])
-    text = f"{where}: {message}" if where else message
+    text = f"{where}{note}: {message}" if where else message
     return (mark or Mark("?", 0, 0)).diag(text)
 
 
@@ -197,10 +223,16 @@ def _validate(config: Config) -> list[Diagnostic]:
         valid.append(doc)
 
     provider_types: dict[str, str] = {}
+    broken: set[str] = set()  # addresses of documents with a problem of their own
     for doc in valid:
         if doc.kind in NEUTRAL_KINDS:
-            problems = schema_diagnostics(f"{doc.kind}.json", doc.spec, doc.raw, ["spec"])
+            if doc.kind == "Component" and "use" in doc.spec:
+                problems = _diagnostics(_component_use_validator().iter_errors(doc.spec), doc.raw, ["spec"])
+            else:
+                problems = schema_diagnostics(f"{doc.kind}.json", doc.spec, doc.raw, ["spec"])
             diags += problems
+            if problems:
+                broken.add(doc.address)
             if doc.kind == "Provider" and not problems:
                 provider_types[doc.name] = doc.spec["type"]
 
@@ -219,6 +251,7 @@ def _validate(config: Config) -> list[Diagnostic]:
                         + (f"; defined: {', '.join(known)}" if known else "; add a document of kind Provider")
                     )
                 )
+            broken.add(doc.address)
             continue
         ptype = provider_types[doc.provider]
         cls = provider_class(ptype)
@@ -229,32 +262,41 @@ def _validate(config: Config) -> list[Diagnostic]:
                     f"provider {doc.provider!r} (type {ptype}) has no kind {doc.kind}" + (f"; it manages {kinds}" if kinds else "")
                 )
             )
+            broken.add(doc.address)
             continue
         problems = schema_diagnostics(f"{ptype}/{doc.kind}.json", doc.spec, doc.raw, ["spec"])
         diags += problems
-        if not problems:
+        if problems:
+            broken.add(doc.address)
+        else:
             resources.append(doc)
     del PROVIDER_TYPES
 
     graph: DAG[str] = DAG()
     for doc in valid:
         graph.add(doc.address)
-    diags += _check_components(config, graph)
+    diags += _check_components(config, graph, broken)
     for doc in resources:
         cls = provider_class(provider_types[doc.provider])  # type: ignore[index]
         assert cls is not None
-        diags += _check_references(config, doc, cls.references.get(doc.kind, {}), graph)
+        problems = _check_references(config, doc, cls.references.get(doc.kind, {}), graph)
         if doc.kind in cls.component_lists:
-            diags += _resolve_uses(config, doc, cls.component_lists[doc.kind], graph)
+            problems += _resolve_uses(config, doc, cls.component_lists[doc.kind], graph, broken)
+        diags += problems
+        if problems:
+            broken.add(doc.address)
     cycle = graph.find_cycle()
     if cycle:
         first = next(d for d in valid if d.address == cycle[0])
         diags.append(first.field_mark("name").diag("reference cycle: " + " -> ".join(cycle)))
-    if not diags:
-        for doc in resources:
-            cls = provider_class(provider_types[doc.provider])  # type: ignore[index]
-            assert cls is not None
-            diags += cls.check(doc, config)
+        broken.update(cycle)
+    # platform rules, for every resource whose own documents and dependencies are sound
+    for doc in resources:
+        if graph.closure([doc.address]) & broken:
+            continue
+        cls = provider_class(provider_types[doc.provider])  # type: ignore[index]
+        assert cls is not None
+        diags += cls.check(doc, config)
     return diags
 
 
@@ -291,18 +333,50 @@ def _check_references(config: Config, doc: Document, refs: dict[str, str], graph
     return diags
 
 
-def _check_components(config: Config, graph: DAG[str]) -> list[Diagnostic]:
-    """Components may derive from another with ``use:``; check names and record the edges."""
+def _component_use_validator() -> Any:
+    """The schema of ``{use: <name>, properties: {overrides}, ...}``: a Component deriving from another."""
+    task = schemas.schema("swarms/Task.json")
+    return schemas.validator("swarms/Task.json").evolve(schema={"$ref": task["$id"] + "#/$defs/componentUse"})
+
+
+def _use_chain(pool: dict[str, Document], name: Any) -> list[str]:
+    """``name`` and the Components it derives from with ``use:`` (stops at an unknown name or a cycle)."""
+    chain: list[str] = []
+    while isinstance(name, str) and name in pool and name not in chain:
+        chain.append(name)
+        name = pool[name].spec.get("use")
+    return chain
+
+
+def _check_components(config: Config, graph: DAG[str], broken: set[str]) -> list[Diagnostic]:
+    """Components may derive from another with ``use:``; check names, record the edges, check the result."""
     diags = []
     pool = config.of_kind("Component")
     for doc in pool.values():
         base = doc.spec.get("use")
-        if base is None:
+        if base is None or doc.address in broken:
             continue
         if base not in pool:
-            diags.append(doc.mark("use").diag(f"spec.use: unknown Component {base!r}"))
+            hint = difflib.get_close_matches(str(base), list(pool), n=1)
+            diags.append(
+                doc.mark("use").diag(f"spec.use: unknown Component {base!r}" + (f" (did you mean {hint[0]!r}?)" if hint else ""))
+            )
+            broken.add(doc.address)
             continue
         graph.add(doc.address, [address_of(None, "Component", base)])
+    for doc in sorted(pool.values(), key=lambda d: len(_use_chain(pool, d.name))):  # bases first
+        base = doc.spec.get("use")
+        if base is None or doc.address in broken:
+            continue
+        chain = _use_chain(pool, doc.name)
+        if pool[chain[-1]].spec.get("use") is not None:
+            continue  # a cycle (reported by the graph) or an unknown name (reported above)
+        if any(address_of(None, "Component", n) in broken for n in chain[1:]):
+            continue  # the base's own problem is reported at the base
+        resolved = resolve_component(config, doc.spec)
+        for problem in schemas.validator("components/component.json").iter_errors(resolved):
+            diags.append(_describe(problem, doc.raw, ["spec"], f" (after use: {base})"))
+            broken.add(doc.address)
     return diags
 
 
@@ -325,7 +399,7 @@ def resolve_component(config: Config, item: dict[str, Any], trail: tuple[str, ..
     return out
 
 
-def _resolve_uses(config: Config, doc: Document, field: str, graph: DAG[str]) -> list[Diagnostic]:
+def _resolve_uses(config: Config, doc: Document, field: str, graph: DAG[str], broken: set[str]) -> list[Diagnostic]:
     diags: list[Diagnostic] = []
     pool = config.of_kind("Component")
     for index, item in enumerate(doc.spec.get(field) or []):
@@ -341,13 +415,13 @@ def _resolve_uses(config: Config, doc: Document, field: str, graph: DAG[str]) ->
             )
             continue
         graph.add(doc.address, [address_of(None, "Component", name)])
-        try:
-            resolved = resolve_component(config, item)
-        except ValueError:
-            continue  # the cycle is reported once, by the graph
+        chain = _use_chain(pool, name)
+        if pool[chain[-1]].spec.get("use") is not None or any(address_of(None, "Component", n) in broken for n in chain):
+            continue  # a cycle, an unknown name or a broken Component: reported where it is
+        resolved = resolve_component(config, item)
         for problem in schemas.validator("components/component.json").iter_errors(resolved):
-            where = _dotted([field, index, *problem.absolute_path])
-            diags.append(doc.mark(field, index).diag(f"spec.{where} (after use: {name}): {_describe(problem, {}, []).message}"))
+            # positioned at the override if the problem is in one, else at the item
+            diags.append(_describe(problem, doc.raw, ["spec", field, index], f" (after use: {name})"))
     return diags
 
 

@@ -78,21 +78,21 @@ class _Builder:
         if isinstance(node, ScalarNode):
             make = _TAGS.get(node.tag)
             if make is None:
-                raise _YamlProblem(mark, f"unsupported YAML tag {node.tag!r}")
+                raise _YamlProblem(mark, _bad_tag(node))
             try:
                 return make(node)
             except (ConstructorError, ValueError) as exc:
                 raise _YamlProblem(mark, f"bad {node.tag.rsplit(':', 1)[-1]} value {node.value!r}: {exc}") from None
         if isinstance(node, SequenceNode):
             if node.tag != "tag:yaml.org,2002:seq":
-                raise _YamlProblem(mark, f"unsupported YAML tag {node.tag!r}")
+                raise _YamlProblem(mark, _bad_tag(node))
             out = MarkedList(self.build(item, depth + 1) for item in node.value)
             out.mark = mark
             out.item_marks = [Mark.of(self.file, item) for item in node.value]
             return out
         if isinstance(node, MappingNode):
             if node.tag != "tag:yaml.org,2002:map":
-                raise _YamlProblem(mark, f"unsupported YAML tag {node.tag!r}")
+                raise _YamlProblem(mark, _bad_tag(node))
             if any(k.tag == "tag:yaml.org,2002:merge" for k, _ in node.value):
                 _SCALAR.flatten_mapping(node)
             out_map = MarkedDict()
@@ -113,6 +113,17 @@ class _Builder:
         raise _YamlProblem(mark, "unsupported YAML node")  # pragma: no cover - PyYAML has no other node kinds
 
 
+_SYNTAX_HINTS = {
+    "mapping values are not allowed here": " (quote a value that contains ': ', or check the indentation)",
+    "found character '\\t' that cannot start any token": " (indent with spaces, not tabs)",
+}
+
+
+def _bad_tag(node: Node) -> str:
+    tag = node.tag.replace("tag:yaml.org,2002:", "!!", 1)
+    return f"unsupported YAML tag {tag!r}: only plain mappings, lists, strings, numbers, booleans and null are allowed"
+
+
 def load_documents(text: str, file: str) -> tuple[list[Any], list[Diagnostic]]:
     """Every YAML document in ``text`` (empty ones dropped), or the diagnostics that stopped it."""
     try:
@@ -121,8 +132,13 @@ def load_documents(text: str, file: str) -> tuple[list[Any], list[Diagnostic]]:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problem = exc.problem or "invalid YAML"
+        problem += _SYNTAX_HINTS.get(problem, "")
         if exc.context:
-            problem = f"{exc.context}: {problem}" if exc.context not in problem else problem
+            where = exc.context_mark
+            if where is not None and mark is not None and (where.line, where.column) != (mark.line, mark.column):
+                problem += f" ({exc.context} that started at line {where.line + 1}, column {where.column + 1})"
+            elif exc.context not in problem:
+                problem = f"{exc.context}: {problem}"
         return [], [Diagnostic(file, line, col, f"YAML syntax error: {problem}")]
     except yaml.YAMLError as exc:
         return [], [Diagnostic(file, 1, 1, f"YAML error: {exc}")]
