@@ -226,10 +226,7 @@ def _validate(config: Config) -> list[Diagnostic]:
     broken: set[str] = set()  # addresses of documents with a problem of their own
     for doc in valid:
         if doc.kind in NEUTRAL_KINDS:
-            if doc.kind == "Component" and "use" in doc.spec:
-                problems = _diagnostics(_component_use_validator().iter_errors(doc.spec), doc.raw, ["spec"])
-            else:
-                problems = schema_diagnostics(f"{doc.kind}.json", doc.spec, doc.raw, ["spec"])
+            problems = schema_diagnostics(f"{doc.kind}.json", doc.spec, doc.raw, ["spec"])
             diags += problems
             if problems:
                 broken.add(doc.address)
@@ -331,12 +328,6 @@ def _check_references(config: Config, doc: Document, refs: dict[str, str], graph
                 continue
             graph.add(doc.address, [target])
     return diags
-
-
-def _component_use_validator() -> Any:
-    """The schema of ``{use: <name>, properties: {overrides}, ...}``: a Component deriving from another."""
-    task = schemas.schema("swarms/Task.json")
-    return schemas.validator("swarms/Task.json").evolve(schema={"$ref": task["$id"] + "#/$defs/componentUse"})
 
 
 def _use_chain(pool: dict[str, Document], name: Any) -> list[str]:
