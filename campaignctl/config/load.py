@@ -20,7 +20,7 @@ from .. import schemas
 from ..dag import DAG
 from ..errors import ConfigError, Diagnostic
 from .model import NEUTRAL_KINDS, Config, Document, address_of
-from .yamlload import Mark, MarkedDict, MarkedList, load_documents, mark_at
+from .yamlload import Mark, MarkedDict, MarkedList, dotted_path, load_documents, mark_at
 
 SKIP_DIRS = {".git", ".campaignctl", "node_modules", ".venv", "__pycache__"}
 MAX_FILE_BYTES = 10 * 1024 * 1024
@@ -145,7 +145,7 @@ def _missing_field(error: ValidationError) -> str | None:
 
 def _describe(error: ValidationError, root: Any, prefix: list[str | int], note: str = "") -> Diagnostic:
     path = [*prefix, *error.absolute_path]
-    where = _dotted(path)
+    where = dotted_path(path)
     mark = mark_at(root, path)
     message = error.message
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
@@ -188,14 +188,6 @@ def _short(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _dotted(path: list[Any]) -> str:
-    text = ""
-    for part in path:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text += f".{part}" if text else str(part)
-    return text
 
 
 # -- semantic validation ---------------------------------------------------------------------
@@ -320,7 +312,7 @@ def _check_references(config: Config, doc: Document, refs: dict[str, str], graph
                 hint = difflib.get_close_matches(str(name), list(pool), n=1)
                 diags.append(
                     doc.mark(*path).diag(
-                        f"spec.{_dotted(path)}: unknown {target_kind} {name!r}"
+                        f"spec.{dotted_path(path)}: unknown {target_kind} {name!r}"
                         + (f" (did you mean {hint[0]!r}?)" if hint else "")
                         + ("" if pool else f"; no {target_kind} is defined" + (f" for provider {doc.provider!r}" if target_kind not in NEUTRAL_KINDS else ""))
                     )

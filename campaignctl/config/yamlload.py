@@ -177,3 +177,14 @@ def mark_at(root: Any, path: list[str | int], *, key: bool = False) -> Mark | No
         else:
             break
     return best
+
+
+def dotted_path(path: list[Any]) -> str:
+    """``["spec", "components", 0, "type"]`` -> ``spec.components[0].type``."""
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text

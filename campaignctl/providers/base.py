@@ -21,6 +21,7 @@ import httpx
 from deepdiff import DeepDiff
 
 from ..config.model import Config, Document
+from ..config.yamlload import dotted_path
 from ..errors import ConfigError, Diagnostic
 from ..http import ApiClient, ErrorParser, RetryPolicy, default_error_parser
 from ..plan.model import FieldChange, Operation, ResourceChange
@@ -287,7 +288,7 @@ def field_changes(before: dict[str, Any], after: dict[str, Any]) -> list[FieldCh
     out: list[FieldChange] = []
     for levels in diff.values():
         for level in levels:
-            path = _path(level.path(output_format="list"))
+            path = dotted_path(level.path(output_format="list"))
             b = level.t1 if not _missing(level.t1) else None
             a = level.t2 if not _missing(level.t2) else None
             out.append(FieldChange(path, b, a))
@@ -297,13 +298,3 @@ def field_changes(before: dict[str, Any], after: dict[str, Any]) -> list[FieldCh
 
 def _missing(value: Any) -> bool:
     return type(value).__name__ == "NotPresent"
-
-
-def _path(parts: list[Any]) -> str:
-    text = ""
-    for part in parts:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text += f".{part}" if text else str(part)
-    return text
