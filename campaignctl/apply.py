@@ -126,6 +126,8 @@ async def execute_plan(
                     result.failed[op_id] = f"internal error: {message}"
                 skip(op_id)
         ready += sorted((i for i in newly_ready if i in waiting), key=order_index.__getitem__)
+    # whatever never became ready (only possible in a hand-edited plan with a cycle) did not run
+    result.skipped += sorted(waiting, key=order_index.__getitem__)
     return result
 
 

@@ -16,6 +16,7 @@ import email.utils
 import logging
 import random
 import time
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -108,7 +109,10 @@ class ApiClient:
 
     def redact(self, text: str) -> str:
         for secret in self.secrets:
-            text = text.replace(secret, "***")
+            # also the forms a secret takes inside a URL (query params are percent-encoded)
+            forms = {secret, urllib.parse.quote(secret, safe=""), urllib.parse.quote_plus(secret)}
+            for form in sorted(forms, key=len, reverse=True):
+                text = text.replace(form, "***")
         return text
 
     def url_for(self, path_or_url: str) -> str:

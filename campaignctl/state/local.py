@@ -42,6 +42,13 @@ def atomic_write(path: Path, data: str) -> None:
     _fsync_dir(path.parent)
 
 
+def _parse(text: str) -> dict[str, Any]:
+    data = json.loads(text)
+    if not isinstance(data, dict) or not isinstance(data.get("resources", {}), dict):
+        raise ValueError("not a campaignctl state document")
+    return data
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -71,10 +78,7 @@ class LocalBackend:
         state = State()
         if self.path.exists():
             try:
-                data = json.loads(self.path.read_text(encoding="utf-8"))
-                if not isinstance(data, dict) or not isinstance(data.get("resources", {}), dict):
-                    raise ValueError("not a campaignctl state document")
-                state = State.from_dict(data)
+                state = State.from_dict(_parse(self.path.read_text(encoding="utf-8")))
             except (ValueError, UnicodeDecodeError) as exc:
                 hint = f"; the last good state is in {self.backup}" if self.backup.exists() else ""
                 raise StateError(
@@ -110,13 +114,14 @@ class LocalBackend:
             self._last_sync = now
 
     def commit(self, state: State) -> None:
-        state.serial += 1
         if self.path.exists():
+            previous = self.path.read_text(encoding="utf-8")
             try:
-                json.loads(self.path.read_text(encoding="utf-8"))
-                atomic_write(self.backup, self.path.read_text(encoding="utf-8"))
+                _parse(previous)
             except ValueError:
                 raise StateError(f"state file {self.path} is corrupt; refusing to overwrite it") from None
+            atomic_write(self.backup, previous)
+        state.serial += 1
         atomic_write(self.path, json.dumps(state.to_dict(), indent=2, sort_keys=True) + "\n")
         if self._journal_fh is not None:
             self._journal_fh.close()
