@@ -115,10 +115,10 @@ class LocalBackend:
 
     def commit(self, state: State) -> None:
         if self.path.exists():
-            previous = self.path.read_text(encoding="utf-8")
             try:
+                previous = self.path.read_text(encoding="utf-8")
                 _parse(previous)
-            except ValueError:
+            except ValueError:  # UnicodeDecodeError included
                 raise StateError(f"state file {self.path} is corrupt; refusing to overwrite it") from None
             atomic_write(self.backup, previous)
         state.serial += 1
