@@ -96,7 +96,7 @@ async def build_plan(
         change, resource_ops = provider.plan_change(res)
         if res.live is not None and address not in state.resources and change.actions != ["delete"]:
             adopt = Operation(f"{address}#adopt", address, provider.name, "adopt", "(state only)", target=res.live.id, records="adopt")
-            change.warnings.append(f"found on the platform by its address marker (id {res.live.id}): recorded in state")
+            change.warnings.append(f"found on the platform {res.live.found_by} (id {res.live.id}): recorded in state")
             change.operations.insert(0, adopt.id)
             resource_ops.insert(0, adopt)
             if resource_ops[1:]:

@@ -40,6 +40,8 @@ class Live:
     raw: dict[str, Any] = field(default_factory=dict)
     #: other remote objects that claim this address (left over from an interrupted replacement)
     deposed: list[Any] = field(default_factory=list)
+    #: how ``read`` found it when state did not know it (the plan's adopt note says so)
+    found_by: str = "by its address marker"
 
 
 class NeedsReplace(Exception):

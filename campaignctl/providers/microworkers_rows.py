@@ -1,0 +1,345 @@
+"""Microworkers task data: unique task rows from inline YAML, CSV or JSONL, and the Schedule mapping.
+
+Rows
+    ``tasks: {file: data/rows.csv}`` (or ``.jsonl``; the path is relative to the config directory and
+    must stay inside it) or ``tasks: {rows: [{id: r1, url: ...}, ...]}``. A row is a flat mapping
+    column -> value: ``id`` identifies the row (without it: a stable hash of the row's content),
+    ``test:<question>`` columns become ``testCases`` (answers separated by ``|``), every other column
+    becomes a ``tasks[].data`` key/value. Problems are Diagnostics pointing at ``file:line`` (the CSV
+    line, the JSONL line, or the YAML item).
+
+Schedule -> ``maximumJobLimit``
+    no ``events`` and no ``start``/``end``: ``standardSchedule`` (daysOfWeek, workingHours,
+    limitPerDay, limitPerHour); ``start``/``end``: ``advancedSchedule`` with one recurring event
+    (daysOfWeek and workingHours give its days and daily window; default every day, all day);
+    ``events``: ``advancedSchedule`` with one event each (one-time -> ``one-time``, recurring ->
+    ``recur`` with the start/end dates and times). Top-level ``limitPerDay`` is not expressible
+    together with ``events`` (Microworkers' advanced schedule has only per-event daily limits).
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..config.model import Config, Document
+from ..errors import Diagnostic
+
+ROW_ID = re.compile(r"^[A-Za-z0-9]{1,64}$")
+VARIABLE = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
+TEST_PREFIX = "test:"
+DAYS = {"sun": 0, "mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6}
+
+
+@dataclass
+class Row:
+    id: str
+    data: dict[str, str]
+    tests: dict[str, list[str]]
+    source: str  # "data/rows.csv:12"
+
+    @property
+    def digest(self) -> str:
+        return content_digest(self.data, self.tests)
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "data": [{"key": k, "value": v} for k, v in self.data.items()],
+            "testCases": [{"question": q, "answers": a} for q, a in self.tests.items()],
+        }
+
+
+def content_digest(data: dict[str, str], tests: dict[str, list[str]]) -> str:
+    text = json.dumps({"data": data, "tests": tests}, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass
+class Rows:
+    rows: list[Row] = field(default_factory=list)
+    columns: list[str] = field(default_factory=list)
+    diags: list[Diagnostic] = field(default_factory=list)
+    file: str | None = None  # shown path of the data file
+    header_line: int = 1
+
+
+def variables_of(*texts: str | None) -> list[str]:
+    seen: dict[str, None] = {}
+    for text in texts:
+        for m in VARIABLE.finditer(text or ""):
+            seen.setdefault(m.group(1))
+    return list(seen)
+
+
+def _shown(path: Path) -> str:
+    from ..config.load import display_path
+
+    return display_path(path)
+
+
+def _row(values: dict[str, Any], source: str, diag: Any, rows: Rows) -> None:
+    data: dict[str, str] = {}
+    tests: dict[str, list[str]] = {}
+    row_id: str | None = None
+    for key, value in values.items():
+        key = str(key).strip()
+        text = "" if value is None else str(value)
+        if key == "id":
+            row_id = text.strip() or None
+        elif key.startswith(TEST_PREFIX):
+            answers = [a.strip() for a in text.split("|") if a.strip()]
+            if answers:
+                tests[key[len(TEST_PREFIX):]] = answers
+        elif key:
+            data[key] = text
+    if row_id is None:
+        row_id = content_digest(data, tests)
+    elif not ROW_ID.match(row_id):
+        rows.diags.append(diag(f"row id {row_id!r}: Microworkers task ids are 1-64 letters and digits only"))
+        return
+    if not data:
+        rows.diags.append(diag("the row has no data columns"))
+        return
+    rows.rows.append(Row(row_id, data, tests, source))
+
+
+def load_rows(doc: Document, root: Path) -> Rows | None:
+    """The task rows of a Campaign document (None when it has no ``tasks``)."""
+    tasks = doc.spec.get("tasks")
+    if not tasks:
+        return None
+    rows = Rows()
+    if "rows" in tasks:
+        for i, item in enumerate(tasks["rows"]):
+            mark = doc.mark("tasks", "rows", i)
+            _row(dict(item), f"{mark.file}:{mark.line}", mark.diag, rows)
+            for key in item:
+                if str(key) not in rows.columns:
+                    rows.columns.append(str(key))
+        rows.file = doc.file
+        rows.header_line = doc.mark("tasks").line
+    else:
+        _load_file(doc, root, str(tasks["file"]), rows)
+    seen: dict[str, str] = {}
+    for row in rows.rows:
+        if row.id in seen:
+            file, _, line = row.source.rpartition(":")
+            rows.diags.append(Diagnostic(file, int(line), 1, f"duplicate row id {row.id!r} (first at {seen[row.id]})"))
+        else:
+            seen[row.id] = row.source
+    return rows
+
+
+def _load_file(doc: Document, root: Path, name: str, rows: Rows) -> None:
+    mark = doc.mark("tasks", "file")
+    base = root.resolve()
+    path = (base / name).resolve()
+    if Path(name).is_absolute() or not path.is_relative_to(base):
+        rows.diags.append(mark.diag(f"spec.tasks.file: {name!r} is outside the config directory; keep task data next to the config"))
+        return
+    shown = _shown(path)
+    rows.file = shown
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        rows.diags.append(mark.diag(f"spec.tasks.file: cannot read {name!r}: {exc.strerror}"))
+        return
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        rows.diags.append(Diagnostic(shown, line, col, f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as UTF-8"))
+        return
+    if path.suffix.lower() in (".jsonl", ".ndjson"):
+        for n, line_text in enumerate(text.splitlines(), 1):
+            if not line_text.strip():
+                continue
+            diag = _diag_at(shown, n)
+            try:
+                item = json.loads(line_text)
+            except ValueError as exc:
+                rows.diags.append(diag(f"not a JSON object: {exc}"))
+                continue
+            if not isinstance(item, dict):
+                rows.diags.append(diag("each line must be a JSON object"))
+                continue
+            for key in item:
+                if key not in rows.columns:
+                    rows.columns.append(key)
+            _row(item, f"{shown}:{n}", diag, rows)
+        return
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        rows.diags.append(Diagnostic(shown, 1, 1, "empty CSV file: the first line must name the columns"))
+        return
+    except csv.Error as exc:
+        rows.diags.append(Diagnostic(shown, 1, 1, f"bad CSV: {exc}"))
+        return
+    header = [h.strip() for h in header]
+    rows.columns = header
+    dupes = sorted({h for h in header if header.count(h) > 1})
+    if dupes:
+        rows.diags.append(Diagnostic(shown, 1, 1, f"duplicate column(s) {', '.join(dupes)}"))
+        return
+    line = reader.line_num
+    while True:
+        start = line + 1
+        try:
+            record = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            rows.diags.append(Diagnostic(shown, start, 1, f"bad CSV: {exc}"))
+            break
+        line = reader.line_num
+        if not any(cell.strip() for cell in record):
+            continue
+        diag = _diag_at(shown, start)
+        if len(record) != len(header):
+            rows.diags.append(diag(f"{len(record)} values but the header names {len(header)} columns"))
+            continue
+        _row(dict(zip(header, record)), f"{shown}:{start}", diag, rows)
+
+
+def _diag_at(file: str, line: int) -> Any:
+    return lambda message: Diagnostic(file, line, 1, message)
+
+
+def check_rows_against(rows: Rows, variables: list[str], template: str) -> list[Diagnostic]:
+    """Every ``{{variable}}`` of the template must be a column, with a value in every row."""
+    out: list[Diagnostic] = []
+    file = rows.file or "?"
+    missing = [v for v in variables if v not in rows.columns]
+    if missing:
+        out.append(Diagnostic(file, rows.header_line, 1,
+                              f"column(s) {', '.join(missing)} missing: template {template!r} uses "
+                              + ", ".join("{{" + v + "}}" for v in missing)))
+    for row in rows.rows:
+        empty = [v for v in variables if v in rows.columns and not row.data.get(v, "").strip()]
+        if empty:
+            f, _, line = row.source.rpartition(":")
+            out.append(Diagnostic(f, int(line), 1, f"row {row.id!r}: empty value for template variable(s) {', '.join(empty)}"))
+    return out
+
+
+# -- Schedule -> maximumJobLimit ---------------------------------------------------------------
+def _days(names: list[str] | None) -> list[int]:
+    return sorted(DAYS[d] for d in names) if names else []
+
+
+def _split(value: str) -> tuple[str, str]:
+    day, _, clock = value.partition("T")
+    return day, clock
+
+
+def job_limit(schedule: dict[str, Any] | None) -> dict[str, Any]:
+    """The ``maximumJobLimit`` a Schedule spec maps to (normalised like the API answers it)."""
+    if schedule is None:
+        return normalise_limit(None)
+    tz = schedule.get("timeZone", "UTC")
+    per_day, per_hour = schedule.get("limitPerDay"), schedule.get("limitPerHour")
+    hours = schedule.get("workingHours")
+    window = f"{hours['from']}-{hours['to']}" if hours else None
+    if "events" in schedule:
+        events = []
+        for ev in schedule["events"]:
+            if ev["type"] == "one-time":
+                events.append({"type": "one-time", "start": ev["start"], "end": ev["end"], "allDay": False,
+                               "limitPerDay": ev.get("limit"), "limitPerHour": None})
+            else:
+                (sd, st), (ed, et) = _split(ev["start"]), _split(ev["end"])
+                events.append({"type": "recur", "daysOfWeek": _days(ev.get("daysOfWeek") or list(DAYS)),
+                               "startTime": st, "endTime": et, "startRecur": sd, "endRecur": ed,
+                               "limitPerDay": ev.get("limit"), "limitPerHour": None})
+        advanced = {"timeZone": tz, "limitPerHour": per_hour, "events": events}
+        return normalise_limit({"enabled": True, "advancedSchedule": advanced})
+    if "start" in schedule or "end" in schedule:
+        start, end = schedule.get("start"), schedule.get("end")
+        event = {"type": "recur", "daysOfWeek": _days(schedule.get("daysOfWeek") or list(DAYS)),
+                 "startTime": hours["from"] if hours else "00:00", "endTime": hours["to"] if hours else "24:00",
+                 "startRecur": start, "endRecur": end, "limitPerDay": per_day, "limitPerHour": per_hour}
+        return normalise_limit({"enabled": True, "advancedSchedule": {"timeZone": tz, "limitPerHour": per_hour,
+                                                                      "events": [event]}})
+    standard = {"timeZone": tz, "limitPerDay": per_day, "limitPerHour": per_hour, "allDay": window is None,
+                "allWeekdays": not schedule.get("daysOfWeek"), "daysOfWeek": _days(schedule.get("daysOfWeek")),
+                "workingHours": [window] if window else []}
+    return normalise_limit({"enabled": True, "standardSchedule": standard})
+
+
+def normalise_limit(value: dict[str, Any] | None) -> dict[str, Any]:
+    """``maximumJobLimit`` with every default filled in, so config and API answers compare equal."""
+    v = dict(value or {})
+    out: dict[str, Any] = {
+        "enabled": bool(v.get("enabled", False)),
+        "limitPerDay": v.get("limitPerDay"),
+        "distributionType": v.get("distributionType") or "asap",
+        "standardSchedule": None,
+        "advancedSchedule": None,
+    }
+    std = v.get("standardSchedule")
+    if std:
+        out["standardSchedule"] = {
+            "timeZone": std.get("timeZone") or "UTC",
+            "limitPerDay": std.get("limitPerDay"),
+            "limitPerHour": std.get("limitPerHour"),
+            "allDay": bool(std.get("allDay", True)),
+            "allWeekdays": bool(std.get("allWeekdays", std.get("allWeekDays", True))),
+            "daysOfWeek": sorted(std.get("daysOfWeek") or []),
+            "workingHours": list(std.get("workingHours") or []),
+        }
+    adv = v.get("advancedSchedule")
+    if adv:
+        events = []
+        for ev in adv.get("events") or []:
+            if ev.get("type") == "recur":
+                events.append({"type": "recur", "daysOfWeek": sorted(ev.get("daysOfWeek") or []),
+                               "startTime": ev.get("startTime"), "endTime": ev.get("endTime"),
+                               "startRecur": ev.get("startRecur"), "endRecur": ev.get("endRecur"),
+                               "limitPerDay": ev.get("limitPerDay"), "limitPerHour": ev.get("limitPerHour")})
+            else:
+                events.append({"type": ev.get("type"), "start": ev.get("start"), "end": ev.get("end"),
+                               "allDay": bool(ev.get("allDay", False)), "limitPerDay": ev.get("limitPerDay"),
+                               "limitPerHour": ev.get("limitPerHour")})
+        out["advancedSchedule"] = {"timeZone": adv.get("timeZone") or "UTC", "limitPerHour": adv.get("limitPerHour"),
+                                   "events": events}
+    return out
+
+
+def check_schedule_mw(schedule: Document, used_by: Document) -> list[Diagnostic]:
+    """What the shared Schedule can say but Microworkers' maximumJobLimit cannot."""
+    spec = schedule.spec
+    diags = []
+    if "events" in spec:
+        for key in ("limitPerDay", "start", "end"):
+            if key in spec:
+                diags.append(schedule.mark(key, key=True).diag(
+                    f"spec.{key}: Microworkers cannot combine {key} with events (advanced schedules have only "
+                    f"per-event limits and dates; used by {used_by.kind} {used_by.name!r}); put it on the events"))
+        for i, ev in enumerate(spec["events"]):
+            if ev.get("type") == "recurring":
+                (_, st), (_, et) = _split(ev["start"]), _split(ev["end"])
+                if et <= st:
+                    diags.append(schedule.mark("events", i, "end").diag(
+                        f"spec.events[{i}].end: the daily end time {et} is not after the start time {st} "
+                        "(Microworkers recurring events are one window per day)"))
+    hours = spec.get("workingHours")
+    if hours and hours["to"] <= hours["from"]:
+        diags.append(schedule.mark("workingHours", "to").diag(
+            f"spec.workingHours.to: {hours['to']} is not after from {hours['from']} (Microworkers windows do not cross midnight)"))
+    if "limitPerHour" in spec and "limitPerDay" in spec and spec["limitPerHour"] > spec["limitPerDay"]:
+        diags.append(schedule.mark("limitPerHour").diag("spec.limitPerHour: larger than limitPerDay"))
+    return diags
+
+
+def schedule_doc(doc: Document, config: Config) -> Document | None:
+    name = doc.spec.get("schedule")
+    return config.of_kind("Schedule").get(name) if name else None

@@ -1,0 +1,114 @@
+"""Unit tests of the Microworkers v2 provider: rows, Schedule mapping, error mapping."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from campaignctl.config.load import load_config
+from campaignctl.errors import ApiError
+from campaignctl.providers.microworkers import _job_message, _with_sources, mw_error
+from campaignctl.providers.microworkers_rows import (
+    job_limit,
+    load_rows,
+    normalise_limit,
+)
+from campaignctl.sandbox.mw_v2_rules import Checker, check_job_limit
+
+PROVIDER = "kind: Provider\nname: mw\nspec: {type: microworkers, endpoint: sandbox}\n---\n"
+TEMPLATE = "kind: Template\nname: t\nprovider: mw\nspec: {htmlCode: 'Open {{url}}'}\n---\n"
+
+
+def _campaign(tasks: str) -> str:
+    return (
+        "kind: Campaign\nname: c\nprovider: mw\nspec:\n  title: T\n  description: D\n  categoryId: '1001'\n"
+        "  paymentPerTask: 0.1\n  minutesToFinish: 5\n  template: t\n  internationalZone: {}\n" + tasks
+    )
+
+
+def _config(tmp_path: Path, tasks: str, files: dict[str, bytes] | None = None) -> Any:
+    for name, data in (files or {}).items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(data)
+    (tmp_path / "c.yaml").write_text(PROVIDER + TEMPLATE + _campaign(tasks))
+    return load_config(tmp_path)
+
+
+def test_jsonl_rows_with_test_cases(tmp_path: Path) -> None:
+    lines = "".join(f'{{"id": "r{i}", "url": "https://x/{i}", "test:ok": "yes|y"}}\n' for i in range(30))
+    config = _config(tmp_path, "  tasks: {file: rows.jsonl}\n", {"rows.jsonl": lines.encode()})
+    rows = load_rows(config.resources["mw/campaign/c"], tmp_path)
+    assert rows is not None and not rows.diags
+    assert rows.rows[3].body() == {"id": "r3", "data": [{"key": "url", "value": "https://x/3"}],
+                                   "testCases": [{"question": "ok", "answers": ["yes", "y"]}]}
+    assert rows.rows[3].source.endswith("rows.jsonl:4")
+
+
+def test_inline_rows_without_id_get_a_stable_hash(tmp_path: Path) -> None:
+    inline = "  tasks:\n    rows:\n" + "".join(f"      - {{url: 'https://x/{i}'}}\n" for i in range(30))
+    config = _config(tmp_path, inline)
+    doc = config.resources["mw/campaign/c"]
+    first, second = load_rows(doc, tmp_path), load_rows(doc, tmp_path)
+    assert first is not None and second is not None and not first.diags
+    assert [r.id for r in first.rows] == [r.id for r in second.rows]
+    assert len({r.id for r in first.rows}) == 30 and all(r.id.isalnum() for r in first.rows)
+
+
+def test_csv_row_width_and_bad_id(tmp_path: Path) -> None:
+    csv = "id,url\n" + "".join(f"r{i},https://x/{i}\n" for i in range(30)) + "r-x,https://y\nr99,a,b\n"
+    with pytest.raises(Exception) as info:
+        _config(tmp_path, "  tasks: {file: data/rows.csv}\n", {"data/rows.csv": csv.encode()})
+    text = str(info.value)
+    assert "rows.csv:32:1: row id 'r-x'" in text
+    assert "rows.csv:33:1: 3 values but the header names 2 columns" in text
+
+
+SCHEDULES = [
+    {"timeZone": "Europe/Berlin", "daysOfWeek": ["mon", "fri"], "workingHours": {"from": "08:00", "to": "18:00"},
+     "limitPerDay": 20, "limitPerHour": 5},
+    {"limitPerDay": 10},
+    {"start": "2026-12-01T09:00", "end": "2026-12-20T18:00", "daysOfWeek": ["sat"]},
+    {"timeZone": "UTC", "limitPerHour": 3, "events": [
+        {"type": "one-time", "start": "2026-12-01T09:00", "end": "2026-12-01T17:00", "limit": 4},
+        {"type": "recurring", "start": "2026-12-02T09:00", "end": "2026-12-20T12:00", "daysOfWeek": ["tue"], "limit": 2},
+    ]},
+]
+
+
+@pytest.mark.parametrize("schedule", SCHEDULES)
+def test_schedule_maps_onto_what_the_sandbox_accepts_and_echoes(schedule: dict[str, Any]) -> None:
+    mapped = job_limit(schedule)
+    checker = Checker()
+    echoed = check_job_limit(checker, mapped)
+    assert checker.errors == []
+    assert normalise_limit(echoed) == mapped
+
+
+def test_standard_schedule_shape() -> None:
+    mapped = job_limit(SCHEDULES[0])
+    assert mapped["enabled"] is True and mapped["advancedSchedule"] is None
+    assert mapped["standardSchedule"] == {
+        "timeZone": "Europe/Berlin", "limitPerDay": 20, "limitPerHour": 5, "allDay": False, "allWeekdays": False,
+        "daysOfWeek": [1, 5], "workingHours": ["08:00-18:00"],
+    }
+    assert job_limit(None)["enabled"] is False
+
+
+def test_problem_json_error_code() -> None:
+    body = {"type": "x#ValidationFailed", "title": "ValidationFailed", "status": 400, "detail": "speed: Must be between 1 and 1000.",
+            "errors": [{"field": "speed", "message": "Must be between 1 and 1000."}]}
+    response = httpx.Response(400, json=body)
+    assert mw_error(response) == ("ValidationFailed", "speed: Must be between 1 and 1000.")
+
+
+def test_row_errors_map_back_to_source_lines() -> None:
+    sources = ["data/rows.csv:2", "data/rows.csv:3"]
+    info = {"id": "j1", "status": "Validation_Error", "output": "",
+            "errors": [{"index": 1, "id": "r7", "field": "tasks[1].data", "message": "Missing value for template variable 'url'."}]}
+    assert "data/rows.csv:3 (id r7): Missing value for template variable 'url'." in _job_message(info, sources)
+    info = {"id": "j2", "output": "tasks[0].data (id 'r1'): Task data is empty."}
+    assert "tasks[0] (data/rows.csv:2).data" in _job_message(info, sources)
+    err = _with_sources(ApiError("tasks[1].id: bad", code="ValidationFailed", status=400), sources)
+    assert err.code == "ValidationFailed" and "tasks[1] (data/rows.csv:3).id: bad" in str(err)
