@@ -1,8 +1,8 @@
 """Microworkers task data: unique task rows from inline YAML, CSV or JSONL, and the Schedule mapping.
 
 Rows
-    ``tasks: {file: data/rows.csv}`` (or ``.jsonl``; the path is relative to the config directory and
-    must stay inside it) or ``tasks: {rows: [{id: r1, url: ...}, ...]}``. A row is a flat mapping
+    ``tasks: {file: data/rows.csv}`` (or ``.jsonl``; the path is relative to the YAML file that names it
+    and must stay inside the config directory) or ``tasks: {rows: [{id: r1, url: ...}, ...]}``. A row is a flat mapping
     column -> value: ``id`` identifies the row (without it: a stable hash of the row's content),
     ``test:<question>`` columns become ``testCases`` (answers separated by ``|``), every other column
     becomes a ``tasks[].data`` key/value. Problems are Diagnostics pointing at ``file:line`` (the CSV
@@ -139,7 +139,7 @@ def load_rows(doc: Document, root: Path) -> Rows | None:
 def _load_file(doc: Document, root: Path, name: str, rows: Rows) -> None:
     mark = doc.mark("tasks", "file")
     base = root.resolve()
-    path = (base / name).resolve()
+    path = (Path(doc.file).resolve().parent / name).resolve()  # relative to the YAML file that names it
     if Path(name).is_absolute() or not path.is_relative_to(base):
         rows.diags.append(mark.diag(f"spec.tasks.file: {name!r} is outside the config directory; keep task data next to the config"))
         return
