@@ -347,7 +347,7 @@ def _campaign_any(sandbox: Sandbox, campaign_id: str) -> dict[str, Any]:
 
 
 def set_status(sandbox: Sandbox, campaign_id: str, status: str, reason: str = "") -> None:
-    """Admin/system action: force a campaign's status (e.g. PAUSED_ADMIN, BLOCKED)."""
+    """Admin/system action: force a campaign's status (e.g. PAUSED_ADMIN, BLOCKED; a forced PENDING_* stays)."""
     if status not in D.STATUSES:
         raise ValueError(f"unknown status {status!r}")
     with sandbox.store.transaction():
@@ -358,6 +358,8 @@ def set_status(sandbox: Sandbox, campaign_id: str, status: str, reason: str = ""
             c["blocked_reason"] = reason or "Blocked by the sandbox"
         if status == "FINISHED":
             c["finished"] = now(sandbox)
+        if status in ("PENDING_REVIEW", "PENDING_RESTART"):  # held in review until set otherwise
+            c["review_until"] = now(sandbox) + 10 * 365 * 86400
         save(sandbox, c)
 
 
