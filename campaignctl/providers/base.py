@@ -233,10 +233,16 @@ class Provider:
         ops: list[Operation] = []
         if live is None and desired is not None:
             change.actions = ["create"]
-            ops = self.create_ops(res)
+            try:
+                ops = self.create_ops(res)
+            except Impossible as exc:
+                change.errors.append(str(exc))
         elif desired is None and live is not None:
             change.actions = ["delete"]
-            ops = self.delete_ops(res, live.id)
+            try:
+                ops = self.delete_ops(res, live.id)
+            except Impossible as exc:
+                change.errors.append(str(exc))
         elif live is not None and desired is not None:
             current = dict(self.comparable(res))
             for name in res.ignore_changes:
