@@ -33,12 +33,21 @@ ErrorParser = Callable[[httpx.Response], tuple[str | None, str]]
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 
 
-def default_error_parser(response: httpx.Response) -> tuple[str | None, str]:
+def error_json(response: httpx.Response) -> tuple[Any, str | None]:
+    """An error reply's decoded JSON body, or (None, a short text to show) when it is not JSON.
+
+    Every platform's ErrorParser starts here, so an HTML error page reads the same everywhere."""
     try:
-        body = response.json()
+        return response.json(), None
     except ValueError:
         text = response.text.strip().replace("\n", " ")
         return None, (text[:200] or response.reason_phrase)
+
+
+def default_error_parser(response: httpx.Response) -> tuple[str | None, str]:
+    body, text = error_json(response)
+    if text is not None:
+        return None, text
     if isinstance(body, dict):
         code = body.get("code") or body.get("title") or body.get("error")
         message = body.get("message") or body.get("detail") or body.get("description") or response.reason_phrase

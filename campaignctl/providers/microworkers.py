@@ -47,6 +47,7 @@ import httpx
 
 from ..config.model import Config, Document, address_of
 from ..errors import ApiError, Diagnostic
+from ..http import error_json
 from ..plan.model import Operation, ResourceChange, ref
 from .base import ExecResult, Impossible, Live, NeedsReplace, Provider, Resource
 from .microworkers_rows import (
@@ -92,10 +93,9 @@ DEFAULT_FEE = 0.075
 
 def mw_error(response: httpx.Response) -> tuple[str | None, str]:
     """problem+json: ``title`` is the error code, ``detail`` the message, ``errors`` the fields."""
-    try:
-        body = response.json()
-    except ValueError:
-        return None, response.text[:200].strip() or response.reason_phrase
+    body, text = error_json(response)
+    if text is not None:
+        return None, text
     if not isinstance(body, dict):
         return None, response.reason_phrase
     code = body.get("title") or body.get("code")

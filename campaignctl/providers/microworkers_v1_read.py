@@ -7,6 +7,8 @@ from typing import Any
 
 import httpx
 
+from ..http import error_json
+
 #: v1 status -> the desired ``state`` it stands for
 STATE_OF_STATUS = {
     "RUNNING": "running",
@@ -57,10 +59,9 @@ def error_text(body: dict[str, Any]) -> str:
 
 def v1_error(response: httpx.Response) -> tuple[str | None, str]:
     """ErrorParser for v1 replies: the error is in the JSON body, whatever the HTTP status."""
-    try:
-        body = response.json()
-    except ValueError:
-        return None, response.text[:200].strip() or response.reason_phrase
+    body, text = error_json(response)
+    if text is not None:
+        return None, text
     if not isinstance(body, dict):
         return None, f"unexpected reply {str(body)[:120]}"
     if body.get("status") == "SUCCESS":  # only reached for a 4xx/5xx that still claims success

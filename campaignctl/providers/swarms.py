@@ -28,6 +28,7 @@ import httpx
 from ..config.load import resolve_component
 from ..config.model import Config, Document, address_of
 from ..errors import Diagnostic
+from ..http import error_json
 from ..plan.model import Operation, ref
 from .base import ExecResult, Impossible, Live, NeedsReplace, Provider, Resource
 from .schedule import check_schedule, schedule_of, to_utc
@@ -51,10 +52,9 @@ RUNNING = ("active", "paused")
 
 
 def swarms_error(response: httpx.Response) -> tuple[str | None, str]:
-    try:
-        body = response.json()
-    except ValueError:
-        return None, response.text[:200].strip() or response.reason_phrase
+    body, text = error_json(response)
+    if text is not None:
+        return None, text
     if not isinstance(body, dict):
         return None, response.reason_phrase
     message = str(body.get("message") or response.reason_phrase)
