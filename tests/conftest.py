@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -133,3 +134,15 @@ def assert_no_canary(path: Path) -> None:
     for file in path.rglob("*"):
         if file.is_file() and file.suffix != ".db":
             assert CANARY not in file.read_text(errors="replace"), file
+
+
+def edit_file(path: Path, old: str, new: str) -> None:
+    """Replace the first ``old`` in ``path`` (which must contain it) by ``new``."""
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1))
+
+
+def changed_addresses(plan_text: str) -> list[str]:
+    """The addresses a text plan lists as changing, in plan order."""
+    return re.findall(r"^\s*(?:\+|~|-|-/\+|\+/-) (\S+/\S+/\S+)\s", plan_text, flags=re.M)

@@ -353,7 +353,7 @@ class SwarmsProvider(Provider):
         if deposed and res.live and res.live.id != remote_id:
             status = "unknown"
         if kind == "Campaign" and status in (*RUNNING, "unknown"):
-            ops.append(self.op(address, f"cancel{suffix}", f"POST /campaigns/{{id}}/cancel", target=remote_id,
+            ops.append(self.op(address, f"cancel{suffix}", "POST /campaigns/{id}/cancel", target=remote_id,
                                destructive=True, payload={"ifRunning": status == "unknown"}))  # fmt: skip
         ops.append(
             self.op(address, f"archive{suffix}", f"POST /{coll}/{{id}}/archive?deep=false", target=remote_id,

@@ -10,23 +10,15 @@ import pytest
 from tests.conftest import (
     Server,
     assert_no_canary,
+    changed_addresses,
     copy_example,
+    edit_file,
     point_at_server,
     run_cli,
 )
 
 EXAMPLE = "microworkers-survey"
 SURVEY = "mw/campaign/website-survey"
-
-
-def _edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert old in text, f"{old!r} not in {path}"
-    path.write_text(text.replace(old, new, 1))
-
-
-def _changed(plan_text: str) -> list[str]:
-    return re.findall(r"^\s*(?:\+|~|-|-/\+|\+/-) (\S+/\S+/\S+)\s", plan_text, flags=re.MULTILINE)
 
 
 def _calls(plan_text: str) -> list[str]:
@@ -76,7 +68,7 @@ def test_survey_lifecycle(survey: tuple[Path, dict[str, str]]) -> None:
     _append_rows(config, 31, 40)
     more = run_cli("plan", config, "--detailed-exitcode", env=env)
     assert more.code == 2, more.text
-    assert _changed(more.out) == [SURVEY]
+    assert changed_addresses(more.out) == [SURVEY]
     calls = _calls(more.out)
     assert len(calls) == 1, calls
     assert "/tasks-groups +40 positions (40 new rows)  (5.16 USD)" in calls[0]
@@ -86,16 +78,16 @@ def test_survey_lifecycle(survey: tuple[Path, dict[str, str]]) -> None:
     assert run_cli("plan", config, "--detailed-exitcode", env=env).code == 0
 
     # speed -> one PATCH
-    _edit(config / "campaigns.yaml", "speed: 500", "speed: 250")
+    edit_file(config / "campaigns.yaml", "speed: 500", "speed: 250")
     patch = run_cli("plan", config, "--detailed-exitcode", env=env)
     assert patch.code == 2
-    assert _changed(patch.out) == [SURVEY]
+    assert changed_addresses(patch.out) == [SURVEY]
     assert [c.split()[0] for c in _calls(patch.out)] == ["PATCH"]
     assert "~ speed: 500 -> 250" in patch.out
     assert run_cli("apply", config, "--auto-approve", env=env).code == 0
 
     # paused -> PUT pause
-    _edit(config / "campaigns.yaml", "state: running", "state: paused")
+    edit_file(config / "campaigns.yaml", "state: running", "state: paused")
     pause = run_cli("plan", config, "--detailed-exitcode", env=env)
     assert pause.code == 2
     assert _calls(pause.out) == [c for c in _calls(pause.out) if c.startswith("PUT ") and c.endswith("/pause")]
@@ -107,7 +99,7 @@ def test_survey_lifecycle(survey: tuple[Path, dict[str, str]]) -> None:
 
 def test_payment_change_needs_replacement(applied: Path) -> None:
     config = applied
-    _edit(config / "campaigns.yaml", "paymentPerTask: 0.12", "paymentPerTask: 0.15")
+    edit_file(config / "campaigns.yaml", "paymentPerTask: 0.12", "paymentPerTask: 0.15")
     plan = run_cli("plan", config)
     assert f"+/- {SURVEY}" in plan.out
     assert "forces replacement" in plan.out and "paymentPerTask" in plan.out
@@ -125,8 +117,8 @@ def test_payment_change_needs_replacement(applied: Path) -> None:
 def test_uploaded_rows_cannot_change(applied: Path) -> None:
     config = applied
     rows = config / "data" / "rows.csv"
-    _edit(rows, "site002,https://globex.example.com/,Globex\n", "site099,https://new.example.com/,New\n")
-    _edit(rows, "https://acme.example.com/", "https://acme.example.org/")
+    edit_file(rows, "site002,https://globex.example.com/,Globex\n", "site099,https://new.example.com/,New\n")
+    edit_file(rows, "https://acme.example.com/", "https://acme.example.org/")
     plan = run_cli("plan", config)
     assert plan.code == 1
     assert "site002" in plan.err and "cannot delete uploaded task rows" in plan.err
@@ -136,13 +128,13 @@ def test_uploaded_rows_cannot_change(applied: Path) -> None:
 
 def test_stop_and_restart(applied: Path) -> None:
     config = applied
-    _edit(config / "campaigns.yaml", "state: running", "state: stopped")
+    edit_file(config / "campaigns.yaml", "state: running", "state: stopped")
     stop = run_cli("plan", config)
     assert "/stop" in stop.out
     assert run_cli("apply", config, "--auto-approve").code == 0
     assert run_cli("plan", config, "--detailed-exitcode").code == 0
     # new rows for a finished campaign -> restart with positionsToAdd; then running again
-    _edit(config / "campaigns.yaml", "state: stopped", "state: running")
+    edit_file(config / "campaigns.yaml", "state: stopped", "state: running")
     _append_rows(config, 31, 40)
     restart = run_cli("plan", config)
     calls = _calls(restart.out)
@@ -170,7 +162,7 @@ BAD = [
     "positions", "speed", "ttr", "visibilityDelay", "both-templates", "missing-column", "duplicate-id", "escape"])
 def test_bad_input(tmp_path: Path, file: str, old: str, new: str, expected: str) -> None:
     config = copy_example(EXAMPLE, tmp_path)
-    _edit(config / file, old, new)
+    edit_file(config / file, old, new)
     for command in ("validate", "plan"):
         result = run_cli(command, config)
         assert result.code == 1, result.text
@@ -188,13 +180,13 @@ def test_non_utf8_csv(tmp_path: Path) -> None:
 
 def test_unknown_category_and_zone_are_plan_errors(tmp_path: Path) -> None:
     config = copy_example(EXAMPLE, tmp_path)
-    _edit(config / "campaigns.yaml", 'categoryId: "1001"', 'categoryId: "9999"')
-    _edit(config / "campaigns.yaml", "groupId: \"2222\"", "groupId: \"2222\"")
+    edit_file(config / "campaigns.yaml", 'categoryId: "1001"', 'categoryId: "9999"')
+    edit_file(config / "campaigns.yaml", "groupId: \"2222\"", "groupId: \"2222\"")
     result = run_cli("plan", config)
     assert result.code == 1
     assert SURVEY in result.err and "'9999'" in result.err and "1001" in result.err
-    _edit(config / "campaigns.yaml", 'categoryId: "9999"', 'categoryId: "1001"')
-    _edit(config / "campaigns.yaml", "internationalZone: {excludedCountries: [CN, VN]}", "targetedZone: {id: mars1}")
+    edit_file(config / "campaigns.yaml", 'categoryId: "9999"', 'categoryId: "1001"')
+    edit_file(config / "campaigns.yaml", "internationalZone: {excludedCountries: [CN, VN]}", "targetedZone: {id: mars1}")
     zone = run_cli("plan", config)
     assert zone.code == 1
     assert "'mars1'" in zone.err and "europe1" in zone.err
@@ -202,7 +194,7 @@ def test_unknown_category_and_zone_are_plan_errors(tmp_path: Path) -> None:
 
 def test_api_validation_error_shows_code(tmp_path: Path) -> None:
     config = copy_example(EXAMPLE, tmp_path)
-    _edit(config / "campaigns.yaml", "excludedCountries: [CN, VN]", "excludedCountries: [CN, ZZ]")
+    edit_file(config / "campaigns.yaml", "excludedCountries: [CN, VN]", "excludedCountries: [CN, ZZ]")
     result = run_cli("apply", config, "--auto-approve")
     assert result.code == 1
     assert "[ValidationFailed]" in result.err and "ZZ" in result.err and "HTTP 400" in result.err

@@ -14,7 +14,7 @@ from campaignctl.sandbox import mw_v1
 from campaignctl.sandbox.app import Sandbox
 from campaignctl.sandbox.mw_v1_core import set_balance
 from campaignctl.sandbox.store import Store
-from tests.conftest import Server, assert_no_canary, copy_example, point_at_server, run_cli
+from tests.conftest import Server, assert_no_canary, changed_addresses, copy_example, edit_file, point_at_server, run_cli
 
 SIGNUP = "mw-legacy/campaign/app-signup"
 MODERATE = "mw-legacy/campaign/moderate-images"
@@ -38,16 +38,6 @@ class Legacy:
             yield Sandbox(store)
         finally:
             store.close()
-
-
-def _edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert old in text, f"{old!r} not in {path}"
-    path.write_text(text.replace(old, new, 1))
-
-
-def _changed_addresses(plan_text: str) -> list[str]:
-    return re.findall(r"^\s*(?:\+|~|-|-/\+|\+/-) (\S+/\S+/\S+)\s", plan_text, flags=re.M)
 
 
 @pytest.fixture(params=["in-process", "loopback"])
@@ -74,7 +64,7 @@ def _plan_one(legacy: Legacy, address: str, *calls: str) -> str:
     """Plan: exactly ``address`` changes, by exactly ``calls`` (in this order)."""
     plan = run_cli("plan", legacy.config, "--detailed-exitcode", env=legacy.env)
     assert plan.code == 2, plan.text
-    assert _changed_addresses(plan.out) == [address], plan.out
+    assert changed_addresses(plan.out) == [address], plan.out
     shown = re.findall(r"^\s+\d+\. (.+?)(?:  \(\d+\.\d\d USD\))?$", plan.out, flags=re.M)
     assert shown == list(calls), plan.out
     return plan.out
@@ -100,26 +90,26 @@ def test_each_change_plans_exactly_its_v1_call(legacy: Legacy) -> None:
     ids = legacy.ids()
     campaigns, blocklist = legacy.config / "campaigns.yaml", legacy.config / "blocklist.yaml"
 
-    _edit(campaigns, "speed: 100", "speed: 250")
+    edit_file(campaigns, "speed: 100", "speed: 250")
     _plan_one(legacy, SIGNUP, f"PUT /campaign_b/set_speed/{ids[SIGNUP]} speed=250")
     _apply(legacy)
 
-    _edit(campaigns, "available_positions: 50", "available_positions: 60")
+    edit_file(campaigns, "available_positions: 50", "available_positions: 60")
     out = _plan_one(legacy, SIGNUP, f"PUT /campaign_b/add_positions/{ids[SIGNUP]} positions=10")
     assert "(2.75 USD)" in out and "commits 2.75 USD" in out  # 0.25 x 10 + 10 % fee
     _apply(legacy)
 
-    _edit(campaigns, "group: image-moderators", "group: data-entry")
+    edit_file(campaigns, "group: image-moderators", "group: data-entry")
     out = _plan_one(legacy, MODERATE, f"PUT /campaign_hg/change_group/{ids[MODERATE]} group_id=1111")
     assert '~ group: "mw-legacy/workergroup/image-moderators" -> "mw-legacy/workergroup/data-entry"' in out
     _apply(legacy)
 
-    _edit(blocklist, '    - "5e6f7a8b"\n', '    - "5e6f7a8b"\n    - "c0ffee01"\n    - "c0ffee02"\n')
+    edit_file(blocklist, '    - "5e6f7a8b"\n', '    - "5e6f7a8b"\n    - "c0ffee01"\n    - "c0ffee02"\n')
     out = _plan_one(legacy, BLOCKLIST, "POST /employer/exclude_list worker[]=c0ffee01,c0ffee02")
     assert '+ workers: ["c0ffee01", "c0ffee02"]' in out
     _apply(legacy)
 
-    _edit(blocklist, '    - "1a2b3c4d"\n    - "5e6f7a8b"\n', "")
+    edit_file(blocklist, '    - "1a2b3c4d"\n    - "5e6f7a8b"\n', "")
     out = _plan_one(legacy, BLOCKLIST, "DELETE /employer/exclude_list worker[]=1a2b3c4d,5e6f7a8b")
     assert '- workers: ["1a2b3c4d", "5e6f7a8b"]' in out
     _apply(legacy)
@@ -138,7 +128,7 @@ def test_each_change_plans_exactly_its_v1_call(legacy: Legacy) -> None:
     ],
 )  # fmt: skip
 def test_unknown_group_category_zone_are_plan_errors(legacy: Legacy, file: str, old: str, new: str, message: str) -> None:
-    _edit(legacy.config / file, old, new)
+    edit_file(legacy.config / file, old, new)
     assert run_cli("validate", legacy.config).code == 0  # only the platform knows its catalogs
     plan = run_cli("plan", legacy.config, "--detailed-exitcode", env=legacy.env)
     assert plan.code == 1, plan.text
@@ -153,7 +143,7 @@ def test_an_api_error_reply_fails_apply_with_the_endpoint_and_text(legacy: Legac
     cid = legacy.ids()[SIGNUP]
     with legacy.sandbox() as sandbox:
         set_balance(sandbox, 1.0)  # v1 has no balance endpoint: plan cannot see it coming
-    _edit(legacy.config / "campaigns.yaml", "available_positions: 50", "available_positions: 70")
+    edit_file(legacy.config / "campaigns.yaml", "available_positions: 50", "available_positions: 70")
     failed = run_cli("apply", legacy.config, "--auto-approve", env=legacy.env)
     assert failed.code == 1, failed.text
     assert re.search(rf"PUT \S*/microworkers-v1/campaign_b/add_positions/{cid} -> HTTP 200: NOT ENOUGH FUNDS", failed.err), failed.err
@@ -168,7 +158,7 @@ def test_a_status_set_by_microworkers_is_reported_by_plan(legacy: Legacy) -> Non
     drift = run_cli("plan", legacy.config, "--detailed-exitcode", env=legacy.env)
     assert drift.code == 2, drift.text  # reported, not an error: nothing in the config asks for a call
     assert "PAUSED_ADMIN (paused by Microworkers staff): campaignctl cannot resume it" in drift.out
-    _edit(legacy.config / "campaigns.yaml", "speed: 100", "speed: 300")
+    edit_file(legacy.config / "campaigns.yaml", "speed: 100", "speed: 300")
     plan = run_cli("plan", legacy.config, env=legacy.env)
     assert plan.code == 1, plan.text
     assert "the campaign is PAUSED_ADMIN (paused by Microworkers staff): v1 accepts set_speed only while it is RUNNING or PAUSED" in plan.err
@@ -179,17 +169,17 @@ def test_lifecycle_replacement_and_removal(legacy: Legacy) -> None:
     _apply(legacy)
     ids = legacy.ids()
     campaigns = legacy.config / "campaigns.yaml"
-    _edit(campaigns, "  state: running\n---", "  state: paused\n---")
+    edit_file(campaigns, "  state: running\n---", "  state: paused\n---")
     _plan_one(legacy, SIGNUP, f"PUT /campaign_b/pause/{ids[SIGNUP]}")
     _apply(legacy)
-    _edit(campaigns, "  state: paused\n---", "  state: stopped\n---")
+    edit_file(campaigns, "  state: paused\n---", "  state: stopped\n---")
     _plan_one(legacy, SIGNUP, f"PUT /campaign_b/stop/{ids[SIGNUP]}")
     _apply(legacy)
-    _edit(campaigns, "  state: stopped\n---", "  state: running\n---")
+    edit_file(campaigns, "  state: stopped\n---", "  state: running\n---")
     _plan_one(legacy, SIGNUP, f"PUT /campaign_b/restart_campaign/{ids[SIGNUP]} positions=0")
     _apply(legacy)
 
-    _edit(campaigns, "title: Moderate 20 user images", "title: Moderate 20 user images (v2)")
+    edit_file(campaigns, "title: Moderate 20 user images", "title: Moderate 20 user images (v2)")
     plan = run_cli("plan", legacy.config, env=legacy.env)
     assert f"+/- {MODERATE}" in plan.out and "cannot change title of an existing campaign" in plan.out
     assert f"PUT /campaign_hg/stop/{ids[MODERATE]}" in plan.out

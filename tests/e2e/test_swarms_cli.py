@@ -7,17 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CANARY, Server, assert_no_canary, copy_example, point_at_server, run_cli
-
-
-def _edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert old in text, f"{old!r} not in {path}"
-    path.write_text(text.replace(old, new, 1))
-
-
-def _changed_addresses(plan_text: str) -> list[str]:
-    return re.findall(r"^\s*(?:\+|~|-|-/\+|\+/-) (\S+/\S+/\S+)\s", plan_text, flags=re.M)
+from tests.conftest import CANARY, Server, assert_no_canary, changed_addresses, copy_example, edit_file, point_at_server, run_cli
 
 
 @pytest.fixture(params=["in-process", "loopback"])
@@ -46,10 +36,10 @@ def test_quickstart_lifecycle(quickstart: tuple[Path, dict[str, str]]) -> None:
     assert "No changes" in again.out
 
     # one component attribute -> exactly one update
-    _edit(config / "tasks.yaml", 'hint: "A dog on a beach..."', 'hint: "A cat on a roof..."')
+    edit_file(config / "tasks.yaml", 'hint: "A dog on a beach..."', 'hint: "A cat on a roof..."')
     one = run_cli("plan", config, "--detailed-exitcode", env=env)
     assert one.code == 2
-    assert _changed_addresses(one.out) == ["swarms/task/describe-photo"]
+    assert changed_addresses(one.out) == ["swarms/task/describe-photo"]
     assert "~ components[2].properties.hint" in one.out
     assert "Plan: 0 to create, 1 to update, 0 to replace, 0 to delete; 1 API call(s)" in one.out
     assert run_cli("apply", config, "--auto-approve", env=env).code == 0
@@ -58,11 +48,11 @@ def test_quickstart_lifecycle(quickstart: tuple[Path, dict[str, str]]) -> None:
     # remove a job and pause the campaign
     jobs = (config / "jobs.yaml").read_text().split("---")[0]
     (config / "jobs.yaml").write_text(jobs)
-    _edit(config / "campaign.yaml", "jobs: [rate-batch-1, describe-batch-1]", "jobs: [rate-batch-1]")
-    _edit(config / "campaign.yaml", "state: active", "state: paused")
+    edit_file(config / "campaign.yaml", "jobs: [rate-batch-1, describe-batch-1]", "jobs: [rate-batch-1]")
+    edit_file(config / "campaign.yaml", "state: active", "state: paused")
     plan = run_cli("plan", config, "--detailed-exitcode", env=env)
     assert plan.code == 2
-    assert sorted(_changed_addresses(plan.out)) == ["swarms/campaign/image-rating", "swarms/job/describe-batch-1"]
+    assert sorted(changed_addresses(plan.out)) == ["swarms/campaign/image-rating", "swarms/job/describe-batch-1"]
     assert '- jobs[1]: "swarms/job/describe-batch-1"' in plan.out
     assert "update (pause)" in plan.out
     assert "POST /jobs/" in plan.out and "/archive" in plan.out
@@ -82,11 +72,11 @@ def test_saved_plan_applies_and_refuses_when_stale(tmp_path: Path) -> None:
     made = run_cli("plan", config, "-out", plan_file)
     assert made.code == 0 and plan_file.exists()
     assert "sha256" in made.err
-    _edit(config / "campaign.yaml", "results: 3", "results: 4")
+    edit_file(config / "campaign.yaml", "results: 3", "results: 4")
     stale = run_cli("apply", plan_file)
     assert stale.code == 1
     assert "configuration changed since this plan was made" in stale.err
-    _edit(config / "campaign.yaml", "results: 4", "results: 3")
+    edit_file(config / "campaign.yaml", "results: 4", "results: 3")
     ok = run_cli("apply", plan_file)
     assert ok.code == 0, ok.text
     assert run_cli("plan", config, "--detailed-exitcode").code == 0
@@ -95,7 +85,7 @@ def test_saved_plan_applies_and_refuses_when_stale(tmp_path: Path) -> None:
 def test_published_campaign_field_change_needs_replacement(tmp_path: Path) -> None:
     config = copy_example("quickstart", tmp_path)
     assert run_cli("apply", config, "--auto-approve").code == 0
-    _edit(config / "campaign.yaml", "workerPayment: 0.05", "workerPayment: 0.06")
+    edit_file(config / "campaign.yaml", "workerPayment: 0.05", "workerPayment: 0.06")
     plan = run_cli("plan", config)
     assert "+/- swarms/campaign/image-rating" in plan.out
     assert "published" in plan.out and "forces replacement" in plan.out
