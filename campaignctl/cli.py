@@ -17,6 +17,7 @@ import click
 
 from . import __version__
 from .errors import CampaignctlError, ConfigError, PlanError
+from .plan.output import FORMATS as PLAN_FORMATS
 
 
 class App:
@@ -78,20 +79,17 @@ def validate(path: Path) -> None:
 @path_arg
 @click.option("-out", "--out", "out", type=click.Path(dir_okay=False, path_type=Path), help="Save the plan to FILE for `apply FILE`.")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 when nothing changes, 2 when changes are pending, 1 on error.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(PLAN_FORMATS), default="text", show_default=True, help="text for people, json for machines, markdown for a pull-request comment.")
 @parallelism_opt
 @pass_app
 def plan(app: App, path: Path, out: Path | None, detailed_exitcode: bool, fmt: str, parallelism: int) -> None:
     """Show what apply would change on the platforms for the config in PATH."""
-    from .plan.render import ANSI, PLAIN, render_text
+    from .plan.output import emit
     from .session import Session, run
 
     session = Session.load(path, parallelism)
     the_plan = run(session.plan())
-    if fmt == "json":
-        click.echo(json.dumps(the_plan.to_dict(), indent=2, sort_keys=True, default=str))
-    else:
-        click.echo(render_text(the_plan, ANSI if app.color(sys.stdout) else PLAIN), nl=False)
+    emit(the_plan, fmt, app.color(sys.stdout))
     if out is not None:
         data = json.dumps(the_plan.to_dict(), indent=2, sort_keys=True, default=str) + "\n"
         out.write_text(data, encoding="utf-8")

@@ -105,6 +105,25 @@ class ResourceChange:
 
 
 @dataclass
+class Drift:
+    """A managed object changed outside campaignctl: live differs from what the last apply recorded."""
+
+    address: str
+    provider: str
+    kind: str  # "changed" | "deleted"
+    fields: list[FieldChange] = field(default_factory=list)  # before = last applied, after = live now
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Drift:
+        data = dict(data)
+        data["fields"] = [FieldChange(**f) for f in data.get("fields", [])]
+        return cls(**data)
+
+
+@dataclass
 class Plan:
     changes: list[ResourceChange]
     operations: list[Operation]  # in a valid execution order
@@ -114,6 +133,7 @@ class Plan:
     created_at: str = ""
     balances: dict[str, float | None] = field(default_factory=dict)  # provider -> available USD
     warnings: list[str] = field(default_factory=list)
+    drift: list[Drift] = field(default_factory=list)  # changes made outside campaignctl since the last apply
 
     @property
     def pending(self) -> list[ResourceChange]:
@@ -151,6 +171,7 @@ class Plan:
             "live_fingerprints": self.live_fingerprints,
             "balances": self.balances,
             "warnings": self.warnings,
+            "drift": [d.to_dict() for d in self.drift],
         }
 
     @classmethod
@@ -164,4 +185,5 @@ class Plan:
             created_at=data.get("created_at", ""),
             balances=data.get("balances", {}),
             warnings=data.get("warnings", []),
+            drift=[Drift.from_dict(d) for d in data.get("drift", [])],
         )
