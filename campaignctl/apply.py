@@ -12,9 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import ApiError, CampaignctlError
+from .errors import AmbiguousWriteError, ApiError, CampaignctlError
 from .plan.model import Operation, Plan, ResourceChange
-from .providers.base import Provider
+from .providers.base import ExecResult, Provider
 from .state.base import State, StateBackend
 
 
@@ -139,16 +139,61 @@ async def _run(op: Operation, providers: dict[str, Provider], state: State, back
     if op.records == "adopt":
         _remember(op, op.target, change, state, backend)
         return
+    if op.records == "move":
+        _move(op.payload["from"], op.address, change, state, backend)
+        return
     provider = providers[op.provider]
     resolved = Operation(**{**op.to_dict(), "target": resolve(op.target, state), "payload": resolve(op.payload, state)})
-    try:
+    if op.records == "create":
+        outcome = await _create(op, resolved, provider, change, state, backend)
+    else:
         outcome = await provider.execute(resolved)
-    except ApiError:
-        raise
     if op.records == "create":
         _remember(op, outcome.id, change, state, backend)
     elif op.records == "forget":
         _forget(op.address, state, backend)
+
+
+async def _create(
+    op: Operation, resolved: Operation, provider: Provider, change: ResourceChange | None, state: State, backend: StateBackend
+) -> ExecResult:
+    """A create that never makes a duplicate.
+
+    Its intent (the address, without id) is recorded durably first. When the call goes unanswered
+    (reset or timeout after sending: it may have been applied) or fails with a 5xx, the object is
+    looked up by its address marker, or title where the platform has no marker, and adopted when
+    found; only when it is provably absent is the create sent again (at most 3 attempts in all). After a crash the next plan does the same
+    lookup for every intent left in state."""
+    kind = change.kind if change else ""
+    intent = {
+        "provider": op.provider,
+        "kind": kind,
+        "name": change.name if change else op.address.rsplit("/", 1)[-1],
+        "id": None,
+        "attrs": None,
+        "protect": bool(change.protect) if change else False,
+        "pending": {"op": op.id, "since": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
+    }
+    if state.resources.get(op.address, {}).get("id") is None:
+        state.resources[op.address] = intent
+        backend.record(op.address, intent)
+    for attempt in range(1, CREATE_ATTEMPTS + 1):
+        try:
+            return await provider.execute(resolved)
+        except ApiError as exc:
+            # no answer, or a server error: the platform may or may not have made the object
+            if not isinstance(exc, AmbiguousWriteError) and (exc.status or 0) < 500:
+                raise
+            found = await provider.lookup(op.address, kind)
+            if found is not None:
+                return ExecResult(id=found)
+            if attempt == CREATE_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+#: a create that got no answer or a 5xx is looked up, then sent again only if provably absent
+CREATE_ATTEMPTS = 3
 
 
 def _remember(op: Operation, remote_id: Any, change: ResourceChange | None, state: State, backend: StateBackend) -> None:
@@ -162,6 +207,20 @@ def _remember(op: Operation, remote_id: Any, change: ResourceChange | None, stat
     }
     state.resources[op.address] = entry
     backend.record(op.address, entry)
+
+
+def _move(old: str, new: str, change: ResourceChange | None, state: State, backend: StateBackend) -> None:
+    """``movedFrom``: the entry of ``old`` now belongs to ``new`` (recorded before ``old`` goes)."""
+    entry = state.resources.get(old)
+    if entry is None:
+        if new in state.resources:
+            return  # moved by an earlier, interrupted run
+        raise CampaignctlError(f"cannot move {old} to {new}: {old} is no longer in state; run plan again")
+    moved = {**entry, "name": change.name if change else new.rsplit("/", 1)[-1]}
+    state.resources[new] = moved
+    backend.record(new, moved)
+    state.resources.pop(old, None)
+    backend.record(old, None)
 
 
 def _forget(address: str, state: State, backend: StateBackend) -> None:

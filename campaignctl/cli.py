@@ -21,9 +21,10 @@ from .plan.output import FORMATS as PLAN_FORMATS
 
 
 class App:
-    def __init__(self, debug: bool, verbose: int, color: bool | None) -> None:
+    def __init__(self, debug: bool, verbose: int, color: bool | None, workspace: str | None = None) -> None:
         self.debug = debug
         self.color_flag = color
+        self.workspace = workspace
 
     def color(self, stream: Any) -> bool:
         if self.color_flag is not None:
@@ -45,8 +46,9 @@ parallelism_opt = click.option("--parallelism", default=8, show_default=True, ty
 @click.option("--debug", is_flag=True, help="Show debug logs and tracebacks.")
 @click.option("-v", "--verbose", count=True, help="More logs on stderr (-v info, -vv debug).")
 @click.option("--color/--no-color", default=None, help="Colour output (default: on a terminal, unless NO_COLOR is set).")
+@click.option("--workspace", metavar="NAME", envvar="CAMPAIGNCTL_WORKSPACE", help="Which state of the Backend to use (overrides its workspace; env CAMPAIGNCTL_WORKSPACE).")
 @click.pass_context
-def cli(ctx: click.Context, debug: bool, verbose: int, color: bool | None) -> None:
+def cli(ctx: click.Context, debug: bool, verbose: int, color: bool | None, workspace: str | None) -> None:
     """Declarative campaign-as-code for SWARMS and Microworkers.
 
     Keep campaigns, jobs, tasks, schedules and task UI in YAML; `validate` checks them offline,
@@ -56,7 +58,9 @@ def cli(ctx: click.Context, debug: bool, verbose: int, color: bool | None) -> No
     logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     for noisy in ("httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
-    ctx.obj = App(debug, verbose, color)
+    ctx.obj = App(debug, verbose, color, workspace)
+    if workspace:  # every command's backend_for (Session.load included) selects it
+        os.environ["CAMPAIGNCTL_WORKSPACE"] = workspace
 
 
 # -- validate ----------------------------------------------------------------------------------
@@ -74,30 +78,87 @@ def validate(path: Path) -> None:
     click.echo(f"{path}: {n} document(s), {len(config.resources)} resource(s): valid.")
 
 
-# -- plan --------------------------------------------------------------------------------------
+# -- plan ---------------------------------------------------------------------------------------
+def selection_options(f: Any) -> Any:
+    f = click.option("--exclude", "excludes", multiple=True, metavar="ADDRESS", help="Leave out addresses matching this glob (repeatable).")(f)
+    f = click.option("--target", "targets", multiple=True, metavar="ADDRESS", help="Only these addresses (globs, repeatable), with what they reference.")(f)
+    return f
+
+
+def guard_options(f: Any) -> Any:
+    f = click.option("--max-spend", type=click.FloatRange(0), metavar="USD", help="Refuse a plan that commits more money than this.")(f)
+    f = click.option(
+        "--max-destroy-percent", default=30.0, show_default=True, type=click.FloatRange(0, 100),
+        help="Refuse a plan deleting or replacing more than this share of the managed objects (when at least 10 exist).",
+    )(f)
+    return f
+
+
 @cli.command()
 @path_arg
 @click.option("-out", "--out", "out", type=click.Path(dir_okay=False, path_type=Path), help="Save the plan to FILE for `apply FILE`.")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 when nothing changes, 2 when changes are pending, 1 on error.")
 @click.option("--format", "fmt", type=click.Choice(PLAN_FORMATS), default="text", show_default=True, help="text for people, json for machines, markdown for a pull-request comment.")
+@click.option("--markdown-parts", "markdown_parts", type=click.Path(file_okay=False, path_type=Path), help="Write each part of the markdown plan to DIR/plan-N.md, for posting as separate comments.", metavar="DIR")
+@selection_options
+@guard_options
 @parallelism_opt
 @pass_app
-def plan(app: App, path: Path, out: Path | None, detailed_exitcode: bool, fmt: str, parallelism: int) -> None:
-    """Show what apply would change on the platforms for the config in PATH."""
+def plan(
+    app: App, path: Path, out: Path | None, detailed_exitcode: bool, fmt: str, markdown_parts: Path | None, targets: tuple[str, ...],
+    excludes: tuple[str, ...], max_destroy_percent: float, max_spend: float | None, parallelism: int,
+) -> None:
+    """Show what apply would change on the platforms for the config in PATH.
+
+    Changes made on the platforms outside campaignctl since the last apply (drift) are listed
+    apart; what apply would refuse without an override is listed as a warning.
+    """
+    from .plan import safety
+    from .plan.builder import Selection
     from .plan.output import emit
     from .session import Session, run
 
     session = Session.load(path, parallelism)
-    the_plan = run(session.plan())
-    emit(the_plan, fmt, app.color(sys.stdout))
+    the_plan = run(session.plan(selection=Selection(list(targets), list(excludes))))
+    guards = safety.Guards(max_destroy_percent=max_destroy_percent, max_spend=max_spend, allow_replace=True)
+    for problem in safety.problems(the_plan, guards):
+        the_plan.warnings.append(f"apply will refuse: {problem}")
+    emit(the_plan, fmt, app.color(sys.stdout), parts_dir=markdown_parts)
     if out is not None:
         data = json.dumps(the_plan.to_dict(), indent=2, sort_keys=True, default=str) + "\n"
         out.write_text(data, encoding="utf-8")
         digest = hashlib.sha256(data.encode()).hexdigest()
-        click.echo(f"Saved the plan to {out} (sha256 {digest}). Apply exactly it with: campaignctl apply {out}", err=True)
+        click.echo(
+            f"Saved the plan to {out} (sha256 {digest}). Apply exactly it with: campaignctl apply {out} --checksum {digest}",
+            err=True,
+        )
     if the_plan.errors:
         raise PlanError(f"{len(the_plan.errors)} change(s) cannot be made:\n  " + "\n  ".join(the_plan.errors))
     if detailed_exitcode and the_plan.has_changes:
+        sys.exit(2)
+
+
+# -- drift --------------------------------------------------------------------------------------
+@cli.command()
+@path_arg
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 0 when nothing drifted, 2 when something did, 1 on error.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@parallelism_opt
+def drift(path: Path, detailed_exitcode: bool, fmt: str, parallelism: int) -> None:
+    """Report only what changed on the platforms outside campaignctl since the last apply.
+
+    For a scheduled CI job: config changes not yet applied are not drift and are not reported.
+    """
+    from .plan.render import render_drift
+    from .session import Session, run
+
+    session = Session.load(path, parallelism)
+    the_plan = run(session.plan())
+    if fmt == "json":
+        click.echo(json.dumps({"drift": [d.to_dict() for d in the_plan.drift]}, indent=2, sort_keys=True, default=str))
+    else:
+        click.echo(render_drift(the_plan.drift) or "No drift: the platforms match the last apply.")
+    if detailed_exitcode and the_plan.drift:
         sys.exit(2)
 
 
@@ -106,30 +167,45 @@ def plan(app: App, path: Path, out: Path | None, detailed_exitcode: bool, fmt: s
 @click.argument("target", default=".", type=click.Path(path_type=Path))
 @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--allow-replace", is_flag=True, help="Accept replacements (a new object, then the old one removed).")
-@click.option("--force", is_flag=True, help="Allow deleting or replacing resources marked protect: true.")
+@click.option("--force", is_flag=True, help="Allow deleting or replacing protected resources, beyond the threshold, or with an empty config.")
+@click.option("--checksum", metavar="SHA256", help="Apply the saved plan only if its sha256 is this (as printed by plan -out).")
 @click.option("--lock-timeout", default=0.0, type=click.FloatRange(0), help="Seconds to wait for the state lock.")
+@selection_options
+@guard_options
 @parallelism_opt
 @pass_app
-def apply(app: App, target: Path, auto_approve: bool, allow_replace: bool, force: bool, lock_timeout: float, parallelism: int) -> None:
-    """Make the platforms match the config in TARGET (a directory, or a plan saved with -out)."""
+def apply(
+    app: App, target: Path, auto_approve: bool, allow_replace: bool, force: bool, checksum: str | None, lock_timeout: float,
+    targets: tuple[str, ...], excludes: tuple[str, ...], max_destroy_percent: float, max_spend: float | None, parallelism: int,
+) -> None:
+    """Make the platforms match the config in TARGET (a directory, or a plan saved with -out).
+
+    A saved plan is applied exactly, and only if the config and every live object it read are
+    unchanged since it was made.
+    """
     from .plan import safety
+    from .plan.builder import Selection
     from .plan.model import Plan
     from .plan.render import ANSI, PLAIN, render_text
     from .session import Session, run, verify
 
     saved: Plan | None = None
     config_path: Path = target
-    if target.is_file() and target.suffix == ".json":
-        try:
-            saved = Plan.from_dict(json.loads(target.read_text(encoding="utf-8")))
-        except (ValueError, KeyError, TypeError) as exc:
-            raise PlanError(f"{target} is not a saved campaignctl plan ({exc})") from None
+    selection = Selection(list(targets), list(excludes))
+    if target.is_file():
+        saved = _read_saved(target, checksum)
+        if selection:
+            raise PlanError("--target/--exclude apply to planning; a saved plan is applied whole (plan it with --target)")
         config_path = Path(saved.config_root)
+    elif checksum:
+        raise PlanError("--checksum checks a saved plan: give the plan file, not a directory")
     session = Session.load(config_path, parallelism)
     session.backend.lock("apply", lock_timeout)
     try:
         session.state = session.backend.read()  # re-read under the lock
-        current = run(session.plan())
+        # a saved plan is checked against a fresh read of exactly the objects it read
+        only = set(saved.live_fingerprints) if saved is not None else None
+        current = run(session.plan(only=only, selection=selection))
         if saved is not None:
             _check_saved(saved, current, session.config.digest)
             the_plan = saved
@@ -138,7 +214,8 @@ def apply(app: App, target: Path, auto_approve: bool, allow_replace: bool, force
             click.echo(render_text(the_plan, ANSI if app.color(sys.stdout) else PLAIN), nl=False)
         if the_plan.errors:
             raise PlanError(f"{len(the_plan.errors)} change(s) cannot be made:\n  " + "\n  ".join(the_plan.errors))
-        refused = safety.problems(the_plan, force=force, allow_replace=allow_replace)
+        guards = safety.Guards(force, allow_replace, max_destroy_percent, max_spend)
+        refused = safety.problems(the_plan, guards)
         if refused:
             raise PlanError("refusing to apply:\n  " + "\n  ".join(refused))
         if not the_plan.operations:
@@ -156,16 +233,30 @@ def apply(app: App, target: Path, auto_approve: bool, allow_replace: bool, force
     verify(check)
 
 
+def _read_saved(path: Path, checksum: str | None) -> Any:
+    from .plan.model import Plan
+
+    data = path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    if checksum is not None and checksum.strip().lower() != digest:
+        raise PlanError(f"{path} has sha256 {digest}, not the reviewed {checksum.strip()}: refusing to apply a different plan")
+    try:
+        return Plan.from_dict(json.loads(data.decode("utf-8")))
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise PlanError(f"{path} is not a saved campaignctl plan ({exc})") from None
+
+
 def _check_saved(saved: Any, current: Any, digest: str) -> None:
     if saved.config_digest != digest:
-        raise PlanError("the configuration changed since this plan was made; run plan again")
+        raise PlanError("the configuration (or a data file it names) changed since this plan was made; run plan again")
     moved = sorted(
         a for a in set(saved.live_fingerprints) | set(current.live_fingerprints)
         if saved.live_fingerprints.get(a) != current.live_fingerprints.get(a)
     )
     if moved:
         raise PlanError(
-            "live state changed since this plan was made: " + ", ".join(moved[:20]) + "; run plan again"
+            f"live state changed since this plan was made ({len(moved)} object(s)): "
+            + ", ".join(moved[:20]) + ("..." if len(moved) > 20 else "") + "; run plan again"
         )
 
 
@@ -181,6 +272,29 @@ def _summarise(result: Any) -> None:
         raise CampaignctlError("apply failed:\n  " + "\n  ".join(lines) + "\nState holds every call that succeeded; fix the cause and run apply again.")
 
 
+# -- import ------------------------------------------------------------------------------------
+@cli.command("import")
+@path_arg
+@click.option("--provider", "provider", required=True, help="The Provider document (name) whose account to import.")
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), help="Directory for the YAML, inside PATH (default: PATH/imported/<provider>/).")
+@click.option("--lock-timeout", default=0.0, type=click.FloatRange(0), help="Seconds to wait for the state lock.")
+@parallelism_opt
+def import_cmd(path: Path, provider: str, out: Path | None, lock_timeout: float, parallelism: int) -> None:
+    """Write YAML and state for the live objects on a provider's account that PATH does not manage yet.
+
+    Existing files are never overwritten; afterwards `plan PATH` shows no changes for what was imported.
+    """
+    from .importer import Importer, report
+
+    importer = Importer(path, provider, out, parallelism)
+    importer.backend.lock("import", lock_timeout)
+    try:
+        result = importer.run()
+    finally:
+        importer.backend.unlock()
+    report(result, importer)
+
+
 # -- state -------------------------------------------------------------------------------------
 @cli.group()
 def state() -> None:
@@ -192,7 +306,8 @@ def _state_session(path: Path) -> Any:
     from .session import backend_for
 
     config = load_config(path)
-    backend = backend_for(config)
+    app = click.get_current_context().find_object(App)
+    backend = backend_for(config, app.workspace if app else None)
     return backend, backend.read()
 
 
@@ -224,6 +339,7 @@ def state_rm(address: str, path: Path) -> None:
     backend, st = _state_session(path)
     backend.lock("state rm")
     try:
+        st = backend.read()  # under the lock: a shared state may have moved since
         if st.resources.pop(address, None) is None:
             raise CampaignctlError(f"{address} is not in state")
         backend.commit(st)
@@ -241,6 +357,7 @@ def state_mv(source: str, destination: str, path: Path) -> None:
     backend, st = _state_session(path)
     backend.lock("state mv")
     try:
+        st = backend.read()  # under the lock: a shared state may have moved since
         if source not in st.resources:
             raise CampaignctlError(f"{source} is not in state")
         if destination in st.resources:
@@ -250,6 +367,35 @@ def state_mv(source: str, destination: str, path: Path) -> None:
     finally:
         backend.unlock()
     click.echo(f"Moved {source} to {destination}.", err=True)
+
+
+@state.command("migrate")
+@click.option("--to", "to", required=True, type=click.Choice(["postgres", "local"]), help="Where the state goes; it comes from the other one.")
+@click.option("--dir", "path", default=".", type=click.Path(path_type=Path), help="The config directory.")
+@click.option("--force", is_flag=True, help="Overwrite a destination that holds another (or a newer) state.")
+@click.option("--lock-timeout", default=0.0, type=click.FloatRange(0), help="Seconds to wait for each state lock.")
+@pass_app
+def state_migrate(app: App, to: str, path: Path, force: bool, lock_timeout: float) -> None:
+    """Copy the whole state (serial and lineage included) between the local directory and PostgreSQL.
+
+    The PostgreSQL side is the config's Backend document (dsnEnv, workspace; $CAMPAIGNCTL_PG_DSN
+    without one), the local side its `path` (.campaignctl). Both are locked while copying; the
+    source is left as it is. Then point the Backend document at the destination.
+    """
+    from .config.load import load_config
+    from .session import backend_for
+    from .state.migrate import migrate
+
+    config = load_config(path)
+    local = backend_for(config, app.workspace, backend_type="local")
+    remote = backend_for(config, app.workspace, backend_type="postgres")
+    source, destination = (local, remote) if to == "postgres" else (remote, local)
+    copied = migrate(source, destination, force=force, lock_timeout=lock_timeout)
+    click.echo(
+        f"Copied {len(copied.resources)} resource(s) (serial {copied.serial}, lineage {copied.lineage}) "
+        f"from {source.describe()} to {destination.describe()}; the source was left as it is.",
+        err=True,
+    )
 
 
 @cli.command("force-unlock")
@@ -302,20 +448,40 @@ def sandbox() -> None:
 @click.option("--balance", type=float, default=10_000.0, show_default=True, help="USD on each platform account.")
 @click.option("--review-seconds", type=float, default=0.0, show_default=True, help="Microworkers: seconds a new campaign stays in review.")
 @click.option("--strict-readonly", is_flag=True, help="SWARMS: also freeze tasks and jobs of published campaigns.")
-def sandbox_serve(host: str, port: int, db: Path, api_key_env: str, balance: float, review_seconds: float, strict_readonly: bool) -> None:
+@click.option(
+    "--faults", "faults", default="", metavar="SPEC",
+    help="Inject faults, e.g. 'latency=20ms,jitter=5ms,5xx=0.1,429=0.05,retry-after=1,reset-before=0.02,"
+    "reset-after=0.05,slow=0.01,slow-seconds=40,seed=7,max=100,platforms=swarms+microworkers,methods=writes' "
+    "(see campaignctl.sandbox.faults). POST /_sandbox/faults changes it at run time.",
+)
+def sandbox_serve(
+    host: str, port: int, db: Path, api_key_env: str, balance: float, review_seconds: float, strict_readonly: bool, faults: str
+) -> None:
     """Serve the sandbox on loopback: /swarms, /microworkers/api/v2, /microworkers-v1."""
     import uvicorn
 
     from .sandbox.app import PREFIXES, Settings, create_app
+    from .sandbox.faults import FaultSpecError, parse_faults
     from .sandbox.store import Store
 
-    settings = Settings(balance=balance, review_seconds=review_seconds, strict_readonly=strict_readonly)
+    try:
+        fault_spec = parse_faults(faults)
+    except FaultSpecError as exc:
+        raise click.BadParameter(str(exc), ctx=click.get_current_context(), param_hint="'--faults'") from None
+    settings = Settings(balance=balance, review_seconds=review_seconds, strict_readonly=strict_readonly, faults=fault_spec)
     if os.environ.get(api_key_env):
         settings.api_key = os.environ[api_key_env]
     app = create_app(Store(db), settings)
     for platform, prefix in PREFIXES.items():
         click.echo(f"{platform}: http://{host}:{port}{prefix}", err=True)
+    if fault_spec is not None:
+        click.echo(f"injecting faults: {fault_spec}", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+from .cli_results import results as _results, sandbox_submit as _sandbox_submit  # noqa: E402
+cli.add_command(_results)
+sandbox.add_command(_sandbox_submit)
 
 
 def main(argv: list[str] | None = None) -> NoReturn:

@@ -7,6 +7,7 @@
      +-- PlanError          the plan cannot be made or is refused by a safety check
      +-- ApiError           a platform answered with an error (code, message, request id)
      |    +-- TransportError    no usable answer (timeout, connection reset, retry budget spent)
+     |         +-- AmbiguousWriteError   a write was sent but no answer came: it may have happened
      +-- StateError         state file unreadable, or a problem with its contents
      |    +-- LockError         the state is locked by another run
      +-- ApplyError         some operations failed (the summary names them)
@@ -80,6 +81,17 @@ class ApiError(CampaignctlError):
 
 class TransportError(ApiError):
     pass
+
+
+class AmbiguousWriteError(TransportError):
+    """A non-idempotent write (POST, PATCH) reached the platform but no answer came back (read
+    timeout, connection reset after sending): it may or may not have been applied, so it is not
+    retried. Look the object up (by its address) before trying again. ``method`` and ``url``
+    (redacted) name the call; ``reason`` is the transport error's class name."""
+
+    def __init__(self, message: str, *, method: str = "", url: str = "", reason: str = "") -> None:
+        self.reason = reason
+        super().__init__(message, method=method, url=url)
 
 
 class StateError(CampaignctlError):

@@ -2,10 +2,23 @@
 
 - bounded concurrency: at most ``parallelism`` requests in flight per client, and a connection
   pool of the same size;
-- retries with exponential backoff and full jitter, honouring ``Retry-After`` up to a cap:
-  reads (and idempotent writes such as PUT/DELETE) on timeouts, connection errors, 429 and 5xx;
-  non-idempotent writes only when the platform cannot have applied them (the connection was
-  never made, or a 429 refusal);
+- a timeout on every call (default 30 s to read, 10 s to connect; see :func:`make_timeout`); with
+  an in-process transport (the embedded sandbox), which has no socket timeouts, the same read
+  timeout is enforced as a deadline on each attempt;
+- at most ``RetryPolicy.attempts`` (3) attempts per request, with exponential backoff and full
+  jitter (capped at ``max_delay``), honouring ``Retry-After`` up to ``max_retry_after``;
+- what is retried: reads (GET, HEAD) and idempotent writes (PUT, DELETE) on timeouts, connection
+  errors, 429 and 5xx; non-idempotent writes (POST, PATCH) only when the platform cannot have
+  applied them: the connection was never made (connect error or timeout, pool timeout) or a 429
+  refusal. A POST/PATCH that was sent but got no answer (read timeout, connection reset) is the
+  ambiguous case: never retried, it raises :class:`~campaignctl.errors.AmbiguousWriteError` so the
+  caller can look the object up instead of creating a duplicate;
+- a client-wide retry budget (:class:`RetryBudget`, a token bucket like the AWS SDKs' standard
+  retry mode): 500 tokens; a retry costs 5, or 10 after a timeout or connection error; a request
+  that succeeds after retrying gives back what its last retry cost, one that succeeds at once
+  gives 1 (up to 500). When a retry cannot be paid for, the request fails at once with a
+  TransportError saying the budget is exhausted: a platform that is down fails the run quickly
+  (about 50-100 retries) instead of every call waiting out its backoff;
 - errors carry the method, URL, status, the platform's error code/message and the request id;
 - secrets (tokens, keys, passwords) are redacted from every message.
 """
@@ -23,7 +36,7 @@ from typing import Any
 
 import httpx
 
-from .errors import ApiError, TransportError
+from .errors import AmbiguousWriteError, ApiError, TransportError
 
 log = logging.getLogger("campaignctl.http")
 
@@ -31,6 +44,29 @@ log = logging.getLogger("campaignctl.http")
 ErrorParser = Callable[[httpx.Response], tuple[str | None, str]]
 
 RETRY_STATUSES = {429, 500, 502, 503, 504}
+#: methods retried by default (reads, and writes that are idempotent by definition)
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+#: transport errors raised before any byte of the request was sent: safe to retry any method
+NOT_SENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+DEFAULT_READ_TIMEOUT = 30.0
+DEFAULT_CONNECT_TIMEOUT = 10.0
+
+
+def _error_name(exc: BaseException) -> str:
+    """The httpx name of a transport error (a subclass raised by a test transport reads the same)."""
+    for cls in type(exc).__mro__:
+        if cls.__module__.split(".")[0] == "httpx":
+            return cls.__name__
+    return type(exc).__name__
+
+
+def make_timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeout:
+    """``30`` -> 30 s to read/write/wait for a pooled connection, at most 10 s to connect."""
+    if isinstance(timeout, httpx.Timeout):
+        return timeout
+    seconds = DEFAULT_READ_TIMEOUT if timeout is None else float(timeout)
+    return httpx.Timeout(seconds, connect=min(seconds, DEFAULT_CONNECT_TIMEOUT))
 
 
 def error_json(response: httpx.Response) -> tuple[Any, str | None]:
@@ -67,10 +103,43 @@ class RetryPolicy:
         return random.uniform(0, min(self.max_delay, self.base_delay * (2**attempt)))
 
 
+class RetryBudget:
+    """A client-wide token bucket limiting retries (the AWS SDKs' "standard" retry quota).
+
+    Starts full at ``capacity``; each retry takes ``retry_cost`` tokens (``timeout_cost`` after a
+    timeout or connection error); a success after retrying gives back what its last retry took,
+    a success at the first try gives ``success_refund``. No tokens, no retry."""
+
+    def __init__(self, capacity: int = 500, retry_cost: int = 5, timeout_cost: int = 10, success_refund: int = 1) -> None:
+        self.capacity = capacity
+        self.retry_cost = retry_cost
+        self.timeout_cost = timeout_cost
+        self.success_refund = success_refund
+        self.tokens = capacity
+
+    def cost(self, transport_error: bool) -> int:
+        return self.timeout_cost if transport_error else self.retry_cost
+
+    def acquire(self, amount: int) -> bool:
+        if amount > self.tokens:
+            return False
+        self.tokens -= amount
+        return True
+
+    def release(self, amount: int) -> None:
+        self.tokens = min(self.capacity, self.tokens + amount)
+
+    def __repr__(self) -> str:
+        return f"RetryBudget({self.tokens}/{self.capacity})"
+
+
 @dataclass
 class CallStats:
-    calls: int = 0
+    calls: int = 0  # attempts sent (retries included)
     retries: int = 0
+    give_ups: int = 0  # requests that failed on a retryable error without (more) retrying
+    budget_exhausted: int = 0  # ... of which because the retry budget was empty
+    ambiguous_writes: int = 0  # ... of which writes that got no answer (AmbiguousWriteError)
     by_method: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -84,15 +153,26 @@ class ApiClient:
         *,
         headers: dict[str, str] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
-        timeout: float = 30.0,
+        timeout: float | httpx.Timeout | None = DEFAULT_READ_TIMEOUT,
+        deadline: float | None = None,
         parallelism: int = 8,
         retry: RetryPolicy | None = None,
+        budget: RetryBudget | None = None,
         error_parser: ErrorParser = default_error_parser,
         secrets: list[str] | None = None,
         request_id_header: str = "X-Request-ID",
     ) -> None:
+        """``timeout``: seconds (or an httpx.Timeout); ``deadline``: seconds an attempt may take in
+        all, by default the read timeout when ``transport`` is not httpx's network transport
+        (in-process transports ignore httpx's timeouts), else none. ``budget``: share one
+        RetryBudget between clients; by default each client has its own."""
         self.base_url = base_url.rstrip("/")
         self.retry = retry or RetryPolicy()
+        self.budget = budget if budget is not None else RetryBudget()
+        timeouts = make_timeout(timeout)
+        if deadline is None and transport is not None and not isinstance(transport, httpx.AsyncHTTPTransport):
+            deadline = timeouts.read
+        self.deadline = deadline
         self.error_parser = error_parser
         self.secrets = [s for s in (secrets or []) if s]
         self.request_id_header = request_id_header
@@ -102,7 +182,7 @@ class ApiClient:
             base_url=self.base_url,
             headers=headers or {},
             transport=transport,
-            timeout=timeout,
+            timeout=timeouts,
             limits=httpx.Limits(max_connections=parallelism, max_keepalive_connections=parallelism),
         )
 
@@ -144,39 +224,65 @@ class ApiClient:
         idempotent: bool | None = None,
         ok_statuses: tuple[int, ...] = (),
     ) -> httpx.Response:
-        """Send one request with the retry discipline; return the response or raise ApiError."""
+        """Send one request with the retry discipline; return the response or raise ApiError.
+
+        ``idempotent`` (default: GET, HEAD, OPTIONS, PUT, DELETE) says whether the request may be
+        sent again after it may have reached the platform."""
+        method = method.upper()
         if idempotent is None:
-            idempotent = method in ("GET", "HEAD", "PUT", "DELETE")
+            idempotent = method in IDEMPOTENT_METHODS
         url = self.url_for(path)
         attempt = 0
+        last_retry_cost = 0
         while True:
             attempt += 1
             started = time.perf_counter()
             try:
                 async with self._sem:
-                    response = await self._client.request(method, url, json=json, data=data, params=params)
-            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-                # the request never reached the platform: safe to retry any method
-                if attempt < self.retry.attempts:
-                    await self._sleep_before_retry(attempt, None, method, url, f"{type(exc).__name__}")
-                    continue
-                raise self._transport_error(method, url, exc) from None
+                    response = await self._send(method, url, json=json, data=data, params=params)
             except httpx.TransportError as exc:
-                if idempotent and attempt < self.retry.attempts:
-                    await self._sleep_before_retry(attempt, None, method, url, f"{type(exc).__name__}")
-                    continue
-                raise self._transport_error(method, url, exc) from None
+                why = _error_name(exc)
+                if not idempotent and not isinstance(exc, NOT_SENT_ERRORS):
+                    # sent, no answer: the platform may have applied it; a retry could duplicate it
+                    self.stats.give_ups += 1
+                    self.stats.ambiguous_writes += 1
+                    raise self._ambiguous_error(method, url, exc) from None
+                if attempt >= self.retry.attempts:
+                    self.stats.give_ups += 1
+                    raise self._transport_error(method, url, exc) from None
+                cost = self.budget.cost(transport_error=True)
+                if not self.budget.acquire(cost):
+                    raise self._budget_error(method, url, f"{why}: {self.redact(str(exc)) or why}", None) from None
+                last_retry_cost = cost
+                await self._sleep_before_retry(attempt, None, method, url, why)
+                continue
             finally:
                 self._count(method, time.perf_counter() - started)
             status = response.status_code
             log.debug("%s %s -> %s", method, self.redact(url), status)
             if status < 400 or status in ok_statuses:
+                self.budget.release(last_retry_cost or self.budget.success_refund)
                 return response
             retryable = status in RETRY_STATUSES and (idempotent or status == 429)
-            if retryable and attempt < self.retry.attempts:
-                await self._sleep_before_retry(attempt, response, method, url, f"HTTP {status}")
-                continue
-            raise self.error_from(response)
+            if not retryable:
+                raise self.error_from(response)
+            if attempt >= self.retry.attempts:
+                self.stats.give_ups += 1
+                raise self.error_from(response)
+            cost = self.budget.cost(transport_error=False)
+            if not self.budget.acquire(cost):
+                raise self._budget_error(method, url, f"HTTP {status}", response)
+            last_retry_cost = cost
+            await self._sleep_before_retry(attempt, response, method, url, f"HTTP {status}")
+
+    async def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        if self.deadline is None:
+            return await self._client.request(method, url, **kwargs)
+        try:
+            async with asyncio.timeout(self.deadline):
+                return await self._client.request(method, url, **kwargs)
+        except TimeoutError:
+            raise httpx.ReadTimeout(f"no answer within {self.deadline:g}s") from None
 
     async def json(self, method: str, path: str, **kwargs: Any) -> Any:
         response = await self.request(method, path, **kwargs)
@@ -208,8 +314,39 @@ class ApiClient:
         )
 
     def _transport_error(self, method: str, url: str, exc: Exception) -> TransportError:
-        detail = self.redact(str(exc)) or type(exc).__name__
-        return TransportError(f"no answer from the platform ({type(exc).__name__}: {detail})", method=method, url=self.redact(url))
+        name = _error_name(exc)
+        detail = self.redact(str(exc)) or name
+        return TransportError(f"no answer from the platform ({name}: {detail})", method=method, url=self.redact(url))
+
+    def _ambiguous_error(self, method: str, url: str, exc: Exception) -> AmbiguousWriteError:
+        name = _error_name(exc)
+        detail = self.redact(str(exc)) or name
+        return AmbiguousWriteError(
+            f"sent, but no answer from the platform ({name}: {detail}); it may or may not "
+            "have been applied, so it is not retried (retrying could apply it twice)",
+            method=method,
+            url=self.redact(url),
+            reason=name,
+        )
+
+    def _budget_error(self, method: str, url: str, why: str, response: httpx.Response | None) -> TransportError:
+        self.stats.give_ups += 1
+        self.stats.budget_exhausted += 1
+        detail = why
+        if response is not None:
+            code, message = self.error_parser(response)
+            detail = f"{why}: {f'[{code}] ' if code else ''}{self.redact(message)}"
+        first = self.stats.budget_exhausted == 1
+        log.log(logging.WARNING if first else logging.DEBUG, "retry budget exhausted (%s): not retrying %s %s after %s",
+                self.budget, method, self.redact(url), detail)
+        return TransportError(
+            f"retry budget exhausted: too many calls to this platform failed and were retried, so it seems "
+            f"to be down; not retrying ({detail}). Try again later",
+            method=method,
+            url=self.redact(url),
+            status=response.status_code if response is not None else None,
+            request_id=response.headers.get(self.request_id_header) if response is not None else None,
+        )
 
     def _count(self, method: str, seconds: float) -> None:
         self.stats.calls += 1

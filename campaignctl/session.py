@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import sys
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -13,17 +14,41 @@ from .apply import ApplyResult, execute_plan
 from .config.load import load_config
 from .config.model import Config
 from .errors import ApplyError, PlanError
-from .plan.builder import build_plan
+from .plan.builder import Selection, build_plan
 from .plan.model import Operation, Plan
 from .plan.render import shown_call
 from .providers import provider_class
 from .providers.base import Provider
-from .state.base import State
+from .state.base import State, StateBackend
 from .state.local import LocalBackend
 
+log = logging.getLogger("campaignctl")
 
-def backend_for(config: Config) -> LocalBackend:
-    return LocalBackend(config.root / ".campaignctl")
+
+def backend_for(config: Config, workspace: str | None = None, backend_type: str | None = None) -> StateBackend:
+    """The state backend the config's ``kind: Backend`` document selects (local without one).
+
+    The workspace is ``workspace`` (``--workspace``), else ``$CAMPAIGNCTL_WORKSPACE``, else the
+    document's, else ``default``. ``backend_type`` forces ``local`` or ``postgres`` (``state
+    migrate``); the document's settings apply only to the type it names.
+    """
+    import os
+    import re
+
+    from .errors import StateError
+
+    doc = next(iter(config.of_kind("Backend").values()), None)
+    kind = backend_type or (doc.spec["type"] if doc is not None else "local")
+    spec = doc.spec if doc is not None and doc.spec["type"] == kind else {}
+    name = workspace or os.environ.get("CAMPAIGNCTL_WORKSPACE") or spec.get("workspace") or "default"
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", name):
+        raise StateError(f"invalid workspace name {name!r}: letters, digits, '_', '.', '-' (at most 64, starting with a letter or digit)")
+    if kind == "postgres":
+        from .state.postgres import PostgresBackend
+
+        return PostgresBackend.from_env(spec.get("dsnEnv", "CAMPAIGNCTL_PG_DSN"), name)
+    directory = config.root / spec.get("path", ".campaignctl")
+    return LocalBackend(directory if name == "default" else directory / "workspaces" / name)
 
 
 def make_providers(config: Config, env: Mapping[str, str] | None = None) -> dict[str, Provider]:
@@ -43,13 +68,20 @@ async def opened(providers: dict[str, Provider], parallelism: int | None = None)
         yield providers
     finally:
         for provider in providers.values():
+            client = provider._client
+            if client is not None:
+                st = client.stats
+                log.info(
+                    "%s: %d HTTP call(s), %d retries, %d give-up(s), %d unanswered write(s), %.1f s in calls",
+                    provider.name, st.calls, st.retries, st.give_ups, st.ambiguous_writes, st.seconds,
+                )
             await provider.close()
 
 
 @dataclass
 class Session:
     config: Config
-    backend: LocalBackend
+    backend: StateBackend
     state: State
     providers: dict[str, Provider]
     parallelism: int = 8
@@ -63,9 +95,9 @@ class Session:
             provider.credentials()  # fail early, before any call, when a secret is missing
         return cls(config, backend, backend.read(), providers, parallelism)
 
-    async def plan(self, only: set[str] | None = None) -> Plan:
+    async def plan(self, only: set[str] | None = None, selection: Selection | None = None) -> Plan:
         async with opened(self.providers, self.parallelism):
-            return await build_plan(self.config, self.state, self.providers, only=only)
+            return await build_plan(self.config, self.state, self.providers, only=only, selection=selection)
 
     async def apply(self, plan: Plan, progress: bool = True) -> tuple[ApplyResult, Plan | None]:
         """Run the plan, commit state, then re-read what it touched. Returns the result and the

@@ -11,7 +11,7 @@ import pytest
 from campaignctl.apply import ApplyResult, UnresolvedReference, execute_plan, resolve
 from campaignctl.config.model import Document
 from campaignctl.config.yamlload import MarkedDict
-from campaignctl.errors import ApiError
+from campaignctl.errors import AmbiguousWriteError, ApiError
 from campaignctl.plan.model import Operation, Plan, ResourceChange, ref
 from campaignctl.providers.base import ExecResult, Provider
 from campaignctl.state.base import State, StateBackend
@@ -307,7 +307,9 @@ def test_attrs_recorded_once_every_op_of_the_resource_succeeded(parallelism: int
     entry = state.resources[addr("c", "campaign")]
     assert entry == {"provider": "fake", "kind": "Campaign", "name": "c", "id": "id-c", "attrs": desired, "protect": True}
     writes = [e for a, e in backend.journal if a == addr("c", "campaign")]
-    assert [w["attrs"] if w else None for w in writes] == [None, desired]  # create, then attrs at the end
+    # the intent (no id yet), the create, then attrs at the end
+    assert [(w["id"], w["attrs"]) for w in writes] == [(None, None), ("id-c", None), ("id-c", desired)]
+    assert "pending" in writes[0] and "pending" not in writes[1]
 
 
 def test_attrs_not_recorded_when_a_later_op_of_the_resource_fails(parallelism: int) -> None:
@@ -364,3 +366,50 @@ def test_independent_ops_overlap_with_two_workers() -> None:
     _, provider, _, _ = run(ops, 2, delays={oid("a"): 0.05, oid("b"): 0.05})
     assert provider.peak == 2
     assert provider.events[:2] == [("start", oid("a")), ("start", oid("b"))]
+
+
+# -- ambiguous creates -------------------------------------------------------------------------
+class AmbiguousProvider(FakeProvider):
+    """Every create 'reaches the platform' but its answer is lost; ``exists`` says whether it took."""
+
+    exists: dict[str, Any]
+    applied: list[str]
+    lookups: list[str]
+
+    async def execute(self, op: Operation) -> ExecResult:
+        self.calls.append(op)
+        if op.records == "create" and op.address not in self.applied:
+            self.applied.append(op.address)
+            if op.address in self.exists:
+                raise AmbiguousWriteError("no answer", method="POST", url="/tasks", reason="ReadTimeout")
+            raise AmbiguousWriteError("no answer", method="POST", url="/tasks", reason="RemoteProtocolError")
+        return ExecResult(id=f"id-{op.address.rsplit('/', 1)[-1]}")
+
+    async def lookup(self, address: str, kind: str) -> Any | None:
+        self.lookups.append(address)
+        return self.exists.get(address)
+
+
+def ambiguous_run(exists: dict[str, Any]) -> tuple[ApplyResult, AmbiguousProvider, State, MemoryBackend]:
+    doc = Document("Provider", "fake", None, {"type": "fake", "endpoint": "sandbox"}, MarkedDict(), "providers.yaml")
+    provider = AmbiguousProvider(doc, Path("."), env={})
+    provider.calls, provider.applied, provider.lookups, provider.exists = [], [], [], exists
+    state, backend = State(), MemoryBackend()
+    plan = Plan(changes=[change("a", ["create"], {"x": 1})], operations=[op("a", records="create")])
+    result = asyncio.run(execute_plan(plan, {"fake": provider}, state, cast(StateBackend, backend)))
+    return result, provider, state, backend
+
+
+def test_unanswered_create_that_took_is_adopted_not_repeated() -> None:
+    result, provider, state, backend = ambiguous_run({addr("a"): "remote-7"})
+    assert result.ok
+    assert len(provider.calls) == 1 and provider.lookups == [addr("a")]
+    assert state.resources[addr("a")]["id"] == "remote-7"
+    assert backend.journal[0][1] is not None and backend.journal[0][1]["id"] is None  # the intent came first
+
+
+def test_unanswered_create_that_did_not_take_is_sent_once_more() -> None:
+    result, provider, state, _ = ambiguous_run({})
+    assert result.ok
+    assert [c.id for c in provider.calls] == [oid("a"), oid("a")] and provider.lookups == [addr("a")]
+    assert state.resources[addr("a")]["id"] == "id-a"

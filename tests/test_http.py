@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from campaignctl.errors import ApiError, TransportError
-from campaignctl.http import ApiClient, RetryPolicy
+from campaignctl.errors import AmbiguousWriteError, ApiError, TransportError
+from campaignctl.http import ApiClient, RetryBudget, RetryPolicy
 
 BASE = "https://api.example.test/v1"
 SECRET = "tok-Sup3rSecret-42"
@@ -48,7 +48,7 @@ def client_for(handler: Handler, **kwargs: Any) -> ApiClient:
 
 def call(handler: Handler, method: str, path: str = "/things", **kwargs: Any) -> tuple[Any, ApiClient]:
     """Run one request; return (response or raised exception, client)."""
-    client_kwargs = {k: kwargs.pop(k) for k in ("retry", "secrets", "parallelism") if k in kwargs}
+    client_kwargs = {k: kwargs.pop(k) for k in ("retry", "secrets", "parallelism", "budget", "timeout") if k in kwargs}
 
     async def main() -> tuple[Any, ApiClient]:
         client = client_for(handler, **client_kwargs)
@@ -228,6 +228,168 @@ def test_retries_resend_the_same_body() -> None:
     assert len(handler.requests) == 2
     assert handler.requests[0].content == handler.requests[1].content
     assert b'"title"' in handler.requests[0].content
+
+
+# -- ambiguous writes --------------------------------------------------------------------------
+SENT_BUT_NO_ANSWER = [httpx.ReadTimeout, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError, httpx.WriteTimeout]
+
+
+@pytest.mark.parametrize("method", ["POST", "PATCH"])
+@pytest.mark.parametrize("failure", SENT_BUT_NO_ANSWER)
+def test_writes_are_not_retried_after_an_ambiguous_failure(method: str, failure: type[Exception]) -> None:
+    handler = Recorder(failure, 201)
+    error, client = call(handler, method, f"/campaigns/{SECRET}", json={"title": "x"}, secrets=[SECRET])
+    assert isinstance(error, AmbiguousWriteError) and isinstance(error, TransportError)
+    assert handler.calls == 1
+    assert error.method == method
+    assert error.url == f"{BASE}/campaigns/***"
+    assert error.reason == failure.__name__
+    assert "may or may not have been applied" in str(error) and SECRET not in str(error)
+    assert (client.stats.retries, client.stats.give_ups, client.stats.ambiguous_writes) == (0, 1, 1)
+
+
+def test_a_get_marked_not_idempotent_is_ambiguous_too() -> None:
+    # Microworkers v1 performs some actions with GET and says so with idempotent=False
+    handler = Recorder(httpx.ReadTimeout, 200)
+    error, _ = call(handler, "GET", "/campaign_b/start/1", idempotent=False)
+    assert isinstance(error, AmbiguousWriteError) and handler.calls == 1
+
+
+@pytest.mark.parametrize("failure", [httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout])
+def test_writes_are_retried_when_nothing_was_sent(failure: type[Exception]) -> None:
+    handler = Recorder(failure, 201)
+    response, client = call(handler, "POST", json={})
+    assert isinstance(response, httpx.Response) and response.status_code == 201
+    assert handler.calls == 2 and client.stats.retries == 1
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD", "PUT", "DELETE"])
+@pytest.mark.parametrize("failure", [httpx.RemoteProtocolError, httpx.ReadError, httpx.ReadTimeout])
+def test_reads_and_idempotent_writes_are_retried_after_a_reset(method: str, failure: type[Exception]) -> None:
+    handler = Recorder(failure, 200)
+    response, client = call(handler, method)
+    assert isinstance(response, httpx.Response) and response.status_code == 200
+    assert handler.calls == 2 and client.stats.retries == 1
+
+
+def test_idempotent_writes_that_keep_failing_are_plain_transport_errors() -> None:
+    handler = Recorder(httpx.RemoteProtocolError)
+    error, client = call(handler, "PUT", json={})
+    assert type(error) is TransportError
+    assert handler.calls == 3
+    assert (client.stats.retries, client.stats.give_ups, client.stats.ambiguous_writes) == (2, 1, 0)
+
+
+# -- timeouts ------------------------------------------------------------------------------------
+def test_there_is_a_default_timeout() -> None:
+    client = ApiClient(BASE)
+    assert client._client.timeout == httpx.Timeout(30.0, connect=10.0)
+    assert client.deadline is None  # httpx's network transport enforces its timeouts itself
+    asyncio.run(client.aclose())
+    client = ApiClient(BASE, timeout=5, transport=httpx.MockTransport(Recorder(200)))
+    assert client._client.timeout == httpx.Timeout(5.0)
+    assert client.deadline == 5.0  # an in-process transport does not: the client does
+    asyncio.run(client.aclose())
+
+
+@pytest.mark.parametrize(("method", "calls"), [("GET", 3), ("POST", 1)])
+def test_an_in_process_answer_that_never_comes_times_out(method: str, calls: int) -> None:
+    async def hang(request: httpx.Request) -> httpx.Response:
+        hang.calls += 1  # type: ignore[attr-defined]
+        await asyncio.sleep(30)
+        return httpx.Response(200)
+
+    hang.calls = 0  # type: ignore[attr-defined]
+    started = time.monotonic()
+    error, _ = call(hang, method, json={}, timeout=0.1)
+    assert time.monotonic() - started < 2
+    assert isinstance(error, TransportError) and "ReadTimeout" in str(error)
+    assert isinstance(error, AmbiguousWriteError) == (method == "POST")
+    assert hang.calls == calls  # type: ignore[attr-defined]
+
+
+# -- the retry budget ----------------------------------------------------------------------------
+def test_the_budget_stops_retries_against_a_platform_that_is_down() -> None:
+    handler = Recorder(httpx.Response(503, json={"message": "down for maintenance"}, headers={"X-Request-ID": "r-9"}))
+
+    async def main() -> tuple[list[ApiError], ApiClient]:
+        client = client_for(handler)
+        errors = []
+        try:
+            for _ in range(60):
+                try:
+                    await client.request("GET", "/things")
+                except ApiError as exc:
+                    errors.append(exc)
+            return errors, client
+        finally:
+            await client.aclose()
+
+    errors, client = asyncio.run(main())
+    # 500 tokens, 2 retries x 5 tokens per failed request: the first 50 requests retry...
+    assert all(type(e) is ApiError and e.status == 503 for e in errors[:50])
+    # ... then each request fails at once
+    assert handler.calls == 50 * 3 + 10
+    assert client.budget.tokens == 0
+    last = errors[-1]
+    assert isinstance(last, TransportError) and not isinstance(last, AmbiguousWriteError)
+    assert "retry budget exhausted" in str(last) and "seems to be down" in str(last)
+    assert "HTTP 503: down for maintenance" in str(last)
+    assert (last.method, last.url, last.status, last.request_id) == ("GET", f"{BASE}/things", 503, "r-9")
+    assert (client.stats.retries, client.stats.give_ups, client.stats.budget_exhausted) == (100, 60, 10)
+
+
+def test_a_down_platform_fails_the_run_quickly_despite_backoff() -> None:
+    handler = Recorder(httpx.ConnectError)
+
+    async def main() -> list[ApiError]:
+        # real backoff; 20 tokens: one request's two retries after connection errors (10 each)
+        client = ApiClient(BASE, transport=httpx.MockTransport(handler), budget=RetryBudget(capacity=20))
+        try:
+            return list(await asyncio.gather(*(_failing(client) for _ in range(20))))
+        finally:
+            await client.aclose()
+
+    started = time.monotonic()
+    errors = asyncio.run(main())
+    assert time.monotonic() - started < 3  # without the budget: ~20 x 2 backoffs
+    assert sum("retry budget exhausted" in str(e) for e in errors) >= 18
+    assert handler.calls <= 22
+
+
+async def _failing(client: ApiClient) -> ApiError:
+    with pytest.raises(ApiError) as info:
+        await client.request("POST", "/things", json={})
+    return info.value
+
+
+@pytest.mark.parametrize(("script", "tokens"), [((503, 503, 200), 95), ((httpx.ReadTimeout, httpx.ReadTimeout, 200), 90), ((200,), 101)])
+def test_a_success_gives_back_the_last_retry_cost_or_one_token(script: tuple[Any, ...], tokens: int) -> None:
+    budget = RetryBudget()
+    budget.tokens = 100
+    response, _ = call(Recorder(*script), "GET", budget=budget)
+    assert isinstance(response, httpx.Response) and response.status_code == 200
+    assert budget.tokens == tokens
+
+
+def test_the_budget_never_exceeds_its_capacity_and_can_be_shared() -> None:
+    budget = RetryBudget(capacity=10)
+    call(Recorder(200), "GET", budget=budget)
+    assert budget.tokens == 10
+    error, _ = call(Recorder(500), "GET", budget=budget)  # 2 retries: 10 tokens
+    assert isinstance(error, ApiError) and budget.tokens == 0
+    handler = Recorder(500, 200)
+    error, _ = call(handler, "GET", budget=budget)  # another client, same budget: no retry left
+    assert isinstance(error, TransportError) and "retry budget exhausted" in str(error)
+    assert handler.calls == 1
+
+
+def test_a_429_refusal_also_draws_on_the_budget() -> None:
+    budget = RetryBudget(capacity=4)
+    handler = Recorder(httpx.Response(429, headers={"Retry-After": "0"}), 201)
+    error, client = call(handler, "POST", json={}, budget=budget)
+    assert isinstance(error, TransportError) and error.status == 429
+    assert handler.calls == 1 and client.stats.budget_exhausted == 1
 
 
 # -- errors ----------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ def discover(root: Path) -> list[Path]:
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
         for name in sorted(filenames):
-            if name.endswith((".yaml", ".yml")):
+            if name.endswith((".yaml", ".yml")) and not name.startswith("."):  # .pre-commit-config.yaml, .github ...
                 found.append(Path(dirpath) / name)
     return found
 
@@ -178,9 +178,11 @@ def _describe(error: ValidationError, root: Any, prefix: list[str | int], note: 
 
 
 def _json_type(value: Any) -> str:
-    return {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer", float: "number"}.get(
-        type(value), "null" if value is None else type(value).__name__
-    )
+    # isinstance, not type(): the loader's MarkedDict/MarkedList are an object and an array to the user
+    for cls, name in ((bool, "boolean"), (dict, "object"), (list, "array"), (str, "string"), (int, "integer"), (float, "number")):
+        if isinstance(value, cls):
+            return name
+    return "null" if value is None else type(value).__name__
 
 
 def _short(value: Any) -> str:
@@ -224,6 +226,12 @@ def _validate(config: Config) -> list[Diagnostic]:
                 broken.add(doc.address)
             if doc.kind == "Provider" and not problems:
                 provider_types[doc.name] = doc.spec["type"]
+    backends = [d for d in valid if d.kind == "Backend"]
+    for extra in backends[1:]:  # one state per repo: a second Backend is a mistake, not a choice
+        first = backends[0]
+        diags.append(extra.field_mark("kind").diag(
+            f"a config repo has at most one Backend document; {first.name!r} is defined at {first.file}:{first.field_mark('kind').line}"
+        ))
 
     resources: list[Document] = []
     for doc in valid:

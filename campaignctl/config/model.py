@@ -9,7 +9,7 @@ from typing import Any
 from .yamlload import Mark, MarkedDict, mark_at
 
 #: kinds that belong to no provider (configuration, reusable pieces)
-NEUTRAL_KINDS = ("Provider", "Component", "Schedule")
+NEUTRAL_KINDS = ("Provider", "Component", "Schedule", "Backend")
 
 
 @dataclass
@@ -71,10 +71,29 @@ class Config:
     def resources_of(self, provider: str) -> dict[str, Document]:
         return {a: d for a, d in self.resources.items() if d.provider == provider}
 
+    def data_files(self) -> dict[str, str]:
+        """Files the documents name with ``file:`` (task rows...), inside the root: path -> sha256."""
+        out: dict[str, str] = {}
+        root = self.root.resolve()
+        for doc in self.documents:
+            stack: list[Any] = [doc.spec]
+            while stack:
+                item = stack.pop()
+                if isinstance(item, dict):
+                    name = item.get("file")
+                    if isinstance(name, str):
+                        path = (Path(doc.file).resolve().parent / name).resolve()
+                        if path.is_relative_to(root) and path.is_file():
+                            out[str(path.relative_to(root))] = hashlib.sha256(path.read_bytes()).hexdigest()
+                    stack.extend(item.values())
+                elif isinstance(item, list):
+                    stack.extend(item)
+        return out
+
     @property
     def digest(self) -> str:
-        """sha256 over every config file's path and content: changes whenever the config does."""
+        """sha256 over every config file's and data file's path and content: changes whenever the config does."""
         h = hashlib.sha256()
-        for path, digest in sorted(self.file_digests.items()):
+        for path, digest in sorted({**self.file_digests, **self.data_files()}.items()):
             h.update(f"{path}\0{digest}\n".encode())
         return h.hexdigest()

@@ -15,6 +15,8 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ..errors import Diagnostic
 
+#: composes with libyaml (C) when available; errors are re-worded by the pure-Python parser
+_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_NODES = 200_000  # after alias expansion, per file
 MAX_DEPTH = 100
 
@@ -127,7 +129,12 @@ def _bad_tag(node: Node) -> str:
 def load_documents(text: str, file: str) -> tuple[list[Any], list[Diagnostic]]:
     """Every YAML document in ``text`` (empty ones dropped), or the diagnostics that stopped it."""
     try:
-        nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+        try:  # libyaml's parser when PyYAML has it (about 10x faster); same nodes, same marks
+            nodes = list(yaml.compose_all(text, Loader=_FAST_LOADER))
+        except yaml.YAMLError:  # word the error as the pure-Python parser does (and as the docs show)
+            if _FAST_LOADER is yaml.SafeLoader:
+                raise
+            nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)

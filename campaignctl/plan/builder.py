@@ -2,17 +2,22 @@
 from __future__ import annotations
 
 import asyncio
+import copy
+import fnmatch
 import hashlib
 import json
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 from ..config.model import Config
 from ..dag import DAG, CycleError
 from ..errors import PlanError
-from ..providers.base import Live, Provider, Resource
+from ..config.model import address_of
+from ..providers.base import Live, Provider, Resource, field_changes
 from ..state.base import State
-from .model import Operation, Plan, ResourceChange, refs_in
+from .model import Drift, Operation, Plan, ResourceChange, refs_in
 
 
 def fingerprint(live: Live | None) -> str:
@@ -40,7 +45,8 @@ async def read_live(
         wanted[doc.provider or ""][address] = doc.kind
 
     async def one(name: str, provider: Provider) -> tuple[dict[str, Live], float | None]:
-        known = {a: e["id"] for a, e in state.resources.items() if e.get("provider") == name}
+        # an entry without id is the intent of a create that never answered: look for it like a new object
+        known = {a: e["id"] for a, e in state.resources.items() if e.get("provider") == name and e.get("id") is not None}
         live, balance = await asyncio.gather(provider.read(known, wanted[name]), provider.balance())
         return live, balance
 
@@ -53,20 +59,106 @@ async def read_live(
     return desired, live, balances
 
 
+@dataclass
+class Selection:
+    """``--target`` / ``--exclude`` address globs. Targets bring the objects they reference along."""
+
+    targets: list[str] = field(default_factory=list)
+    excludes: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.targets or self.excludes)
+
+    def resolve(self, addresses: list[str], desired: dict[str, dict[str, Any]]) -> set[str]:
+        def matches(address: str, patterns: list[str]) -> bool:
+            return any(fnmatch.fnmatchcase(address, p) for p in patterns)
+
+        for pattern in self.targets + self.excludes:
+            if not any(fnmatch.fnmatchcase(a, pattern) for a in addresses):
+                raise PlanError(f"{pattern!r} matches no address; `campaignctl state list` and the config name them")
+        chosen = {a for a in addresses if matches(a, self.targets)} if self.targets else set(addresses)
+        stack = list(chosen)
+        while stack:  # what a chosen object references must exist first
+            for dep in _addresses_in(desired.get(stack.pop()), desired):
+                if dep not in chosen:
+                    chosen.add(dep)
+                    stack.append(dep)
+        return {a for a in chosen if not matches(a, self.excludes)}
+
+
+def _addresses_in(value: Any, known: dict[str, Any]) -> set[str]:
+    found: set[str] = set()
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if item in known:
+                found.add(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
+
+
+def apply_moves(config: Config, state: State) -> tuple[State, dict[str, str]]:
+    """A copy of ``state`` where every ``movedFrom: OLD`` resource holds OLD's entry, and the moves."""
+    moved = State(resources=copy.deepcopy(state.resources), serial=state.serial, lineage=state.lineage)
+    moves: dict[str, str] = {}
+    for address, doc in config.resources.items():
+        if not doc.moved_from:
+            continue
+        old = address_of(doc.provider, doc.kind, doc.moved_from)
+        if old in moved.resources and address not in moved.resources and old not in config.resources:
+            entry = moved.resources.pop(old)
+            moved.resources[address] = {**entry, "name": doc.name}
+            moves[address] = old
+    return moved, moves
+
+
+def detect_drift(
+    address: str, entry: dict[str, Any], live: Live | None, provider: Provider, ignore: list[str]
+) -> Drift | None:
+    """What changed on the platform since campaignctl last applied ``address``."""
+    applied = entry.get("attrs")
+    if not isinstance(applied, dict):
+        return None  # adopted or created by a run that did not finish: nothing to compare with
+    kind = entry.get("kind") or _kind_of(address).capitalize()
+    if live is None:
+        return Drift(address, provider.name, "deleted")
+    res = Resource(address, kind, entry.get("name", ""), applied, live)
+    try:
+        current = dict(provider.comparable(res))
+    except (KeyError, TypeError, AttributeError):
+        current = dict(live.attrs)
+    for name in ignore:
+        current.pop(name, None)
+    applied = {k: v for k, v in applied.items() if k not in ignore}
+    if current == applied:
+        return None
+    return Drift(address, provider.name, "changed", field_changes(applied, current))
+
+
 async def build_plan(
     config: Config,
     state: State,
     providers: dict[str, Provider],
     *,
     only: set[str] | None = None,
+    selection: Selection | None = None,
 ) -> Plan:
+    state, moves = apply_moves(config, state)
     desired, live, balances = await read_live(providers, config, state)
     known_addresses = {a for a, e in state.resources.items() if e.get("provider") in providers}
     addresses = sorted(set(desired) | set(live) | known_addresses)
+    if selection:
+        chosen = selection.resolve(addresses, desired)
+        addresses = [a for a in addresses if a in chosen]
     if only is not None:
         addresses = [a for a in addresses if a in only]
     changes: list[ResourceChange] = []
     ops: list[Operation] = []
+    drift: list[Drift] = []
     for address in addresses:
         doc = config.resources.get(address)
         entry = state.resources.get(address, {})
@@ -76,6 +168,10 @@ async def build_plan(
             continue
         kind = doc.kind if doc else entry.get("kind", _kind_of(address).capitalize())
         name = doc.name if doc else entry.get("name", address.rsplit("/", 1)[-1])
+        ignore = doc.ignore_changes if doc else []
+        drifted = detect_drift(address, entry, live.get(address), provider, ignore) if entry else None
+        if drifted is not None:
+            drift.append(drifted)
         res = Resource(
             address=address,
             kind=kind,
@@ -83,7 +179,7 @@ async def build_plan(
             desired=desired.get(address),
             live=live.get(address),
             protect=doc.protect if doc else bool(entry.get("protect")),
-            ignore_changes=doc.ignore_changes if doc else [],
+            ignore_changes=ignore,
         )
         if res.desired is None and res.live is None:
             change = ResourceChange(address, provider.name, kind, name, ["no-op"])
@@ -94,13 +190,24 @@ async def build_plan(
             ops.append(op)
             continue
         change, resource_ops = provider.plan_change(res)
-        if res.live is not None and address not in state.resources and change.actions != ["delete"]:
+        if entry and entry.get("id") is None and "pending" in entry:
+            change.warnings.append(
+                "an earlier apply was interrupted while creating this object "
+                + ("and it was created: it is adopted" if res.live is not None else "and it was not created")
+            )
+        if drifted is not None and drifted.kind == "changed":
+            reverted = {f.path for f in drifted.fields}
+            for f in change.fields:
+                if f.how == "update" and f.path in reverted:
+                    f.how = "reverts a change made outside campaignctl"
+        if address in moves:
+            move = Operation(f"{address}#move", address, provider.name, "move", "(state only)", payload={"from": moves[address]}, records="move")
+            change.warnings.append(f"moved from {moves[address]} (movedFrom): the remote object is kept")
+            _prepend(change, resource_ops, move)
+        elif res.live is not None and entry.get("id") is None and change.actions != ["delete"]:
             adopt = Operation(f"{address}#adopt", address, provider.name, "adopt", "(state only)", target=res.live.id, records="adopt")
             change.warnings.append(f"found on the platform {res.live.found_by} (id {res.live.id}): recorded in state")
-            change.operations.insert(0, adopt.id)
-            resource_ops.insert(0, adopt)
-            if resource_ops[1:]:
-                resource_ops[1].after.insert(0, adopt.id)
+            _prepend(change, resource_ops, adopt)
         changes.append(change)
         ops += resource_ops
     link_dependencies(ops, changes, providers, live)
@@ -113,6 +220,9 @@ async def build_plan(
         live_fingerprints={a: fingerprint(live.get(a)) for a in addresses},
         created_at=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         balances=balances,
+        drift=drift,
+        managed=dict(Counter(state.resources[a].get("kind") or _kind_of(a).capitalize() for a in known_addresses)),
+        configured=len(config.resources),
     )
     for name, available in balances.items():
         spend = sum(o.cost for o in ordered if o.provider == name)
@@ -121,6 +231,14 @@ async def build_plan(
                 f"provider {name}: this plan commits {spend:.2f} USD but only {available:.2f} USD is available"
             )
     return plan
+
+
+def _prepend(change: ResourceChange, resource_ops: list[Operation], op: Operation) -> None:
+    """A state-only operation that must run before the resource's API calls."""
+    change.operations.insert(0, op.id)
+    resource_ops.insert(0, op)
+    if resource_ops[1:]:
+        resource_ops[1].after.insert(0, op.id)
 
 
 def link_dependencies(

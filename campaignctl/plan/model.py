@@ -134,6 +134,8 @@ class Plan:
     balances: dict[str, float | None] = field(default_factory=dict)  # provider -> available USD
     warnings: list[str] = field(default_factory=list)
     drift: list[Drift] = field(default_factory=list)  # changes made outside campaignctl since the last apply
+    managed: dict[str, int] = field(default_factory=dict)  # kind -> objects in state before this plan (thresholds)
+    configured: int = 0  # resources the configuration declares
 
     @property
     def pending(self) -> list[ResourceChange]:
@@ -172,6 +174,8 @@ class Plan:
             "balances": self.balances,
             "warnings": self.warnings,
             "drift": [d.to_dict() for d in self.drift],
+            "managed": self.managed,
+            "configured": self.configured,
         }
 
     @classmethod
@@ -186,4 +190,6 @@ class Plan:
             balances=data.get("balances", {}),
             warnings=data.get("warnings", []),
             drift=[Drift.from_dict(d) for d in data.get("drift", [])],
+            managed={str(k): int(v) for k, v in (data.get("managed") or {}).items()},
+            configured=int(data.get("configured", 0)),
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .model import FieldChange, Operation, Plan, ResourceChange
+from .model import Drift, FieldChange, Operation, Plan, ResourceChange
 
 Style = dict[str, str]
 PLAIN: Style = {}
@@ -47,10 +47,27 @@ def describe_actions(change: ResourceChange) -> str:
     return word
 
 
+def render_drift(drift: list[Drift], style: Style = PLAIN) -> str:
+    """Objects changed on the platform outside campaignctl since the last apply ("" when none)."""
+    if not drift:
+        return ""
+    lines = [f"Changed outside campaignctl since the last apply ({len(drift)} object(s)):", ""]
+    for d in drift:
+        if d.kind == "deleted":
+            lines.append(f"  {_paint('!', '!', style)} {d.address}  deleted on the platform")
+            continue
+        lines.append(f"  {_paint('!', '!', style)} {d.address}  changed on the platform")
+        for f in d.fields:
+            lines.append(f"      {_field_line(FieldChange(f.path, f.before, f.after))}")
+    return "\n".join(lines) + "\n"
+
+
 def render_text(plan: Plan, style: Style = PLAIN) -> str:
     ops = {op.id: op for op in plan.operations}
     numbers = {op.id: i + 1 for i, op in enumerate(plan.operations)}
     lines: list[str] = []
+    if plan.drift:
+        lines.append(render_drift(plan.drift, style))
     shown = [c for c in plan.changes if c.actions != ["no-op"] or c.operations or c.errors]
     if not shown:
         lines.append("No changes. The platforms match the configuration.")

@@ -196,6 +196,12 @@ class Provider:
         """Money available for new work, USD (None when the platform does not say)."""
         return None
 
+    async def lookup(self, address: str, kind: str) -> Any | None:
+        """The remote id of the object claiming ``address`` (its marker, or its exact title where the
+        platform has no marker), or None. Used after a create went unanswered."""
+        live = (await self.read({}, {address: kind})).get(address)
+        return live.id if live is not None else None
+
     def create_ops(self, res: Resource) -> list[Operation]:
         raise NotImplementedError
 
@@ -212,6 +218,21 @@ class Provider:
         """The live attributes as they should be compared with ``res.desired``."""
         assert res.live is not None
         return res.live.attrs
+
+    # -- importing (campaignctl import) ----------------------------------------------------
+    async def read_account(self, managed: dict[tuple[str, str], str]) -> dict[str, Live]:
+        """Every live object on the account that ``managed`` ((kind, str(id)) -> address) does not
+        hold, keyed ``<provider>/<kind>/#<id>``; references to managed objects use their address."""
+        raise self._no_import()
+
+    def export_documents(self, live: dict[str, Live], ctx: Any) -> list[Any]:
+        """``read_account``'s objects as :class:`campaignctl.importer.ExportedDoc` documents."""
+        raise self._no_import()
+
+    def _no_import(self) -> Exception:
+        from ..errors import CampaignctlError
+
+        return CampaignctlError(f"import is not supported for provider type {self.type} (provider {self.name!r})")
 
     # -- planning template -----------------------------------------------------------------
     def op(self, address: str, action: str, call: str, **kwargs: Any) -> Operation:

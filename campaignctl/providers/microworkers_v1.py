@@ -431,6 +431,91 @@ class MicroworkersV1Provider(CampaignChanges, Provider):
             return ExecResult(id=str(campaign_id))
         return ExecResult()
 
+    # -- importing (campaignctl import) ----------------------------------------------------
+    async def read_account(self, managed: dict[tuple[str, str], str]) -> dict[str, Live]:
+        """Every hire group, (DEFAULT folder) campaign and the exclude list (when it lists anyone)
+        that ``managed`` ((kind, id) -> address) does not hold, as ``<provider>/<kind>/#<id>``."""
+        results = await asyncio.gather(
+            self._campaigns("basic"), self._campaigns("hire-group"), self._catalogs(set(), True), self._exclude_list()
+        )
+        found: dict[str, Live] = {}
+        groups: dict[str, str] = {}
+        for gid, gname in sorted((self.catalog.groups or {}).items()):
+            address = managed.get(("WorkerGroup", gid))
+            if address is None:
+                address = f"{self.name}/workergroup/#{gid}"
+                found[address] = Live(address, "WorkerGroup", gid, {"groupId": gid}, raw={"group_name": gname})
+            groups[gid] = address
+        for rec in [*results[0], *results[1]]:
+            if ("Campaign", str(rec.get("campaign_id"))) in managed:
+                continue
+            address = f"{self.name}/campaign/#{rec['campaign_id']}"
+            live = self._live(address, rec)
+            if rec["_type"] == "hire-group":
+                gid = str(rec.get("group_id", ""))
+                live.attrs["group"] = groups.get(gid, f"{self.name}/workergroup/#{gid}")
+            found[address] = live
+        workers = results[3]
+        if workers and not any(kind == "Blocklist" for kind, _ in managed):
+            address = f"{self.name}/blocklist/#{BLOCKLIST_ID}"
+            found[address] = Live(address, "Blocklist", BLOCKLIST_ID, {"workers": workers})
+        return found
+
+    def export_documents(self, live: dict[str, Live], ctx: Any) -> list[Any]:
+        """Import: one file per campaign, ``groups.yaml`` (hire groups) and ``blocklist.yaml``."""
+        from ..importer import ExportedDoc
+
+        groups = sorted((o for o in live.values() if o.kind == "WorkerGroup"), key=lambda o: str(o.id))
+        campaigns = sorted((o for o in live.values() if o.kind == "Campaign"),
+                           key=lambda o: (str(o.raw.get("created_datetime", "")), str(o.id)))  # fmt: skip
+        out: list[Any] = []
+        for obj in groups:
+            name = ctx.assign(obj, obj.raw.get("group_name"), f"group-{obj.id}")
+            out.append(ExportedDoc("WorkerGroup", name, {"groupId": str(obj.id)}, "groups.yaml", self.name, obj,
+                                   f"hire group {obj.id} ({obj.raw.get('group_name', '')})"))  # fmt: skip
+        for obj in campaigns:
+            a = obj.attrs
+            name = ctx.assign(obj, a["title"])
+            doc = ExportedDoc("Campaign", name, {}, f"campaign-{name}.yaml", self.name, obj, ctx.source(obj))
+            s = doc.spec
+            s.update(type=a["type"], title=a["title"])
+            if a["type"] == "basic":
+                s["zone"] = a["zone"]
+                if a["selected_countries"]:
+                    s["selected_countries"] = a["selected_countries"]
+            else:
+                group = ctx.ref(a["group"])
+                if group is None:
+                    ctx.skip(obj, f"its hire group {a['group'].rsplit('#', 1)[-1]} is not in groups_list, so no "
+                                  "WorkerGroup document can name it")  # fmt: skip
+                    continue
+                s["group"] = group
+            s.update(category=a["category"], available_positions=a["available_positions"])
+            if a["type"] == "hire-group":
+                s["max_positions_per_worker"] = a["max_positions_per_worker"]
+            s["payment_per_task"] = a["payment_per_task"]
+            if a["type"] == "basic":
+                s["speed"] = a["speed"]
+            s.update({k: a[k] for k in ("minutes_to_finish", "ttr", "required_work", "required_proof", "auto_rate",
+                                        "file_proof", "qt_required")})  # fmt: skip
+            state = a["state"]
+            if state in ("running", "paused", "stopped"):
+                s["state"] = state
+            elif obj.status in ("PAUSED_ADMIN", "PAUSED_SYSTEM"):
+                s["state"] = "paused"
+                doc.notes.append(f"state: {obj.status} on Microworkers (paused by the platform)")
+            else:
+                s["state"] = "running"
+                doc.ignore("state", note=f"state: the campaign is {obj.status} on Microworkers, which the config cannot ask "
+                                         "for; state is left to the platform (ignoreChanges)")  # fmt: skip
+            out.append(doc)
+        for obj in live.values():
+            if obj.kind == "Blocklist":
+                name = ctx.assign(obj, "excluded-workers")
+                out.append(ExportedDoc("Blocklist", name, {"workers": list(obj.attrs["workers"])}, "blocklist.yaml",
+                                       self.name, obj, "the employer exclude list"))  # fmt: skip
+        return out
+
 
 async def _none() -> None:
     return None

@@ -377,6 +377,182 @@ class SwarmsProvider(Provider):
             return ExecResult(id=body["id"])
         return ExecResult()
 
+    # -- importing (campaignctl import) ----------------------------------------------------
+    async def read_account(self, managed: dict[tuple[str, str], str]) -> dict[str, Live]:
+        """Every live (not archived) task, job and campaign that ``managed`` ((kind, id) -> address)
+        does not hold, as ``<provider>/<kind>/#<id>``; relations name managed objects by address."""
+        lists = await asyncio.gather(*(self._list(f"/{COLLECTION[k]}", COLLECTION[k]) for k in self.kinds))
+        found: dict[str, Live] = {}
+        id_to_address: dict[tuple[str, Any], str] = {}
+        for kind, objects in zip(self.kinds, lists):
+            for obj in objects:
+                if obj.get("archived"):
+                    continue
+                address = managed.get((kind, str(obj.get("id"))))
+                if address is None:
+                    address = f"{self.name}/{kind.lower()}/#{obj.get('id')}"
+                    found[address] = self._normalise(kind, address, obj)
+                id_to_address[(kind, obj.get("id"))] = address
+        await self._read_relations(found, id_to_address)
+        return found
+
+    def export_documents(self, live: dict[str, Live], ctx: Any) -> list[Any]:
+        """Import: one file per campaign (its Schedule, jobs and their tasks), one per other job,
+        ``tasks.yaml`` for tasks no imported job uses, ``components.yaml`` for components that
+        several tasks share (or ``use:`` of a config Component that matches exactly)."""
+        import json
+
+        from .. import schemas
+        from ..importer import ExportedDoc
+
+        def key(comp: dict[str, Any]) -> str:
+            return json.dumps(comp, sort_keys=True)
+
+        def comp_spec(comp: dict[str, Any]) -> dict[str, Any]:
+            out: dict[str, Any] = {"type": comp["type"]}
+            if comp["properties"]:
+                out["properties"] = dict(comp["properties"])
+            out.update({flag: True for flag in ("sticky", "optionalResult", "landscape") if comp.get(flag)})
+            return out
+
+        def base(obj: Live) -> Any:  # the name in a marker (written by a campaignctl whose state is lost), else the object's
+            marker = (obj.raw.get("properties") or {}).get(MARKER)
+            if isinstance(marker, str) and marker.startswith(f"{self.name}/") and address_kind(marker) == obj.kind:
+                return marker.rsplit("/", 1)[-1]
+            return obj.attrs.get("name") or obj.attrs.get("title")
+
+        objects = {k: sorted((o for o in live.values() if o.kind == k), key=lambda o: str(o.id).zfill(20)) for k in self.kinds}
+        tasks, jobs = [], []
+        for obj in objects["Task"]:
+            if not obj.attrs["components"]:
+                ctx.skip(obj, "it has no components (a Task document needs at least one)")
+            else:
+                ctx.assign(obj, base(obj))
+                tasks.append(obj)
+        for obj in objects["Job"]:
+            if not obj.attrs["tasks"]:
+                ctx.skip(obj, "it has no tasks (a Job document needs at least one)")
+            else:
+                ctx.assign(obj, base(obj))
+                jobs.append(obj)
+        for obj in objects["Campaign"]:
+            ctx.assign(obj, base(obj))
+
+        # components: an exact match of a config Component, else shared when several tasks use it
+        pool: dict[str, str] = {}
+        for cname, cdoc in ctx.config.of_kind("Component").items():
+            try:
+                pool.setdefault(key(_component(resolve_component(ctx.config, cdoc.spec))), cname)
+            except (KeyError, TypeError, ValueError):
+                continue
+        counts: dict[str, int] = {}
+        for obj in tasks:
+            for comp in obj.attrs["components"]:
+                counts[key(comp)] = counts.get(key(comp), 0) + 1
+        checker = schemas.validator("components/component.json")
+        shared: list[Any] = []
+        for obj in tasks:
+            for comp in obj.attrs["components"]:
+                k = key(comp)
+                if k in pool or counts[k] < 2 or not checker.is_valid(comp_spec(comp)):
+                    continue
+                props = comp["properties"]
+                label = next((v for v in props.values() if isinstance(v, str) and v.strip()), None)
+                label = label if label is not None else " ".join(f"{n} {v}" for n, v in list(props.items())[:1])
+                pool[k] = ctx.unique("Component", f"{comp['type']} {label}", comp["type"].lower(), neutral=True)
+                shared.append(ExportedDoc("Component", pool[k], comp_spec(comp), "components.yaml",
+                                          source=f"a component {counts[k]} imported tasks share"))  # fmt: skip
+
+        docs: dict[str, Any] = {}
+        for obj in tasks:
+            name = ctx.name_of(obj)
+            spec: dict[str, Any] = {"name": obj.attrs["name"]} if obj.attrs["name"] != name else {}
+            spec["components"] = [{"use": pool[key(c)]} if key(c) in pool else comp_spec(c) for c in obj.attrs["components"]]
+            if obj.attrs["properties"]:
+                spec["properties"] = dict(obj.attrs["properties"])
+            docs[obj.address] = ExportedDoc("Task", name, spec, "tasks.yaml", self.name, obj, ctx.source(obj))
+        for obj in jobs:
+            name = ctx.name_of(obj)
+            doc = ExportedDoc("Job", name, {}, f"job-{name}.yaml", self.name, obj, ctx.source(obj))
+            if obj.attrs["name"] != name:
+                doc.spec["name"] = obj.attrs["name"]
+            if obj.attrs["description"] is not None:
+                doc.spec["description"] = obj.attrs["description"]
+            if obj.attrs["properties"]:
+                doc.spec["properties"] = dict(obj.attrs["properties"])
+            doc.spec["tasks"] = ctx.refs(doc, "tasks", obj.attrs["tasks"])
+            docs[obj.address] = doc
+
+        schedules: dict[str, str] = {}  # json of {startDate, endDate} -> Schedule name
+        for sname, sdoc in ctx.config.of_kind("Schedule").items():
+            sspec = sdoc.spec
+            if set(sspec) - {"timeZone", "start", "end"}:
+                continue
+            try:
+                dates = {t: to_utc(sspec[k], sspec.get("timeZone", "UTC")) for k, t in (("start", "startDate"), ("end", "endDate")) if k in sspec}
+            except (ValueError, KeyError):
+                continue
+            schedules.setdefault(json.dumps(dates, sort_keys=True), sname)
+        files: list[tuple[str, list[Any]]] = []
+        for obj in objects["Campaign"]:
+            name = ctx.name_of(obj)
+            a = obj.attrs
+            doc = ExportedDoc("Campaign", name, {}, f"campaign-{name}.yaml", self.name, obj, ctx.source(obj))
+            if a["name"] != name:
+                doc.spec["name"] = a["name"]
+            for f in CAMPAIGN_FIELDS:
+                if f not in ("name", "training", "startDate", "endDate") and a.get(f) is not None:
+                    doc.spec[f] = a[f]
+            if a["training"]:
+                doc.spec["training"] = True
+            if a["properties"]:
+                doc.spec["properties"] = dict(a["properties"])
+            group = [doc]
+            dates = {f: a[f] for f in ("startDate", "endDate") if a.get(f) is not None}
+            if dates:
+                skey = json.dumps(dates, sort_keys=True)
+                if skey not in schedules:
+                    schedules[skey] = ctx.unique("Schedule", name, "schedule", neutral=True)
+                    sspec = {"timeZone": "UTC", **{k: dates[t] for k, t in (("start", "startDate"), ("end", "endDate")) if t in dates}}
+                    group.append(ExportedDoc("Schedule", schedules[skey], sspec, doc.file,
+                                             source=f"startDate/endDate of {ctx.source(obj)}, in UTC"))  # fmt: skip
+                doc.spec["schedule"] = schedules[skey]
+            doc.spec["jobs"] = ctx.refs(doc, "jobs", a["jobs"])
+            state = a.get("state")
+            if state == "finished":
+                doc.spec["state"] = "active"  # finished by itself; active asks nothing more of it
+            elif state in ("unpublished", "active", "paused", "cancelled"):
+                doc.spec["state"] = state
+            else:
+                doc.ignore("state", note=f"state: the platform says {state!r}, which the config cannot ask for (ignoreChanges)")
+            docs[obj.address] = doc
+            files.append((doc.file, group))
+
+        # families: a campaign's file holds its jobs and their tasks; then the other jobs; then the rest
+        placed: set[str] = {d.live.address for _, g in files for d in g if d.live is not None}
+
+        def family(addresses: list[str], file: str) -> list[Any]:
+            out = []
+            for address in addresses:
+                doc = docs.get(address)
+                if doc is not None and address not in placed:
+                    placed.add(address)
+                    doc.file = file
+                    out.append(doc)
+            return out
+
+        ordered: list[Any] = []
+        for file, group in files:
+            campaign = group[0].live
+            job_docs = family(campaign.attrs["jobs"], file)
+            task_docs = family([t for j in job_docs for t in j.live.attrs["tasks"]], file)
+            ordered += group + job_docs + task_docs
+        for obj in jobs:
+            job_docs = family([obj.address], f"job-{ctx.name_of(obj)}.yaml")
+            ordered += job_docs + family([t for j in job_docs for t in j.live.attrs["tasks"]], job_docs[0].file if job_docs else "")
+        ordered += family([o.address for o in tasks], "tasks.yaml")
+        return ordered + shared
+
 
 def address_kind(address: str | None) -> str | None:
     if not address:

@@ -10,9 +10,17 @@ Microworkers API v1    ``/microworkers-v1``        ``http://127.0.0.1:PORT/micro
 
 ``/_sandbox/stats`` counts the calls each platform received (by method), so tests and benchmarks
 can measure what a command cost server-side; ``/_sandbox/reset-stats`` zeroes the counters.
+
+Fault injection (:mod:`campaignctl.sandbox.faults`): ``Settings.faults`` is the spec the app
+starts with; ``GET /_sandbox/faults`` shows the active spec, ``POST /_sandbox/faults`` with a JSON
+object of the same keys as the ``--faults`` string sets it (``{}`` clears it). While a spec is set
+``/_sandbox/stats`` also holds ``"_faults"``: what was injected, by kind (``reset-before``,
+``reset-after``, ``500``, ``502``, ``503``, ``429``, ``slow``), ``total`` and ``latency`` (requests
+delayed). Every request received is counted, including those a fault drops.
 """
 from __future__ import annotations
 
+import json
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
@@ -24,6 +32,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from .faults import FaultInjector, FaultMiddleware, FaultSpec, FaultSpecError
 from .store import Store
 
 PREFIXES = {
@@ -44,6 +53,7 @@ class Settings:
     queue_job_polls: int = 2  # Microworkers v2: polls a queue job answers before it is Uploaded
     strict_readonly: bool = False  # SWARMS: also freeze tasks/jobs linked to a published campaign
     seed: int = 0
+    faults: FaultSpec | None = None  # injected faults (see campaignctl.sandbox.faults)
 
 
 @dataclass
@@ -53,7 +63,16 @@ class Sandbox:
     store: Store
     settings: Settings = field(default_factory=Settings)
     calls: Counter[tuple[str, str]] = field(default_factory=Counter)
+    faults: FaultInjector | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        if self.faults is None and self.settings.faults is not None:
+            self.faults = FaultInjector(self.settings.faults)
+
+    def set_faults(self, spec: FaultSpec | None) -> None:
+        """Start injecting ``spec`` (a fresh random sequence and fault count), or stop (None)."""
+        self.faults = FaultInjector(spec) if spec is not None else None
 
     def count(self, platform: str, method: str) -> None:
         with self._lock:
@@ -64,7 +83,10 @@ class Sandbox:
             out: dict[str, dict[str, int]] = {}
             for (platform, method), n in sorted(self.calls.items()):
                 out.setdefault(platform, {})[method] = n
-            return out
+        faults = self.faults
+        if faults is not None:
+            out["_faults"] = faults.stats()
+        return out
 
 
 class _CallCounter:
@@ -84,6 +106,15 @@ class _CallCounter:
         await self.app(scope, receive, send)
 
 
+class _SandboxApp(Starlette):
+    """Starlette with the call counter and the fault injector outside its error middleware: a
+    dropped connection must not become a 500, and a request a fault drops is still counted."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        sandbox: Sandbox = self.state.sandbox
+        return _CallCounter(FaultMiddleware(super().build_middleware_stack(), sandbox, PREFIXES), sandbox)
+
+
 def create_app(store: Store | None = None, settings: Settings | None = None) -> Starlette:
     from . import mw_v1, mw_v2, swarms
 
@@ -95,17 +126,36 @@ def create_app(store: Store | None = None, settings: Settings | None = None) -> 
     async def reset_stats(request: Request) -> JSONResponse:
         with sandbox._lock:
             sandbox.calls.clear()
+        if sandbox.faults is not None:
+            sandbox.faults.reset_counts()
         return JSONResponse({})
 
-    app = Starlette(
+    async def faults(request: Request) -> JSONResponse:
+        if request.method == "POST":
+            raw = await request.body()
+            try:
+                body = json.loads(raw) if raw.strip() else None
+            except ValueError:
+                return JSONResponse({"error": "the body must be a JSON object"}, status_code=400)
+            if body is not None and not isinstance(body, dict):
+                return JSONResponse({"error": "the body must be a JSON object"}, status_code=400)
+            try:
+                spec = FaultSpec.from_mapping(body) if body else None
+            except FaultSpecError as exc:
+                return JSONResponse({"error": str(exc)}, status_code=400)
+            sandbox.set_faults(spec)
+        current = sandbox.faults
+        return JSONResponse({"faults": current.spec.to_dict() if current else None, "spec": str(current.spec) if current else ""})
+
+    app = _SandboxApp(
         routes=[
             Mount(PREFIXES["swarms"], app=swarms.create_app(sandbox)),
             Mount(PREFIXES["microworkers"], app=mw_v2.create_app(sandbox)),
             Mount(PREFIXES["microworkers-v1"], app=mw_v1.create_app(sandbox)),
             Route("/_sandbox/stats", stats),
             Route("/_sandbox/reset-stats", reset_stats, methods=["POST"]),
+            Route("/_sandbox/faults", faults, methods=["GET", "POST"]),
         ]
     )
     app.state.sandbox = sandbox
-    app.add_middleware(_CallCounter, sandbox=sandbox)
     return app

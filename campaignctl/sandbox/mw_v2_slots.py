@@ -8,9 +8,14 @@ covered by the balance.
 """
 from __future__ import annotations
 
+import json
 import random
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from . import mw_v2_data as data
 from .mw_v2_model import (
@@ -171,7 +176,7 @@ def simulate_submissions(sandbox: Sandbox, campaign_id: str, count: int, seed: i
     """Add up to ``count`` submitted slots to a RUNNING campaign; returns them as ``GET /slots/{id}`` shows them.
 
     Deterministic for a seed (worker ids, task rows, answers, proofs, ratings; timestamps are
-    anchored at the wall clock). Stops at the campaign's untaken positions; when none remain the
+    anchored at the wall clock and never go back before the campaign's last submission). Stops at the campaign's untaken positions; when none remain the
     campaign becomes FINISHED. Rows with test cases are answered correctly 4 times in 5 and then
     auto-rated OK / NOK when ``autoRateOkTask`` / ``autoRateNokTask`` are set.
     """
@@ -219,7 +224,9 @@ def simulate_submissions(sandbox: Sandbox, campaign_id: str, count: int, seed: i
                         values = _answer(rng, q, seq)
                     answers.append({"taskId": row["rowId"] if row else None, "questionId": q["id"],
                                     "name": q["name"], "answers": values})
-            submitted = t - (k - i) * rng.randint(5, 90)
+            # spread over the last minutes, but never before work already submitted (time moves on)
+            submitted = max(t - (k - i) * rng.randint(5, 90), doc.get("lastSubmittedTs", 0))
+            doc["lastSubmittedTs"] = submitted
             worker = _worker(doc, seed, seq)
             slot: dict[str, Any] = {
                 "campaign": doc["id"], "workerId": worker, "status": "NOTRATED", "group": group,
@@ -243,3 +250,32 @@ def simulate_submissions(sandbox: Sandbox, campaign_id: str, count: int, seed: i
             doc["state"], doc["finishedTs"] = "FINISHED", t
         save(sb, doc)
     return out
+
+
+def submit_route(sb: Sandbox) -> Route:
+    """Sandbox admin for ``campaignctl sandbox submit`` on a served sandbox: ``POST /_sandbox/submit
+    {campaign, count, seed}`` -> ``{"submitted": n}`` (runs :func:`simulate_submissions`)."""
+
+    async def submit(request: Request) -> Response:
+        try:
+            body = json.loads(await request.body() or b"{}")
+        except ValueError:
+            body = None
+        c = Checker()
+        if (b := c.obj(body, "body")) is not None:
+            c.string(b.get("campaign"), "campaign")
+            for key in ("count", "seed"):
+                value = b.get(key, 0)
+                if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                    c.add(key, "Must be an integer >= 0.")
+        c.done()
+        assert b is not None
+        try:
+            made = simulate_submissions(sb, b["campaign"], b.get("count", 0), b.get("seed", 0))
+        except KeyError:
+            raise not_found("Campaign", b["campaign"]) from None
+        except ValueError as exc:
+            raise ApiError(400, "CampaignIsNotRunning", str(exc)) from None
+        return JSONResponse({"submitted": len(made)})
+
+    return Route("/_sandbox/submit", submit, methods=["POST"])

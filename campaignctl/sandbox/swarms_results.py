@@ -348,7 +348,23 @@ async def approve_all_worker(ctx: Ctx) -> Any:
         return {"approved": _approve_all(ctx, campaign_id, message, worker_id)}
 
 
+async def sandbox_submit(ctx: Ctx) -> Any:
+    """Sandbox admin (``campaignctl sandbox submit`` on a served sandbox): ``POST /_sandbox/submit
+    {campaign, count, seed}`` -> ``{"submitted": n}``; runs :func:`simulate_submissions`."""
+    body = await ctx.body_object()
+    campaign, count, seed = as_int(body.get("campaign")), as_int(body.get("count")), as_int(body.get("seed", 0))
+    if campaign is None or count is None or count < 0 or seed is None:
+        raise invalid("body: {campaign: id, count: n >= 0, seed: integer} expected")
+    ctx.get("campaign", campaign)
+    try:
+        made = simulate_submissions(ctx.sandbox, campaign, count, seed)
+    except ValueError as exc:
+        raise illegal_state(str(exc)) from None
+    return {"submitted": len(made)}
+
+
 ROUTES: list[tuple[str, Handler, str]] = [
+    ("/_sandbox/submit", sandbox_submit, "POST"),
     ("/campaigns/{id:int}/results", list_results, "GET"),
     ("/campaigns/{id:int}/workers", list_workers, "GET"),
     ("/campaigns/{campaignId:int}/workers/{workerId:int}/results", worker_results, "GET"),

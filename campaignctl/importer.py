@@ -1,0 +1,514 @@
+"""``campaignctl import``: YAML documents and state for live objects a config does not manage yet.
+
+The generic flow (:class:`Importer`); the platform knowledge is in each provider's
+``read_account`` (every live object on the account) and ``export_documents`` (live objects ->
+:class:`ExportedDoc`):
+
+1. load the config at PATH (it must name the Provider); the output directory must lie inside PATH,
+   where ``load_config`` reads it, because the state of PATH records what is imported;
+2. under the state lock, read what PATH already manages on that provider with the provider's own
+   ``read`` (by state id, by address marker, adopted by title): those objects are left alone;
+3. ``read_account`` lists everything else on the account; ``export_documents`` turns it into
+   documents, one file per top-level object family, names derived from titles (slugified, unique
+   in the config), references by name, shared Components and Schedules where the live object maps
+   onto them, task rows in data files next to the YAML;
+4. every spec is checked against the kind's JSON Schema: a field the schema cannot hold is left
+   out and listed in ``ignoreChanges`` (said per object), a document that cannot be written at all
+   is not imported (said too, and what referenced it is adjusted the same way);
+5. no existing file is ever overwritten (the whole import is refused before anything is written);
+   the files are written, the config is loaded again (it must validate, else the files are removed);
+6. every imported object is recorded in state (address -> id, attributes as read);
+7. the imported addresses are planned once more; an object that would still change is reported.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import click
+import yaml
+
+from . import schemas
+from .config.load import SKIP_DIRS, display_path, load_config
+from .config.model import NEUTRAL_KINDS, Config, address_of
+from .errors import CampaignctlError, ConfigError
+from .providers import provider_class
+from .providers.base import Live, Provider, Resource
+
+#: spec fields whose ignoreChanges name differs (the provider's desired() key)
+IGNORE_NAMES: dict[str, dict[str, list[str]]] = {
+    "swarms": {"schedule": ["startDate", "endDate"]},
+    "microworkers": {"internationalZone": ["zone"], "targetedZone": ["zone"], "schedule": ["maximumJobLimit"]},
+}
+NAME_LIMIT = 60
+
+
+@dataclass
+class ExportedDoc:
+    """One YAML document an import writes, and the live object it stands for."""
+
+    kind: str
+    name: str
+    spec: dict[str, Any]
+    file: str  # file name inside the output directory
+    provider: str | None = None  # None for platform-neutral kinds (Component, Schedule)
+    live: Live | None = None  # recorded in state (None for neutral documents)
+    source: str = ""  # "campaign 12" (shown in a comment and in the summary)
+    notes: list[str] = field(default_factory=list)  # what the config cannot say about the object
+    ignore_changes: list[str] = field(default_factory=list)
+    data_files: dict[str, str] = field(default_factory=dict)  # path inside the output directory -> text
+    skipped: str | None = None  # why it is not imported after all
+
+    @property
+    def address(self) -> str:
+        return address_of(self.provider, self.kind, self.name)
+
+    def ignore(self, *fields: str, note: str | None = None) -> None:
+        for f in fields:
+            if f not in self.ignore_changes:
+                self.ignore_changes.append(f)
+        if note and note not in self.notes:
+            self.notes.append(note)
+
+    def envelope(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": self.kind, "name": self.name}
+        if self.provider:
+            out["provider"] = self.provider
+        if self.ignore_changes:
+            out["ignoreChanges"] = list(self.ignore_changes)
+        out["spec"] = self.spec
+        return out
+
+
+def slugify(text: Any, fallback: str) -> str:
+    """``"Review model images!"`` -> ``review-model-images``; empty -> ``fallback``."""
+    ascii_text = unicodedata.normalize("NFKD", str(text or "")).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", ascii_text).strip("-").lower()
+    slug = slug[:NAME_LIMIT].rstrip("-")
+    return slug or fallback
+
+
+class ExportContext:
+    """What ``export_documents`` needs besides the live objects: unique names, references, the config."""
+
+    def __init__(self, provider: str, config: Config) -> None:
+        self.provider = provider
+        self.config = config
+        self._taken: set[tuple[str | None, str, str]] = set()
+        for doc in config.documents:
+            self._taken.add((None if doc.kind in NEUTRAL_KINDS else doc.provider, doc.kind, doc.name))
+        self._names: dict[str, str] = {}  # live address -> imported name
+        self.skipped: list[tuple[str, str]] = []  # (what, why)
+
+    def unique(self, kind: str, base: Any, fallback: str, *, neutral: bool = False) -> str:
+        """A document name of ``kind`` derived from ``base``, unused in the config and this import."""
+        owner = None if neutral else self.provider
+        stem = slugify(base, fallback)
+        name, n = stem, 1
+        while (owner, kind, name) in self._taken:
+            n += 1
+            name = f"{stem[: NAME_LIMIT - len(str(n)) - 1]}-{n}"
+        self._taken.add((owner, kind, name))
+        return name
+
+    def assign(self, live: Live, base: Any, fallback: str | None = None) -> str:
+        """Name the imported document of ``live`` (remembered for :meth:`ref`)."""
+        name = self.unique(live.kind, base, fallback or f"{live.kind.lower()}-{slugify(live.id, 'x')}")
+        self._names[live.address] = name
+        return name
+
+    def name_of(self, live: Live) -> str:
+        return self._names[live.address]
+
+    def ref(self, address: Any) -> str | None:
+        """The document name a live reference (``<provider>/<kind>/<name>`` or ``.../#<id>``) resolves to."""
+        if not isinstance(address, str):
+            return None
+        if address in self._names:
+            return self._names[address]
+        last = address.rsplit("/", 1)[-1]
+        if last.startswith("#"):
+            return None  # an object that is not imported (archived, deleted, not importable)
+        return last  # an object the config manages already
+
+    def refs(self, doc: ExportedDoc, field_name: str, addresses: list[Any], ignore: str | None = None) -> list[str]:
+        """Names for a list of live references; what cannot be named is left out and ignored in plans."""
+        names: list[str] = []
+        missing: list[str] = []
+        for address in addresses:
+            name = self.ref(address)
+            if name is None:
+                missing.append(str(address))
+            else:
+                names.append(name)
+        if missing:
+            doc.ignore(ignore or field_name, note=(
+                f"{field_name}: {', '.join(missing)} is not imported (archived, deleted or not importable), so the "
+                f"config cannot name it; {field_name} is left to the platform (ignoreChanges)"))
+        return names
+
+    def skip(self, live: Live, why: str) -> None:
+        self.skipped.append((f"{self.provider} {live.kind.lower()} {live.id}", why))
+
+    @staticmethod
+    def source(live: Live) -> str:
+        return f"{live.kind.lower()} {live.id}"
+
+
+# -- YAML ----------------------------------------------------------------------------------------
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    if "\n" in value:
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value)
+
+
+class _FlowDict(dict):  # type: ignore[type-arg]
+    pass
+
+
+class _FlowList(list):  # type: ignore[type-arg]
+    pass
+
+
+_Dumper.add_representer(str, _represent_str)
+_Dumper.add_representer(_FlowDict, lambda d, v: d.represent_mapping("tag:yaml.org,2002:map", v, flow_style=True))
+_Dumper.add_representer(_FlowList, lambda d, v: d.represent_sequence("tag:yaml.org,2002:seq", v, flow_style=True))
+
+
+def _flow(value: Any, depth: int = 0) -> Any:
+    """Short collections of scalars below the spec's own fields on one line (``{url: ...}``, ``[a, b]``)."""
+    if isinstance(value, dict):
+        items = {k: _flow(v, depth + 1) for k, v in value.items()}
+        scalars = all(not isinstance(v, (dict, list)) for v in value.values())
+        return _FlowDict(items) if depth >= 2 and scalars and _short(value) else items
+    if isinstance(value, list):
+        items = [_flow(v, depth + 1) for v in value]
+        scalars = all(not isinstance(v, (dict, list)) for v in value)
+        return _FlowList(items) if depth >= 2 and scalars and _short(value) else items
+    return value
+
+
+def _short(value: Any) -> bool:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return len(text) <= 90 and "\\n" not in text
+
+
+def dump_document(data: dict[str, Any]) -> str:
+    return yaml.dump(_flow(data), Dumper=_Dumper, sort_keys=False, default_flow_style=False, allow_unicode=True, width=110)
+
+
+def render_file(docs: list[ExportedDoc], header: str) -> str:
+    parts = []
+    for doc in docs:
+        lines = [f"# {doc.source}"] if doc.source else []
+        lines += [f"# note: {n}" for n in doc.notes]
+        parts.append("\n".join(lines) + ("\n" if lines else "") + dump_document(doc.envelope()))
+    return header + "---\n".join(parts)
+
+
+# -- the flow ------------------------------------------------------------------------------------
+@dataclass
+class ImportResult:
+    docs: list[ExportedDoc]
+    written: list[Path]
+    skipped: list[tuple[str, str]]
+    leftovers: dict[str, list[str]]  # address -> fields a plan would still change
+
+
+class Importer:
+    def __init__(self, path: Path, provider: str, out: Path | None = None, parallelism: int = 8,
+                 env: Mapping[str, str] | None = None) -> None:  # fmt: skip
+        from .session import backend_for
+
+        if path.exists() and not path.is_dir():
+            raise CampaignctlError(f"{path}: import writes into a config directory; give the directory, not a file")
+        self.path = path
+        self.config = load_config(path)
+        doc = self.config.providers.get(provider)
+        if doc is None:
+            known = ", ".join(sorted(self.config.providers)) or "none"
+            raise CampaignctlError(f"{path} has no Provider document named {provider!r} (defined: {known})")
+        self.provider_name = provider
+        self.provider_type = str(doc.spec["type"])
+        cls = provider_class(self.provider_type)
+        assert cls is not None  # validated
+        self.cls = cls
+        self.env = env
+        self.parallelism = parallelism
+        self.provider = cls(doc, self.config.root, env)
+        self.provider.credentials()  # fail early when a secret is missing
+        self.out = out if out is not None else path / "imported" / provider
+        root = self.config.root.resolve()
+        target = self.out.resolve()
+        if not target.is_relative_to(root):
+            raise CampaignctlError(
+                f"--out {self.out} is outside the config directory {path}: imported documents must be part of the "
+                "config whose state records them"
+            )
+        hidden = [p for p in target.relative_to(root).parts if p.startswith(".") or p in SKIP_DIRS]
+        if hidden:
+            raise CampaignctlError(f"--out {self.out}: campaignctl does not read YAML under {hidden[0]!r}; choose another directory")
+        self.backend = backend_for(self.config)
+
+    # -- reading ---------------------------------------------------------------------------
+    async def _managed(self, provider: Provider, config: Config, known: dict[str, Any]) -> dict[str, Live]:
+        wanted: dict[str, str] = {}
+        for address, doc in config.resources_of(self.provider_name).items():
+            provider.desired(doc, config)  # some providers learn names/titles to adopt by from desired()
+            wanted[address] = doc.kind
+        return await provider.read(known, wanted)
+
+    def _known(self, state: Any) -> dict[str, Any]:
+        return {a: e.get("id") for a, e in state.resources.items() if e.get("provider") == self.provider_name}
+
+    async def _collect(self, known: dict[str, Any]) -> list[ExportedDoc]:
+        provider = self.provider
+        await provider.open(self.parallelism)
+        try:
+            live = await self._managed(provider, self.config, known)
+            managed: dict[tuple[str, str], str] = {}
+            for address, obj in live.items():
+                managed[(obj.kind, str(obj.id))] = address
+                for old in obj.deposed:  # left-overs the next apply removes
+                    managed[(obj.kind, str(old))] = address
+            kinds = {k.lower(): k for k in provider.kinds}
+            for address, remote_id in known.items():  # in state but not found: still not ours to import
+                kind = kinds.get(address.split("/")[1] if address.count("/") == 2 else "", "")
+                managed.setdefault((kind, str(remote_id)), address)
+            account = await provider.read_account(managed)
+        finally:
+            await provider.close()
+        self.ctx = ExportContext(self.provider_name, self.config)
+        if not account:
+            return []
+        return provider.export_documents(account, self.ctx)
+
+    # -- checking --------------------------------------------------------------------------
+    def _sanitise(self, docs: list[ExportedDoc]) -> None:
+        """Fit every spec to its JSON Schema (fields left out are ignored in plans) and drop what
+        references documents that are not imported after all."""
+        aliases = IGNORE_NAMES.get(self.provider_type, {})
+        existing = {(d.kind, d.name) for d in self.config.resources_of(self.provider_name).values()}
+        for _ in range(20):
+            changed = False
+            alive = existing | {(d.kind, d.name) for d in docs if d.provider and not d.skipped}
+            for doc in docs:
+                if doc.skipped or doc.provider is None:
+                    continue
+                for ref_field, target in self.cls.references.get(doc.kind, {}).items():
+                    if target in NEUTRAL_KINDS or ref_field not in doc.spec:
+                        continue
+                    value = doc.spec[ref_field]
+                    names = value if isinstance(value, list) else [value]
+                    gone = [n for n in names if (target, n) not in alive]
+                    if not gone:
+                        continue
+                    changed = True
+                    keep = [n for n in names if (target, n) in alive]
+                    if isinstance(value, list) and keep:
+                        doc.spec[ref_field] = keep
+                    else:
+                        del doc.spec[ref_field]
+                    doc.ignore(*aliases.get(ref_field, [ref_field]), note=(
+                        f"{ref_field}: {', '.join(map(str, gone))} is not imported, so the config cannot name it; "
+                        f"{ref_field} is left to the platform (ignoreChanges)"))
+                changed |= self._fit_schema(doc, aliases)
+            if not changed:
+                return
+
+    def _fit_schema(self, doc: ExportedDoc, aliases: dict[str, list[str]]) -> bool:
+        rel = f"{self.provider_type}/{doc.kind}.json"
+        if not schemas.has_schema(rel):
+            return False
+        errors = list(schemas.validator(rel).iter_errors(doc.spec))
+        if not errors:
+            return False
+        drop_items: dict[str, set[int]] = {}
+        drop_fields: dict[str, str] = {}
+        for error in errors:
+            path = list(error.absolute_path)
+            if not path:
+                if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+                    allowed = set((error.schema.get("properties") or {}))
+                    for key in [k for k in doc.spec if k not in allowed]:
+                        drop_fields[key] = error.message
+                    continue
+                why = "; ".join([error.message, *doc.notes])
+                doc.skipped = f"the config cannot describe it: {why}"
+                return True
+            top = str(path[0])
+            if len(path) >= 2 and isinstance(path[1], int) and isinstance(doc.spec.get(top), list):
+                drop_items.setdefault(top, set()).add(path[1])
+            else:
+                drop_fields[top] = error.message
+        for top, indexes in drop_items.items():
+            if top in drop_fields:
+                continue
+            items = doc.spec[top]
+            doc.spec[top] = [x for i, x in enumerate(items) if i not in indexes]
+            doc.ignore(*aliases.get(top, [top]), note=(
+                f"{top}: item(s) {', '.join(str(i) for i in sorted(indexes))} cannot be written in the config "
+                f"(the schema refuses them); {top} is left to the platform (ignoreChanges)"))
+        for top, message in drop_fields.items():
+            doc.spec.pop(top, None)
+            doc.ignore(*aliases.get(top, [top]), note=f"{top}: {message}; left out and ignored in plans (ignoreChanges)")
+        return True
+
+    # -- writing ---------------------------------------------------------------------------
+    def _files(self, docs: list[ExportedDoc]) -> dict[Path, str]:
+        by_file: dict[str, list[ExportedDoc]] = {}
+        for doc in docs:
+            by_file.setdefault(doc.file, []).append(doc)
+        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        header = f"# Imported by `campaignctl import --provider {self.provider_name}` ({self.provider_type}) on {stamp}.\n"
+        files: dict[Path, str] = {}
+        for name, group in by_file.items():
+            files[self.out / name] = render_file(group, header)
+            for doc in group:
+                for rel, text in doc.data_files.items():
+                    files[self.out / rel] = text
+        return files
+
+    def run(self) -> ImportResult:
+        state = self.backend.read()
+        known = self._known(state)
+        docs = asyncio.run(self._collect(known))
+        self._sanitise(docs)
+        skipped = list(self.ctx.skipped) + [
+            (f"{self.provider_name} {d.source}" if d.source else d.address, d.skipped) for d in docs if d.skipped
+        ]
+        docs = [d for d in docs if not d.skipped]
+        if not [d for d in docs if d.live is not None]:
+            return ImportResult([], [], skipped, {})
+        files = self._files(docs)
+        existing = sorted(display_path(p) for p in files if p.exists())
+        if existing:
+            raise CampaignctlError(
+                "refusing to overwrite existing file(s): " + ", ".join(existing)
+                + "; nothing was imported. Move them away or choose another directory with --out"
+            )
+        written: list[Path] = []
+        try:
+            for path, text in files.items():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                with open(path, "x", encoding="utf-8") as fh:  # never overwrite, even in a race
+                    fh.write(text)
+                written.append(path)
+            config = load_config(self.path)
+            missing = [d.address for d in docs if d.live is not None and d.address not in config.resources]
+            if missing:
+                raise CampaignctlError(f"the written documents are not part of the config: {', '.join(missing[:5])}")
+        except ConfigError as exc:
+            _remove(written, self.out)
+            raise CampaignctlError(
+                "internal error: the imported documents do not validate, so nothing was imported:\n"
+                + "\n".join(str(d) for d in exc.diagnostics)
+            ) from None
+        except BaseException:
+            _remove(written, self.out)
+            raise
+        addresses = _final_addresses(docs)
+        for doc in docs:
+            if doc.live is None:
+                continue
+            state.resources[doc.address] = {
+                "provider": self.provider_name,
+                "kind": doc.kind,
+                "name": doc.name,
+                "id": doc.live.id,
+                "attrs": _rewrite(doc.live.attrs, addresses),
+                "protect": False,
+            }
+        self.backend.commit(state)
+        leftovers = asyncio.run(self._check(config, self._known(state), [d for d in docs if d.live is not None]))
+        return ImportResult(docs, written, skipped, leftovers)
+
+    async def _check(self, config: Config, known: dict[str, Any], docs: list[ExportedDoc]) -> dict[str, list[str]]:
+        """Plan the imported addresses again: what would still change cannot be represented."""
+        doc = config.providers[self.provider_name]
+        provider = self.cls(doc, config.root, self.env)
+        await provider.open(self.parallelism)
+        try:
+            live = await self._managed(provider, config, known)
+        finally:
+            await provider.close()
+        out: dict[str, list[str]] = {}
+        for item in docs:
+            cdoc = config.resources[item.address]
+            res = Resource(item.address, item.kind, item.name, provider.desired(cdoc, config), live.get(item.address),
+                           ignore_changes=cdoc.ignore_changes)  # fmt: skip
+            try:
+                change, _ = provider.plan_change(res)
+            except Exception as exc:  # noqa: BLE001 - reported, the import itself is done
+                out[item.address] = [f"cannot be planned: {exc}"]
+                continue
+            if change.actions != ["no-op"] or change.errors:
+                out[item.address] = [f.path for f in change.fields] + list(change.errors) or change.actions
+        return out
+
+
+def _final_addresses(docs: list[ExportedDoc]) -> dict[str, str]:
+    return {d.live.address: d.address for d in docs if d.live is not None}
+
+
+def _rewrite(value: Any, addresses: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        return addresses.get(value, value)
+    if isinstance(value, list):
+        return [_rewrite(v, addresses) for v in value]
+    if isinstance(value, dict):
+        return {k: _rewrite(v, addresses) for k, v in value.items()}
+    return value
+
+
+def _remove(paths: list[Path], top: Path) -> None:
+    for path in reversed(paths):
+        path.unlink(missing_ok=True)
+    for directory in sorted({p.parent for p in paths}, key=lambda p: len(p.parts), reverse=True):
+        while directory != top.parent and directory.is_dir() and not any(directory.iterdir()):
+            directory.rmdir()
+            directory = directory.parent
+
+
+def report(result: ImportResult, importer: Importer) -> None:
+    """What was imported and where, on stderr."""
+    echo = lambda text: click.echo(text, err=True)  # noqa: E731
+    name = importer.provider_name
+    if not result.docs:
+        echo(f"Nothing to import: every live object on provider {name}'s account is managed by {importer.path} already.")
+    else:
+        imported = [d for d in result.docs if d.live is not None]
+        echo(f"Imported {len(imported)} object(s) from provider {name} into {display_path(importer.out)}:")
+        width = max(len(d.address) for d in result.docs)
+        for doc in result.docs:
+            where = display_path(importer.out / doc.file)
+            echo(f"  {doc.address:<{width}}  -> {where}  ({doc.source})")
+            for note in doc.notes:
+                echo(f"      note: {note}")
+        data = [p for p in result.written if p.suffix not in (".yaml", ".yml")]
+        for path in data:
+            echo(f"  task data -> {display_path(path)}")
+        echo(f"Recorded {len(imported)} address(es) in state ({importer.backend.describe()}).")
+    if result.skipped:
+        echo("Not imported:")
+        for what, why in result.skipped:
+            echo(f"  {what}: {why}")
+    for address, fields in sorted(result.leftovers.items()):
+        echo(f"Warning: {address} still differs from the platform after import ({', '.join(map(str, fields))}); "
+             "campaignctl cannot express this in the config: review it before the next apply")
+    if result.docs and not result.leftovers:
+        echo(f"Next: `campaignctl plan {importer.path}` shows no changes for the imported objects.")
+
+
+__all__ = ["ExportContext", "ExportedDoc", "Importer", "ImportResult", "report", "slugify"]
