@@ -38,6 +38,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -163,6 +164,17 @@ def retries_in(stderr: str) -> int:
 
 
 # -- ground truth -----------------------------------------------------------------------------
+def external_id(platform: str, kind: str, row: int, obj: dict[str, Any]) -> str:
+    """The id the platform's API shows for a stored object (what state holds)."""
+    if platform == "microworkers":
+        from campaignctl.sandbox.mw_v2_model import CAMPAIGN_IDS, TEMPLATE_IDS
+
+        return (TEMPLATE_IDS if kind == "template" else CAMPAIGN_IDS).encode(row)
+    if platform == "microworkers-v1":
+        return str(obj.get("campaign_id"))
+    return str(row)
+
+
 def audit(db: Path, platform: str, root: Path) -> tuple[int, int]:
     """(duplicates, orphans) on the server, from its SQLite file."""
     state = json.loads((root / ".campaignctl" / "state.json").read_text()) if (root / ".campaignctl" / "state.json").exists() else {"resources": {}}
@@ -187,7 +199,7 @@ def audit(db: Path, platform: str, root: Path) -> tuple[int, int]:
                 continue
             claim = f"{kind} {obj.get('title')}"
         claims[claim] += 1
-        if (kind, str(oid)) not in held:
+        if (kind, external_id(platform, kind, oid, obj)) not in held:
             orphans += 1
     duplicates = sum(n - 1 for n in claims.values() if n > 1)
     return duplicates, orphans

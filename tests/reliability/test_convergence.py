@@ -1,0 +1,110 @@
+"""Faults, kill -9 and concurrent applies against a served sandbox, on every platform: nothing lost,
+nothing duplicated. The same scenarios as benchmarks/faults.py, at a size CI can afford."""
+from __future__ import annotations
+
+import importlib.util
+import os
+import random
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from tests.conftest import ROOT, run_cli
+
+
+def _bench() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("faults_bench", ROOT / "benchmarks" / "faults.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+bench = _bench()
+PLATFORMS = ["swarms", "microworkers", "microworkers-v1"]
+SIZES = {"swarms": 26, "microworkers": 12, "microworkers-v1": 12}
+
+
+@pytest.fixture(params=PLATFORMS)
+def platform(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def apply_until_converged(root: Path, runs: int = 2) -> int:
+    for n in range(1, runs + 1):
+        if run_cli("apply", root, "--auto-approve", env=bench.ENV, timeout=300).code == 0:
+            return n
+    return runs + 1
+
+
+def test_converges_under_faults_without_duplicates(platform: str, tmp_path: Path) -> None:
+    server = bench.Server(tmp_path / "faults.db", bench.DEFAULT_FAULTS + ",seed=3")
+    try:
+        root = tmp_path / "repo"
+        bench.write_repo(root, platform, server.url, SIZES[platform])
+        assert apply_until_converged(root) <= 2
+        injected = server.stats().get("_faults") or {}
+        assert sum(injected.values()) > 0, "the faults were not injected"
+        server.faults_off()
+        assert run_cli("plan", root, "--detailed-exitcode", env=bench.ENV).code == 0
+        assert bench.audit(server.db, platform, root) == (0, 0)  # (duplicates, orphans)
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_kill_9_mid_apply_then_the_next_apply_completes(platform: str, seed: int, tmp_path: Path) -> None:
+    server = bench.Server(tmp_path / "kill.db", "latency=3ms")
+    try:
+        root = tmp_path / "repo"
+        size = bench.write_repo(root, platform, server.url, SIZES[platform])
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "campaignctl", "apply", str(root), "--auto-approve"],
+            env={**os.environ, **bench.ENV, "NO_COLOR": "1"}, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE, text=True,
+        )
+        kill_after = random.Random(seed).randint(1, size)
+        seen = 0
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            seen += line.startswith("[")
+            if seen >= kill_after:
+                proc.send_signal(signal.SIGKILL)
+                break
+        proc.wait()
+        proc.stderr.close()
+        assert seen >= 1
+        assert apply_until_converged(root) == 1  # the lock of the dead run is taken over, state completed
+        assert run_cli("plan", root, "--detailed-exitcode", env=bench.ENV).code == 0
+        assert bench.audit(server.db, platform, root) == (0, 0)
+    finally:
+        server.stop()
+
+
+def test_two_concurrent_applies_exactly_one_runs(tmp_path: Path) -> None:
+    server = bench.Server(tmp_path / "lock.db", "latency=20ms")
+    try:
+        root = tmp_path / "repo"
+        bench.write_repo(root, "swarms", server.url, 26)
+        env = {**os.environ, **bench.ENV, "NO_COLOR": "1"}
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "campaignctl", "apply", str(root), "--auto-approve"],
+                env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            )
+            for _ in range(2)
+        ]
+        outputs = [p.communicate(timeout=300) for p in procs]
+        codes = sorted(p.returncode for p in procs)
+        assert codes == [0, 1], outputs
+        loser = next(err for (out, err), p in zip(outputs, procs) if p.returncode == 1)
+        assert "held by pid" in loser and "force-unlock" in loser
+        assert run_cli("plan", root, "--detailed-exitcode", env=bench.ENV).code == 0
+        assert bench.audit(server.db, "swarms", root) == (0, 0)
+    finally:
+        server.stop()
