@@ -193,9 +193,9 @@ def _flow(value: Any, depth: int = 0) -> Any:
         scalars = all(not isinstance(v, (dict, list)) for v in value.values())
         return _FlowDict(items) if depth >= 2 and scalars and _short(value) else items
     if isinstance(value, list):
-        items = [_flow(v, depth + 1) for v in value]
+        seq = [_flow(v, depth + 1) for v in value]
         scalars = all(not isinstance(v, (dict, list)) for v in value)
-        return _FlowList(items) if depth >= 2 and scalars and _short(value) else items
+        return _FlowList(seq) if depth >= 2 and scalars and _short(value) else seq
     return value
 
 
@@ -340,7 +340,7 @@ class Importer:
             path = list(error.absolute_path)
             if not path:
                 if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-                    allowed = set((error.schema.get("properties") or {}))
+                    allowed = set(error.schema.get("properties") or {})
                     for key in [k for k in doc.spec if k not in allowed]:
                         drop_fields[key] = error.message
                     continue
@@ -483,9 +483,13 @@ def _remove(paths: list[Path], top: Path) -> None:
 
 def report(result: ImportResult, importer: Importer) -> None:
     """What was imported and where, on stderr."""
-    echo = lambda text: click.echo(text, err=True)  # noqa: E731
+    def echo(text: str) -> None:
+        click.echo(text, err=True)
+
     name = importer.provider_name
-    if not result.docs:
+    if not result.docs and result.skipped:
+        echo(f"Nothing imported from provider {name}.")
+    elif not result.docs:
         echo(f"Nothing to import: every live object on provider {name}'s account is managed by {importer.path} already.")
     else:
         imported = [d for d in result.docs if d.live is not None]
@@ -511,4 +515,4 @@ def report(result: ImportResult, importer: Importer) -> None:
         echo(f"Next: `campaignctl plan {importer.path}` shows no changes for the imported objects.")
 
 
-__all__ = ["ExportContext", "ExportedDoc", "Importer", "ImportResult", "report", "slugify"]
+__all__ = ["ExportContext", "ExportedDoc", "ImportResult", "Importer", "report", "slugify"]

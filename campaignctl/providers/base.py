@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import httpx
-from deepdiff import DeepDiff
 
 from ..config.model import Config, Document
 from ..config.yamlload import dotted_path
@@ -312,16 +311,64 @@ LIFECYCLE_ACTIONS = {"publish", "pause", "continue", "resume", "cancel", "stop",
 
 
 def field_changes(before: dict[str, Any], after: dict[str, Any]) -> list[FieldChange]:
-    """Field-level differences, paths like ``components[0].properties.steps``."""
+    """Field-level differences, paths like ``components[0].properties.steps``.
+
+    The same result as ``DeepDiff(before, after)`` (a type change, an added or removed key, a
+    changed value, a whole dict when the two share less than a third of their keys), found by a
+    direct walk: DeepDiff (slow to import) is only asked about lists of plain values that differ,
+    whose items it matches up with difflib."""
+    out: list[FieldChange] = []
+    _walk(before, after, [], out)
+    out.sort(key=lambda f: f.path)
+    return out
+
+
+_CONTAINERS = (dict, list, tuple, set, frozenset)
+
+
+def _walk(b: Any, a: Any, path: list[Any], out: list[FieldChange]) -> None:
+    if type(b) is not type(a):
+        out.append(FieldChange(dotted_path(path), b, a))
+    elif isinstance(b, dict):
+        common = b.keys() & a.keys()
+        union = len(b.keys() | a.keys())
+        if union > 1 and len(common) / union < 0.33:  # DeepDiff's threshold_to_diff_deeper
+            out.append(FieldChange(dotted_path(path), b, a))
+            return
+        for key in b:
+            if key in a:
+                _walk(b[key], a[key], [*path, key], out)
+            else:
+                out.append(FieldChange(dotted_path([*path, key]), b[key], None))
+        for key in a:
+            if key not in b:
+                out.append(FieldChange(dotted_path([*path, key]), None, a[key]))
+    elif isinstance(b, list) and len(b) == len(a) and not (_plain(b) and _plain(a)):
+        for i, (x, y) in enumerate(zip(b, a)):  # DeepDiff pairs unhashable items up by position
+            _walk(x, y, [*path, i], out)
+    elif isinstance(b, _CONTAINERS):
+        if b == a and all(type(x) is type(y) for x, y in zip(b, a)):
+            return
+        out += _deepdiff(b, a, path)
+    elif b != a:
+        out.append(FieldChange(dotted_path(path), b, a))
+
+
+def _plain(items: list[Any]) -> bool:
+    return not any(isinstance(x, _CONTAINERS) for x in items)
+
+
+def _deepdiff(before: Any, after: Any, prefix: list[Any]) -> list[FieldChange]:
+    from deepdiff import DeepDiff
+
     diff = DeepDiff(before, after, verbose_level=2, view="tree")
     out: list[FieldChange] = []
     for levels in diff.values():
         for level in levels:
-            path = dotted_path(level.path(output_format="list"))
+            path = dotted_path([*prefix, *level.path(output_format="list")])
             b = level.t1 if not _missing(level.t1) else None
             a = level.t2 if not _missing(level.t2) else None
             out.append(FieldChange(path, b, a))
-    out.sort(key=lambda f: f.path)
     return out
 
 

@@ -46,7 +46,7 @@ from typing import Any, ClassVar
 import httpx
 
 from ..config.model import Config, Document, address_of
-from ..errors import ApiError, Diagnostic
+from ..errors import ApiError, Diagnostic, TransportError
 from ..http import error_json
 from ..plan.model import Operation, ResourceChange, ref
 from .base import ExecResult, Impossible, Live, NeedsReplace, Provider, Resource
@@ -647,7 +647,7 @@ class MicroworkersProvider(Provider):
         try:
             response = await self.client.request(method, path, json=body)
         except ApiError as exc:
-            if sources:
+            if sources and not isinstance(exc, TransportError):  # keep "no answer" errors as they are
                 raise _with_sources(exc, sources) from None
             raise
         if payload.get("queue"):
@@ -771,6 +771,7 @@ class MicroworkersProvider(Provider):
                     spec["workingHours"] = {"from": start, "to": end}
                 spec.update({k: std[k] for k in ("limitPerDay", "limitPerHour") if std[k] is not None})
             else:
+                assert adv is not None
                 spec["timeZone"] = adv["timeZone"]
                 events = adv["events"]
                 if len(events) == 1 and events[0]["type"] == "recur" and "T" in str(events[0]["startRecur"]):
@@ -820,10 +821,10 @@ class MicroworkersProvider(Provider):
         imported campaign uses it), ``templates.yaml`` for the other templates, task rows in
         ``data/<campaign>.csv`` (``.jsonl`` when the rows differ in their columns)."""
         import json
+        from html.parser import HTMLParser
 
         from ..importer import ExportedDoc
 
-        from html.parser import HTMLParser
 
         class Form(HTMLParser):  # named input/textarea/select fields, as Microworkers reads them
             def __init__(self) -> None:

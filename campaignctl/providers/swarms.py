@@ -21,6 +21,10 @@ Removing a resource archives it (a published campaign is cancelled first), so re
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any, ClassVar
 
 import httpx
@@ -49,6 +53,60 @@ TRANSITIONS: dict[tuple[str, str], list[str]] = {
     ("paused", "cancelled"): ["cancel"],
 }
 RUNNING = ("active", "paused")
+MAX_PAGE = 100  # the largest ``limit`` a list accepts
+#: relation reads: kind -> (list path, key of the items)
+RELATION = {"Job": ("/jobs/{id}/tasks", "tasks"), "Campaign": ("/campaigns/{id}/jobs", "jobs")}
+RELATION_FIELD = {"Job": "tasks", "Campaign": "jobs"}
+LIST_LANE, RELATION_LANE = 0, 1  # a waiting list page gets the next free slot before a relation read
+
+
+class Lanes:
+    """At most ``capacity`` calls in flight; of the calls waiting for a slot, the lowest lane goes
+    first (then first come, first served)."""
+
+    def __init__(self, capacity: int) -> None:
+        self.free = max(1, capacity)
+        self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
+
+    @asynccontextmanager
+    async def slot(self, lane: int) -> AsyncIterator[None]:
+        if self.free > 0 and not self._waiting:
+            self.free -= 1
+        else:
+            turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            heapq.heappush(self._waiting, (lane, next(self._order), turn))
+            try:
+                await turn
+            except asyncio.CancelledError:
+                if turn.done() and not turn.cancelled():
+                    self._release()  # the slot was handed over just as the waiter was cancelled
+                raise
+        try:
+            yield
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        while self._waiting:
+            _, _, turn = heapq.heappop(self._waiting)
+            if not turn.done():
+                turn.set_result(None)  # hand the slot over
+                return
+        self.free += 1
+
+
+async def _all(first: list[asyncio.Task[Any]], later: list[asyncio.Task[Any]]) -> None:
+    """Wait for the tasks of ``first`` and then for those of ``later`` (which they may extend);
+    on the first failure cancel every task and raise that failure."""
+    try:
+        await asyncio.gather(*first)
+        await asyncio.gather(*later)
+    except BaseException:
+        for task in (*first, *later):
+            task.cancel()
+        await asyncio.gather(*first, *later, return_exceptions=True)
+        raise
 
 
 def swarms_error(response: httpx.Response) -> tuple[str | None, str]:
@@ -97,6 +155,7 @@ class SwarmsProvider(Provider):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._session_token: str | None = None
+        self._gate = Lanes(self.parallelism)
         self.commission = 0.0
 
     # -- connection ------------------------------------------------------------------------
@@ -168,33 +227,59 @@ class SwarmsProvider(Provider):
         return out
 
     # -- reading ---------------------------------------------------------------------------
-    async def _list(self, path: str, key: str) -> list[dict[str, Any]]:
+    async def open(self, parallelism: int | None = None) -> None:
+        self._gate = Lanes(parallelism or self.parallelism)  # the client's limit, shared out by lane
+        await super().open(parallelism)
+
+    async def _list(self, path: str, key: str, lane: int = LIST_LANE) -> list[dict[str, Any]]:
+        """Every item of a paged list, page after page (the next cursor comes from ``_links.next``)."""
         items: list[dict[str, Any]] = []
-        url: str | None = path
-        params: dict[str, Any] | None = {"limit": self.page_size}
-        while url:
-            body = await self.client.json("GET", url, params=params)
-            items += body.get(key) or []
-            url = ((body.get("_links") or {}).get("next") or {}).get("href")
-            params = None  # the next link carries the query
+        async for page in self._pages(path, key, lane):
+            items += page
         return items
 
+    async def _pages(self, path: str, key: str, lane: int = LIST_LANE) -> AsyncIterator[list[dict[str, Any]]]:
+        url: str | None = path
+        params: dict[str, Any] | None = {"limit": min(self.page_size, MAX_PAGE)}
+        while url:
+            async with self._gate.slot(lane):
+                body = await self.client.json("GET", url, params=params)
+            yield body.get(key) or []
+            url = ((body.get("_links") or {}).get("next") or {}).get("href")
+            params = None  # the next link carries the query
+
     async def read(self, known: dict[str, Any], wanted: dict[str, str]) -> dict[str, Live]:
-        lists = await asyncio.gather(*(self._list(f"/{COLLECTION[k]}", COLLECTION[k]) for k in self.kinds))
+        """The three lists, page by page, and one relation read per managed job and campaign (the
+        documented list items carry no task / job ids). A relation read starts as soon as the page
+        naming its object arrives, and list pages go ahead of relation reads for a free slot: the
+        lists are the longest chain of calls that must follow one another."""
         by_id = {(address_kind(a), v): a for a, v in known.items()}
         claims: dict[str, list[dict[str, Any]]] = {}
         kinds: dict[str, str] = {}
-        for kind, objects in zip(self.kinds, lists):
-            for obj in objects:
-                if obj.get("archived"):
-                    continue
-                address = by_id.get((kind, obj.get("id")))
-                marker = (obj.get("properties") or {}).get(MARKER)
-                if address is None and address_kind(marker) == kind and (marker in wanted or marker in known):
-                    address = marker
-                if address is not None:
+        relations: dict[tuple[str, Any], asyncio.Task[list[dict[str, Any]]]] = {}
+        spawned: list[asyncio.Task[Any]] = []
+
+        async def scan(kind: str) -> None:
+            coll = COLLECTION[kind]
+            async for page in self._pages(f"/{coll}", coll):
+                for obj in page:
+                    if obj.get("archived"):
+                        continue
+                    address = by_id.get((kind, obj.get("id")))
+                    marker = (obj.get("properties") or {}).get(MARKER)
+                    if address is None and address_kind(marker) == kind and (marker in wanted or marker in known):
+                        address = marker
+                    if address is None:
+                        continue
                     claims.setdefault(address, []).append(obj)
                     kinds[address] = kind
+                    if kind in RELATION and (kind, obj["id"]) not in relations:
+                        path, key = RELATION[kind]
+                        task = asyncio.ensure_future(self._list(path.format(id=obj["id"]), key, RELATION_LANE))
+                        relations[(kind, obj["id"])] = task
+                        spawned.append(task)
+
+        await _all([asyncio.ensure_future(scan(kind)) for kind in self.kinds], spawned)
         found: dict[str, Live] = {}
         id_to_address: dict[tuple[str, Any], str] = {}
         for address, objs in claims.items():
@@ -204,8 +289,18 @@ class SwarmsProvider(Provider):
             live.deposed = [o["id"] for o in objs[1:]]
             found[address] = live
             id_to_address[(live.kind, live.id)] = address
-        await self._read_relations(found, id_to_address)
+        for live in found.values():
+            if live.kind in RELATION:
+                self._set_relation(live, relations[(live.kind, live.id)].result(), id_to_address)
         return found
+
+    def _set_relation(self, live: Live, items: list[dict[str, Any]], id_to_address: dict[tuple[str, Any], str]) -> None:
+        field = RELATION_FIELD[live.kind]
+        target = "Task" if live.kind == "Job" else "Job"
+        live.attrs[field] = [
+            id_to_address.get((target, item.get("id")), f"{self.name}/{target.lower()}/#{item.get('id')}") for item in items
+        ]
+        live.raw[field] = [item.get("id") for item in items]
 
     def _normalise(self, kind: str, address: str, obj: dict[str, Any]) -> Live:
         if kind == "Task":
@@ -230,21 +325,12 @@ class SwarmsProvider(Provider):
         return Live(address, kind, obj["id"], attrs, status=obj.get("state"), read_only=bool(obj.get("readOnly")), raw=obj)
 
     async def _read_relations(self, found: dict[str, Live], id_to_address: dict[tuple[str, Any], str]) -> None:
-        async def relation(live: Live, path: str, key: str, target: str, field: str) -> None:
-            items = await self._list(path, key)
-            live.attrs[field] = [
-                id_to_address.get((target, item.get("id")), f"{self.name}/{target.lower()}/#{item.get('id')}")
-                for item in items
-            ]
-            live.raw[field] = [item.get("id") for item in items]
 
-        jobs = []
-        for live in found.values():
-            if live.kind == "Job":
-                jobs.append(relation(live, f"/jobs/{live.id}/tasks", "tasks", "Task", "tasks"))
-            elif live.kind == "Campaign":
-                jobs.append(relation(live, f"/campaigns/{live.id}/jobs", "jobs", "Job", "jobs"))
-        await asyncio.gather(*jobs)
+        async def relation(live: Live) -> None:
+            path, key = RELATION[live.kind]
+            self._set_relation(live, await self._list(path.format(id=live.id), key, RELATION_LANE), id_to_address)
+
+        await _all([asyncio.ensure_future(relation(live)) for live in found.values() if live.kind in RELATION], [])
 
     async def balance(self) -> float | None:
         me = await self.client.json("GET", "/me")
@@ -544,6 +630,7 @@ class SwarmsProvider(Provider):
         ordered: list[Any] = []
         for file, group in files:
             campaign = group[0].live
+            assert campaign is not None
             job_docs = family(campaign.attrs["jobs"], file)
             task_docs = family([t for j in job_docs for t in j.live.attrs["tasks"]], file)
             ordered += group + job_docs + task_docs
