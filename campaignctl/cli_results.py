@@ -216,11 +216,11 @@ def approve_all_cmd(campaign: str, path: Path, worker: str | None, message: str,
     async def work() -> tuple[int, list[Any]]:
         subs = await reviewer.all_submissions(progress)
         progress.end()
+        if worker is not None and not any(s.worker == worker for s in subs.values()):
+            raise CampaignctlError(f"worker {worker} has no submissions in {reviewer.ref.address}")
         waiting = [s for s in subs.values() if not s.rating and (worker is None or s.worker == worker)]
         who = f" of worker {worker}" if worker else ""
         click.echo(f"{reviewer.ref.describe()}: {len(waiting)} submission(s){who} wait for a rating.", err=True)
-        if worker is not None and not any(s.worker == worker for s in subs.values()):
-            raise CampaignctlError(f"worker {worker} has no submissions in {reviewer.ref.address}")
         if dry_run or not waiting:
             return len(waiting), []
         _confirm(f"Approve {len(waiting)} submission(s)?", yes)

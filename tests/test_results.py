@@ -21,7 +21,14 @@ from campaignctl.results.common import CampaignRef, ResultsError, parse_time
 from campaignctl.results.export import csv_value
 from campaignctl.results.microworkers import MicroworkersReviewer
 from campaignctl.results.microworkers_v1 import MicroworkersV1Reviewer
-from campaignctl.results.ratings import Ledger, RatingRow, RatingsFileError, ledger_path, parse_ratings, read_ratings
+from campaignctl.results.ratings import (
+    Ledger,
+    RatingRow,
+    RatingsFileError,
+    ledger_path,
+    parse_ratings,
+    read_ratings,
+)
 from campaignctl.results.swarms import SwarmsReviewer
 
 
@@ -191,7 +198,7 @@ def test_v1_batch_maps_the_documented_reply_per_task() -> None:
     rev = reviewer(MicroworkersV1Reviewer, {"type": "hire-group"}, SimpleNamespace(name="p", call=call))
     rows = [RatingRow(n + 2, i, r, c) for n, (i, r, c) in enumerate(
         [("1234567", "OK", ""), ("1234568", "NOK", "test"), ("1234569", "NOK", ""), ("1234570", "OK", ""), ("1234571", "OK", "")])]
-    rows[3].bonus = Decimal("10000")
+    rows[3].bonus = Decimal(10000)
     rated: list[str] = []
     outcomes = asyncio.run(rev.rate(rows, lambda row: rated.append(row.id)))
     assert rated == ["1234567", "1234568"]

@@ -15,11 +15,11 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..config.model import Document
 from ..errors import ApiError, CampaignctlError
-from ..providers.base import Provider
 
 if TYPE_CHECKING:
+    from ..config.model import Document
+    from ..providers.base import Provider
     from ..session import Session
     from .ratings import Outcome, RatingRow
 
@@ -232,8 +232,8 @@ class Reviewer:
         except ApiError as exc:
             if exc.status in (404, 405):
                 raise ResultsError(
-                    f"{self.provider.spec.get('endpoint')} offers no /_sandbox/submit: simulated workers exist only in "
-                    "the campaignctl sandbox (endpoint: sandbox, or `campaignctl sandbox serve`)"
+                    f"{self.provider.spec.get('endpoint')} offers no /_sandbox/submit (simulated workers exist only in "
+                    "the campaignctl sandbox: endpoint: sandbox, or `campaignctl sandbox serve` of this version)"
                 ) from None
             raise
         return int((body or {}).get("submitted", 0))

@@ -45,7 +45,7 @@ class MicroworkersReviewer(Reviewer):
         status = str(slot.get("status"))
         return Submission(
             id=str(slot["id"]), worker=str(slot.get("workerId")), state=status,
-            rating=STATES.get(status, "" if status in ("LOCKED", "NOTREVIEWED") else status),
+            rating=STATES.get(status, status),  # NOTREVIEWED (Microworkers staff first), REVISE_ADMIN: not ours to rate
             started=platform_time(slot.get("locked")), submitted=platform_time(slot.get("submitted")),
             fields={
                 "task_ids": list(slot.get("taskIds") or []), "proof": slot.get("proof"),

@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from .common import Progress, Reviewer, Submission
+from .common import RATINGS, Progress, Reviewer, Submission
 from .ratings import Ledger, Outcome, RatingRow
 
 
@@ -51,9 +51,12 @@ async def plan_ratings(
             plan.decided.append(Outcome(row, "skipped", f"sent by an earlier run at {at}", "sent by an earlier run"))
         elif sub is None:
             plan.decided.append(Outcome(row, "failed", f"not a submission of {where}: nothing sent", "unknown"))
-        elif sub.rating:
+        elif sub.rating in RATINGS:
             message = f"already rated on the platform ({sub.state})"
             plan.decided.append(Outcome(row, "skipped", message, "already rated on the platform"))
+        elif sub.rating:
+            message = f"not waiting for your rating ({sub.state})"
+            plan.decided.append(Outcome(row, "skipped", message, "not waiting for your rating"))
         else:
             plan.send.append(row)
     if plan.bonuses:

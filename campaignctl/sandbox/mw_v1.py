@@ -403,6 +403,8 @@ def create_app(sandbox: Sandbox) -> Starlette:
             return fail(D.WRONG_API_KEY, 401)
         parts = [p for p in request.path_params.get("path", "").split("/") if p]
         method = request.method
+        if parts == ["_sandbox", "submit"] and method == "POST":  # campaignctl sandbox submit, served
+            return await tasks.sandbox_submit(sandbox, await core.parse_params(request))
         if parts == ["employer", "exclude_list"]:
             if method not in ("GET", "POST", "DELETE"):
                 return fail("METHOD NOT ALLOWED", 405)

@@ -332,13 +332,13 @@ async def exclude_list(sb: Sandbox, method: str, params: Params) -> Response:
 
 
 __all__ = [
-    "list_tasks",
-    "list_tasks_extend",
+    "exclude_list",
     "get_task_info",
     "get_worker_tasks",
-    "results_csv",
+    "list_tasks",
+    "list_tasks_extend",
     "rate_task",
     "rate_tasks",
-    "exclude_list",
+    "results_csv",
     "sandbox_submit",
 ]

@@ -372,6 +372,7 @@ def create_app(sandbox: Sandbox) -> Starlette:
         Route("/templates/{id}", template_delete, methods=["DELETE"]),
         Route("/slots/{id}", slot_get, methods=["GET"]),
         Route("/slots/{id}/rate", slot_rate, methods=["PUT"]),
+        slots.submit_route(sb),
     ]
     app = Starlette(routes=routes, exception_handlers={ApiError: api_error, HTTPException: http_error})
     app.add_middleware(_Gate, api_key=sb.settings.api_key)
