@@ -47,6 +47,7 @@ async def read_live(
     async def one(name: str, provider: Provider) -> tuple[dict[str, Live], float | None]:
         # an entry without id is the intent of a create that never answered: look for it like a new object
         known = {a: e["id"] for a, e in state.resources.items() if e.get("provider") == name and e.get("id") is not None}
+        provider.applied = {a: e.get("attrs") for a, e in state.resources.items() if e.get("provider") == name}
         live, balance = await asyncio.gather(provider.read(known, wanted[name]), provider.balance())
         return live, balance
 

@@ -93,6 +93,8 @@ class Provider:
         self.page_size = int(self.spec.get("pageSize", 100))
         self.timeout = float(self.spec.get("timeout", 30))
         self._client: ApiClient | None = None
+        #: address -> attributes the last apply recorded (state), set by the planner before ``read``
+        self.applied: dict[str, Any] = {}
 
     # -- connection ------------------------------------------------------------------------
     @property
