@@ -175,9 +175,11 @@ def external_id(platform: str, kind: str, row: int, obj: dict[str, Any]) -> str:
     return str(row)
 
 
-def audit(db: Path, platform: str, root: Path) -> tuple[int, int]:
-    """(duplicates, orphans) on the server, from its SQLite file."""
-    state = json.loads((root / ".campaignctl" / "state.json").read_text()) if (root / ".campaignctl" / "state.json").exists() else {"resources": {}}
+def audit(db: Path, platform: str, root: Path, state: dict[str, Any] | None = None) -> tuple[int, int]:
+    """(duplicates, orphans) on the server, from its SQLite file; ``state`` defaults to the local state file."""
+    if state is None:
+        path = root / ".campaignctl" / "state.json"
+        state = json.loads(path.read_text()) if path.exists() else {"resources": {}}
     held = {(e.get("kind", "").lower(), str(e.get("id"))) for e in state["resources"].values()}
     conn = sqlite3.connect(db)
     rows = conn.execute("SELECT kind, id, data FROM objects WHERE platform = ?", (platform,)).fetchall()

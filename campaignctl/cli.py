@@ -248,7 +248,7 @@ def _read_saved(path: Path, checksum: str | None) -> Any:
 
 def _check_saved(saved: Any, current: Any, digest: str) -> None:
     if saved.config_digest != digest:
-        raise PlanError("the configuration (or a data file it names) changed since this plan was made; run plan again")
+        raise PlanError("the configuration changed since this plan was made (a YAML file, or a data file it names); run plan again")
     moved = sorted(
         a for a in set(saved.live_fingerprints) | set(current.live_fingerprints)
         if saved.live_fingerprints.get(a) != current.live_fingerprints.get(a)

@@ -34,14 +34,11 @@ import re
 import time
 import weakref
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Self, TypeVar
 from urllib.parse import quote
 
 from ..errors import LockError, StateError
 from .base import LockInfo, State
-
-if TYPE_CHECKING:  # pragma: no cover
-    import psycopg
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -108,10 +105,7 @@ class _Connections:
             conn = getattr(self, name)
             setattr(self, name, None)
             if conn is not None:
-                try:
-                    conn.close()
-                except Exception:  # pragma: no cover - closing a broken connection
-                    pass
+                conn.close()  # never raises, broken or not
 
 
 class PostgresBackend:
@@ -151,9 +145,9 @@ class PostgresBackend:
         """Release the lock (if held) and close the connections."""
         if self._lock is not None:
             self.unlock()
-        self._finalizer()
+        self._conns.close()  # the finalizer stays armed: a later use reconnects, and is closed too
 
-    def __enter__(self) -> PostgresBackend:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -454,7 +448,7 @@ def _advisory_holder(conn: Any, key: int | None) -> int | None:
     return int(row[0]) if row else None
 
 
-_URL_PASSWORD = re.compile(r"^[a-z]+://[^:/@?#]*:([^@/?#]+)@", re.I)
+_URL_PASSWORD = re.compile(r"^[a-z]+://[^:/@?#]*:([^@/?#]+)@", re.IGNORECASE)
 
 
 def _parse_dsn(dsn: str, dsn_env: str | None) -> tuple[dict[str, str], list[str]]:
@@ -479,4 +473,4 @@ def _parse_dsn(dsn: str, dsn_env: str | None) -> tuple[dict[str, str], list[str]
     return params, sorted((s for s in secrets if s), key=len, reverse=True)
 
 
-__all__ = ["PostgresBackend", "SCHEMA_VERSION", "lock_key"]
+__all__ = ["SCHEMA_VERSION", "PostgresBackend", "lock_key"]

@@ -1,6 +1,6 @@
-"""The real CLI with its state on PostgreSQL (``kind: Backend``): apply, concurrent applies, kill -9
-mid-apply, and state migrate. The sandbox is served on loopback; SIGSTOP on the sandbox server
-holds an apply in the middle of its calls, deterministically."""
+"""The real CLI with its state on PostgreSQL (``kind: Backend``): apply, two concurrent applies,
+kill -9 mid-apply, and state migrate. The sandbox is served on loopback with slow writes (its
+fault injection), and stopped with SIGSTOP to hold an apply in the middle of its calls."""
 from __future__ import annotations
 
 import json
@@ -20,7 +20,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import CANARY, Server, copy_example, edit_file, point_at_server, run_cli
+from tests.conftest import (
+    CANARY,
+    Server,
+    copy_example,
+    edit_file,
+    point_at_server,
+    run_cli,
+)
 from tests.test_state_postgres import pg_dsn, pg_password
 
 __all__ = ["pg_dsn"]  # the session's PostgreSQL database (a fixture)

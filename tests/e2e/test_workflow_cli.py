@@ -86,7 +86,7 @@ def test_saved_plan_notices_a_data_file_edit(tmp_path: Path, sandbox_server: Ser
     rows.write_text(rows.read_text().replace("\n", "\r\n", 1))
     refused = run_cli("apply", tmp_path / "plan.json", env=env)
     assert refused.code == 1
-    assert "configuration (or a data file it names) changed" in refused.err
+    assert "configuration changed since this plan was made (a YAML file, or a data file it names)" in refused.err
     assert sandbox_server.stats().get("microworkers", {}).get("POST", 0) == 0
 
 

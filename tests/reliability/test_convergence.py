@@ -1,5 +1,6 @@
-"""Faults, kill -9 and concurrent applies against a served sandbox, on every platform: nothing lost,
-nothing duplicated. The same scenarios as benchmarks/faults.py, at a size CI can afford."""
+"""Faults, kill -9 and concurrent applies against a served sandbox, on every platform and with both
+state backends (local file, PostgreSQL): nothing lost, nothing duplicated. The same scenarios as
+benchmarks/faults.py, at a size CI can afford."""
 from __future__ import annotations
 
 import importlib.util
@@ -8,12 +9,17 @@ import random
 import signal
 import subprocess
 import sys
+import uuid
 from pathlib import Path
+from typing import Any
 from types import ModuleType
 
 import pytest
 
 from tests.conftest import ROOT, run_cli
+from tests.test_state_postgres import pg_dsn
+
+__all__ = ["pg_dsn"]  # the session's PostgreSQL database (a fixture)
 
 
 def _bench() -> ModuleType:
@@ -35,37 +41,75 @@ def platform(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-def apply_until_converged(root: Path, runs: int = 2) -> int:
-    for n in range(1, runs + 1):
-        if run_cli("apply", root, "--auto-approve", env=bench.ENV, timeout=300).code == 0:
-            return n
-    return runs + 1
+class Team:
+    """Where state lives: ``local`` (.campaignctl/state.json) or a PostgreSQL workspace."""
+
+    def __init__(self, kind: str, dsn: str | None) -> None:
+        self.kind = kind
+        self.env = {**bench.ENV, **({"CAMPAIGNCTL_PG_DSN": dsn} if dsn else {})}
+        self.workspace = f"w{uuid.uuid4().hex[:10]}"
+
+    def write_repo(self, root: Path, platform: str, url: str, size: int) -> int:
+        n = bench.write_repo(root, platform, url, size)
+        if self.kind == "postgres":
+            with (root / "repo.yaml").open("a") as f:
+                f.write(f"---\nkind: Backend\nname: team\nspec: {{type: postgres, dsnEnv: CAMPAIGNCTL_PG_DSN, workspace: {self.workspace}}}\n")
+        return n
+
+    def state(self, root: Path) -> dict[str, Any]:
+        from campaignctl.config.load import load_config
+        from campaignctl.session import backend_for
+
+        saved = {k: os.environ.get(k) for k in self.env}
+        os.environ.update(self.env)
+        try:
+            return backend_for(load_config(root)).read().to_dict()
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+
+    def audit(self, server: Any, platform: str, root: Path) -> tuple[int, int]:
+        return bench.audit(server.db, platform, root, self.state(root))
+
+    def apply_until_converged(self, root: Path, runs: int = 2) -> int:
+        for n in range(1, runs + 1):
+            if run_cli("apply", root, "--auto-approve", env=self.env, timeout=300).code == 0:
+                return n
+        return runs + 1
 
 
-def test_converges_under_faults_without_duplicates(platform: str, tmp_path: Path) -> None:
+@pytest.fixture(params=["local", "postgres"])
+def team(request: pytest.FixtureRequest) -> Team:
+    return Team(request.param, request.getfixturevalue("pg_dsn") if request.param == "postgres" else None)
+
+
+def test_converges_under_faults_without_duplicates(platform: str, team: Team, tmp_path: Path) -> None:
     server = bench.Server(tmp_path / "faults.db", bench.DEFAULT_FAULTS + ",seed=3")
     try:
         root = tmp_path / "repo"
-        bench.write_repo(root, platform, server.url, SIZES[platform])
-        assert apply_until_converged(root) <= 2
+        team.write_repo(root, platform, server.url, SIZES[platform])
+        assert team.apply_until_converged(root) <= 2
         injected = server.stats().get("_faults") or {}
         assert sum(injected.values()) > 0, "the faults were not injected"
         server.faults_off()
-        assert run_cli("plan", root, "--detailed-exitcode", env=bench.ENV).code == 0
-        assert bench.audit(server.db, platform, root) == (0, 0)  # (duplicates, orphans)
+        assert run_cli("plan", root, "--detailed-exitcode", env=team.env).code == 0
+        assert team.audit(server, platform, root) == (0, 0)  # (duplicates, orphans)
     finally:
         server.stop()
 
 
 @pytest.mark.parametrize("seed", [1, 2])
-def test_kill_9_mid_apply_then_the_next_apply_completes(platform: str, seed: int, tmp_path: Path) -> None:
+def test_kill_9_mid_apply_then_the_next_apply_completes(platform: str, team: Team, seed: int, tmp_path: Path) -> None:
     server = bench.Server(tmp_path / "kill.db", "latency=3ms")
     try:
         root = tmp_path / "repo"
-        size = bench.write_repo(root, platform, server.url, SIZES[platform])
+        size = team.write_repo(root, platform, server.url, SIZES[platform])
         proc = subprocess.Popen(
             [sys.executable, "-m", "campaignctl", "apply", str(root), "--auto-approve"],
-            env={**os.environ, **bench.ENV, "NO_COLOR": "1"}, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            env={**os.environ, **team.env, "NO_COLOR": "1"}, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE, text=True,
         )
         kill_after = random.Random(seed).randint(1, size)
@@ -79,19 +123,19 @@ def test_kill_9_mid_apply_then_the_next_apply_completes(platform: str, seed: int
         proc.wait()
         proc.stderr.close()
         assert seen >= 1
-        assert apply_until_converged(root) == 1  # the lock of the dead run is taken over, state completed
-        assert run_cli("plan", root, "--detailed-exitcode", env=bench.ENV).code == 0
-        assert bench.audit(server.db, platform, root) == (0, 0)
+        assert team.apply_until_converged(root) == 1  # the lock of the dead run is taken over, state completed
+        assert run_cli("plan", root, "--detailed-exitcode", env=team.env).code == 0
+        assert team.audit(server, platform, root) == (0, 0)
     finally:
         server.stop()
 
 
-def test_two_concurrent_applies_exactly_one_runs(tmp_path: Path) -> None:
+def test_two_concurrent_applies_exactly_one_runs(team: Team, tmp_path: Path) -> None:
     server = bench.Server(tmp_path / "lock.db", "latency=20ms")
     try:
         root = tmp_path / "repo"
-        bench.write_repo(root, "swarms", server.url, 26)
-        env = {**os.environ, **bench.ENV, "NO_COLOR": "1"}
+        team.write_repo(root, "swarms", server.url, 26)
+        env = {**os.environ, **team.env, "NO_COLOR": "1"}
         procs = [
             subprocess.Popen(
                 [sys.executable, "-m", "campaignctl", "apply", str(root), "--auto-approve"],
@@ -104,7 +148,7 @@ def test_two_concurrent_applies_exactly_one_runs(tmp_path: Path) -> None:
         assert codes == [0, 1], outputs
         loser = next(err for (out, err), p in zip(outputs, procs) if p.returncode == 1)
         assert "held by pid" in loser and "force-unlock" in loser
-        assert run_cli("plan", root, "--detailed-exitcode", env=bench.ENV).code == 0
-        assert bench.audit(server.db, "swarms", root) == (0, 0)
+        assert run_cli("plan", root, "--detailed-exitcode", env=team.env).code == 0
+        assert team.audit(server, "swarms", root) == (0, 0)
     finally:
         server.stop()
