@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import json as jsonlib
 import logging
 import random
 import time
@@ -37,6 +38,7 @@ from typing import Any
 import httpx
 
 from .errors import AmbiguousWriteError, ApiError, TransportError
+from .transport import network_transport
 
 log = logging.getLogger("campaignctl.http")
 
@@ -69,13 +71,26 @@ def make_timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeout:
     return httpx.Timeout(seconds, connect=min(seconds, DEFAULT_CONNECT_TIMEOUT))
 
 
+def json_body(response: httpx.Response) -> Any:
+    """``response.json()``, where a lone surrogate (a ``\\ud800`` escape: no character, so text that
+    cannot be printed or written as UTF-8) becomes U+FFFD. Raises what ``json.loads`` raises."""
+    body = response.json()
+    if b"\\u" in response.content:
+        text = jsonlib.dumps(body, ensure_ascii=False)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            body = jsonlib.loads(text.encode("utf-8", "surrogatepass").decode("utf-8", "replace"))
+    return body
+
+
 def error_json(response: httpx.Response) -> tuple[Any, str | None]:
     """An error reply's decoded JSON body, or (None, a short text to show) when it is not JSON.
 
     Every platform's ErrorParser starts here, so an HTML error page reads the same everywhere."""
     try:
-        return response.json(), None
-    except ValueError:
+        return json_body(response), None
+    except (ValueError, RecursionError):  # RecursionError: JSON nested deeper than Python recurses
         text = response.text.strip().replace("\n", " ")
         return None, (text[:200] or response.reason_phrase)
 
@@ -181,7 +196,8 @@ class ApiClient:
         self._client = httpx.AsyncClient(
             base_url=self.base_url,
             headers=headers or {},
-            transport=transport,
+            # over the network: one keep-alive connection per slot (see campaignctl.transport)
+            transport=transport if transport is not None else network_transport(self.base_url, parallelism),
             timeout=timeouts,
             limits=httpx.Limits(max_connections=parallelism, max_keepalive_connections=parallelism),
         )
@@ -202,16 +218,28 @@ class ApiClient:
             forms = {secret, urllib.parse.quote(secret, safe=""), urllib.parse.quote_plus(secret)}
             for form in sorted(forms, key=len, reverse=True):
                 text = text.replace(form, "***")
+                # error texts are cut short (a body's first 200 characters...): the cut may end in a secret's start
+                for n in range(len(form) - 1, 5, -1):
+                    if text.endswith(form[:n]):
+                        text = text[:-n] + "***"
+                        break
         return text
 
     def url_for(self, path_or_url: str) -> str:
         """``/tasks`` -> base + path; a link the API returned (``/swarms/tasks?after=3``) -> same host."""
-        if path_or_url.startswith(("http://", "https://")):
-            return path_or_url
-        base = httpx.URL(self.base_url)
-        if base.path not in ("", "/") and path_or_url.startswith(base.path.rstrip("/") + "/"):
-            return str(base.copy_with(raw_path=path_or_url.encode()))
-        return self.base_url + path_or_url
+        try:  # a link from a reply may be no URL at all ("http://[::1"): the platform's error, not a traceback
+            if path_or_url.startswith(("http://", "https://")):
+                url = path_or_url
+            else:
+                base = httpx.URL(self.base_url)
+                if base.path not in ("", "/") and path_or_url.startswith(base.path.rstrip("/") + "/"):
+                    url = str(base.copy_with(raw_path=path_or_url.encode()))
+                else:
+                    url = self.base_url + path_or_url
+            httpx.URL(url)
+            return url
+        except httpx.InvalidURL as exc:
+            raise ApiError(f"not a usable URL: {self.redact(path_or_url)[:200]!r} ({exc})") from None
 
     async def request(
         self,
@@ -256,6 +284,8 @@ class ApiClient:
                 last_retry_cost = cost
                 await self._sleep_before_retry(attempt, None, method, url, why)
                 continue
+            except httpx.DecodingError as exc:  # Content-Encoding gzip/deflate... over a body that is not
+                raise ApiError(f"the platform's answer could not be decoded ({self.redact(str(exc))})", method=method, url=self.redact(url)) from None
             finally:
                 self._count(method, time.perf_counter() - started)
             status = response.status_code
@@ -292,25 +322,25 @@ class ApiClient:
         if not response.content:
             return None
         try:
-            return response.json()
-        except ValueError:
+            return json_body(response)
+        except (ValueError, RecursionError):  # RecursionError: JSON nested deeper than Python recurses
             raise ApiError(
                 f"the platform answered with a body that is not JSON: {self.redact(response.text[:120])!r}",
                 method=response.request.method,
                 url=self.redact(str(response.request.url)),
                 status=response.status_code,
-                request_id=response.headers.get(self.request_id_header),
+                request_id=self.redact(response.headers.get(self.request_id_header) or "") or None,
             ) from None
 
     def error_from(self, response: httpx.Response) -> ApiError:
         code, message = self.error_parser(response)
         return ApiError(
-            self.redact(message),
+            self.redact(message) or "the platform gave no error text",  # an unknown status has no reason phrase either
             method=response.request.method,
             url=self.redact(str(response.request.url)),
             status=response.status_code,
-            code=code,
-            request_id=response.headers.get(self.request_id_header),
+            code=self.redact(code) if code is not None else None,  # the platform's words, like the message
+            request_id=self.redact(response.headers.get(self.request_id_header) or "") or None,
         )
 
     def _transport_error(self, method: str, url: str, exc: Exception) -> TransportError:
@@ -335,7 +365,7 @@ class ApiClient:
         detail = why
         if response is not None:
             code, message = self.error_parser(response)
-            detail = f"{why}: {f'[{code}] ' if code else ''}{self.redact(message)}"
+            detail = self.redact(f"{why}: {f'[{code}] ' if code else ''}{message}")
         first = self.stats.budget_exhausted == 1
         log.log(logging.WARNING if first else logging.DEBUG, "retry budget exhausted (%s): not retrying %s %s after %s",
                 self.budget, method, self.redact(url), detail)
@@ -345,7 +375,7 @@ class ApiClient:
             method=method,
             url=self.redact(url),
             status=response.status_code if response is not None else None,
-            request_id=response.headers.get(self.request_id_header) if response is not None else None,
+            request_id=self.redact(response.headers.get(self.request_id_header) or "") or None if response is not None else None,
         )
 
     def _count(self, method: str, seconds: float) -> None:

@@ -134,7 +134,19 @@ class ProgressReporter:
 
 
 def run(coro):  # type: ignore[no-untyped-def]
-    return asyncio.run(coro)
+    async def main():  # type: ignore[no-untyped-def]
+        try:
+            return await coro
+        finally:
+            # when one provider's call fails, gather() raises at once and leaves the others' calls
+            # running; end them here, quietly: else asyncio.run's shutdown logs each one's error with
+            # a traceback on stderr ("unhandled exception during asyncio.run() shutdown")
+            rest = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in rest:
+                task.cancel()
+            await asyncio.gather(*rest, return_exceptions=True)
+
+    return asyncio.run(main())
 
 
 def verify(check: Plan | None) -> None:

@@ -60,9 +60,20 @@ def load_config(path: str | Path) -> Config:
     for file in files:
         shown = display_path(file)
         try:
-            data = file.read_bytes()
+            target = file.resolve()
+            if root.is_dir() and not target.is_relative_to(config_root.resolve()):
+                diags.append(Diagnostic(shown, 0, 0, f"links to {target}, outside the config directory; campaignctl reads only files inside it"))
+                continue
+            if target.exists() and not target.is_file():
+                diags.append(Diagnostic(shown, 0, 0, "not a regular file (a pipe or a device); campaignctl reads only regular files"))
+                continue
+            with file.open("rb") as fh:
+                data = fh.read(MAX_FILE_BYTES + 1)  # the limit bounds what is read, not only what is parsed
         except OSError as exc:
             diags.append(Diagnostic(shown, 0, 0, f"cannot read: {exc.strerror}"))
+            continue
+        except RuntimeError:  # Path.resolve on a symlink loop
+            diags.append(Diagnostic(shown, 0, 0, "cannot read: a symlink loop"))
             continue
         digests[file.relative_to(config_root).as_posix()] = hashlib.sha256(data).hexdigest()
         if len(data) > MAX_FILE_BYTES:
@@ -314,7 +325,7 @@ def _check_references(config: Config, doc: Document, refs: dict[str, str], graph
                 pool = config.of_kind(target_kind)
                 target = address_of(None, target_kind, str(name))
             else:
-                pool = {d.name: d for d in config.resources_of(doc.provider or "").values() if d.kind == target_kind}
+                pool = config.named(doc.provider or "", target_kind)
                 target = address_of(doc.provider, target_kind, str(name))
             if name not in pool:
                 hint = difflib.get_close_matches(str(name), list(pool), n=1)

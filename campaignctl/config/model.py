@@ -71,6 +71,16 @@ class Config:
     def resources_of(self, provider: str) -> dict[str, Document]:
         return {a: d for a, d in self.resources.items() if d.provider == provider}
 
+    def named(self, provider: str, kind: str) -> dict[str, Document]:
+        """Resources of ``provider`` and ``kind`` by name (indexed once: references resolve in O(1))."""
+        index: dict[tuple[str, str], dict[str, Document]] | None = self.__dict__.get("_named")
+        if index is None:
+            index = {}
+            for doc in self.resources.values():
+                index.setdefault((doc.provider or "", doc.kind), {})[doc.name] = doc
+            self._named = index
+        return index.get((provider, kind), {})
+
     def data_files(self) -> dict[str, str]:
         """Files the documents name with ``file:`` (task rows...), inside the root: path -> sha256."""
         out: dict[str, str] = {}

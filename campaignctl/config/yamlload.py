@@ -6,8 +6,8 @@ Aliases are expanded with a budget so an "anchor bomb" is refused instead of eat
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+import gc
+from typing import Any, NamedTuple
 
 import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
@@ -17,22 +17,27 @@ from ..errors import Diagnostic
 
 #: composes with libyaml (C) when available; errors are re-worded by the pure-Python parser
 _FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-MAX_NODES = 200_000  # after alias expansion, per file
+MAX_NODES = 200_000  # nodes that alias expansion may add, per file (the file size bounds the rest)
 MAX_DEPTH = 100
 
 
-@dataclass(frozen=True)
-class Mark:
+class Mark(NamedTuple):
+    """A position in a file (a tuple: a config of thousands of documents makes ~50 per document)."""
+
     file: str
     line: int  # 1-based
     col: int  # 1-based
 
     @classmethod
     def of(cls, file: str, node: Node) -> Mark:
-        return cls(file, node.start_mark.line + 1, node.start_mark.column + 1)
+        start = node.start_mark
+        return _new_mark(cls, (file, start.line + 1, start.column + 1))
 
     def diag(self, message: str) -> Diagnostic:
         return Diagnostic(self.file, self.line, self.col, message)
+
+
+_new_mark = tuple.__new__
 
 
 class MarkedDict(dict):  # type: ignore[type-arg]
@@ -49,8 +54,20 @@ class MarkedList(list):  # type: ignore[type-arg]
 
 
 class _YamlProblem(Exception):
-    def __init__(self, mark: Mark, message: str) -> None:
+    def __init__(self, mark: Mark | _LazyMark, message: str) -> None:
         self.diagnostic = mark.diag(message)
+
+
+class _LazyMark:
+    """The mark of a node, made only if an error needs it."""
+
+    __slots__ = ("file", "node")
+
+    def __init__(self, file: str, node: Node) -> None:
+        self.file, self.node = file, node
+
+    def diag(self, message: str) -> Diagnostic:
+        return Mark.of(self.file, self.node).diag(message)
 
 
 _SCALAR = SafeConstructor()
@@ -68,23 +85,38 @@ _TAGS = {
 class _Builder:
     def __init__(self, file: str) -> None:
         self.file = file
-        self.count = 0
+        self.count = 0  # nodes built again through an alias
+        self._seen: set[int] = set()  # ids of the nodes built once (all alive: the composed tree holds them)
 
     def build(self, node: Node, depth: int = 0) -> Any:
-        mark = Mark.of(self.file, node)
-        self.count += 1
+        # the budget is on what aliases add: a file of 10,000 plain documents is no bomb
+        if id(node) in self._seen:
+            self.count += 1
+        else:
+            self._seen.add(id(node))
         if self.count > MAX_NODES:
-            raise _YamlProblem(mark, f"document too large after expanding aliases (more than {MAX_NODES} nodes)")
+            raise _YamlProblem(Mark.of(self.file, node), f"document too large after expanding aliases (more than {MAX_NODES} nodes)")
         if depth > MAX_DEPTH:
-            raise _YamlProblem(mark, f"nesting deeper than {MAX_DEPTH} levels")
-        if isinstance(node, ScalarNode):
+            raise _YamlProblem(Mark.of(self.file, node), f"nesting deeper than {MAX_DEPTH} levels")
+        if isinstance(node, ScalarNode):  # its mark is made by its parent (or on an error): not here
+            mark = _LazyMark(self.file, node)
             make = _TAGS.get(node.tag)
             if make is None:
                 raise _YamlProblem(mark, _bad_tag(node))
             try:
-                return make(node)
+                value = make(node)
+                if isinstance(value, str):
+                    value.encode("utf-8")  # "\ud800" escapes a lone surrogate: no character, and unprintable later
+                elif isinstance(value, float) and value - value != 0:  # .nan, .inf: JSON and the APIs have none
+                    raise _YamlProblem(mark, f"{node.value} is not a finite number")
+                elif isinstance(value, int) and not -(2**63) <= value < 2**63:  # no API takes it (nor a float holds 10**400)
+                    raise _YamlProblem(mark, f"{node.value[:40]} is out of range (beyond a 64-bit integer)")
+                return value
+            except UnicodeEncodeError:
+                raise _YamlProblem(mark, "a \\u escape in this string names a lone surrogate (U+D800 to U+DFFF), which is not a character") from None
             except (ConstructorError, ValueError) as exc:
                 raise _YamlProblem(mark, f"bad {node.tag.rsplit(':', 1)[-1]} value {node.value!r}: {exc}") from None
+        mark = Mark.of(self.file, node)
         if isinstance(node, SequenceNode):
             if node.tag != "tag:yaml.org,2002:seq":
                 raise _YamlProblem(mark, _bad_tag(node))
@@ -95,11 +127,20 @@ class _Builder:
         if isinstance(node, MappingNode):
             if node.tag != "tag:yaml.org,2002:map":
                 raise _YamlProblem(mark, _bad_tag(node))
-            if any(k.tag == "tag:yaml.org,2002:merge" for k, _ in node.value):
-                _SCALAR.flatten_mapping(node)
             out_map = MarkedDict()
             out_map.mark, out_map.key_marks, out_map.value_marks = mark, {}, {}
+            merged: list[MarkedDict] = []
             for key_node, value_node in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    # `<<: *base` / `<<: [*a, *b]` is built like any value, so a merge bomb hits MAX_NODES
+                    # (PyYAML's flatten_mapping expands blindly); the mapping's own keys win, then the
+                    # merged mappings in order
+                    value = self.build(value_node, depth + 1)
+                    sources = value if isinstance(value, MarkedList) else [value]
+                    if not all(isinstance(s, MarkedDict) for s in sources):
+                        raise _YamlProblem(Mark.of(self.file, value_node), "a merge key (<<) takes a mapping or a list of mappings")
+                    merged += sources
+                    continue
                 key = self.build(key_node, depth + 1)
                 key_mark = Mark.of(self.file, key_node)
                 if not isinstance(key, (str, int, float, bool)) or isinstance(key, bool):
@@ -111,6 +152,12 @@ class _Builder:
                 out_map[key] = self.build(value_node, depth + 1)
                 out_map.key_marks[key] = key_mark
                 out_map.value_marks[key] = Mark.of(self.file, value_node)
+            for source in merged:
+                for key, value in source.items():
+                    if key not in out_map:
+                        out_map[key] = value
+                        out_map.key_marks[key] = source.key_marks[key]
+                        out_map.value_marks[key] = source.value_marks[key]
             return out_map
         raise _YamlProblem(mark, "unsupported YAML node")  # pragma: no cover - PyYAML has no other node kinds
 
@@ -128,6 +175,19 @@ def _bad_tag(node: Node) -> str:
 
 def load_documents(text: str, file: str) -> tuple[list[Any], list[Diagnostic]]:
     """Every YAML document in ``text`` (empty ones dropped), or the diagnostics that stopped it."""
+    # Parsing allocates a few hundred thousand objects that all stay alive: the cyclic garbage
+    # collector would scan the growing heap again and again for nothing (3x the parse time for a
+    # config of 6,000 documents). Nothing here makes cycles worth collecting meanwhile.
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _load_documents(text, file)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _load_documents(text: str, file: str) -> tuple[list[Any], list[Diagnostic]]:
     try:
         try:  # libyaml's parser when PyYAML has it (about 10x faster); same nodes, same marks
             nodes = list(yaml.compose_all(text, Loader=_FAST_LOADER))
@@ -147,6 +207,9 @@ def load_documents(text: str, file: str) -> tuple[list[Any], list[Diagnostic]]:
             elif exc.context not in problem:
                 problem = f"{exc.context}: {problem}"
         return [], [Diagnostic(file, line, col, f"YAML syntax error: {problem}")]
+    except yaml.reader.ReaderError as exc:  # a character YAML forbids (NUL, most control characters)
+        line, col = text.count("\n", 0, exc.position) + 1, exc.position - text.rfind("\n", 0, exc.position)
+        return [], [Diagnostic(file, line, col, f"character #x{exc.character:04x} is not allowed in YAML; remove it (or write it as an escape inside double quotes)")]
     except yaml.YAMLError as exc:
         return [], [Diagnostic(file, 1, 1, f"YAML error: {exc}")]
     except RecursionError:
@@ -155,10 +218,13 @@ def load_documents(text: str, file: str) -> tuple[list[Any], list[Diagnostic]]:
     diags: list[Diagnostic] = []
     builder = _Builder(file)
     for node in nodes:
-        if node is None:
-            continue
+        if node is None or (isinstance(node, ScalarNode) and node.tag == "tag:yaml.org,2002:null" and node.value == ""):
+            continue  # empty: a trailing `---`, or only comments after it
         try:
-            docs.append(builder.build(node))
+            doc = builder.build(node)
+            if not isinstance(doc, (MarkedDict, MarkedList)):  # a scalar has no mark of its own later: say it here
+                raise _YamlProblem(Mark.of(file, node), "a document must be a mapping with kind, name and spec")
+            docs.append(doc)
         except _YamlProblem as exc:
             diags.append(exc.diagnostic)
         except RecursionError:

@@ -139,7 +139,11 @@ def load_rows(doc: Document, root: Path) -> Rows | None:
 def _load_file(doc: Document, root: Path, name: str, rows: Rows) -> None:
     mark = doc.mark("tasks", "file")
     base = root.resolve()
-    path = (Path(doc.file).resolve().parent / name).resolve()  # relative to the YAML file that names it
+    try:
+        path = (Path(doc.file).resolve().parent / name).resolve()  # relative to the YAML file that names it
+    except (OSError, ValueError, RuntimeError) as exc:  # a NUL byte in the name, a symlink loop
+        rows.diags.append(mark.diag(f"spec.tasks.file: {name!r} is not a usable file name ({exc})"))
+        return
     if Path(name).is_absolute() or not path.is_relative_to(base):
         rows.diags.append(mark.diag(f"spec.tasks.file: {name!r} is outside the config directory; keep task data next to the config"))
         return
@@ -164,7 +168,11 @@ def _load_file(doc: Document, root: Path, name: str, rows: Rows) -> None:
             diag = _diag_at(shown, n)
             try:
                 item = json.loads(line_text)
-            except ValueError as exc:
+                json.dumps(item, ensure_ascii=False).encode("utf-8")  # "\ud800" escapes a lone surrogate
+            except UnicodeEncodeError:
+                rows.diags.append(diag("a \\u escape names a lone surrogate (U+D800 to U+DFFF), which is not a character"))
+                continue
+            except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than Python recurses
                 rows.diags.append(diag(f"not a JSON object: {exc}"))
                 continue
             if not isinstance(item, dict):
@@ -217,7 +225,9 @@ def _diag_at(file: str, line: int) -> Any:
 def check_rows_against(rows: Rows, variables: list[str], template: str) -> list[Diagnostic]:
     """Every ``{{variable}}`` of the template must be a column, with a value in every row."""
     out: list[Diagnostic] = []
-    file = rows.file or "?"
+    if rows.file is None:
+        return out  # the data file was refused before it was read (outside the config): that is the problem
+    file = rows.file
     missing = [v for v in variables if v not in rows.columns]
     if missing:
         out.append(Diagnostic(file, rows.header_line, 1,

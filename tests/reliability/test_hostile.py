@@ -14,17 +14,17 @@ in for the embedded sandbox); a handful go through the real CLI.
 """
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import copy
 import datetime
 import http.server
 import json
+import logging
 import math
 import os
 import re
 import resource
-import shutil
+import socket
 import subprocess
 import sys
 import threading
@@ -33,28 +33,45 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from campaignctl.config.load import MAX_FILE_BYTES, load_config
 from campaignctl.config.model import Config
 from campaignctl.errors import ApiError, CampaignctlError, ConfigError
-from campaignctl.http import ApiClient, _parse_retry_after
+from campaignctl.http import ApiClient, RetryPolicy, _parse_retry_after
 from campaignctl.plan.model import Plan
 from campaignctl.plan.render import PLAIN, render_text
 from campaignctl.sandbox import embedded
 from campaignctl.session import Session, make_providers, run
 from campaignctl.state.base import State
-from tests.conftest import CANARY, EXAMPLES, ROOT, assert_no_canary, copy_example, point_at_server, run_cli, start_server, stop_server
+from tests.conftest import (
+    CANARY,
+    EXAMPLES,
+    ROOT,
+    assert_no_canary,
+    copy_example,
+    point_at_server,
+    run_cli,
+    start_server,
+    stop_server,
+)
 
 EXAMPLE_NAMES = ("quickstart", "microworkers-survey", "microworkers-legacy")
+#: CAMPAIGNCTL_FUZZ_SCALE=20 runs 20 times the examples, new ones each run (a deeper hunt than CI's)
+SCALE = float(os.environ.get("CAMPAIGNCTL_FUZZ_SCALE", "1"))
 FUZZ = settings(
     deadline=None,
-    derandomize=True,  # the same examples on every run: a failure here is a bug, not bad luck
+    derandomize=SCALE == 1,  # in CI the same examples on every run: a failure here is a bug, not bad luck
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
 )
+
+
+def fuzz(examples: int) -> settings:
+    return settings(FUZZ, max_examples=max(1, int(examples * SCALE)))
 #: diagnostics about a whole file (no line inside it to point at) use line 0
 FILE_LEVEL = ("no such file", "no *.yaml", "cannot read", "file larger than", "not a regular file", "outside the config directory")
 
@@ -139,8 +156,8 @@ def load_outcome(path: Path, *, file_level_ok: bool = False) -> Config | ConfigE
 
 
 def write_config(directory: Path, text: str | bytes, name: str = "config.yaml") -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
     path = directory / name
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass"))
     return path
 
@@ -220,11 +237,25 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return base
 
 
-@settings(FUZZ, max_examples=220)
+SAME_TYPE = st.fixed_dictionaries({  # values that keep a field's type, so they get past the schema more often
+    "int": st.sampled_from([0, -1, 1, 2, 29, 30, 31, 100, 1001, 2**31, 2**63, 10**30, -(10**30)]) | st.integers(),
+    "float": st.sampled_from([0.0, -0.0, -1.0, 1e-9, 0.001, 0.004999, 1e308, math.nan, math.inf, -math.inf]) | st.floats(),
+    "str": st.sampled_from(["", " ", "x", "\u202e", "a\u200bb", "\U0001f4a9", "x" * 5000, "0", "00:00", "24:00", "23:59", "2026-12-01T09:00",
+                            "2020-01-01T00:00", "9999-12-31T23:59", "Europe/Berlin", "Mars/Olympus", "UTC", "+14:00", "int", "us1",
+                            "{{url}}", "{{nope}}", "data/rows.csv", "data/other.csv", "mon", "sun", "recurring", "one-time"]) | st.text(max_size=12),
+    "bool": st.booleans(),
+    "list": st.lists(st.sampled_from(["mon", "x", "", "US", "ZZ", "five-stars", "rate-beach", 0, None]), max_size=4),
+    "dict": st.dictionaries(st.sampled_from(["id", "from", "to", "steps", "text", "file", "rows", "x"]), HOSTILE_SCALARS, max_size=3),
+    "NoneType": HOSTILE_SCALARS,
+})
+
+
+@fuzz(220)
 @given(
     target=st.sampled_from(TARGETS),
-    action=st.sampled_from(["replace", "replace", "replace", "delete", "add-key"]),
+    action=st.sampled_from(["replace", "replace", "same-type", "same-type", "delete", "add-key"]),
     value=HOSTILE_VALUES,
+    same=SAME_TYPE,
     key=HOSTILE_KEYS,
     allow_unicode=st.booleans(),
     flow=st.sampled_from([None, False, True]),
@@ -232,11 +263,18 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
     bom=st.booleans(),
 )
 def test_mutated_examples_load_or_fail_clearly(
-    work: Path, target: tuple[Any, ...], action: str, value: Any, key: Any, allow_unicode: bool, flow: bool | None, crlf: bool, bom: bool
+    work: Path, target: tuple[Any, ...], action: str, value: Any, same: dict[str, Any], key: Any, allow_unicode: bool,
+    flow: bool | None, crlf: bool, bom: bool,
 ) -> None:
     name, file_index, doc_index, path = target
     rel, docs = EXAMPLE_FILES[name][file_index]
     docs = copy.deepcopy(docs)
+    if action == "same-type":
+        node = docs[doc_index]
+        for step in path:
+            node = node[step]
+        value = same.get(type(node).__name__, value)
+        action = "replace"
     if action == "replace" or (action == "delete" and not path):
         if path:
             _parent(docs[doc_index], path)[path[-1]] = value
@@ -259,7 +297,16 @@ def test_mutated_examples_load_or_fail_clearly(
     try:
         file.write_bytes(("\ufeff" if bom else "").encode() + text.encode("utf-8", "surrogatepass"))
         with no_reads_outside(work / name, work.parent, Path("/etc")):
-            load_outcome(work / name)
+            outcome = load_outcome(work / name)
+        event(type(outcome).__name__)
+        if isinstance(outcome, Config):  # a config that loads also plans (against its embedded sandbox), or says why not
+            try:
+                plan = run(Session.load(work / name).plan())
+            except CampaignctlError as exc:
+                str(exc).encode("utf-8")
+            else:
+                render_text(plan, PLAIN).encode("utf-8")
+                json.dumps(plan.to_dict(), default=str)
     finally:
         file.write_bytes(original)
 
@@ -286,7 +333,7 @@ FRAGMENTS = [
 ]
 
 
-@settings(FUZZ, max_examples=200)
+@fuzz(200)
 @given(
     pieces=st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=20)), max_size=8),
     with_provider_file=st.booleans(),
@@ -298,10 +345,10 @@ def test_hostile_yaml_text(tmp_path_factory: pytest.TempPathFactory, pieces: lis
     if with_provider_file:
         write_config(root / "cfg", PROVIDER, "providers.yaml")
     with no_reads_outside(root / "cfg", root):
-        load_outcome(root / "cfg", file_level_ok=True)
+        event(type(load_outcome(root / "cfg", file_level_ok=True)).__name__)
 
 
-@settings(FUZZ, max_examples=120)
+@fuzz(120)
 @given(prefix=st.sampled_from(["", PROVIDER, PROVIDER + "---\n"]), data=st.binary(max_size=200))
 def test_random_bytes(tmp_path_factory: pytest.TempPathFactory, prefix: str, data: bytes) -> None:
     root = tmp_path_factory.mktemp("bytes")
@@ -337,12 +384,12 @@ NASTY = {
     "deep-flow-lists": "x: " + "[" * 10_000 + "]" * 10_000 + "\n",
     "deep-flow-maps": "x: " + "{a: " * 10_000 + "1" + "}" * 10_000 + "\n",
     "deep-block-lists": "- " * 10_000 + "x\n",
-    "deep-block-maps": "".join(" " * i + "a:\n" for i in range(0, 2_000)) + " " * 2_000 + "b: 1\n",
+    "deep-block-maps": "".join(" " * i + "a:\n" for i in range(2_000)) + " " * 2_000 + "b: 1\n",
     "just-under-depth-limit": PROVIDER + "---\nkind: Component\nname: deep\nspec: {type: Text, properties: {text: " + "[" * 95 + "]" * 95 + "}}\n",
     "billion-laughs": billion_laughs(),
     "billion-laughs-in-spec": PROVIDER + "---\n" + "kind: Component\nname: c\nspec:\n  " + billion_laughs().replace("\n", "\n  "),
-    "merge-bomb": merge_bomb(40),
-    "merge-bomb-unique-keys": merge_bomb_unique(40),
+    "merge-bomb": merge_bomb(12),  # the 40-level bombs run in a memory-capped subprocess (test_cli_on_hostile_configs)
+    "merge-bomb-unique-keys": merge_bomb_unique(12),
     "python-apply": '!!python/object/apply:os.system ["touch /tmp/campaignctl-pwned"]\n',
     "python-apply-in-spec": 'kind: Component\nname: c\nspec: !!python/object/apply:os.system ["touch /tmp/campaignctl-pwned"]\n',
     "python-name": "kind: Component\nname: c\nspec: {type: !!python/name:os.system Text}\n",
@@ -405,12 +452,12 @@ def test_merge_keys_follow_yaml_rules(tmp_path: Path) -> None:
     """`<<` merges: the mapping's own keys win, then the merged mappings in order."""
     write_config(
         tmp_path,
-        "kind: Provider\nname: base\nspec: &base {type: swarms, endpoint: https://a.example, timeout: 5}\n---\n"
-        "kind: Provider\nname: other\nspec:\n  <<: *base\n  endpoint: sandbox\n",
+        "kind: Provider\nname: other\nspec:\n  <<: [&base {type: swarms, endpoint: 'https://a.example', timeout: 5}, {timeout: 9, parallelism: 2}]\n"
+        "  endpoint: sandbox\n",
     )
     config = load_outcome(tmp_path)
     assert isinstance(config, Config), str(config)
-    assert config.providers["other"].spec == {"type": "swarms", "endpoint": "sandbox", "timeout": 5}
+    assert config.providers["other"].spec == {"type": "swarms", "endpoint": "sandbox", "timeout": 5, "parallelism": 2}
 
 
 def test_huge_scalar_under_the_limit(tmp_path: Path) -> None:
@@ -425,6 +472,17 @@ def test_file_over_the_size_limit_is_refused(tmp_path: Path) -> None:
     write_config(tmp_path, "x: '" + "x" * (MAX_FILE_BYTES + 10) + "'\n")
     exc = load_outcome(tmp_path, file_level_ok=True)
     assert isinstance(exc, ConfigError) and "larger than" in str(exc)
+
+
+@pytest.mark.parametrize("value", [".nan", ".inf", "-.Inf", "1" + "0" * 400, "-" + "9" * 30, "0x" + "F" * 40, str(2**63)])
+def test_numbers_no_platform_takes_are_refused(tmp_path: Path, value: str) -> None:
+    """NaN, infinities and integers beyond 64 bits passed the schema, then failed in plan or apply."""
+    config_dir = copy_example("quickstart", tmp_path)
+    campaign = config_dir / "campaign.yaml"
+    campaign.write_text(campaign.read_text().replace("workerPayment: 0.05", f"workerPayment: {value}"))
+    exc = load_outcome(config_dir)
+    assert isinstance(exc, ConfigError), value
+    assert [(Path(d.file).name, d.line) for d in exc.diagnostics] == [("campaign.yaml", 17)], str(exc)
 
 
 def test_not_utf8(tmp_path: Path) -> None:
@@ -484,12 +542,44 @@ def test_rows_file_stays_inside(survey: tuple[Path, Path], value: str) -> None:
     assert CANARY not in str(outcome)
 
 
+ROW_PIECES = [
+    "id,url,brand\n", "url,brand\n", "id,id,url\n", "site001,https://a.example/,Acme\n", ",,\n", "a,b\n", "a,b,c,d\n",
+    '"unterminated,x\n', "x\x00y,a,b\n", "\ufeffid,url,brand\n", "\r\n", "\n", "bad id!,u,b\n", "test:q,url\n",
+    "x" * 200_000 + ",a,b\n", '{"id": "r1", "url": "u", "brand": "b"}\n', '{"id": "r1", "url": "\\ud800", "brand": "b"}\n',
+    "[" * 100_000 + "\n", "{" * 100_000 + "\n", '{"id": {"a": 1}, "url": [1], "brand": null}\n', "[1, 2]\n", '"x"\n',
+    '{"id": "r2", "url": NaN, "brand": Infinity}\n', '{"id": 1e999, "url": 1, "brand": true}\n', "null\n",
+]
+
+
+@fuzz(120)
+@given(
+    pieces=st.lists(st.sampled_from(ROW_PIECES) | st.text(max_size=30), max_size=8),
+    repeat=st.integers(1, 40),
+    suffix=st.sampled_from([".csv", ".jsonl"]),
+    raw=st.binary(max_size=50),
+)
+def test_hostile_task_rows(work: Path, pieces: list[str], repeat: int, suffix: str, raw: bytes) -> None:
+    """Task rows (CSV / JSONL) with hostile content: loaded, or file:line diagnostics; never a traceback."""
+    config_dir = work / "microworkers-survey"
+    campaigns = config_dir / "campaigns.yaml"
+    original = campaigns.read_bytes()
+    data = config_dir / "data" / f"fuzz{suffix}"
+    try:
+        campaigns.write_bytes(original.replace(b"data/rows.csv", f"data/fuzz{suffix}".encode()))
+        data.write_bytes(("".join(pieces) * repeat).encode("utf-8", "surrogatepass") + raw)
+        event(type(load_outcome(config_dir)).__name__)
+    finally:
+        campaigns.write_bytes(original)
+        data.unlink(missing_ok=True)
+
+
 def test_yaml_symlinks_out_of_the_config_are_not_read(survey: tuple[Path, Path]) -> None:
     config_dir, outside = survey
     (config_dir / "stolen.yaml").symlink_to(outside / "secret.yaml")
     (config_dir / "passwd.yaml").symlink_to("/etc/passwd")
     (config_dir / "zero.yaml").symlink_to("/dev/zero")  # would never end if read
     (config_dir / "linked-dir").symlink_to(outside, target_is_directory=True)
+    (config_dir / "loop.yaml").symlink_to(config_dir / "loop.yaml")
     with no_reads_outside(config_dir, outside, Path("/etc"), Path("/dev")):
         outcome = load_outcome(config_dir, file_level_ok=True)
     assert isinstance(outcome, ConfigError)
@@ -504,47 +594,51 @@ def test_fifo_is_not_read(tmp_path: Path) -> None:
 
 
 # -- 5. the CLI on the nastiest configs -------------------------------------------------------------
-def run_limited(*args: str | Path, memory: int = 2 * 2**30, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    """The CLI in a subprocess with an address-space cap, so a memory bomb fails instead of eating the machine."""
+CLI_CASES = {  # file name -> content: one config directory, every problem reported in one run
+    "merge-bomb.yaml": merge_bomb(40),
+    "merge-bomb-unique.yaml": merge_bomb_unique(40),
+    "laughs.yaml": billion_laughs(),
+    "deep.yaml": NASTY["deep-flow-lists"],
+    "apply.yaml": NASTY["python-apply"],
+    "name.yaml": NASTY["python-name"],
+    "surrogate.yaml": 'kind: Job\nname: j\nprovider: swarms\nspec: {description: "\\ud800 \\u202e", tasks: []}\n',
+    "nul.yaml": "kind: Job\nname: k\nprovider: swarms\nspec: {description: a\x00b, tasks: []}\n",
+    "merge-5.yaml": "kind: Provider\nname: p\nspec: {<<: 5}\n",
+    "non-utf8.yaml": "kind: Job\nname: j\xff\n",
+    "huge.yaml": "x: '" + "x" * (MAX_FILE_BYTES + 1) + "'\n",
+    "trailing.yaml": PROVIDER + "---\n",
+}
+
+BOMBS = ("merge-bomb.yaml", "merge-bomb-unique.yaml", "laughs.yaml", "deep.yaml")
+
+
+def test_cli_on_hostile_configs(tmp_path: Path) -> None:
+    """validate and plan: exit 1, every bad file named with file:line:col, no traceback, nothing run.
+
+    The bombs go to `validate` in a subprocess with an address-space cap (a bomb that went off would
+    fail there instead of eating the machine); the rest to `validate` and `plan` through run_cli."""
+    for name, text in CLI_CASES.items():
+        data = text.encode("latin-1") if name == "non-utf8.yaml" else text.encode("utf-8", "surrogatepass")
+        write_config(tmp_path / ("bombs" if name in BOMBS else "rest"), data, name)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SWARMS_", "MICROWORKERS_"))}
     env.update({"NO_COLOR": "1", "PYTHONWARNINGS": "error"})
-    return subprocess.run(
-        [sys.executable, "-m", "campaignctl", *map(str, args)],
-        env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=timeout, cwd=ROOT,
-        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (memory, memory)),
+    limit = 2 * 2**30
+    proc = subprocess.run(
+        [sys.executable, "-m", "campaignctl", "validate", str(tmp_path / "bombs")],
+        env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60, cwd=ROOT, check=False,
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (limit, limit)),
     )
-
-
-@pytest.mark.parametrize("case", ["merge-bomb", "merge-bomb-unique-keys", "billion-laughs", "deep-flow-lists", "python-apply"])
-def test_cli_bombs(tmp_path: Path, case: str) -> None:
-    write_config(tmp_path / "cfg", NASTY[case])
+    outputs = [("bombs", proc.returncode, proc.stdout + proc.stderr)]
     for command in ("validate", "plan"):
-        proc = run_limited(command, tmp_path / "cfg")
-        out = proc.stdout + proc.stderr
-        assert proc.returncode == 1, out
-        assert "Traceback" not in out and "MemoryError" not in out, out
-        assert re.search(r"config\.yaml:\d+:\d+: ", out), out
-    assert not Path("/tmp/campaignctl-pwned").exists()
-
-
-def test_cli_nasty_configs(tmp_path: Path) -> None:
-    """validate and plan on a handful of hostile configs: exit 1, file:line:col, no traceback."""
-    cases = {
-        "surrogate": 'kind: Provider\nname: swarms\nspec: {type: swarms, endpoint: sandbox}\n---\n'
-                     'kind: Job\nname: j\nprovider: swarms\nspec: {description: "\\ud800 \\u202e", tasks: []}\n',
-        "tags": '!!python/object/apply:os.system ["touch /tmp/campaignctl-pwned"]\n',
-        "nul": PROVIDER + "---\nkind: Job\nname: j\nprovider: swarms\nspec: {description: a\x00b, tasks: []}\n",
-        "merge-5": "kind: Provider\nname: p\nspec: {<<: 5}\n",
-        "non-utf8": PROVIDER + "---\nkind: Job\nname: j\xff\n",
-        "huge": "x: '" + "x" * (MAX_FILE_BYTES + 1) + "'\n",
-    }
-    for name, text in cases.items():
-        directory = tmp_path / name
-        write_config(directory, text.encode("utf-8", "surrogatepass") if name != "non-utf8" else text.encode("latin-1"))
-        for command in ("validate", "plan"):
-            result = run_cli(command, directory)
-            assert result.code == 1, (name, result.text)
-            assert re.search(r"config\.yaml:\d+:\d+: ", result.err), (name, result.text)
+        result = run_cli(command, tmp_path / "rest")
+        outputs.append(("rest", result.code, result.text))
+    for directory, code, out in outputs:
+        assert code == 1, out
+        assert "Traceback" not in out and "MemoryError" not in out and CANARY not in out, out
+        for name in CLI_CASES:
+            if name != "trailing.yaml" and (name in BOMBS) == (directory == "bombs"):
+                assert re.search(rf"{directory}/{re.escape(name)}:\d+:\d+: ", out), (name, out)
+        assert "trailing.yaml" not in out, out
     assert not Path("/tmp/campaignctl-pwned").exists()
 
 
@@ -642,7 +736,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Recorded]:
         result, _ = run(session.apply(run(session.plan()), progress=False))
         assert not result.failed, result.failed
         recorder = Recorder(real(config_dir))
-        embedded.embedded_app = lambda root: recorder  # type: ignore[assignment]
+        embedded.embedded_app = lambda root, recorder=recorder: recorder  # type: ignore[assignment]
         try:
             plan = run(Session.load(config_dir).plan())
         finally:
@@ -685,6 +779,26 @@ CONTENT_TYPES = [b"application/json", b"text/html; charset=utf-8", b"text/plain"
                  b"application/json; charset=bogus", b"application/octet-stream", b""]
 
 
+NASTY_STRINGS = st.sampled_from(["", " ", "\ud800", "\u202e\u200b", "\x00", "x" * 10_000, "null", "NaN", "-1", "1e999", "RUNNING",
+                                 "FINISHED", "<b>html</b>", "2026-13-99T99:99:99Z", "swarms/task/rate-beach", "../..", "\U0001f4a9"]) | st.text(max_size=8)
+NASTY_NUMBERS = st.sampled_from([None, 0, -1, 10**30, -(10**30), 1e308, math.nan, math.inf, -math.inf, 0.5, True, "1", [], {}])
+NASTY_LINKS = st.sampled_from([
+    "http://evil.example/steal", "https://sandbox.evil.example/x", "http://sandbox:81/swarms/tasks", "https://sandbox/swarms/tasks",
+    "//evil.example/x", "http://[::1", "http://", "/\x00", "\x00", " ", "javascript:alert(1)", "file:///etc/passwd", "../../../x", "?", "#",
+    "/swarms/tasks?limit=100&after=" + "9" * 5000,
+])
+
+
+def _replace_all(data: Any, kinds: Any, value: Any) -> Any:
+    if isinstance(data, dict):
+        return {k: _replace_all(v, kinds, value) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_replace_all(v, kinds, value) for v in data]
+    if isinstance(data, kinds) and not (kinds == str and data in ("SUCCESS",)):  # keep v1's status, else every reply is an error
+        return value
+    return data
+
+
 def _set(data: Any, path: tuple[Any, ...], value: Any) -> Any:
     if not path:
         return value
@@ -707,7 +821,7 @@ def mutations(draw: st.DrawFn, log: list[Exchange]) -> tuple[int, str, Mutation]
     target = draw(st.integers(0, len(log) - 1))
     exchange = log[target]
     link = exchange.path + ("?" + exchange.query.decode() if exchange.query else "")
-    kind = draw(st.sampled_from(["json", "json", "json", "json", "loop", "body", "status", "headers"]))
+    kind = draw(st.sampled_from(["json", "json", "json", "json", "every-string", "every-number", "link", "loop", "body", "status", "headers"]))
     status, body, ctype, extra = 200, exchange.body, b"application/json", []
     if kind == "json":
         data = json.loads(exchange.body)
@@ -718,6 +832,19 @@ def mutations(draw: st.DrawFn, log: list[Exchange]) -> tuple[int, str, Mutation]
             data = _set(data, path, _resolve_self(draw(JSON_VALUES), link))
         body = json.dumps(data, allow_nan=True).encode()
         what = f"json {path!r}"
+    elif kind in ("every-string", "every-number"):  # the same nasty value in every string (number) of the reply
+        value = draw(NASTY_STRINGS if kind == "every-string" else NASTY_NUMBERS)
+        data = _replace_all(json.loads(exchange.body), str if kind == "every-string" else (int, float), value)
+        body = json.dumps(data, allow_nan=True).encode()
+        what = f"{kind} {value!r}"[:80]
+    elif kind == "link":  # paging that points elsewhere
+        data = json.loads(exchange.body)
+        target_link = draw(NASTY_LINKS)
+        if isinstance(data, dict):
+            data["_links"] = {"next": {"href": target_link}}
+            data["nextPageToken"] = target_link
+        body = json.dumps(data).encode()
+        what = f"link {target_link!r}"
     elif kind == "loop":  # the reply names itself as its next page
         data = json.loads(exchange.body)
         if isinstance(data, dict):
@@ -743,6 +870,7 @@ def mutations(draw: st.DrawFn, log: list[Exchange]) -> tuple[int, str, Mutation]
         ctype = draw(st.sampled_from(CONTENT_TYPES))
         extra = [(b"retry-after", draw(st.sampled_from([b"0", b"-5", b"nan", b"inf", b"1e400", b"soon", b"Wed, 21 Oct 2015 07:28:00 GMT",
                                                         b"Mon, 99 Foo 99999 99:99:99 GMT", b"", b"\xff"])))]
+        extra += [(b"content-encoding", e) for e in draw(st.lists(st.sampled_from([b"gzip", b"deflate", b"br", b"identity", b"bogus"]), max_size=1))]
         what = f"headers {ctype!r} {extra!r} status {status}"
 
     def mutate(_status: int, _headers: list[tuple[bytes, bytes]], _body: bytes) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
@@ -751,10 +879,22 @@ def mutations(draw: st.DrawFn, log: list[Exchange]) -> tuple[int, str, Mutation]
     return target, what, mutate
 
 
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
 def plan_against(recorded: Recorded, app: HostileApp, forget_state: bool) -> Plan | CampaignctlError:
+    """Session.plan against ``app``; asyncio must not log an error (it prints a traceback on stderr)."""
     real, sleep = embedded.embedded_app, ApiClient._sleep_before_retry
     embedded.embedded_app = lambda root: app  # type: ignore[assignment]
     ApiClient._sleep_before_retry = _no_sleep  # type: ignore[method-assign]
+    errors = _Records()
+    logging.getLogger("asyncio").addHandler(errors)
     try:
         session = Session.load(recorded.config_dir)
         if forget_state:
@@ -766,12 +906,12 @@ def plan_against(recorded: Recorded, app: HostileApp, forget_state: bool) -> Pla
     finally:
         embedded.embedded_app = real
         ApiClient._sleep_before_retry = sleep  # type: ignore[method-assign]
+        logging.getLogger("asyncio").removeHandler(errors)
+        assert not errors.records, [r.getMessage() for r in errors.records]
 
 
 def check_plan_outcome(outcome: Plan | CampaignctlError, app: HostileApp) -> None:
     assert len(app.requests) <= HostileApp.LIMIT, f"the client kept requesting: {app.requests[-5:]}"
-    hosts = {host for *_, host in app.requests}
-    assert hosts <= {"sandbox"}, f"requests went to another host: {hosts}"
     if isinstance(outcome, CampaignctlError):
         message = str(outcome)
         message.encode("utf-8")
@@ -788,19 +928,20 @@ def check_plan_outcome(outcome: Plan | CampaignctlError, app: HostileApp) -> Non
 def test_hostile_platform(recorded: dict[str, Recorded], name: str) -> None:
     rec = recorded[name]
 
-    @settings(FUZZ, max_examples=70)
+    @fuzz(70)
     @given(mutation=mutations(rec.log), forget_state=st.booleans())
     def check(mutation: tuple[int, str, Mutation], forget_state: bool) -> None:
         target, what, mutate = mutation
         app = HostileApp(rec.log, target, mutate)
         outcome = plan_against(rec, app, forget_state)
+        event(f"{what.split()[0]} -> {type(outcome).__name__}")
         check_plan_outcome(outcome, app)
 
     check()
 
 
 @pytest.mark.parametrize("name", EXAMPLE_NAMES)
-@pytest.mark.parametrize("body", [b"", b"null", b"[]", b"{" * 100_000, HTML_500, b'{"a": 1', b"\xff"])
+@pytest.mark.parametrize("body", [b"", b"null", b"[]", b"[" * 100_000, HTML_500, b'{"a": 1', b"\xff"], ids=["empty", "null", "array", "deep", "html", "truncated", "binary"])
 def test_every_read_endpoint_answering_garbage(recorded: dict[str, Recorded], name: str, body: bytes) -> None:
     """Each endpoint plan reads, in turn, answers the same garbage (with 200 and with 500)."""
     rec = recorded[name]
@@ -809,12 +950,100 @@ def test_every_read_endpoint_answering_garbage(recorded: dict[str, Recorded], na
             app = HostileApp(rec.log, target, lambda s, h, b, status=status: (status, [(b"content-type", b"application/json")], body))
             outcome = plan_against(rec, app, forget_state=False)
             check_plan_outcome(outcome, app)
-            if body in (b"{" * 100_000, HTML_500, b'{"a": 1', b"\xff"):
+            if body in (b"[" * 100_000, HTML_500, b'{"a": 1', b"\xff"):
                 assert isinstance(outcome, ApiError), (rec.log[target].path, status, outcome)
 
 
+class RawServer:
+    """A TCP server answering every request with ``answer`` (raw bytes), then hanging up."""
+
+    def __init__(self) -> None:
+        self.answer = b""
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                try:
+                    conn.settimeout(5)
+                    data = b""
+                    while b"\r\n\r\n" not in data:
+                        chunk = conn.recv(65536)
+                        if not chunk:
+                            break
+                        data += chunk
+                    conn.sendall(self.answer)
+                    conn.shutdown(socket.SHUT_WR)
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+RAW_ANSWERS = [
+    b"", b"garbage\r\n\r\n", b"\x00\xff" * 100, b"HTTP/1.1 200 OK\r\n\r\n", b"HTTP/1.1 200 OK\r\n\r\n{}",
+    b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{}", b"HTTP/1.1 200 OK\r\nContent-Length: -5\r\n\r\n{}",
+    b"HTTP/1.1 200 OK\r\nContent-Length: abc\r\n\r\n{}", b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n{}",
+    b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}", b"HTTP/1.1 200 OK\r\nContent-Length: \xff\r\n\r\n{}",
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{}", b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n-1\r\n",
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\n{}",
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + b"1" * 70_000 + b"\r\n",
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}XX0\r\n\r\n",
+    b"HTTP/1.1 999999999999 OK\r\nContent-Length: 2\r\n\r\n{}", b"HTTP/1.1 000 OK\r\nContent-Length: 2\r\n\r\n{}",
+    b"HTTP/1.1 abc OK\r\nContent-Length: 2\r\n\r\n{}", b"HTTP/1.1 200\r\nContent-Length: 2\r\n\r\n{}",
+    b"HTTP/2 200 OK\r\nContent-Length: 2\r\n\r\n{}", b"ICY 200 OK\r\n\r\n{}",
+    b"HTTP/1.1 200 OK\r\nX-A: " + b"a" * 70_000 + b"\r\n\r\n{}", b"HTTP/1.1 200 OK\r\nNoColonHere\r\n\r\n{}",
+    b"HTTP/1.1 200 OK\nContent-Length: 2\n\n{}", b"HTTP/1.1 200 OK\r\n\xff\xfe: \x00\r\nContent-Length: 2\r\n\r\n{}",
+    b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 4\r\n\r\nnope",
+    b"HTTP/1.1 200 OK\r\nContent-Encoding: br, zstd, bogus\r\nContent-Length: 4\r\n\r\nnope",
+    b"HTTP/1.1 500 Oops\r\nContent-Encoding: deflate\r\nContent-Length: 4\r\n\r\nnope",
+    b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}",
+    b"HTTP/1.1 100 Continue\r\n\r\n" * 50, b"HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\nhello",
+    b"HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=\x00\r\nContent-Length: 2\r\n\r\n{}",
+    b"HTTP/1.1 301 Moved\r\nLocation: http://evil.example/\r\nContent-Length: 0\r\n\r\n",
+    b"HTTP/1.1 429 Slow down\r\nRetry-After: 1e400\r\nContent-Length: 0\r\n\r\n",
+]
+
+
+def test_raw_http_answers() -> None:
+    """A platform speaking broken HTTP to the network transport: an ApiError (TransportError...) or a
+    decoded body; never a ValueError, a DecodingError or a LimitOverrunError escaping."""
+    server = RawServer()
+
+    async def one(answer: bytes) -> Any:
+        server.answer = answer
+        client = ApiClient(server.url, timeout=3, retry=RetryPolicy(attempts=2, base_delay=0, max_delay=0, max_retry_after=0))
+        try:
+            return await client.json("GET", "/things")
+        except ApiError as exc:
+            assert str(exc).strip()
+            return exc
+        finally:
+            await client.aclose()
+
+    @fuzz(60)
+    @given(answer=st.sampled_from(RAW_ANSWERS) | st.binary(max_size=80).map(lambda b: b"HTTP/1.1 200 OK\r\n" + b))
+    def check(answer: bytes) -> None:
+        run(one(answer))
+
+    try:
+        for answer in RAW_ANSWERS:
+            run(one(answer))
+        check()
+    finally:
+        server.close()
+
+
 def test_parse_retry_after_never_negative_or_nan() -> None:
-    @settings(FUZZ, max_examples=300)
+    @fuzz(300)
     @given(value=st.text(max_size=40) | st.sampled_from(["nan", "-inf", "inf", "1e400", "Mon, 99 Foo 99999 99:99:99 GMT", "Wed, 21 Oct 2015 07:28:00 -0000"]))
     def check(value: str) -> None:
         delay = _parse_retry_after(value)
@@ -857,6 +1086,7 @@ class ReflectingHandler(http.server.BaseHTTPRequestHandler):
 def reflecting_server(status: int) -> Iterator[str]:
     handler = type("Handler", (ReflectingHandler,), {"status": status})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.handle_error = lambda request, address: None  # type: ignore[method-assign]  # clients hanging up
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -883,18 +1113,60 @@ def three_providers_at(directory: Path, url: str) -> Path:
 CANARY_ENV = {"SWARMS_TOKEN": CANARY, "MW_KEY": CANARY, "MW1_KEY": CANARY}
 
 
-def debug_run(*args: str | Path, env: dict[str, str]) -> str:
+def leaks(text: str) -> list[str]:
+    """Pieces of the canary (6 characters or more) in ``text``: a secret cut short is still a leak."""
+    return [CANARY[i : i + 6] for i in range(len(CANARY) - 5) if CANARY[i : i + 6] in text]
+
+
+def test_echoed_secret_is_redacted_even_when_cut_short() -> None:
+    """A platform echoing the key in its error body, error code and request id, anywhere in a long text."""
+    from campaignctl.http import default_error_parser
+    from campaignctl.providers.microworkers import mw_error
+    from campaignctl.providers.microworkers_v1_read import v1_error
+    from campaignctl.providers.swarms import swarms_error
+
+    clients = [ApiClient("https://api.test/v1", secrets=[CANARY], error_parser=p) for p in (default_error_parser, swarms_error, mw_error, v1_error)]
+
+    @fuzz(80)
+    @given(offset=st.integers(0, 320), status=st.sampled_from([200, 401, 404, 500, 503]), as_json=st.booleans())
+    def check(offset: int, status: int, as_json: bool) -> None:
+        echo = "x" * offset + CANARY + " and more text after it"
+        if as_json:
+            body = json.dumps({k: echo for k in ("code", "title", "message", "detail", "description", "error", "errors_list")} | {"status": "ERROR"})
+        else:
+            body = f"<html><body><pre>{echo}</pre></body></html>"
+        request = httpx.Request("GET", f"https://api.test/v1/things?key={CANARY}")
+        response = httpx.Response(status, content=body.encode(), headers={"X-Request-ID": echo, "Content-Type": "text/html"}, request=request)
+        for client in clients:
+            errors = [client.error_from(response)]
+            try:
+                client.decode(response)
+            except ApiError as exc:
+                errors.append(exc)
+            for exc in errors:
+                assert not leaks(str(exc)), (client.error_parser, str(exc))
+
+    try:
+        check()
+    finally:
+        for client in clients:
+            run(client.aclose())
+
+
+def debug_run(*args: str | Path, env: dict[str, str], code: int = 1) -> str:
     """`--debug` re-raises, so a traceback is expected: run it without run_cli's no-traceback check."""
     full = {k: v for k, v in os.environ.items() if not k.startswith(("SWARMS_", "MICROWORKERS_"))}
     full.update({"NO_COLOR": "1", **env})
     proc = subprocess.run([sys.executable, "-m", "campaignctl", "--debug", *map(str, args)], env=full, capture_output=True,
-                          text=True, stdin=subprocess.DEVNULL, timeout=120, cwd=ROOT)
-    assert proc.returncode != 0
+                          text=True, stdin=subprocess.DEVNULL, timeout=120, cwd=ROOT, check=False)
+    assert proc.returncode == code, proc.stdout + proc.stderr
     return proc.stdout + proc.stderr
 
 
 @pytest.mark.parametrize("status", [500, 401])
 def test_reflected_secret_is_redacted(tmp_path: Path, status: int) -> None:
+    """Three providers at a platform echoing the key everywhere; also checks that the calls still in
+    flight when the first error ends the run end quietly (no asyncio traceback on stderr)."""
     with reflecting_server(status) as url:
         config_dir = three_providers_at(tmp_path / "cfg", url)
         plan_file = tmp_path / "plan.json"
@@ -902,9 +1174,9 @@ def test_reflected_secret_is_redacted(tmp_path: Path, status: int) -> None:
             result = run_cli(*args, env=CANARY_ENV)
             assert result.code == 1, result.text
             assert f"HTTP {status}" in result.err, result.text
-            assert "***" in result.err  # the echoed key was there, and was redacted
+            assert "***" in result.err and not leaks(result.text), result.text  # the echoed key was there, and was redacted
         output = debug_run("plan", config_dir, env=CANARY_ENV)
-        assert CANARY not in output and "ApiError" in output
+        assert "Traceback" in output and "ApiError" in output and not leaks(output), output
     assert not plan_file.exists() or CANARY not in plan_file.read_text()
     assert_no_canary(tmp_path)
 
@@ -922,7 +1194,7 @@ def test_wrong_key_and_faults_on_the_sandbox(tmp_path: Path) -> None:
                 result = run_cli(*args, env=env)
                 assert result.code == 1 and expect in result.err, result.text
             output = debug_run("-vv", "plan", config_dir, env=env)
-            assert expect in output and CANARY not in output
+            assert expect in output and "Traceback" in output and not leaks(output), output
             assert_no_canary(config_dir)
     finally:
         stop_server(wrong)
@@ -943,11 +1215,8 @@ def test_secret_not_in_plan_state_or_logs(tmp_path: Path) -> None:
         assert result.code == 0, result.text
         result = run_cli("-vv", "plan", config_dir, "--detailed-exitcode", env=env)
         assert result.code == 0, result.text
-        campaign = config_dir / "campaign.yaml"
-        campaign.write_text(campaign.read_text().replace("results: 3", "results: many"))
-        assert run_cli("-vv", "plan", config_dir, env=env).code == 1
-        output = debug_run("plan", config_dir, env=env)  # a ConfigError, re-raised by --debug
-        assert CANARY not in output
+        output = debug_run("plan", config_dir, env=env, code=0)  # debug logs of every call
+        assert "DEBUG" in output and not leaks(output), output
         assert (config_dir / ".campaignctl" / "state.json").exists()
         assert_no_canary(config_dir)
         assert CANARY not in plan_file.read_text()
