@@ -7,6 +7,7 @@ finished call is already in state and the next plan starts from live state.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -95,7 +96,9 @@ async def execute_plan(
                 report("done", op, "", time.perf_counter() - started)
 
     while ready or running:
-        while ready:
+        # no more tasks than may run at once: asyncio.wait below looks at every running task, so
+        # thousands of waiting ones would make each step O(n) and the apply O(n^2)
+        while ready and len(running) < parallelism:
             op_id = ready.pop(0)
             waiting.pop(op_id, None)
             task = asyncio.ensure_future(run_one(ops[op_id]))
@@ -143,7 +146,7 @@ async def _run(op: Operation, providers: dict[str, Provider], state: State, back
         _move(op.payload["from"], op.address, change, state, backend)
         return
     provider = providers[op.provider]
-    resolved = Operation(**{**op.to_dict(), "target": resolve(op.target, state), "payload": resolve(op.payload, state)})
+    resolved = dataclasses.replace(op, target=resolve(op.target, state), payload=resolve(op.payload, state))
     if op.records == "create":
         outcome = await _create(op, resolved, provider, change, state, backend)
     else:

@@ -48,7 +48,15 @@ async def read_live(
         # an entry without id is the intent of a create that never answered: look for it like a new object
         known = {a: e["id"] for a, e in state.resources.items() if e.get("provider") == name and e.get("id") is not None}
         provider.applied = {a: e.get("attrs") for a, e in state.resources.items() if e.get("provider") == name}
-        live, balance = await asyncio.gather(provider.read(known, wanted[name]), provider.balance())
+        try:
+            live, balance = await asyncio.gather(provider.read(known, wanted[name]), provider.balance())
+        except (AttributeError, IndexError, KeyError, TypeError, ValueError) as exc:
+            # the providers read replies of a known shape; a platform answering another one (a list
+            # for an object, null for an id...) is the platform's error, said as such, not a traceback
+            from ..errors import ApiError
+
+            detail = provider.client.redact(f"{type(exc).__name__}: {exc}")[:200]
+            raise ApiError(f"provider {name!r}: the platform answered in a shape campaignctl does not understand ({detail})") from exc
         return live, balance
 
     results = await asyncio.gather(*(one(n, p) for n, p in providers.items()))
@@ -103,7 +111,10 @@ def _addresses_in(value: Any, known: dict[str, Any]) -> set[str]:
 
 
 def apply_moves(config: Config, state: State) -> tuple[State, dict[str, str]]:
-    """A copy of ``state`` where every ``movedFrom: OLD`` resource holds OLD's entry, and the moves."""
+    """A copy of ``state`` where every ``movedFrom: OLD`` resource holds OLD's entry, and the moves
+    (``state`` itself when no resource moves: planning only reads it)."""
+    if not any(doc.moved_from for doc in config.resources.values()):
+        return state, {}
     moved = State(resources=copy.deepcopy(state.resources), serial=state.serial, lineage=state.lineage)
     moves: dict[str, str] = {}
     for address, doc in config.resources.items():

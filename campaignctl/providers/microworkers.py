@@ -278,6 +278,7 @@ class MicroworkersProvider(Provider):
     async def _list(self, path: str, **params: Any) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         token: str | None = None
+        seen: set[Any] = set()
         while True:
             query: dict[str, Any] = {"pageSize": min(self.page_size, 100), **params}
             if token:
@@ -287,6 +288,9 @@ class MicroworkersProvider(Provider):
             token = body.get("nextPageToken")
             if not token:
                 return items
+            if token in seen:  # a platform handing back a token already used would be read forever
+                raise ApiError(f"the platform's pages of {path} loop: nextPageToken {token!r} came back", method="GET", url=path)
+            seen.add(token)
 
     async def _reference_data(self) -> None:
         categories, config = await asyncio.gather(
@@ -438,7 +442,8 @@ class MicroworkersProvider(Provider):
         if zone and want and zone.get("id") == want.get("id") and want.get("countries") is None \
                 and "countries" in zone and sorted(zone["countries"]) == everything:
             attrs["zone"] = {**zone, "countries": None}  # "all countries of the zone"
-        untaken = ((res.live.raw.get("slotsCount") or {}).get("unTaken")) or 0
+        slots = res.live.raw.get("slotsCount")  # the platform's reply as is: check its shape
+        untaken = (slots.get("unTaken") if isinstance(slots, dict) else 0) or 0
         if attrs.get("state") == "stopped" and d.get("state") in ("running", "paused") and not untaken:
             attrs["state"] = d["state"]  # it ran to the end: nothing left to resume
         return attrs

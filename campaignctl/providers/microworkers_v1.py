@@ -131,7 +131,7 @@ class MicroworkersV1Provider(CampaignChanges, Provider):
     # -- offline ---------------------------------------------------------------------------
     @classmethod
     def check(cls, doc: Document, config: Config) -> list[Diagnostic]:
-        siblings = [d for d in config.resources_of(doc.provider or "").values() if d.kind == doc.kind]
+        siblings = list(config.named(doc.provider or "", doc.kind).values())
         earlier = siblings[: siblings.index(doc)] if doc in siblings else []
         if doc.kind == "Blocklist" and earlier:
             first = earlier[0]

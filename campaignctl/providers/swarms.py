@@ -202,7 +202,8 @@ class SwarmsProvider(Provider):
         if doc.kind == "Task":
             return {
                 "name": spec.get("name", doc.name),
-                "components": [_component(resolve_component(config, c)) for c in spec["components"]],
+                # only a ``use:`` needs resolving (and its copies); _component copies a plain item itself
+                "components": [_component(resolve_component(config, c) if "use" in c else c) for c in spec["components"]],
                 "properties": _props(spec.get("properties")),
             }
         if doc.kind == "Job":
@@ -241,12 +242,18 @@ class SwarmsProvider(Provider):
     async def _pages(self, path: str, key: str, lane: int = LIST_LANE) -> AsyncIterator[list[dict[str, Any]]]:
         url: str | None = path
         params: dict[str, Any] | None = {"limit": min(self.page_size, MAX_PAGE)}
+        seen: set[Any] = set()
         while url:
             async with self._gate.slot(lane):
                 body = await self.client.json("GET", url, params=params)
             yield body.get(key) or []
             url = ((body.get("_links") or {}).get("next") or {}).get("href")
             params = None  # the next link carries the query
+            if url in seen:  # a platform whose next link comes back would be read forever
+                from ..errors import ApiError
+
+                raise ApiError(f"the platform's pages of {path} loop: the next link {url} was already read", method="GET", url=str(url))
+            seen.add(url)
 
     async def read(self, known: dict[str, Any], wanted: dict[str, str]) -> dict[str, Live]:
         """The three lists, page by page, and one relation read per managed job and campaign (the
