@@ -479,7 +479,9 @@ def sandbox_serve(
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
-from .cli_results import results as _results, sandbox_submit as _sandbox_submit  # noqa: E402
+from .cli_results import results as _results
+from .cli_results import sandbox_submit as _sandbox_submit
+
 cli.add_command(_results)
 sandbox.add_command(_sandbox_submit)
 

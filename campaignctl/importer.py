@@ -28,7 +28,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -370,7 +370,7 @@ class Importer:
         by_file: dict[str, list[ExportedDoc]] = {}
         for doc in docs:
             by_file.setdefault(doc.file, []).append(doc)
-        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
         header = f"# Imported by `campaignctl import --provider {self.provider_name}` ({self.provider_type}) on {stamp}.\n"
         files: dict[Path, str] = {}
         for name, group in by_file.items():
@@ -450,7 +450,7 @@ class Importer:
                            ignore_changes=cdoc.ignore_changes)  # fmt: skip
             try:
                 change, _ = provider.plan_change(res)
-            except Exception as exc:  # noqa: BLE001 - reported, the import itself is done
+            except Exception as exc:
                 out[item.address] = [f"cannot be planned: {exc}"]
                 continue
             if change.actions != ["no-op"] or change.errors:

@@ -92,15 +92,19 @@ def start_server(tmp: Path, *extra: str, key: str = CANARY) -> Server:
     raise RuntimeError("sandbox did not start")
 
 
-def stop_server(server: Server) -> None:
+def stop_server(server: Server) -> str:
+    """Stop the server; returns what it wrote on stderr."""
     server.process.terminate()
     try:
         server.process.wait(timeout=10)
     except subprocess.TimeoutExpired:  # pragma: no cover
         server.process.kill()
         server.process.wait()
+    err = ""
     if server.process.stderr:
+        err = server.process.stderr.read().decode(errors="replace")
         server.process.stderr.close()
+    return err
 
 
 @pytest.fixture
@@ -145,4 +149,4 @@ def edit_file(path: Path, old: str, new: str) -> None:
 
 def changed_addresses(plan_text: str) -> list[str]:
     """The addresses a text plan lists as changing, in plan order."""
-    return re.findall(r"^\s*(?:\+|~|-|-/\+|\+/-) (\S+/\S+/\S+)\s", plan_text, flags=re.M)
+    return re.findall(r"^\s*(?:\+|~|-|-/\+|\+/-) (\S+/\S+/\S+)\s", plan_text, flags=re.MULTILINE)

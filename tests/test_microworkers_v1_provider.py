@@ -17,7 +17,11 @@ from campaignctl.errors import ApiError, ConfigError
 from campaignctl.http import ApiClient
 from campaignctl.plan.model import Operation, Plan
 from campaignctl.providers.microworkers_v1 import MicroworkersV1Provider
-from campaignctl.providers.microworkers_v1_read import error_text, pick_by_title, v1_error
+from campaignctl.providers.microworkers_v1_read import (
+    error_text,
+    pick_by_title,
+    v1_error,
+)
 from campaignctl.sandbox import mw_v1
 from campaignctl.sandbox.app import Sandbox
 from campaignctl.sandbox.embedded import embedded_app

@@ -427,4 +427,4 @@ def _resolve_uses(config: Config, doc: Document, field: str, graph: DAG[str], br
     return diags
 
 
-__all__ = ["load_config", "resolve_component", "schema_diagnostics", "MarkedList"]
+__all__ = ["MarkedList", "load_config", "resolve_component", "schema_diagnostics"]

@@ -8,13 +8,12 @@ import hashlib
 import json
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from typing import Any
 
-from ..config.model import Config
+from ..config.model import Config, address_of
 from ..dag import DAG, CycleError
 from ..errors import PlanError
-from ..config.model import address_of
 from ..providers.base import Live, Provider, Resource, field_changes
 from ..state.base import State
 from .model import Drift, Operation, Plan, ResourceChange, refs_in
@@ -230,7 +229,7 @@ async def build_plan(
         config_digest=config.digest,
         config_root=str(config.root),
         live_fingerprints={a: fingerprint(live.get(a)) for a in addresses},
-        created_at=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        created_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         balances=balances,
         drift=drift,
         managed=dict(Counter(state.resources[a].get("kind") or _kind_of(a).capitalize() for a in known_addresses)),
@@ -274,8 +273,8 @@ def link_dependencies(
         if provider is None or current is None:
             continue
         referenced: set[str] = set()
-        for field in provider.references.get(change.kind, {}):
-            value = current.attrs.get(field)
+        for name in provider.references.get(change.kind, {}):
+            value = current.attrs.get(name)
             referenced |= set(value) if isinstance(value, list) else ({value} if isinstance(value, str) else set())
         for target in referenced:
             for dep in by_address.get(target, []):

@@ -305,13 +305,18 @@ class MicroworkersProvider(Provider):
         if isinstance(rate, (int, float)):
             self.fee = float(rate)
 
-    async def read(self, known: dict[str, Any], wanted: dict[str, str]) -> dict[str, Live]:
+    async def _account_lists(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+        """Templates, basic and hire-group campaigns (and the reference data to read them with)."""
         templates, basic, hire, _ = await asyncio.gather(
             self._list("/templates"),
             self._list("/basic-campaigns", sort="id"),
             self._list("/hire-group-campaigns", sort="id"),
             self._reference_data(),
         )
+        return templates, basic, hire
+
+    async def read(self, known: dict[str, Any], wanted: dict[str, str]) -> dict[str, Live]:
+        templates, basic, hire = await self._account_lists()
         found: dict[str, Live] = {}
         claimed = {(_kind_of(a), str(v)) for a, v in known.items()}
         by_id = {(_kind_of(a), str(v)): a for a, v in known.items()}
@@ -718,12 +723,7 @@ class MicroworkersProvider(Provider):
         """Every template and (DEFAULT folder) campaign that ``managed`` ((kind, id) -> address) does
         not hold, as ``<provider>/<kind>/#<id>``, unique-task campaigns with their rows
         (``raw["row_table"]``: (id, data, tests) per row)."""
-        templates, basic, hire, _ = await asyncio.gather(
-            self._list("/templates"),
-            self._list("/basic-campaigns", sort="id"),
-            self._list("/hire-group-campaigns", sort="id"),
-            self._reference_data(),
-        )
+        templates, basic, hire = await self._account_lists()
         found: dict[str, Live] = {}
         tpl_address: dict[str, str] = {}
         for tpl in templates:

@@ -1,7 +1,7 @@
 """The platform-neutral Schedule, and the helpers providers use to map it."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..config.model import Config, Document
@@ -13,7 +13,7 @@ LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 def to_utc(value: str, tz: str) -> str:
     """``2026-12-01T09:00`` in ``tz`` -> the same instant in UTC, same format."""
     local = datetime.strptime(value, LOCAL_FORMAT).replace(tzinfo=ZoneInfo(tz))
-    return local.astimezone(timezone.utc).strftime(LOCAL_FORMAT)
+    return local.astimezone(UTC).strftime(LOCAL_FORMAT)
 
 
 def check_schedule(schedule: Document, used_by: Document, supported: frozenset[str], platform: str) -> list[Diagnostic]:

@@ -181,7 +181,7 @@ class SwarmsProvider(Provider):
         if self._session_token:
             try:
                 await self.client.request("POST", "/auth/token/discard")
-            except Exception:  # noqa: BLE001 - best effort; the token expires anyway
+            except Exception:
                 pass
 
     # -- offline ---------------------------------------------------------------------------

@@ -99,13 +99,13 @@ from .mw_v1_core import (
 from .mw_v1_create import countries_param, int_in, new_campaign
 
 __all__ = [
-    "create_app",
-    "simulate_submissions",
-    "set_status",
-    "archive_campaign",
     "add_group",
-    "fail_next",
+    "archive_campaign",
     "balance",
+    "create_app",
+    "fail_next",
+    "set_status",
+    "simulate_submissions",
 ]
 
 P = D.PLATFORM

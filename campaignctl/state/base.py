@@ -5,7 +5,7 @@ import os
 import socket
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from typing import Any, Protocol
 
 STATE_VERSION = 1
@@ -44,7 +44,7 @@ class LockInfo:
             id=str(uuid.uuid4()),
             host=socket.gethostname(),
             pid=os.getpid(),
-            started=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            started=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             command=command,
         )
 

@@ -11,7 +11,15 @@ import httpx
 import pytest
 
 from campaignctl.sandbox.app import PREFIXES
-from tests.conftest import Server, assert_no_canary, changed_addresses, edit_file, run_cli, start_server, stop_server
+from tests.conftest import (
+    Server,
+    assert_no_canary,
+    changed_addresses,
+    edit_file,
+    run_cli,
+    start_server,
+    stop_server,
+)
 
 ENV_VAR = {"swarms": "SWARMS_TOKEN", "microworkers": "MW_API_KEY", "microworkers-v1": "MW_V1_KEY"}
 

@@ -14,7 +14,15 @@ from campaignctl.sandbox import mw_v1
 from campaignctl.sandbox.app import Sandbox
 from campaignctl.sandbox.mw_v1_core import set_balance
 from campaignctl.sandbox.store import Store
-from tests.conftest import Server, assert_no_canary, changed_addresses, copy_example, edit_file, point_at_server, run_cli
+from tests.conftest import (
+    Server,
+    assert_no_canary,
+    changed_addresses,
+    copy_example,
+    edit_file,
+    point_at_server,
+    run_cli,
+)
 
 SIGNUP = "mw-legacy/campaign/app-signup"
 MODERATE = "mw-legacy/campaign/moderate-images"
@@ -65,7 +73,7 @@ def _plan_one(legacy: Legacy, address: str, *calls: str) -> str:
     plan = run_cli("plan", legacy.config, "--detailed-exitcode", env=legacy.env)
     assert plan.code == 2, plan.text
     assert changed_addresses(plan.out) == [address], plan.out
-    shown = re.findall(r"^\s+\d+\. (.+?)(?:  \(\d+\.\d\d USD\))?$", plan.out, flags=re.M)
+    shown = re.findall(r"^\s+\d+\. (.+?)(?:  \(\d+\.\d\d USD\))?$", plan.out, flags=re.MULTILINE)
     assert shown == list(calls), plan.out
     return plan.out
 

@@ -7,7 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CANARY, Server, assert_no_canary, changed_addresses, copy_example, edit_file, point_at_server, run_cli
+from tests.conftest import (
+    CANARY,
+    Server,
+    assert_no_canary,
+    changed_addresses,
+    copy_example,
+    edit_file,
+    point_at_server,
+    run_cli,
+)
 
 
 @pytest.fixture(params=["in-process", "loopback"])
@@ -57,7 +66,7 @@ def test_quickstart_lifecycle(quickstart: tuple[Path, dict[str, str]]) -> None:
     assert "update (pause)" in plan.out
     assert "POST /jobs/" in plan.out and "/archive" in plan.out
     # the job is archived only after the campaign stopped listing it
-    calls = re.findall(r"^\s+(\d+)\. (\S+ \S+)", plan.out, flags=re.M)
+    calls = re.findall(r"^\s+(\d+)\. (\S+ \S+)", plan.out, flags=re.MULTILINE)
     order = {call: int(n) for n, call in calls}
     assert order["PUT /campaigns/1/jobs"] < next(v for k, v in order.items() if "archive" in k)
     applied = run_cli("apply", config, "--auto-approve", env=env)

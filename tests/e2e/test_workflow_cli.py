@@ -8,7 +8,14 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import Server, changed_addresses, copy_example, edit_file, point_at_server, run_cli
+from tests.conftest import (
+    Server,
+    changed_addresses,
+    copy_example,
+    edit_file,
+    point_at_server,
+    run_cli,
+)
 
 
 def write_repo(root: Path, server: Server, campaigns: int, *, extra: str = "") -> dict[str, str]:

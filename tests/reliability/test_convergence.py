@@ -11,8 +11,8 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
-from typing import Any
 from types import ModuleType
+from typing import Any
 
 import pytest
 

@@ -3,7 +3,6 @@ choice, every fault kind in-process, and drops/latency over a real loopback serv
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,7 +26,7 @@ from campaignctl.sandbox.faults import (
     parse_faults,
 )
 from campaignctl.sandbox.store import Store
-from tests.conftest import Server, run_cli, start_server
+from tests.conftest import Server, run_cli, start_server, stop_server
 
 KEY = "sandbox-key"
 SWARMS = {"X-Auth-Token": KEY}
@@ -376,16 +375,7 @@ def test_the_embedded_sandbox_takes_faults_from_the_environment(embedded_root: P
 # -- over loopback: what httpx really sees from uvicorn ------------------------------------------
 def stop(server: Server) -> str:
     """Stop the server; its stderr (which must hold no error log)."""
-    server.process.terminate()
-    try:
-        server.process.wait(timeout=10)
-    except subprocess.TimeoutExpired:  # pragma: no cover
-        server.process.kill()
-        server.process.wait()
-    assert server.process.stderr is not None
-    err = server.process.stderr.read().decode()
-    server.process.stderr.close()
-    return err
+    return stop_server(server)
 
 
 def test_reset_after_over_loopback_commits_while_the_client_sees_a_transport_error(tmp_path: Path) -> None:

@@ -9,12 +9,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from starlette.testclient import TestClient  # uses httpx2 (a test dependency)
 
 from campaignctl.sandbox import mw_v1, mw_v1_core
 from campaignctl.sandbox.app import Sandbox, Settings, create_app
 from campaignctl.sandbox.store import Store
-
-from starlette.testclient import TestClient  # uses httpx2 (a test dependency)
 
 KEY = {"MicroworkersApiKey": "sandbox-key"}
 B = "/microworkers-v1/campaign_b"

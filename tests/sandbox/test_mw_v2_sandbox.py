@@ -6,13 +6,12 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from starlette.testclient import TestClient  # uses httpx2 (a test dependency)
 
 from campaignctl.sandbox import mw_v2_model
 from campaignctl.sandbox.app import Settings, create_app
 from campaignctl.sandbox.mw_v2 import simulate_submissions
 from campaignctl.sandbox.store import Store
-
-from starlette.testclient import TestClient  # uses httpx2 (a test dependency)
 
 KEY = {"MicroworkersApiKey": "sandbox-key"}
 BASE = "/microworkers/api/v2"

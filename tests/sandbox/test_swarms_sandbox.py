@@ -7,12 +7,11 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from starlette.testclient import TestClient  # uses httpx2 (a test dependency)
 
 from campaignctl.sandbox import swarms
 from campaignctl.sandbox.app import Settings, create_app
 from campaignctl.sandbox.store import Store
-
-from starlette.testclient import TestClient  # uses httpx2 (a test dependency)
 
 TOKEN = {"X-Auth-Token": "sandbox-key"}
 HAL = {**TOKEN, "Accept": "application/hal+json"}
