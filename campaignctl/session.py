@@ -13,7 +13,7 @@ from pathlib import Path
 from .apply import ApplyResult, execute_plan
 from .config.load import load_config
 from .config.model import Config
-from .errors import ApplyError, PlanError
+from .errors import ApiError, ApplyError, PlanError, TransportError
 from .plan.builder import Selection, build_plan
 from .plan.model import Operation, Plan
 from .plan.render import shown_call
@@ -95,9 +95,20 @@ class Session:
             provider.credentials()  # fail early, before any call, when a secret is missing
         return cls(config, backend, backend.read(), providers, parallelism)
 
+    async def _read_plan(self, only: set[str] | None = None, selection: Selection | None = None) -> Plan:
+        """Build a plan; a read that failed on a transient error (every request already had its 3
+        attempts) is read once more as a whole: a plan only reads, so this is always safe."""
+        try:
+            return await build_plan(self.config, self.state, self.providers, only=only, selection=selection)
+        except ApiError as exc:
+            if not (isinstance(exc, TransportError) or (exc.status or 0) >= 500 or exc.status == 429):
+                raise
+            log.warning("reading the platforms failed (%s); reading once more", exc)
+            return await build_plan(self.config, self.state, self.providers, only=only, selection=selection)
+
     async def plan(self, only: set[str] | None = None, selection: Selection | None = None) -> Plan:
         async with opened(self.providers, self.parallelism):
-            return await build_plan(self.config, self.state, self.providers, only=only, selection=selection)
+            return await self._read_plan(only=only, selection=selection)
 
     async def apply(self, plan: Plan, progress: bool = True) -> tuple[ApplyResult, Plan | None]:
         """Run the plan, commit state, then re-read what it touched. Returns the result and the
@@ -112,7 +123,7 @@ class Session:
                 self.backend.commit(self.state)
             check = None
             if result.touched:
-                check = await build_plan(self.config, self.state, self.providers, only=result.touched)
+                check = await self._read_plan(only=result.touched)
         return result, check
 
 

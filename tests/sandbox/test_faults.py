@@ -378,12 +378,16 @@ def stop(server: Server) -> str:
     return stop_server(server)
 
 
+DROPPED = (httpx.RemoteProtocolError, httpx.ReadError)
+
+
 def test_reset_after_over_loopback_commits_while_the_client_sees_a_transport_error(tmp_path: Path) -> None:
     server = start_server(tmp_path, "--faults", "reset-after=1,platforms=swarms,methods=POST")
     try:
         headers = {"X-Auth-Token": server.key}
         with httpx.Client(base_url=server.url, headers=headers, timeout=5) as client:
-            with pytest.raises(httpx.RemoteProtocolError, match="Server disconnected without sending a response"):
+            # the dropped connection reads as a clean close, or as a reset when the kernel sends RST
+            with pytest.raises(DROPPED):
                 client.post("/swarms/tasks", json=TASK)
             listed = client.get("/swarms/tasks")  # GET is not covered: answered
             assert listed.status_code == 200 and [t["name"] for t in listed.json()["tasks"]] == ["t"]
@@ -404,7 +408,7 @@ def test_reset_after_over_loopback_commits_while_the_client_sees_a_transport_err
             assert sorted(t["name"] for t in client.get("/swarms/tasks").json()["tasks"]) == ["t", "u"]
             # reset-before over loopback: the same error, but nothing happened
             client.post("/_sandbox/faults", json={"reset-before": 1, "methods": "POST"})
-            with pytest.raises(httpx.RemoteProtocolError):
+            with pytest.raises(DROPPED):
                 client.post("/swarms/tasks", json={**TASK, "name": "v"})
             assert len(client.get("/swarms/tasks").json()["tasks"]) == 2
             assert client.get("/_sandbox/stats").json()["_faults"] == {"reset-before": 1, "total": 1}
