@@ -149,11 +149,10 @@ async def _run(op: Operation, providers: dict[str, Provider], state: State, back
     resolved = dataclasses.replace(op, target=resolve(op.target, state), payload=resolve(op.payload, state))
     if op.records == "create":
         outcome = await _create(op, resolved, provider, change, state, backend)
-    else:
-        outcome = await provider.execute(resolved)
-    if op.records == "create":
         _remember(op, outcome.id, change, state, backend)
-    elif op.records == "forget":
+        return
+    await provider.execute(resolved)
+    if op.records == "forget":
         _forget(op.address, state, backend)
 
 
@@ -165,21 +164,12 @@ async def _create(
     Its intent (the address, without id) is recorded durably first. When the call goes unanswered
     (reset or timeout after sending: it may have been applied) or fails with a 5xx, the object is
     looked up by its address marker, or title where the platform has no marker, and adopted when
-    found; only when it is provably absent is the create sent again (at most 3 attempts in all). After a crash the next plan does the same
-    lookup for every intent left in state."""
+    found; only when it is provably absent is the create sent again (at most 3 attempts in all).
+    After a crash the next plan does the same lookup for every intent left in state."""
     kind = change.kind if change else ""
-    intent = {
-        "provider": op.provider,
-        "kind": kind,
-        "name": change.name if change else op.address.rsplit("/", 1)[-1],
-        "id": None,
-        "attrs": None,
-        "protect": bool(change.protect) if change else False,
-        "pending": {"op": op.id, "since": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
-    }
     if state.resources.get(op.address, {}).get("id") is None:
-        state.resources[op.address] = intent
-        backend.record(op.address, intent)
+        pending = {"op": op.id, "since": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        _remember(op, None, change, state, backend, pending=pending)
     for attempt in range(1, CREATE_ATTEMPTS + 1):
         try:
             return await provider.execute(resolved)
@@ -199,8 +189,12 @@ async def _create(
 CREATE_ATTEMPTS = 3
 
 
-def _remember(op: Operation, remote_id: Any, change: ResourceChange | None, state: State, backend: StateBackend) -> None:
-    entry = {
+def _remember(
+    op: Operation, remote_id: Any, change: ResourceChange | None, state: State, backend: StateBackend,
+    *, pending: dict[str, str] | None = None,
+) -> None:
+    """Record ``op.address`` -> ``remote_id``; ``pending`` marks the intent of a create not yet answered."""
+    entry: dict[str, Any] = {
         "provider": op.provider,
         "kind": change.kind if change else "",
         "name": change.name if change else op.address.rsplit("/", 1)[-1],
@@ -208,6 +202,8 @@ def _remember(op: Operation, remote_id: Any, change: ResourceChange | None, stat
         "attrs": None,
         "protect": bool(change.protect) if change else False,
     }
+    if pending is not None:
+        entry["pending"] = pending
     state.resources[op.address] = entry
     backend.record(op.address, entry)
 

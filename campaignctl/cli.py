@@ -132,8 +132,7 @@ def plan(
             f"Saved the plan to {out} (sha256 {digest}). Apply exactly it with: campaignctl apply {out} --checksum {digest}",
             err=True,
         )
-    if the_plan.errors:
-        raise PlanError(f"{len(the_plan.errors)} change(s) cannot be made:\n  " + "\n  ".join(the_plan.errors))
+    _refuse_impossible(the_plan)
     if detailed_exitcode and the_plan.has_changes:
         sys.exit(2)
 
@@ -212,8 +211,7 @@ def apply(
         else:
             the_plan = current
             click.echo(render_text(the_plan, ANSI if app.color(sys.stdout) else PLAIN), nl=False)
-        if the_plan.errors:
-            raise PlanError(f"{len(the_plan.errors)} change(s) cannot be made:\n  " + "\n  ".join(the_plan.errors))
+        _refuse_impossible(the_plan)
         guards = safety.Guards(force, allow_replace, max_destroy_percent, max_spend)
         refused = safety.problems(the_plan, guards)
         if refused:
@@ -231,6 +229,11 @@ def apply(
         session.backend.unlock()
     _summarise(result)
     verify(check)
+
+
+def _refuse_impossible(plan: Any) -> None:
+    if plan.errors:
+        raise PlanError(f"{len(plan.errors)} change(s) cannot be made:\n  " + "\n  ".join(plan.errors))
 
 
 def _read_saved(path: Path, checksum: str | None) -> Any:
