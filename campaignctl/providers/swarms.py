@@ -515,21 +515,16 @@ class SwarmsProvider(Provider):
             return obj.attrs.get("name") or obj.attrs.get("title")
 
         objects = {k: sorted((o for o in live.values() if o.kind == k), key=lambda o: str(o.id).zfill(20)) for k in self.kinds}
-        tasks, jobs = [], []
-        for obj in objects["Task"]:
-            if not obj.attrs["components"]:
-                ctx.skip(obj, "it has no components (a Task document needs at least one)")
-            else:
-                ctx.assign(obj, base(obj))
-                tasks.append(obj)
-        for obj in objects["Job"]:
-            if not obj.attrs["tasks"]:
-                ctx.skip(obj, "it has no tasks (a Job document needs at least one)")
-            else:
-                ctx.assign(obj, base(obj))
-                jobs.append(obj)
-        for obj in objects["Campaign"]:
-            ctx.assign(obj, base(obj))
+        kept: dict[str, list[Live]] = {}
+        for kind, needed in (("Task", "components"), ("Job", "tasks"), ("Campaign", None)):
+            kept[kind] = []
+            for obj in objects[kind]:
+                if needed and not obj.attrs[needed]:
+                    ctx.skip(obj, f"it has no {needed} (a {kind} document needs at least one)")
+                else:
+                    ctx.assign(obj, base(obj))
+                    kept[kind].append(obj)
+        tasks, jobs = kept["Task"], kept["Job"]
 
         # components: an exact match of a config Component, else shared when several tasks use it
         pool: dict[str, str] = {}
