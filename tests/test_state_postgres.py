@@ -480,6 +480,39 @@ def test_a_row_whose_advisory_lock_is_free_is_stale_and_taken_over(pg: Backends,
     assert "old-lock-id" in caplog.text and "some-ci-runner" in caplog.text
 
 
+def test_a_lock_refused_in_the_winners_first_moments_names_the_winner(pg: Backends) -> None:
+    """The winner writes its holder row just after taking the advisory lock. A loser that looks in
+    between (here: a row left by a crashed run, then the winner's row 0.3 s later) names the winner."""
+    import psycopg
+
+    pg.make().read()  # tables
+    workspace = pg.workspace()
+    sql(str(pg.dsn), "INSERT INTO campaignctl_locks (workspace, lock_id, host, pid, started, command, backend_pid) "
+        "VALUES (%s, 'crashed-run', 'old-host', 1, '2020-01-01T00:00:00Z', 'apply', 1)", [workspace])
+    winner = psycopg.connect(str(pg.dsn), autocommit=True)
+    try:
+        probe = pg.make()
+        probe.read()
+        winner.execute("SELECT pg_advisory_lock(%s)", [probe._key])
+
+        def record() -> None:
+            time.sleep(0.3)
+            winner.execute(
+                "UPDATE campaignctl_locks SET lock_id = 'the-winner', host = 'ci-7', pid = 77, "
+                "backend_pid = pg_backend_pid() WHERE workspace = %s", [workspace],
+            )
+
+        writer = threading.Thread(target=record)
+        writer.start()
+        with pytest.raises(LockError) as refused:
+            pg.make().lock("apply")
+        writer.join()
+        assert "the-winner" in str(refused.value) and "ci-7" in str(refused.value)
+        assert "crashed-run" not in str(refused.value)
+    finally:
+        winner.close()
+
+
 def test_force_unlock_ends_a_live_holders_lock_session(pg: Backends) -> None:
     """A hung run still connected: force-unlock frees the lock; the run's own unlock is quiet."""
     child = Child(pg)

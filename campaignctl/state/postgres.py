@@ -348,11 +348,10 @@ class PostgresBackend:
                     self._lock, self._conns.lock = info, conn
                     return info
                 if time.monotonic() >= deadline:
-                    holder = _holder(conn, self.workspace)
+                    holder, pid = _live_holder(conn, self.workspace, key)
                     if holder is not None:
                         what, hint = holder.describe(), holder.id
                     else:
-                        pid = _advisory_holder(conn, key)
                         what, hint = f"PostgreSQL session {pid} (it has not recorded its holder yet)", "<ID>"
                     raise LockError(
                         f"state {self.describe()} is locked: {what}. Wait for it to finish, use --lock-timeout, "
@@ -432,6 +431,32 @@ def _holder(conn: Any, workspace: str) -> LockInfo | None:
         "SELECT lock_id, host, pid, started, command FROM campaignctl_locks WHERE workspace = %s", [workspace]
     ).fetchone()
     return LockInfo(*row) if row else None
+
+
+#: how long a refused lock waits for the winner to write its holder row (it does so right after
+#: taking the advisory lock, so this is only the window between two statements of another session)
+_HOLDER_GRACE = 3.0
+
+
+def _live_holder(conn: Any, workspace: str, key: int) -> tuple[LockInfo | None, int | None]:
+    """The holder row of the session that holds the advisory lock now, and that session's pid.
+
+    The winner of a race writes its row just after ``pg_try_advisory_lock``; a loser that looks in
+    between sees no row, or the row a crashed run left. It waits (briefly) for the row whose
+    ``backend_pid`` is the advisory lock's holder, so the error names the run that actually holds it.
+    """
+    grace = time.monotonic() + _HOLDER_GRACE
+    while True:
+        pid = _advisory_holder(conn, key)
+        row = conn.execute(
+            "SELECT lock_id, host, pid, started, command, backend_pid FROM campaignctl_locks WHERE workspace = %s",
+            [workspace],
+        ).fetchone()
+        if row is not None and (pid is None or row[5] == pid):
+            return LockInfo(*row[:5]), pid
+        if time.monotonic() >= grace:
+            return None, pid
+        time.sleep(0.05)
 
 
 def _advisory_holder(conn: Any, key: int | None) -> int | None:
