@@ -135,9 +135,22 @@ class LocalBackend:
         info = LockInfo.new(command)
         self.dir.mkdir(parents=True, exist_ok=True)
         deadline = time.monotonic() + timeout
+        # the holder is written to a private file first and linked into place: link() fails if the
+        # lock exists, and a lock file that exists is always complete (no reader sees it empty)
+        draft = self.lock_path.with_name(f"{self.lock_path.name}.{info.id}")
+        with open(draft, "w", encoding="utf-8") as fh:
+            json.dump(info.__dict__, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            return self._take(info, draft, deadline)
+        finally:
+            draft.unlink(missing_ok=True)
+
+    def _take(self, info: LockInfo, draft: Path, deadline: float) -> LockInfo:
         while True:
             try:
-                fd = os.open(self.lock_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+                os.link(draft, self.lock_path)
             except FileExistsError:
                 holder = self._holder()
                 if holder and holder.host == socket.gethostname() and not _pid_alive(holder.pid):
@@ -151,10 +164,7 @@ class LocalBackend:
                     ) from None
                 time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
                 continue
-            with os.fdopen(fd, "w") as fh:
-                json.dump(info.__dict__, fh)
-                fh.flush()
-                os.fsync(fh.fileno())
+            _fsync_dir(self.lock_path.parent)
             self._lock = info
             return info
 
