@@ -107,6 +107,20 @@ def stop_server(server: Server) -> str:
     return err
 
 
+@pytest.fixture(scope="session", autouse=True)
+def validation_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The validation cache of every test (and the CLIs they start) in a temporary directory, not in
+    the user's ~/.cache."""
+    directory = tmp_path_factory.mktemp("validation-cache")
+    before = os.environ.get("CAMPAIGNCTL_CACHE_DIR")
+    os.environ["CAMPAIGNCTL_CACHE_DIR"] = str(directory)
+    yield directory
+    if before is None:
+        del os.environ["CAMPAIGNCTL_CACHE_DIR"]
+    else:
+        os.environ["CAMPAIGNCTL_CACHE_DIR"] = before
+
+
 @pytest.fixture
 def sandbox_server(tmp_path: Path) -> Iterator[Server]:
     server = start_server(tmp_path)

@@ -20,6 +20,7 @@ from .. import schemas
 from ..dag import DAG
 from ..errors import ConfigError, Diagnostic
 from .model import NEUTRAL_KINDS, Config, Document, address_of
+from .valid_cache import ValidCache, cache_dir
 from .yamlload import Mark, MarkedDict, MarkedList, dotted_path, load_documents, mark_at
 
 SKIP_DIRS = {".git", ".campaignctl", "node_modules", ".venv", "__pycache__"}
@@ -55,6 +56,7 @@ def load_config(path: str | Path) -> Config:
     documents: list[Document] = []
     digests: dict[str, str] = {}
     files = discover(root)
+    passed = ValidCache(cache_dir())
     if not files:
         raise ConfigError(Diagnostic(display_path(root), 0, 0, "no *.yaml or *.yml files found"))
     for file in files:
@@ -89,22 +91,23 @@ def load_config(path: str | Path) -> Config:
         raw_docs, problems = load_documents(text, shown)
         diags += problems
         for raw in raw_docs:
-            doc = _envelope(raw, shown, diags)
+            doc = _envelope(raw, shown, diags, passed)
             if doc is not None:
                 documents.append(doc)
     config = Config(config_root, documents, digests)
-    diags += _validate(config)
+    diags += _validate(config, passed)
+    passed.save()
     if diags:
         raise ConfigError(sorted(set(diags)))
     return config
 
 
-def _envelope(raw: Any, file: str, diags: list[Diagnostic]) -> Document | None:
+def _envelope(raw: Any, file: str, diags: list[Diagnostic], passed: ValidCache | None = None) -> Document | None:
     if not isinstance(raw, MarkedDict):
         mark = getattr(raw, "mark", None) or Mark(file, 1, 1)
         diags.append(mark.diag("a document must be a mapping with kind, name and spec"))
         return None
-    problems = schema_diagnostics("document.json", raw, raw, [])
+    problems = schema_diagnostics("document.json", raw, raw, [], passed)
     diags += problems
     if problems or not isinstance(raw.get("spec"), dict):
         return None
@@ -121,9 +124,22 @@ def _envelope(raw: Any, file: str, diags: list[Diagnostic]) -> Document | None:
     )
 
 
-def schema_diagnostics(rel: str, instance: Any, root: Any, prefix: list[str | int]) -> list[Diagnostic]:
-    """Every JSON Schema violation of ``instance`` as a diagnostic at the offending node."""
-    return _diagnostics(schemas.validator(rel).iter_errors(instance), root, prefix)
+def schema_diagnostics(
+    rel: str, instance: Any, root: Any, prefix: list[str | int], passed: ValidCache | None = None
+) -> list[Diagnostic]:
+    """Every JSON Schema violation of ``instance`` as a diagnostic at the offending node. With
+    ``passed``, an instance that passed before (same schemas, same content) is not checked again."""
+    return _diagnostics(_schema_errors(rel, instance, passed), root, prefix)
+
+
+def _schema_errors(rel: str, instance: Any, passed: ValidCache | None) -> list[ValidationError]:
+    key = passed.key(rel, instance) if passed is not None else None
+    if key is not None and key in passed:  # type: ignore[operator]
+        return []
+    errors = list(schemas.validator(rel).iter_errors(instance))
+    if not errors and passed is not None:
+        passed.add(key)
+    return errors
 
 
 def _diagnostics(errors: Any, root: Any, prefix: list[str | int]) -> list[Diagnostic]:
@@ -206,7 +222,7 @@ def _short(value: Any) -> str:
 # -- semantic validation ---------------------------------------------------------------------
 
 
-def _validate(config: Config) -> list[Diagnostic]:
+def _validate(config: Config, passed: ValidCache | None = None) -> list[Diagnostic]:
     from ..providers import PROVIDER_TYPES, provider_class
 
     diags: list[Diagnostic] = []
@@ -231,7 +247,7 @@ def _validate(config: Config) -> list[Diagnostic]:
     broken: set[str] = set()  # addresses of documents with a problem of their own
     for doc in valid:
         if doc.kind in NEUTRAL_KINDS:
-            problems = schema_diagnostics(f"{doc.kind}.json", doc.spec, doc.raw, ["spec"])
+            problems = schema_diagnostics(f"{doc.kind}.json", doc.spec, doc.raw, ["spec"], passed)
             diags += problems
             if problems:
                 broken.add(doc.address)
@@ -272,7 +288,7 @@ def _validate(config: Config) -> list[Diagnostic]:
             )
             broken.add(doc.address)
             continue
-        problems = schema_diagnostics(f"{ptype}/{doc.kind}.json", doc.spec, doc.raw, ["spec"])
+        problems = schema_diagnostics(f"{ptype}/{doc.kind}.json", doc.spec, doc.raw, ["spec"], passed)
         diags += problems
         if problems:
             broken.add(doc.address)
@@ -283,13 +299,13 @@ def _validate(config: Config) -> list[Diagnostic]:
     graph: DAG[str] = DAG()
     for doc in valid:
         graph.add(doc.address)
-    diags += _check_components(config, graph, broken)
+    diags += _check_components(config, graph, broken, passed)
     for doc in resources:
         cls = provider_class(provider_types[doc.provider])  # type: ignore[index]
         assert cls is not None
         problems = _check_references(config, doc, cls.references.get(doc.kind, {}), graph)
         if doc.kind in cls.component_lists:
-            problems += _resolve_uses(config, doc, cls.component_lists[doc.kind], graph, broken)
+            problems += _resolve_uses(config, doc, cls.component_lists[doc.kind], graph, broken, passed)
         diags += problems
         if problems:
             broken.add(doc.address)
@@ -350,7 +366,7 @@ def _use_chain(pool: dict[str, Document], name: Any) -> list[str]:
     return chain
 
 
-def _check_components(config: Config, graph: DAG[str], broken: set[str]) -> list[Diagnostic]:
+def _check_components(config: Config, graph: DAG[str], broken: set[str], passed: ValidCache | None) -> list[Diagnostic]:
     """Components may derive from another with ``use:``; check names, record the edges, check the result."""
     diags = []
     pool = config.of_kind("Component")
@@ -376,7 +392,7 @@ def _check_components(config: Config, graph: DAG[str], broken: set[str]) -> list
         if any(address_of(None, "Component", n) in broken for n in chain[1:]):
             continue  # the base's own problem is reported at the base
         resolved = resolve_component(config, doc.spec)
-        for problem in schemas.validator("components/component.json").iter_errors(resolved):
+        for problem in _schema_errors("components/component.json", resolved, passed):
             diags.append(_describe(problem, doc.raw, ["spec"], f" (after use: {base})"))
             broken.add(doc.address)
     return diags
@@ -401,7 +417,9 @@ def resolve_component(config: Config, item: dict[str, Any], trail: tuple[str, ..
     return out
 
 
-def _resolve_uses(config: Config, doc: Document, field: str, graph: DAG[str], broken: set[str]) -> list[Diagnostic]:
+def _resolve_uses(
+    config: Config, doc: Document, field: str, graph: DAG[str], broken: set[str], passed: ValidCache | None
+) -> list[Diagnostic]:
     diags: list[Diagnostic] = []
     pool = config.of_kind("Component")
     for index, item in enumerate(doc.spec.get(field) or []):
@@ -421,7 +439,7 @@ def _resolve_uses(config: Config, doc: Document, field: str, graph: DAG[str], br
         if pool[chain[-1]].spec.get("use") is not None or any(address_of(None, "Component", n) in broken for n in chain):
             continue  # a cycle, an unknown name or a broken Component: reported where it is
         resolved = resolve_component(config, item)
-        for problem in schemas.validator("components/component.json").iter_errors(resolved):
+        for problem in _schema_errors("components/component.json", resolved, passed):
             # positioned at the override if the problem is in one, else at the item
             diags.append(_describe(problem, doc.raw, ["spec", field, index], f" (after use: {name})"))
     return diags

@@ -39,6 +39,7 @@ import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from campaignctl.config import valid_cache
 from campaignctl.config.load import MAX_FILE_BYTES, load_config
 from campaignctl.config.model import Config
 from campaignctl.errors import ApiError, CampaignctlError, ConfigError
@@ -90,7 +91,8 @@ sys.addaudithook(_audit)
 
 @contextlib.contextmanager
 def no_reads_outside(config_root: Path, *forbidden: Path) -> Iterator[None]:
-    """Fail if anything opens a file below ``forbidden`` (or /etc/passwd) that is not inside ``config_root``."""
+    """Fail if anything opens a file below ``forbidden`` (or /etc/passwd) that is not inside ``config_root``
+    or campaignctl's own validation cache (campaignctl/config/valid_cache.py)."""
     global _reads
     _reads = []
     try:
@@ -98,8 +100,10 @@ def no_reads_outside(config_root: Path, *forbidden: Path) -> Iterator[None]:
     finally:
         seen, _reads = _reads, None
     inside = os.path.realpath(config_root)
+    cache = valid_cache.cache_dir()
+    own = [inside] + ([os.path.realpath(cache)] if cache else [])
     fences = [os.path.realpath(f) for f in forbidden] + ["/etc/passwd", "/etc/shadow", "/dev/zero", "/dev/urandom"]
-    bad = [p for p in seen if not _below(p, inside) and any(_below(p, f) for f in fences)]
+    bad = [p for p in seen if not any(_below(p, o) for o in own) and any(_below(p, f) for f in fences)]
     assert not bad, f"read outside the config directory: {bad}"
 
 

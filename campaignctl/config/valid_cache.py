@@ -1,0 +1,96 @@
+"""Documents already known to be valid, remembered across runs by content.
+
+JSON Schema validation is most of the time a large config takes to load (jsonschema evaluates
+each keyword in Python, ~0.3 ms a document), and between two runs almost every document is
+unchanged. A document that passed is remembered as a 16-byte digest of (schema bundle, schema,
+exact content); the next run skips validating a document whose digest it finds. Only passes are
+remembered: a document with a problem is validated, and reported, every time. The bundle digest
+covers every schema file, campaignctl's and jsonschema's versions, so a changed schema or
+validator never trusts an old pass.
+
+The file lives in ``$CAMPAIGNCTL_CACHE_DIR``, else ``$XDG_CACHE_HOME/campaignctl``, else
+``~/.cache/campaignctl`` — never in the config repo. ``CAMPAIGNCTL_CACHE_DIR=off`` turns it off.
+It is a cache: unreadable, corrupt or unwritable, it is ignored (and rebuilt), never an error.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from functools import cache
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from .. import __version__, schemas
+from ..state.local import atomic_write
+
+log = logging.getLogger(__name__)
+
+DIGEST = 16
+#: the most digests kept (8 MB); past it the oldest are dropped
+LIMIT = 500_000
+
+
+@cache
+def _bundle() -> bytes:
+    h = hashlib.sha256(f"campaignctl {__version__}\0jsonschema {version('jsonschema')}\0".encode())
+    for path in sorted(schemas.schema_dir().rglob("*.json")):
+        h.update(path.relative_to(schemas.schema_dir()).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.digest()
+
+
+def cache_dir() -> Path | None:
+    configured = os.environ.get("CAMPAIGNCTL_CACHE_DIR")
+    if configured is not None:
+        return None if configured.strip().lower() in ("", "off", "0", "false") else Path(configured)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return Path(xdg) / "campaignctl" if xdg else Path.home() / ".cache" / "campaignctl"
+
+
+class ValidCache:
+    """The set of digests of (schema, document) pairs that passed; ``save`` writes what was added."""
+
+    def __init__(self, directory: Path | None) -> None:
+        self.bundle = _bundle()
+        self.path = directory / f"valid-{self.bundle.hex()[:16]}.bin" if directory else None
+        self.known: dict[bytes, None] = {}  # insertion-ordered: the oldest are dropped first
+        self.added: dict[bytes, None] = {}
+        if self.path is None:
+            return
+        try:
+            data = self.path.read_bytes()
+        except OSError:
+            return
+        if len(data) % DIGEST:
+            log.debug("ignoring %s: not a whole number of digests", self.path)
+            return
+        self.known = dict.fromkeys(data[i : i + DIGEST] for i in range(0, len(data), DIGEST))
+
+    def key(self, rel: str, instance: Any) -> bytes | None:
+        if self.path is None:
+            return None
+        try:
+            text = json.dumps(instance, ensure_ascii=False, separators=(",", ":"), allow_nan=True)
+        except (TypeError, ValueError):  # not plain JSON data (a YAML timestamp, a cycle): validate it
+            return None
+        return hashlib.blake2b(f"{rel}\0{text}".encode("utf-8", "surrogatepass"), key=self.bundle, digest_size=DIGEST).digest()
+
+    def __contains__(self, key: bytes | None) -> bool:
+        return key is not None and (key in self.known or key in self.added)
+
+    def add(self, key: bytes | None) -> None:
+        if key is not None and key not in self.known:
+            self.added[key] = None
+
+    def save(self) -> None:
+        if self.path is None or not self.added:
+            return
+        keep = [*self.known, *self.added][-LIMIT:]
+        try:
+            atomic_write(self.path, b"".join(keep))
+        except OSError as exc:
+            log.debug("cannot write the validation cache %s: %s", self.path, exc)
+            return
+        self.known, self.added = dict.fromkeys(keep), {}

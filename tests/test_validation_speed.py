@@ -1,0 +1,188 @@
+"""Validation: the dispatching ``allOf`` reports exactly what stock jsonschema reports, and the
+cache of passed documents skips only documents that passed, with the same schemas."""
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+
+from campaignctl import schemas
+from campaignctl.config import valid_cache
+from campaignctl.config.load import load_config
+from campaignctl.errors import ConfigError
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def stock_validator(rel: str) -> Draft202012Validator:
+    registry: Registry = Registry()
+    docs = {}
+    for path in sorted(schemas.schema_dir().rglob("*.json")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        data.setdefault("$id", path.resolve().as_uri())
+        docs[path.relative_to(schemas.schema_dir()).as_posix()] = data
+        registry = registry.with_resource(data["$id"], Resource.from_contents(data))
+    return Draft202012Validator(docs[rel], registry=registry)
+
+
+def errors(validator: Any, instance: Any) -> list[tuple[Any, ...]]:
+    return sorted(
+        (tuple(map(str, e.absolute_path)), e.validator, e.message, tuple(map(str, e.relative_schema_path)))
+        for e in validator.iter_errors(instance)
+    )
+
+
+def component_cases() -> list[Any]:
+    """Every component of the examples, each with its type swapped for every other type, its
+    properties emptied, removed, or of a wrong type, and a few that are not objects at all."""
+    found: list[Any] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("type"), str) and "properties" in node and "use" not in node:
+                found.append(json.loads(json.dumps(node)))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    import yaml
+
+    for file in EXAMPLES.rglob("*.yaml"):
+        try:
+            for doc in yaml.safe_load_all(file.read_text()):
+                walk(doc)
+        except yaml.YAMLError:
+            continue  # examples/invalid
+    types = schemas.schema("components/component.json")["properties"]["type"]["enum"]
+    cases: list[Any] = [None, 3, "Text", [], {}, {"type": 7}, {"type": None}, {"type": "Nope", "properties": {}}]
+    for component in found:
+        for t in types:
+            cases.append({**component, "type": t})
+        cases.append({**component, "properties": {}})
+        cases.append({k: v for k, v in component.items() if k != "properties"})
+        cases.append({**component, "properties": "text"})
+        cases.append({**component, "extra": True})
+    return cases
+
+
+def test_examples_have_components_of_several_types() -> None:
+    assert len({c.get("type") for c in component_cases() if isinstance(c, dict)}) >= 13
+
+
+@pytest.mark.parametrize("rel", ["components/component.json", "Component.json", "swarms/Task.json"])
+def test_dispatching_validator_reports_what_stock_jsonschema_reports(rel: str) -> None:
+    ours, stock = schemas.validator(rel), stock_validator(rel)
+    for case in component_cases():
+        instance = {"components": [case]} if rel == "swarms/Task.json" else case
+        assert errors(ours, instance) == errors(stock, instance), instance
+
+
+def test_every_schema_agrees_with_stock_jsonschema_on_the_examples() -> None:
+    import yaml
+
+    checked = 0
+    for file in EXAMPLES.rglob("*.yaml"):
+        try:
+            docs = [d for d in yaml.safe_load_all(file.read_text()) if isinstance(d, dict)]
+        except yaml.YAMLError:
+            continue
+        for doc in docs:
+            assert errors(schemas.validator("document.json"), doc) == errors(stock_validator("document.json"), doc)
+            for rel in (f"{doc.get('kind')}.json", *(f"{p}/{doc.get('kind')}.json" for p in ("swarms", "microworkers", "microworkers-v1"))):
+                if schemas.has_schema(rel) and isinstance(doc.get("spec"), dict):
+                    broken = copy.deepcopy(doc["spec"])
+                    broken["unexpected"] = 1
+                    for spec in (doc["spec"], broken):
+                        assert errors(schemas.validator(rel), spec) == errors(stock_validator(rel), spec), (file, rel)
+                        checked += 1
+    assert checked > 20
+
+
+# -- the cache of passed documents -----------------------------------------------------------
+@pytest.fixture
+def counted(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, int]:
+    """Counts the documents validated; the cache in a directory of this test's own."""
+    monkeypatch.setenv("CAMPAIGNCTL_CACHE_DIR", str(tmp_path / "cache"))
+    calls = {"n": 0}
+    real = schemas.validator
+
+    class Counting:
+        def __init__(self, rel: str) -> None:
+            self.inner = real(rel)
+
+        def iter_errors(self, instance: Any) -> Any:
+            calls["n"] += 1
+            return self.inner.iter_errors(instance)
+
+    monkeypatch.setattr(schemas, "validator", Counting)
+    return calls
+
+
+def quickstart(tmp_path: Path) -> Path:
+    return Path(shutil.copytree(EXAMPLES / "quickstart", tmp_path / "repo", ignore=shutil.ignore_patterns(".campaignctl")))
+
+
+def test_a_second_load_validates_only_what_changed(counted: dict[str, int], tmp_path: Path) -> None:
+    repo = quickstart(tmp_path)
+    first = load_config(repo)
+    cold = counted["n"]
+    assert cold >= 2 * len(first.documents)
+    counted["n"] = 0
+    load_config(repo)
+    assert counted["n"] == 0
+    campaign = repo / "campaign.yaml"
+    campaign.write_text(campaign.read_text().replace("title: Review model images", "title: Review model images again", 1))
+    load_config(repo)
+    assert counted["n"] == 2  # that document's envelope and spec
+
+
+def test_a_document_with_a_problem_is_reported_on_every_run(counted: dict[str, int], tmp_path: Path) -> None:
+    repo = quickstart(tmp_path)
+    (repo / "extra.yaml").write_text("kind: Schedule\nname: s\nspec: {unknownField: 1}\n")
+    for _ in range(2):
+        with pytest.raises(ConfigError, match="unknownField"):
+            load_config(repo)
+
+
+def test_the_cache_follows_the_schemas(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CAMPAIGNCTL_CACHE_DIR", str(tmp_path / "cache"))
+    a = valid_cache.ValidCache(valid_cache.cache_dir())
+    valid_cache._bundle.cache_clear()
+    monkeypatch.setattr(valid_cache, "__version__", "another")
+    try:
+        b = valid_cache.ValidCache(valid_cache.cache_dir())
+        assert a.path != b.path and a.key("x.json", {}) != b.key("x.json", {})
+    finally:
+        valid_cache._bundle.cache_clear()
+
+
+def test_a_corrupt_or_unwritable_cache_is_ignored(counted: dict[str, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = quickstart(tmp_path)
+    load_config(repo)
+    (file,) = (tmp_path / "cache").iterdir()
+    file.write_bytes(file.read_bytes()[:-3])  # cut mid-digest
+    counted["n"] = 0
+    load_config(repo)
+    assert counted["n"] > 0  # everything validated again, no error
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    monkeypatch.setenv("CAMPAIGNCTL_CACHE_DIR", str(blocker / "cache"))
+    load_config(repo)  # cannot write: still loads
+
+
+def test_the_cache_can_be_turned_off(counted: dict[str, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CAMPAIGNCTL_CACHE_DIR", "off")
+    repo = quickstart(tmp_path)
+    load_config(repo)
+    counted["n"] = 0
+    load_config(repo)
+    assert counted["n"] > 0
+    assert not (tmp_path / "cache").exists()
