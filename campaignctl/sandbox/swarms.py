@@ -1222,24 +1222,20 @@ def ensure_writable(ctx: Ctx, kind: str, doc: dict[str, Any]) -> None:
     raise read_only(kind, doc["id"], "it is used by an active or paused campaign")
 
 
-def _delete_task(ctx: Ctx, doc: dict[str, Any]) -> None:
-    if ctx.is_locked("task", doc["id"]):
-        raise ApiError(409, 3005, "resource in use", f"task {doc['id']} is used by an active or paused campaign")
-    for job in ctx.store.list(P, "job"):
-        if doc["id"] in job["_tasks"]:
-            job["_tasks"] = [t for t in job["_tasks"] if t != doc["id"]]
-            ctx.store.put(P, "job", job["id"], touch(job))
-    ctx.store.delete(P, "task", doc["id"])
+def _delete_member(kind: str, parent: str, field: str) -> Callable[[Ctx, dict[str, Any]], None]:
+    """Deleting a task or job: refused while an active or paused campaign uses it, else it is taken
+    out of every job / campaign that lists it."""
 
+    def delete(ctx: Ctx, doc: dict[str, Any]) -> None:
+        if ctx.is_locked(kind, doc["id"]):
+            raise ApiError(409, 3005, "resource in use", f"{kind} {doc['id']} is used by an active or paused campaign")
+        for owner in ctx.store.list(P, parent):
+            if doc["id"] in owner[field]:
+                owner[field] = [m for m in owner[field] if m != doc["id"]]
+                ctx.store.put(P, parent, owner["id"], touch(owner))
+        ctx.store.delete(P, kind, doc["id"])
 
-def _delete_job(ctx: Ctx, doc: dict[str, Any]) -> None:
-    if ctx.is_locked("job", doc["id"]):
-        raise ApiError(409, 3005, "resource in use", f"job {doc['id']} is used by an active or paused campaign")
-    for campaign in ctx.store.list(P, "campaign"):
-        if doc["id"] in campaign["_jobs"]:
-            campaign["_jobs"] = [j for j in campaign["_jobs"] if j != doc["id"]]
-            ctx.store.put(P, "campaign", campaign["id"], touch(campaign))
-    ctx.store.delete(P, "job", doc["id"])
+    return delete
 
 
 def _delete_campaign(ctx: Ctx, doc: dict[str, Any]) -> None:
@@ -1253,7 +1249,8 @@ def _delete_campaign(ctx: Ctx, doc: dict[str, Any]) -> None:
 
 
 DELETE: dict[str, Callable[[Ctx, dict[str, Any]], None]] = {
-    "task": _delete_task, "job": _delete_job, "campaign": _delete_campaign,
+    "task": _delete_member("task", "job", "_tasks"), "job": _delete_member("job", "campaign", "_jobs"),
+    "campaign": _delete_campaign,
 }
 CHILD = {"campaign": ("job", "_jobs"), "job": ("task", "_tasks")}
 
