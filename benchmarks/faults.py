@@ -2,6 +2,7 @@
 
     python benchmarks/faults.py                       # all three platforms, 200+ resources, 20 kill trials each
     python benchmarks/faults.py --platforms swarms --kill-trials 5
+    python benchmarks/faults.py --platforms swarms --kill-trials 0 --seed 3 -v   # -v: what failed in each apply
 
 For each platform it serves the sandbox on loopback in its own process (``campaignctl sandbox
 serve --faults ...``), generates a repo of at least ``--resources`` resources, and:
@@ -227,6 +228,9 @@ class Figures:
         return max(self.runs) <= 2 and self.duplicates == 0 and self.orphans == 0 and set(self.final_plan_exit) == {0}
 
 
+VERBOSE = False  # -v: print what failed in every apply that did not converge
+
+
 def converge(root: Path, server: Server, max_runs: int, figures: Figures) -> int:
     for run in range(1, max_runs + 1):
         done = cli("-v", "apply", str(root), "--auto-approve", "--parallelism", "16")
@@ -235,6 +239,9 @@ def converge(root: Path, server: Server, max_runs: int, figures: Figures) -> int
             raise SystemExit(f"traceback in apply:\n{done.stderr}")
         if done.returncode == 0:
             return run
+        if VERBOSE:  # warnings and errors, without the progress and retry lines
+            lines = [line for line in done.stderr.splitlines() if line.strip() and not line.startswith(("[", "INFO"))]
+            print(f"  {figures.platform} {figures.scenario}: apply run {run} failed:", *lines, sep="\n    ", file=sys.stderr, flush=True)
     return max_runs + 1
 
 
@@ -305,7 +312,10 @@ def main() -> int:
     ap.add_argument("--faults", default=DEFAULT_FAULTS)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--max-runs", type=int, default=4)
+    ap.add_argument("-v", "--verbose", action="store_true", help="print what failed in each apply that did not converge")
     args = ap.parse_args()
+    global VERBOSE
+    VERBOSE = args.verbose
     rows: list[Figures] = []
     with tempfile.TemporaryDirectory(prefix="campaignctl-faults-") as tmp:
         for platform in args.platforms.split(","):

@@ -523,6 +523,8 @@ def run_scale(scale: float, latency_ms: float, parallelism: int, overhead_reques
                 raise SystemExit(f"the one-field change did not plan exactly one update:\n{run.out[-2000:]}")
             one_apply, _ = step("1-field apply", ["apply", ".", "--auto-approve", "--parallelism", P], (0,),
                                 [read, one(), one()])
+            if one_apply.total > noop.total + 8:  # the read, the PUT, a GET of the task (and of the balance)
+                raise SystemExit(f"the one-field apply re-read more than the object it changed: {one_apply.calls}")
             lower = (one_plan.lower or 0) + (one_apply.lower or 0)
             result.rows.append(Row("1-field plan+apply", one_plan.wall + one_apply.wall, lower if latency else None,
                                    {m: one_plan.calls.get(m, 0) + one_apply.calls.get(m, 0)

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import AmbiguousWriteError, ApiError, CampaignctlError
+from .errors import ApiError, CampaignctlError, TransportError
 from .plan.model import Operation, Plan, ResourceChange
 from .providers.base import ExecResult, Provider
 from .state.base import State, StateBackend
+
+log = logging.getLogger("campaignctl.apply")
 
 
 @dataclass
@@ -151,7 +154,14 @@ async def _run(op: Operation, providers: dict[str, Provider], state: State, back
         outcome = await _create(op, resolved, provider, change, state, backend)
         _remember(op, outcome.id, change, state, backend)
         return
-    await provider.execute(resolved)
+
+    async def took(error: ApiError) -> ExecResult | None:
+        done = await provider.confirm(resolved)
+        if done is None:
+            raise error  # the platform cannot tell: the write's own error stands
+        return ExecResult() if done else None
+
+    await _write(resolved, provider, took)
     if op.records == "forget":
         _forget(op.address, state, backend)
 
@@ -162,31 +172,66 @@ async def _create(
     """A create that never makes a duplicate.
 
     Its intent (the address, without id) is recorded durably first. When the call goes unanswered
-    (reset or timeout after sending: it may have been applied) or fails with a 5xx, the object is
-    looked up by its address marker, or title where the platform has no marker, and adopted when
-    found; only when it is provably absent is the create sent again (at most 3 attempts in all).
-    After a crash the next plan does the same lookup for every intent left in state."""
+    or fails with a 5xx, the object is looked up by its address marker, or title where the
+    platform has no marker, and adopted when found (see :func:`_write`). After a crash the next
+    plan does the same lookup for every intent left in state."""
     kind = change.kind if change else ""
     if state.resources.get(op.address, {}).get("id") is None:
         pending = {"op": op.id, "since": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         _remember(op, None, change, state, backend, pending=pending)
-    for attempt in range(1, CREATE_ATTEMPTS + 1):
+
+    async def took(error: ApiError) -> ExecResult | None:
+        found = await provider.lookup(op.address, kind)
+        return None if found is None else ExecResult(id=found)
+
+    return await _write(resolved, provider, took)
+
+
+async def _write(op: Operation, provider: Provider, took: Callable[[ApiError], Awaitable[ExecResult | None]]) -> ExecResult:
+    """Send a write; when it fails on a transient error (sent but unanswered, or a 5xx: the
+    platform may or may not have applied it; or a 429 the client's attempts did not get past),
+    read back whether it took effect (``took``: its result if it did, None if it provably did not;
+    raises when it cannot tell) and only then send it again.
+
+    At most WRITE_ATTEMPTS sends; a read back that failed on a transient error is read again. A
+    second send, or read, waits the client's backoff and is paid for from its retry budget like
+    a retry, so a platform that is down still fails the run fast."""
+    error: ApiError | None = None  # the last send's, whose outcome is unknown
+    sends = 0
+    for round_ in range(2 * WRITE_ATTEMPTS - 1):  # the first round sends; the next read back, then send
         try:
-            return await provider.execute(resolved)
-        except ApiError as exc:
-            # no answer, or a server error: the platform may or may not have made the object
-            if not isinstance(exc, AmbiguousWriteError) and (exc.status or 0) < 500:
+            if error is not None:
+                outcome = await took(error)
+                if outcome is not None:
+                    log.info("%s: the platform shows it done (%s)", op.id, error)
+                    return outcome
+                if sends == WRITE_ATTEMPTS or not await provider.may_retry(round_):
+                    break
+                log.info("%s: the platform shows it not done (%s); sending it again", op.id, error)
+            sends += 1
+            try:
+                return await provider.execute(op)
+            except ApiError as exc:
+                if not _transient(exc):
+                    raise
+                error = exc
+        except ApiError as exc:  # reading back failed
+            if exc is error or not _transient(exc):
                 raise
-            found = await provider.lookup(op.address, kind)
-            if found is not None:
-                return ExecResult(id=found)
-            if attempt == CREATE_ATTEMPTS:
-                raise
-    raise AssertionError("unreachable")  # pragma: no cover
+            if not await provider.may_retry(round_):
+                break
+    assert error is not None
+    raise error
 
 
-#: a create that got no answer or a 5xx is looked up, then sent again only if provably absent
-CREATE_ATTEMPTS = 3
+def _transient(exc: ApiError) -> bool:
+    """No answer, a server error (a write may or may not have been applied) or a 429 refusal."""
+    return isinstance(exc, TransportError) or (exc.status or 0) >= 500 or exc.status == 429
+
+
+#: sends of a write (the first included; read back in between). The client retries a read 3
+#: times, but sends a POST once after a 5xx: these rounds are its retries
+WRITE_ATTEMPTS = 4
 
 
 def _remember(

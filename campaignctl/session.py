@@ -78,6 +78,10 @@ async def opened(providers: dict[str, Provider], parallelism: int | None = None)
             await provider.close()
 
 
+#: how many times a plan's read runs at most when it fails on transient errors
+READ_ROUNDS = 3
+
+
 @dataclass
 class Session:
     config: Config
@@ -97,14 +101,16 @@ class Session:
 
     async def _read_plan(self, only: set[str] | None = None, selection: Selection | None = None) -> Plan:
         """Build a plan; a read that failed on a transient error (every request already had its 3
-        attempts) is read once more as a whole: a plan only reads, so this is always safe."""
-        try:
-            return await build_plan(self.config, self.state, self.providers, only=only, selection=selection)
-        except ApiError as exc:
-            if not (isinstance(exc, TransportError) or (exc.status or 0) >= 500 or exc.status == 429):
-                raise
-            log.warning("reading the platforms failed (%s); reading once more", exc)
-            return await build_plan(self.config, self.state, self.providers, only=only, selection=selection)
+        attempts) is read again as a whole, up to READ_ROUNDS times in all: a plan only reads, so
+        this is always safe, and the client's retry budget still ends it when a platform is down."""
+        for round_ in range(1, READ_ROUNDS + 1):
+            try:
+                return await build_plan(self.config, self.state, self.providers, only=only, selection=selection)
+            except ApiError as exc:
+                if round_ == READ_ROUNDS or not (isinstance(exc, TransportError) or (exc.status or 0) >= 500 or exc.status == 429):
+                    raise
+                log.warning("reading the platforms failed (%s); reading once more", exc)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def plan(self, only: set[str] | None = None, selection: Selection | None = None) -> Plan:
         async with opened(self.providers, self.parallelism):

@@ -31,12 +31,13 @@ def _kind_of(address: str) -> str:
 
 
 async def read_live(
-    providers: dict[str, Provider], config: Config, state: State
+    providers: dict[str, Provider], config: Config, state: State, only: set[str] | None = None
 ) -> tuple[dict[str, dict[str, Any]], dict[str, Live], dict[str, float | None]]:
     """Desired attributes, live objects and balances, read concurrently across providers.
 
-    Every provider reads all it manages, even when the caller plans a subset: relations between
-    objects only resolve to addresses against the whole set."""
+    With ``only`` (the addresses the caller plans), a provider none of them belongs to is not read
+    at all, and the others get ``only`` and decide how much to read: what they answer for those
+    addresses is what a whole read answers (relations resolve to addresses as in the whole set)."""
     desired: dict[str, dict[str, Any]] = {}
     wanted: dict[str, dict[str, str]] = {name: {} for name in providers}
     for address, doc in config.resources.items():
@@ -47,8 +48,13 @@ async def read_live(
         # an entry without id is the intent of a create that never answered: look for it like a new object
         known = {a: e["id"] for a, e in state.resources.items() if e.get("provider") == name and e.get("id") is not None}
         provider.applied = {a: e.get("attrs") for a, e in state.resources.items() if e.get("provider") == name}
+        mine = None
+        if only is not None:
+            mine = {a for a in only if a in wanted[name] or state.resources.get(a, {}).get("provider") == name}
+            if not mine:
+                return {}, None
         try:
-            live, balance = await asyncio.gather(provider.read(known, wanted[name]), provider.balance())
+            live, balance = await asyncio.gather(provider.read(known, wanted[name], only=mine), provider.balance())
         except (AttributeError, IndexError, KeyError, TypeError, ValueError) as exc:
             # the providers read replies of a known shape; a platform answering another one (a list
             # for an object, null for an id...) is the platform's error, said as such, not a traceback
@@ -159,7 +165,7 @@ async def build_plan(
     selection: Selection | None = None,
 ) -> Plan:
     state, moves = apply_moves(config, state)
-    desired, live, balances = await read_live(providers, config, state)
+    desired, live, balances = await read_live(providers, config, state, only)
     known_addresses = {a for a, e in state.resources.items() if e.get("provider") in providers}
     addresses = sorted(set(desired) | set(live) | known_addresses)
     if selection:

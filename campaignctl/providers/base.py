@@ -11,6 +11,7 @@ The planner owns the flow; a provider answers platform questions:
 """
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -188,9 +189,13 @@ class Provider:
         raise NotImplementedError
 
     # -- online ----------------------------------------------------------------------------
-    async def read(self, known: dict[str, Any], wanted: dict[str, str]) -> dict[str, Live]:
+    async def read(self, known: dict[str, Any], wanted: dict[str, str], only: set[str] | None = None) -> dict[str, Live]:
         """Live objects for the addresses in ``known`` (address -> remote id, from state) and
-        ``wanted`` (address -> kind, from the config), found by id or by the address marker."""
+        ``wanted`` (address -> kind, from the config), found by id or by the address marker.
+
+        ``only``: the addresses the caller needs (None: all). A provider may then read less, as long
+        as what it returns for those addresses is what the whole read returns (its ``read`` says
+        what, if anything, only the whole read sees); it may return more."""
         raise NotImplementedError
 
     async def balance(self) -> float | None:
@@ -202,6 +207,25 @@ class Provider:
         platform has no marker), or None. Used after a create went unanswered."""
         live = (await self.read({}, {address: kind})).get(address)
         return live.id if live is not None else None
+
+    async def confirm(self, op: Operation) -> bool | None:
+        """After a write other than a create went unanswered or failed with a 5xx or a 429: True
+        when the platform shows it took effect, False when it provably did not (or sending it again
+        is harmless: a documented full replacement), None when the platform cannot tell (then the
+        write fails as it did). Never repeat a lifecycle action without reading the state."""
+        return None
+
+    async def may_retry(self, attempt: int) -> bool:
+        """Before a call is made once more outside the client (apply's resend of a write, or its
+        read back): take one retry's worth from the client's retry budget and wait the client's
+        backoff; False at once when the budget is spent (the platform seems down)."""
+        if self._client is None:  # no client (a test's fake provider), no budget
+            return True
+        budget = self._client.budget
+        if not budget.acquire(budget.retry_cost):
+            return False
+        await asyncio.sleep(self._client.retry.backoff(attempt))
+        return True
 
     def create_ops(self, res: Resource) -> list[Operation]:
         raise NotImplementedError

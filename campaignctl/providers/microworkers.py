@@ -315,8 +315,48 @@ class MicroworkersProvider(Provider):
         )
         return templates, basic, hire
 
-    async def read(self, known: dict[str, Any], wanted: dict[str, str]) -> dict[str, Live]:
-        templates, basic, hire = await self._account_lists()
+    async def _campaigns_by_id(self, known: dict[str, Any], wanted: dict[str, str], only: set[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]] | None:
+        """(basic, hire-group) campaigns of ``only`` that state knows, one ``GET`` each, in place of
+        the two lists: ``read`` then matches them as it matches the lists (a known campaign is only
+        ever found by its id, so one gone or archived is simply absent). None when a campaign of
+        ``only`` the config wants has no state id (found by its title among all) or the GETs would
+        outnumber the list pages (estimated from state: a page per 100 campaigns of each type, at
+        least one)."""
+        if any(a in wanted and a not in known and _kind_of(a) == "Campaign" for a in only):
+            return None
+        types = {a: (self.applied.get(a) or self._desired.get(a) or {}).get("type", "basic")
+                 for a in known if _kind_of(a) == "Campaign"}  # fmt: skip
+        size = min(self.page_size, 100)
+        pages = sum(max(1, -(-sum(1 for t in types.values() if t == kind) // size)) for kind in COLLECTION)
+        targets = [a for a in only if a in types]
+        if len(targets) > pages:
+            return None
+
+        async def one(address: str) -> tuple[str, dict[str, Any]] | None:
+            first = types[address] if types[address] in COLLECTION else "basic"
+            for kind in (first, *(k for k in COLLECTION if k != first)):  # the type state recorded, then the other
+                try:
+                    obj = await self.client.json("GET", f"/{COLLECTION[kind]}/{known[address]}")
+                except ApiError as exc:
+                    if exc.status == 404:
+                        continue
+                    raise
+                return (kind, obj) if obj.get("folder", "DEFAULT") == "DEFAULT" else None  # the lists show DEFAULT only
+            return None
+
+        read = [r for r in await asyncio.gather(*(one(a) for a in targets)) if r is not None]
+        return [obj for kind, obj in read if kind == "basic"], [obj for kind, obj in read if kind == "hire-group"]
+
+    async def read(self, known: dict[str, Any], wanted: dict[str, str], only: set[str] | None = None) -> dict[str, Live]:
+        """Templates by state id or exact title, campaigns by state id or exact title (the two lists),
+        and the task rows of unique-task campaigns when needed. With ``only``, its campaigns may be
+        read by id instead (:meth:`_campaigns_by_id`); templates and reference data are read whole."""
+        by_id_read = await self._campaigns_by_id(known, wanted, only) if only is not None else None
+        if by_id_read is None:
+            templates, basic, hire = await self._account_lists()
+        else:
+            basic, hire = by_id_read
+            templates, _ = await asyncio.gather(self._list("/templates"), self._reference_data())
         found: dict[str, Live] = {}
         claimed = {(_kind_of(a), str(v)) for a, v in known.items()}
         by_id = {(_kind_of(a), str(v)): a for a, v in known.items()}

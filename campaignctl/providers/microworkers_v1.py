@@ -219,10 +219,14 @@ class MicroworkersV1Provider(CampaignChanges, Provider):
             jobs.append(group_list())
         await asyncio.gather(*jobs)
 
-    async def read(self, known: dict[str, Any], wanted: dict[str, str]) -> dict[str, Live]:
+    async def read(self, known: dict[str, Any], wanted: dict[str, str], only: set[str] | None = None) -> dict[str, Live]:
+        """With ``only``, the lists and catalogs its addresses need: v1 has no cheaper read of a few
+        campaigns than ``list_extend`` (every campaign of a type in one call)."""
         self._notes.clear()
         kinds = {a: _kind_of(a) for a in known} | wanted
-        types = {self._wanted[a][0] for a, k in wanted.items() if k == "Campaign" and a in self._wanted}
+        if only is not None:
+            kinds = {a: k for a, k in kinds.items() if a in only}
+        types = {self._wanted[a][0] for a, k in kinds.items() if k == "Campaign" and a in wanted and a in self._wanted}
         need_groups = "hire-group" in types or "WorkerGroup" in kinds.values()
         campaigns_needed = "Campaign" in kinds.values()
         lists = [self._campaigns(t) for t in ("basic", "hire-group")] if campaigns_needed else []

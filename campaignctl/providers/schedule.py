@@ -1,7 +1,7 @@
 """The platform-neutral Schedule, and the helpers providers use to map it."""
 from __future__ import annotations
 
-from datetime import UTC, datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..config.model import Config, Document
