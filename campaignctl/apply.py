@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import ApiError, CampaignctlError, TransportError
+from .errors import ApiError, CampaignctlError
 from .plan.model import Operation, Plan, ResourceChange
 from .providers.base import ExecResult, Provider
 from .state.base import State, StateBackend
@@ -212,21 +212,16 @@ async def _write(op: Operation, provider: Provider, took: Callable[[ApiError], A
             try:
                 return await provider.execute(op)
             except ApiError as exc:
-                if not _transient(exc):
+                if not exc.transient:
                     raise
                 error = exc
         except ApiError as exc:  # reading back failed
-            if exc is error or not _transient(exc):
+            if exc is error or not exc.transient:
                 raise
             if not await provider.may_retry(round_):
                 break
     assert error is not None
     raise error
-
-
-def _transient(exc: ApiError) -> bool:
-    """No answer, a server error (a write may or may not have been applied) or a 429 refusal."""
-    return isinstance(exc, TransportError) or (exc.status or 0) >= 500 or exc.status == 429
 
 
 #: sends of a write (the first included; read back in between). The client retries a read 3

@@ -78,6 +78,12 @@ class ApiError(CampaignctlError):
         tail = f" (request id {self.request_id})" if self.request_id else ""
         return f"{head}: {text}{tail}" if head else f"{text}{tail}"
 
+    @property
+    def transient(self) -> bool:
+        """No answer, a server error (a write may or may not have been applied) or a 429 refusal:
+        worth trying again later; anything else is the platform's final word."""
+        return isinstance(self, TransportError) or (self.status or 0) >= 500 or self.status == 429
+
 
 class TransportError(ApiError):
     pass

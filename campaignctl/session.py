@@ -13,7 +13,7 @@ from pathlib import Path
 from .apply import ApplyResult, execute_plan
 from .config.load import load_config
 from .config.model import Config
-from .errors import ApiError, ApplyError, PlanError, TransportError
+from .errors import ApiError, ApplyError, PlanError
 from .plan.builder import Selection, build_plan
 from .plan.model import Operation, Plan
 from .plan.render import shown_call
@@ -107,7 +107,7 @@ class Session:
             try:
                 return await build_plan(self.config, self.state, self.providers, only=only, selection=selection)
             except ApiError as exc:
-                if round_ == READ_ROUNDS or not (isinstance(exc, TransportError) or (exc.status or 0) >= 500 or exc.status == 429):
+                if round_ == READ_ROUNDS or not exc.transient:
                     raise
                 log.warning("reading the platforms failed (%s); reading once more", exc)
         raise AssertionError("unreachable")  # pragma: no cover
