@@ -118,7 +118,7 @@ def plan(
     from .plan.output import emit
     from .session import Session, run
 
-    session = Session.load(path, parallelism)
+    session = Session.for_cli(path, parallelism)
     the_plan = run(session.plan(selection=Selection(list(targets), list(excludes))))
     guards = safety.Guards(max_destroy_percent=max_destroy_percent, max_spend=max_spend, allow_replace=True)
     for problem in safety.problems(the_plan, guards):
@@ -151,7 +151,7 @@ def drift(path: Path, detailed_exitcode: bool, fmt: str, parallelism: int) -> No
     from .plan.render import render_drift
     from .session import Session, run
 
-    session = Session.load(path, parallelism)
+    session = Session.for_cli(path, parallelism)
     the_plan = run(session.plan())
     if fmt == "json":
         click.echo(json.dumps({"drift": [d.to_dict() for d in the_plan.drift]}, indent=2, sort_keys=True, default=str))
@@ -198,7 +198,7 @@ def apply(
         config_path = Path(saved.config_root)
     elif checksum:
         raise PlanError("--checksum checks a saved plan: give the plan file, not a directory")
-    session = Session.load(config_path, parallelism)
+    session = Session.for_cli(config_path, parallelism)
     session.backend.lock("apply", lock_timeout)
     try:
         session.state = session.backend.read()  # re-read under the lock
@@ -217,6 +217,8 @@ def apply(
         if refused:
             raise PlanError("refusing to apply:\n  " + "\n  ".join(refused))
         if not the_plan.operations:
+            # what a run killed after its last call left in the journal becomes the state proper
+            session.backend.commit(session.state)
             click.echo("Nothing to apply.", err=True)
             return
         if saved is None and not auto_approve:

@@ -28,7 +28,7 @@ def _reviewer(path: Path, campaign: str, parallelism: int = 8) -> Any:
     from .results.common import resolve_campaign, reviewer_for
     from .session import Session
 
-    session = Session.load(path, parallelism)
+    session = Session.for_cli(path, parallelism)
     return reviewer_for(resolve_campaign(session, campaign))
 
 

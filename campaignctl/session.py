@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import sys
 import time
@@ -98,6 +99,18 @@ class Session:
         for provider in providers.values():
             provider.credentials()  # fail early, before any call, when a secret is missing
         return cls(config, backend, backend.read(), providers, parallelism)
+
+    @classmethod
+    def for_cli(cls, path: str | Path, parallelism: int = 8) -> Session:
+        """``load`` for a command's process, which ends with the command. The config and state
+        loaded now live until then: they are moved out of the cyclic GC's sight (``gc.freeze``),
+        and young objects are collected less often. Measured on a 6,350-resource plan, the GC
+        took ~1.3 of its 3.8 CPU seconds scanning those objects again and again; now ~0.2 s,
+        for ~5 MB more peak memory."""
+        gc.set_threshold(100_000, 20, 10)
+        session = cls.load(path, parallelism)
+        gc.freeze()
+        return session
 
     async def _read_plan(self, only: set[str] | None = None, selection: Selection | None = None) -> Plan:
         """Build a plan; a read that failed on a transient error (every request already had its 3

@@ -174,3 +174,21 @@ def test_failed_call_skips_dependents_and_rerun_converges(tmp_path: Path) -> Non
         assert "publish" in retry.out and "Plan: 0 to create, 1 to update" in retry.out
     finally:
         stop_server(server)
+
+
+def test_a_run_killed_after_its_last_call_is_settled_by_a_no_op_apply(quickstart: tuple[Path, dict[str, str]]) -> None:
+    """kill -9 after every call finished but before the state file was written: the journal holds
+    everything, the next apply has nothing to do and folds the journal into state.json."""
+    config, env = quickstart
+    assert run_cli("apply", config, "--auto-approve", env=env).code == 0
+    state_file = config / ".campaignctl" / "state.json"
+    entries = json.loads(state_file.read_text())["resources"]
+    state_file.unlink()
+    (config / ".campaignctl" / "state.journal").write_text(
+        "".join(json.dumps({"address": a, "entry": e}) + "\n" for a, e in entries.items())
+    )
+    settled = run_cli("apply", config, "--auto-approve", env=env)
+    assert settled.code == 0, settled.text
+    assert "Nothing to apply" in settled.err
+    assert json.loads(state_file.read_text())["resources"] == entries
+    assert not (config / ".campaignctl" / "state.journal").exists()
