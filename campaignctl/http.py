@@ -257,7 +257,7 @@ class ApiClient:
         method = method.upper()
         if idempotent is None:
             idempotent = method in IDEMPOTENT_METHODS
-        target = self.url_for(path)
+        target = self.url_for(path if not params else f"{path}{'&' if '?' in path else '?'}{httpx.QueryParams(params)}")
         url = str(target)
         attempt = 0
         last_retry_cost = 0
@@ -266,7 +266,7 @@ class ApiClient:
             started = time.perf_counter()
             try:
                 async with self._sem:
-                    response = await self._send(method, target, json=json, data=data, params=params)
+                    response = await self._send(method, target, json=json, data=data)
             except httpx.TransportError as exc:
                 why = _error_name(exc)
                 if not idempotent and not isinstance(exc, NOT_SENT_ERRORS):
