@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, ClassVar
@@ -31,11 +32,13 @@ import httpx
 
 from ..config.load import resolve_component
 from ..config.model import Config, Document, address_of
-from ..errors import Diagnostic
+from ..errors import ApiError, Diagnostic
 from ..http import error_json
 from ..plan.model import Operation, ref
 from .base import ExecResult, Impossible, Live, NeedsReplace, Provider, Resource
 from .schedule import check_schedule, schedule_of, to_utc
+
+log = logging.getLogger(__name__)
 
 MARKER = "campaignctl"
 COLLECTION = {"Task": "tasks", "Job": "jobs", "Campaign": "campaigns"}
@@ -184,8 +187,8 @@ class SwarmsProvider(Provider):
         if self._session_token:
             try:
                 await self.client.request("POST", "/auth/token/discard")
-            except Exception:
-                pass
+            except ApiError as exc:  # the session token expires by itself: not worth failing the run for
+                log.debug("discarding the session token failed: %s", exc)
 
     # -- offline ---------------------------------------------------------------------------
     @classmethod
@@ -253,8 +256,6 @@ class SwarmsProvider(Provider):
             url = ((body.get("_links") or {}).get("next") or {}).get("href")
             params = None  # the next link carries the query
             if url in seen:  # a platform whose next link comes back would be read forever
-                from ..errors import ApiError
-
                 raise ApiError(f"the platform's pages of {path} loop: the next link {url} was already read", method="GET", url=str(url))
             seen.add(url)
 
@@ -320,8 +321,6 @@ class SwarmsProvider(Provider):
         calls is less time). An object of ``only`` not in state or config is found by neither.
         Not seen here: another object carrying the marker of a known one (``deposed``, left over
         from an interrupted replacement); the next whole read finds it."""
-        from ..errors import ApiError
-
         if any(a in wanted and a not in known for a in only):
             return None
         targets = {a: known[a] for a in only if a in known}
