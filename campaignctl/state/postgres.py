@@ -335,7 +335,7 @@ class PostgresBackend:
             while True:
                 if conn.execute("SELECT pg_try_advisory_lock(%s)", [key]).fetchone()[0]:
                     # ours: a row still there is the holder record of a session that ended
-                    stale = _holder(conn, self.workspace)
+                    stale, _ = _holder(conn, self.workspace)
                     conn.execute(
                         "INSERT INTO campaignctl_locks (workspace, lock_id, host, pid, started, command, backend_pid) "
                         "VALUES (%s, %s, %s, %s, %s, %s, pg_backend_pid()) ON CONFLICT (workspace) DO UPDATE SET "
@@ -384,12 +384,7 @@ class PostgresBackend:
         psycopg = _psycopg()
 
         def query(conn: Any) -> tuple[LockInfo | None, int | None, int | None]:
-            row = conn.execute(
-                "SELECT lock_id, host, pid, started, command, backend_pid FROM campaignctl_locks WHERE workspace = %s",
-                [self.workspace],
-            ).fetchone()
-            holder = LockInfo(*row[:5]) if row else None
-            return holder, (row[5] if row else None), _advisory_holder(conn, self._key)
+            return *_holder(conn, self.workspace), _advisory_holder(conn, self._key)
 
         holder, backend_pid, session = self._run("reading the lock", query)
         if holder is None:
@@ -426,11 +421,13 @@ def lock_key(schema: str, workspace: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-def _holder(conn: Any, workspace: str) -> LockInfo | None:
+def _holder(conn: Any, workspace: str) -> tuple[LockInfo | None, int | None]:
+    """The holder row of ``workspace``, and the PostgreSQL session (backend pid) that wrote it."""
     row = conn.execute(
-        "SELECT lock_id, host, pid, started, command FROM campaignctl_locks WHERE workspace = %s", [workspace]
+        "SELECT lock_id, host, pid, started, command, backend_pid FROM campaignctl_locks WHERE workspace = %s",
+        [workspace],
     ).fetchone()
-    return LockInfo(*row) if row else None
+    return (LockInfo(*row[:5]), row[5]) if row else (None, None)
 
 
 #: how long a refused lock waits for the winner to write its holder row (it does so right after
@@ -448,12 +445,9 @@ def _live_holder(conn: Any, workspace: str, key: int) -> tuple[LockInfo | None, 
     grace = time.monotonic() + _HOLDER_GRACE
     while True:
         pid = _advisory_holder(conn, key)
-        row = conn.execute(
-            "SELECT lock_id, host, pid, started, command, backend_pid FROM campaignctl_locks WHERE workspace = %s",
-            [workspace],
-        ).fetchone()
-        if row is not None and (pid is None or row[5] == pid):
-            return LockInfo(*row[:5]), pid
+        holder, backend_pid = _holder(conn, workspace)
+        if holder is not None and (pid is None or backend_pid == pid):
+            return holder, pid
         if time.monotonic() >= grace:
             return None, pid
         time.sleep(0.05)
