@@ -20,7 +20,7 @@ from .. import schemas
 from ..dag import DAG
 from ..errors import ConfigError, Diagnostic
 from .model import NEUTRAL_KINDS, Config, Document, address_of
-from .valid_cache import ValidCache, cache_dir
+from .valid_cache import OFF, ValidCache, cache_dir
 from .yamlload import Mark, MarkedDict, MarkedList, dotted_path, load_documents, mark_at
 
 SKIP_DIRS = {".git", ".campaignctl", "node_modules", ".venv", "__pycache__"}
@@ -102,7 +102,7 @@ def load_config(path: str | Path) -> Config:
     return config
 
 
-def _envelope(raw: Any, file: str, diags: list[Diagnostic], passed: ValidCache | None = None) -> Document | None:
+def _envelope(raw: Any, file: str, diags: list[Diagnostic], passed: ValidCache = OFF) -> Document | None:
     if not isinstance(raw, MarkedDict):
         mark = getattr(raw, "mark", None) or Mark(file, 1, 1)
         diags.append(mark.diag("a document must be a mapping with kind, name and spec"))
@@ -125,19 +125,19 @@ def _envelope(raw: Any, file: str, diags: list[Diagnostic], passed: ValidCache |
 
 
 def schema_diagnostics(
-    rel: str, instance: Any, root: Any, prefix: list[str | int], passed: ValidCache | None = None
+    rel: str, instance: Any, root: Any, prefix: list[str | int], passed: ValidCache = OFF
 ) -> list[Diagnostic]:
     """Every JSON Schema violation of ``instance`` as a diagnostic at the offending node. With
     ``passed``, an instance that passed before (same schemas, same content) is not checked again."""
     return _diagnostics(_schema_errors(rel, instance, passed), root, prefix)
 
 
-def _schema_errors(rel: str, instance: Any, passed: ValidCache | None) -> list[ValidationError]:
-    key = passed.key(rel, instance) if passed is not None else None
-    if key is not None and key in passed:  # type: ignore[operator]
+def _schema_errors(rel: str, instance: Any, passed: ValidCache) -> list[ValidationError]:
+    key = passed.key(rel, instance)
+    if key in passed:
         return []
     errors = list(schemas.validator(rel).iter_errors(instance))
-    if not errors and passed is not None:
+    if not errors:
         passed.add(key)
     return errors
 
@@ -222,7 +222,7 @@ def _short(value: Any) -> str:
 # -- semantic validation ---------------------------------------------------------------------
 
 
-def _validate(config: Config, passed: ValidCache | None = None) -> list[Diagnostic]:
+def _validate(config: Config, passed: ValidCache = OFF) -> list[Diagnostic]:
     from ..providers import PROVIDER_TYPES, provider_class
 
     diags: list[Diagnostic] = []
@@ -366,7 +366,7 @@ def _use_chain(pool: dict[str, Document], name: Any) -> list[str]:
     return chain
 
 
-def _check_components(config: Config, graph: DAG[str], broken: set[str], passed: ValidCache | None) -> list[Diagnostic]:
+def _check_components(config: Config, graph: DAG[str], broken: set[str], passed: ValidCache) -> list[Diagnostic]:
     """Components may derive from another with ``use:``; check names, record the edges, check the result."""
     diags = []
     pool = config.of_kind("Component")
@@ -418,7 +418,7 @@ def resolve_component(config: Config, item: dict[str, Any], trail: tuple[str, ..
 
 
 def _resolve_uses(
-    config: Config, doc: Document, field: str, graph: DAG[str], broken: set[str], passed: ValidCache | None
+    config: Config, doc: Document, field: str, graph: DAG[str], broken: set[str], passed: ValidCache
 ) -> list[Diagnostic]:
     diags: list[Diagnostic] = []
     pool = config.of_kind("Component")

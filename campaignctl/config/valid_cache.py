@@ -53,7 +53,8 @@ class ValidCache:
     """The set of digests of (schema, document) pairs that passed; ``save`` writes what was added."""
 
     def __init__(self, directory: Path | None) -> None:
-        self.bundle = _bundle()
+        """``directory`` None: remembers nothing (every document is validated)."""
+        self.bundle = _bundle() if directory else b""
         self.path = directory / f"valid-{self.bundle.hex()[:16]}.bin" if directory else None
         self.known: dict[bytes, None] = {}  # insertion-ordered: the oldest are dropped first
         self.added: dict[bytes, None] = {}
@@ -94,3 +95,7 @@ class ValidCache:
             log.debug("cannot write the validation cache %s: %s", self.path, exc)
             return
         self.known, self.added = dict.fromkeys(keep), {}
+
+
+#: the cache that remembers nothing
+OFF = ValidCache(None)
