@@ -56,9 +56,11 @@ TRANSITIONS: dict[tuple[str, str], list[str]] = {
     ("paused", "cancelled"): ["cancel"],
 }
 RUNNING = ("active", "paused")
-#: lifecycle action -> (the states it moves a campaign from, the state it leads to)
-LEADS_TO = {"publish": (("unpublished",), "active"), "pause": (("active",), "paused"),
-            "continue": (("paused",), "active"), "cancel": (RUNNING, "cancelled")}  # fmt: skip
+#: lifecycle action -> (the states it moves a campaign from, the state it leads to): the one-step transitions
+LEADS_TO: dict[str, tuple[tuple[str, ...], str]] = {
+    action: (tuple(start for (start, _), steps in TRANSITIONS.items() if steps == [action]), end)
+    for (_, end), (action, *more) in TRANSITIONS.items() if not more
+}
 MAX_PAGE = 100  # the largest ``limit`` a list accepts
 #: relation reads: kind -> (list path, key of the items)
 RELATION = {"Job": ("/jobs/{id}/tasks", "tasks"), "Campaign": ("/campaigns/{id}/jobs", "jobs")}
