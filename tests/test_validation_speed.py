@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import shutil
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,9 @@ from campaignctl.errors import ConfigError
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
+@cache
 def stock_validator(rel: str) -> Draft202012Validator:
+    """The stock jsonschema validator of ``schemas/<rel>``, with the registry as the schemas are."""
     registry: Registry = Registry()
     docs = {}
     for path in sorted(schemas.schema_dir().rglob("*.json")):
