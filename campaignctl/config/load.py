@@ -20,6 +20,7 @@ from .. import schemas
 from ..dag import DAG
 from ..errors import ConfigError, Diagnostic
 from .model import NEUTRAL_KINDS, Config, Document, address_of
+from .doc_cache import DocCache
 from .valid_cache import OFF, ValidCache, cache_dir
 from .yamlload import Mark, MarkedDict, MarkedList, dotted_path, load_documents, mark_at
 
@@ -56,7 +57,8 @@ def load_config(path: str | Path) -> Config:
     documents: list[Document] = []
     digests: dict[str, str] = {}
     files = discover(root)
-    passed = ValidCache(cache_dir())
+    directory = cache_dir()
+    passed = ValidCache(directory)
     if not files:
         raise ConfigError(Diagnostic(display_path(root), 0, 0, "no *.yaml or *.yml files found"))
     for file in files:
@@ -88,7 +90,9 @@ def load_config(path: str | Path) -> Config:
             col = len(data[data.rfind(b"\n", 0, exc.start) + 1 : exc.start].decode("utf-8", "replace")) + 1
             diags.append(Diagnostic(shown, line, col, f"not UTF-8 text (byte 0x{data[exc.start]:02x}); save the file as UTF-8"))
             continue
-        raw_docs, problems = load_documents(text, shown)
+        parsed = DocCache(directory, file, shown)
+        raw_docs, problems = load_documents(text, shown, parsed)
+        parsed.save()
         diags += problems
         for raw in raw_docs:
             doc = _envelope(raw, shown, diags, passed)
@@ -104,7 +108,7 @@ def load_config(path: str | Path) -> Config:
 
 def _envelope(raw: Any, file: str, diags: list[Diagnostic], passed: ValidCache = OFF) -> Document | None:
     if not isinstance(raw, MarkedDict):
-        mark = getattr(raw, "mark", None) or Mark(file, 1, 1)
+        mark = getattr(raw, "mark", None) or Mark.at(file, 1, 1)
         diags.append(mark.diag("a document must be a mapping with kind, name and spec"))
         return None
     problems = schema_diagnostics("document.json", raw, raw, [], passed)
@@ -129,11 +133,14 @@ def schema_diagnostics(
 ) -> list[Diagnostic]:
     """Every JSON Schema violation of ``instance`` as a diagnostic at the offending node. With
     ``passed``, an instance that passed before (same schemas, same content) is not checked again."""
-    return _diagnostics(_schema_errors(rel, instance, passed), root, prefix)
+    source = getattr(root, "source", None)  # set by the loader: what the document's YAML was
+    if source is not None:
+        source += "\0".join(map(str, prefix)).encode("utf-8", "surrogatepass")
+    return _diagnostics(_schema_errors(rel, instance, passed, source), root, prefix)
 
 
-def _schema_errors(rel: str, instance: Any, passed: ValidCache) -> list[ValidationError]:
-    key = passed.key(rel, instance)
+def _schema_errors(rel: str, instance: Any, passed: ValidCache, source: bytes | None = None) -> list[ValidationError]:
+    key = passed.key(rel, instance, source)
     if key in passed:
         return []
     errors = list(schemas.validator(rel).iter_errors(instance))
@@ -201,7 +208,7 @@ def _describe(error: ValidationError, root: Any, prefix: list[str | int], note: 
     elif error.validator == "not" and isinstance(error.validator_value, dict) and error.validator_value.get("description"):
         message = str(error.validator_value["description"])
     text = f"{where}{note}: {message}" if where else message
-    return (mark or Mark("?", 0, 0)).diag(text)
+    return (mark or Mark.at("?", 0, 0)).diag(text)
 
 
 def _json_type(value: Any) -> str:

@@ -23,6 +23,8 @@ class Document:
     protect: bool = False
     ignore_changes: list[str] = field(default_factory=list)
     moved_from: str | None = None
+    #: what is computed from the document once per process (its task rows...), by whoever needs it
+    derived: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def address(self) -> str:

@@ -69,14 +69,21 @@ class ValidCache:
             return
         self.known = dict.fromkeys(data[i : i + DIGEST] for i in range(0, len(data), DIGEST))
 
-    def key(self, rel: str, instance: Any) -> bytes | None:
+    def key(self, rel: str, instance: Any, source: bytes | None = None) -> bytes | None:
+        """The digest of (``rel``, ``instance``). ``source``, when the loader has it, stands for the
+        instance's content without serialising it: the digest of the YAML text it was parsed from
+        and of its path in there (see :func:`.yamlload.load_documents`)."""
         if self.path is None:
             return None
-        try:
-            text = json.dumps(instance, ensure_ascii=False, separators=(",", ":"), allow_nan=True)
-        except (TypeError, ValueError):  # not plain JSON data (a YAML timestamp, a cycle): validate it
-            return None
-        return hashlib.blake2b(f"{rel}\0{text}".encode("utf-8", "surrogatepass"), key=self.bundle, digest_size=DIGEST).digest()
+        if source is not None:
+            data = f"{rel}\1".encode("utf-8", "surrogatepass") + source
+        else:
+            try:
+                text = json.dumps(instance, ensure_ascii=False, separators=(",", ":"), allow_nan=True)
+            except (TypeError, ValueError):  # not plain JSON data (a YAML timestamp, a cycle): validate it
+                return None
+            data = f"{rel}\0{text}".encode("utf-8", "surrogatepass")
+        return hashlib.blake2b(data, key=self.bundle, digest_size=DIGEST).digest()
 
     def __contains__(self, key: bytes | None) -> bool:
         return key is not None and (key in self.known or key in self.added)

@@ -7,7 +7,9 @@ Aliases are expanded with a budget so an "anchor bomb" is refused instead of eat
 from __future__ import annotations
 
 import gc
-from typing import Any, NamedTuple
+import re
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
@@ -15,26 +17,40 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ..errors import Diagnostic
 
+if TYPE_CHECKING:
+    from .doc_cache import DocCache
+
 #: composes with libyaml (C) when available; errors are re-worded by the pure-Python parser
 _FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_NODES = 200_000  # nodes that alias expansion may add, per file (the file size bounds the rest)
 MAX_DEPTH = 100
 
 
-class Mark(NamedTuple):
-    """A position in a file (a tuple: a config of thousands of documents makes ~50 per document)."""
+class Mark(tuple):  # type: ignore[type-arg]
+    """A position in a file: ``(file, line, col)``, 1-based (a tuple: a config of thousands of
+    documents makes ~50 per document). Made with ``Mark.at``; it has no ``__new__`` of its own so
+    that unpickling one (:mod:`.doc_cache`) is tuple's C constructor, not a Python call."""
 
-    file: str
-    line: int  # 1-based
-    col: int  # 1-based
+    __slots__ = ()
+    file: str = property(itemgetter(0))  # type: ignore[assignment]
+    line: int = property(itemgetter(1))  # type: ignore[assignment]
+    col: int = property(itemgetter(2))  # type: ignore[assignment]
 
     @classmethod
-    def of(cls, file: str, node: Node) -> Mark:
+    def at(cls, file: str, line: int, col: int) -> Mark:
+        return _new_mark(cls, (file, line, col))
+
+    @classmethod
+    def of(cls, file: str, node: Node, offset: int = 0) -> Mark:
+        """The mark of ``node``, composed from a text that starts ``offset`` lines into ``file``."""
         start = node.start_mark
-        return _new_mark(cls, (file, start.line + 1, start.column + 1))
+        return _new_mark(cls, (file, start.line + offset + 1, start.column + 1))
 
     def diag(self, message: str) -> Diagnostic:
-        return Diagnostic(self.file, self.line, self.col, message)
+        return Diagnostic(self[0], self[1], self[2], message)
+
+    def __repr__(self) -> str:
+        return f"Mark({self[0]!r}, {self[1]}, {self[2]})"
 
 
 _new_mark = tuple.__new__
@@ -61,13 +77,13 @@ class _YamlProblem(Exception):
 class _LazyMark:
     """The mark of a node, made only if an error needs it."""
 
-    __slots__ = ("file", "node")
+    __slots__ = ("file", "node", "offset")
 
-    def __init__(self, file: str, node: Node) -> None:
-        self.file, self.node = file, node
+    def __init__(self, file: str, node: Node, offset: int) -> None:
+        self.file, self.node, self.offset = file, node, offset
 
     def diag(self, message: str) -> Diagnostic:
-        return Mark.of(self.file, self.node).diag(message)
+        return Mark.of(self.file, self.node, self.offset).diag(message)
 
 
 _SCALAR = SafeConstructor()
@@ -83,10 +99,15 @@ _TAGS = {
 
 
 class _Builder:
-    def __init__(self, file: str) -> None:
+    def __init__(self, file: str, offset: int = 0) -> None:
         self.file = file
+        self.offset = offset  # lines of the file before the text composed
         self.count = 0  # nodes built again through an alias
         self._seen: set[int] = set()  # ids of the nodes built once (all alive: the composed tree holds them)
+
+    def mark(self, node: Node) -> Mark:
+        start = node.start_mark
+        return _new_mark(Mark, (self.file, start.line + self.offset + 1, start.column + 1))
 
     def build(self, node: Node, depth: int = 0) -> Any:
         # the budget is on what aliases add: a file of 10,000 plain documents is no bomb
@@ -95,11 +116,11 @@ class _Builder:
         else:
             self._seen.add(id(node))
         if self.count > MAX_NODES:
-            raise _YamlProblem(Mark.of(self.file, node), f"document too large after expanding aliases (more than {MAX_NODES} nodes)")
+            raise _YamlProblem(self.mark(node), f"document too large after expanding aliases (more than {MAX_NODES} nodes)")
         if depth > MAX_DEPTH:
-            raise _YamlProblem(Mark.of(self.file, node), f"nesting deeper than {MAX_DEPTH} levels")
+            raise _YamlProblem(self.mark(node), f"nesting deeper than {MAX_DEPTH} levels")
         if isinstance(node, ScalarNode):  # its mark is made by its parent (or on an error): not here
-            mark = _LazyMark(self.file, node)
+            mark = _LazyMark(self.file, node, self.offset)
             make = _TAGS.get(node.tag)
             if make is None:
                 raise _YamlProblem(mark, _bad_tag(node))
@@ -116,13 +137,13 @@ class _Builder:
                 raise _YamlProblem(mark, "a \\u escape in this string names a lone surrogate (U+D800 to U+DFFF), which is not a character") from None
             except (ConstructorError, ValueError) as exc:
                 raise _YamlProblem(mark, f"bad {node.tag.rsplit(':', 1)[-1]} value {node.value!r}: {exc}") from None
-        mark = Mark.of(self.file, node)
+        mark = self.mark(node)
         if isinstance(node, SequenceNode):
             if node.tag != "tag:yaml.org,2002:seq":
                 raise _YamlProblem(mark, _bad_tag(node))
             out = MarkedList(self.build(item, depth + 1) for item in node.value)
             out.mark = mark
-            out.item_marks = [Mark.of(self.file, item) for item in node.value]
+            out.item_marks = [self.mark(item) for item in node.value]
             return out
         if isinstance(node, MappingNode):
             if node.tag != "tag:yaml.org,2002:map":
@@ -138,11 +159,11 @@ class _Builder:
                     value = self.build(value_node, depth + 1)
                     sources = value if isinstance(value, MarkedList) else [value]
                     if not all(isinstance(s, MarkedDict) for s in sources):
-                        raise _YamlProblem(Mark.of(self.file, value_node), "a merge key (<<) takes a mapping or a list of mappings")
+                        raise _YamlProblem(self.mark(value_node), "a merge key (<<) takes a mapping or a list of mappings")
                     merged += sources
                     continue
                 key = self.build(key_node, depth + 1)
-                key_mark = Mark.of(self.file, key_node)
+                key_mark = self.mark(key_node)
                 if not isinstance(key, (str, int, float, bool)) or isinstance(key, bool):
                     raise _YamlProblem(key_mark, "mapping keys must be strings")
                 key = str(key)
@@ -151,7 +172,7 @@ class _Builder:
                     raise _YamlProblem(key_mark, f"duplicate key {key!r} (first at line {first.line})")
                 out_map[key] = self.build(value_node, depth + 1)
                 out_map.key_marks[key] = key_mark
-                out_map.value_marks[key] = Mark.of(self.file, value_node)
+                out_map.value_marks[key] = self.mark(value_node)
             for source in merged:
                 for key, value in source.items():
                     if key not in out_map:
@@ -173,21 +194,75 @@ def _bad_tag(node: Node) -> str:
     return f"unsupported YAML tag {tag!r}: only plain mappings, lists, strings, numbers, booleans and null are allowed"
 
 
-def load_documents(text: str, file: str) -> tuple[list[Any], list[Diagnostic]]:
-    """Every YAML document in ``text`` (empty ones dropped), or the diagnostics that stopped it."""
+def load_documents(text: str, file: str, cache: DocCache | None = None) -> tuple[list[Any], list[Diagnostic]]:
+    """Every YAML document in ``text`` (empty ones dropped), or the diagnostics that stopped it.
+
+    With ``cache``, the text is parsed one ``---`` chunk at a time and each chunk's documents are
+    taken from the cache or put in it; a problem anywhere (or an alias budget spent across chunks)
+    parses the whole text again, so every diagnostic is worded and positioned as in one pass."""
     # Parsing allocates a few hundred thousand objects that all stay alive: the cyclic garbage
     # collector would scan the growing heap again and again for nothing (3x the parse time for a
     # config of 6,000 documents). Nothing here makes cycles worth collecting meanwhile.
     paused = gc.isenabled()
     gc.disable()
     try:
+        if cache is not None and cache.enabled:
+            docs = _load_chunks(text, file, cache)
+            if docs is not None:
+                return docs, []
         return _load_documents(text, file)
     finally:
         if paused:
             gc.enable()
 
 
+#: a line that starts a document: ``---`` at column 0, then a space, a tab or the line's end (YAML
+#: forbids it inside any scalar, so it never splits one; a boundary this misses, after a Unicode
+#: line break, only leaves two documents in one chunk)
+_DOCUMENT_START = re.compile(r"^---(?=[ \t\r\n]|\Z)", re.MULTILINE)
+#: line breaks as YAML counts them, for a text that has more than ``\n`` (a mark's line counts them all)
+_LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+
+
+def _load_chunks(text: str, file: str, cache: DocCache) -> list[Any] | None:
+    """The documents of ``text`` chunk by chunk, or None when the whole text must be parsed."""
+    starts = [m.start() for m in _DOCUMENT_START.finditer(text)]
+    if not starts or starts[0] != 0:
+        starts.insert(0, 0)
+    starts.append(len(text))
+    other_breaks = any(c in text for c in "\r\x85\u2028\u2029")
+    docs: list[Any] = []
+    aliases = 0
+    line = 0
+    for begin, end in zip(starts, starts[1:]):
+        chunk = text[begin:end]
+        key = cache.key(line, chunk)
+        found = cache.get(key)
+        if found is None:
+            got, problems, added = _compose_build(chunk, file, line)
+            if problems:
+                return None
+            cache.put(key, got, added)
+        else:
+            got, added = found
+        aliases += added
+        if aliases > MAX_NODES:
+            return None
+        for index, doc in enumerate(got):
+            doc.source = key + index.to_bytes(4, "big")  # what this document is: see ValidCache.key
+        docs += got
+        line += len(_LINE_BREAK.findall(chunk)) if other_breaks else chunk.count("\n")
+    return docs
+
+
 def _load_documents(text: str, file: str) -> tuple[list[Any], list[Diagnostic]]:
+    docs, diags, _ = _compose_build(text, file, 0)
+    return docs, diags
+
+
+def _compose_build(text: str, file: str, offset: int) -> tuple[list[Any], list[Diagnostic], int]:
+    """The documents of ``text`` (which starts ``offset`` lines into ``file``), the diagnostics
+    that stopped it, and how many nodes its aliases added."""
     try:
         try:  # libyaml's parser when PyYAML has it (about 10x faster); same nodes, same marks
             nodes = list(yaml.compose_all(text, Loader=_FAST_LOADER))
@@ -197,39 +272,39 @@ def _load_documents(text: str, file: str) -> tuple[list[Any], list[Diagnostic]]:
             nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        line, col = (mark.line + offset + 1, mark.column + 1) if mark else (offset + 1, 1)
         problem = exc.problem or "invalid YAML"
         problem += _SYNTAX_HINTS.get(problem, "")
         if exc.context:
             where = exc.context_mark
             if where is not None and mark is not None and (where.line, where.column) != (mark.line, mark.column):
-                problem += f" ({exc.context} that started at line {where.line + 1}, column {where.column + 1})"
+                problem += f" ({exc.context} that started at line {where.line + offset + 1}, column {where.column + 1})"
             elif exc.context not in problem:
                 problem = f"{exc.context}: {problem}"
-        return [], [Diagnostic(file, line, col, f"YAML syntax error: {problem}")]
+        return [], [Diagnostic(file, line, col, f"YAML syntax error: {problem}")], 0
     except yaml.reader.ReaderError as exc:  # a character YAML forbids (NUL, most control characters)
-        line, col = text.count("\n", 0, exc.position) + 1, exc.position - text.rfind("\n", 0, exc.position)
-        return [], [Diagnostic(file, line, col, f"character #x{exc.character:04x} is not allowed in YAML; remove it (or write it as an escape inside double quotes)")]
+        line, col = offset + text.count("\n", 0, exc.position) + 1, exc.position - text.rfind("\n", 0, exc.position)
+        return [], [Diagnostic(file, line, col, f"character #x{exc.character:04x} is not allowed in YAML; remove it (or write it as an escape inside double quotes)")], 0
     except yaml.YAMLError as exc:
-        return [], [Diagnostic(file, 1, 1, f"YAML error: {exc}")]
+        return [], [Diagnostic(file, offset + 1, 1, f"YAML error: {exc}")], 0
     except RecursionError:
-        return [], [Diagnostic(file, 1, 1, "YAML nesting too deep")]
+        return [], [Diagnostic(file, offset + 1, 1, "YAML nesting too deep")], 0
     docs: list[Any] = []
     diags: list[Diagnostic] = []
-    builder = _Builder(file)
+    builder = _Builder(file, offset)
     for node in nodes:
         if node is None or (isinstance(node, ScalarNode) and node.tag == "tag:yaml.org,2002:null" and node.value == ""):
             continue  # empty: a trailing `---`, or only comments after it
         try:
             doc = builder.build(node)
             if not isinstance(doc, (MarkedDict, MarkedList)):  # a scalar has no mark of its own later: say it here
-                raise _YamlProblem(Mark.of(file, node), "a document must be a mapping with kind, name and spec")
+                raise _YamlProblem(builder.mark(node), "a document must be a mapping with kind, name and spec")
             docs.append(doc)
         except _YamlProblem as exc:
             diags.append(exc.diagnostic)
         except RecursionError:
-            diags.append(Mark.of(file, node).diag("YAML nesting too deep"))
-    return docs, diags
+            diags.append(builder.mark(node).diag("YAML nesting too deep"))
+    return docs, diags, builder.count
 
 
 def mark_at(root: Any, path: list[str | int], *, key: bool = False) -> Mark | None:

@@ -24,6 +24,7 @@ import io
 import json
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,7 @@ class Row:
     tests: dict[str, list[str]]
     source: str  # "data/rows.csv:12"
 
-    @property
+    @cached_property
     def digest(self) -> str:
         return content_digest(self.data, self.tests)
 
@@ -110,7 +111,15 @@ def _row(values: dict[str, Any], source: str, diag: Any, rows: Rows) -> None:
 
 
 def load_rows(doc: Document, root: Path) -> Rows | None:
-    """The task rows of a Campaign document (None when it has no ``tasks``)."""
+    """The task rows of a Campaign document (None when it has no ``tasks``); read once per loaded
+    document (validation and the plan both need them)."""
+    key = ("rows", root)
+    if key not in doc.derived:
+        doc.derived[key] = _load_rows(doc, root)
+    return doc.derived[key]
+
+
+def _load_rows(doc: Document, root: Path) -> Rows | None:
     tasks = doc.spec.get("tasks")
     if not tasks:
         return None

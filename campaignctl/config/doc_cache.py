@@ -1,0 +1,131 @@
+"""Parsed YAML documents, remembered across runs by content.
+
+Once validation is cached (:mod:`.valid_cache`), parsing is most of what loading a large config
+costs: libyaml composes a node tree, then :mod:`.yamlload` builds dicts that remember the line of
+every key and value (about 1 s for 6,000 documents). A config file is parsed one ``---`` chunk at
+a time; each chunk that parsed without a problem is remembered as a pickle of its documents under
+a digest of (the chunk's text, the line it starts on, the name the file is shown under). The next
+run unpickles every chunk it finds (about 6x faster than parsing) and parses only the others, so
+editing one document of a large file re-parses that document alone.
+
+Unpickling takes only :class:`~.yamlload.MarkedDict`, :class:`~.yamlload.MarkedList` and
+:class:`~.yamlload.Mark` (a restricted ``Unpickler``, as the :mod:`pickle` docs recommend for data
+that could have been tampered with): an entry naming anything else is refused and the chunk is
+parsed. The salt of every digest covers campaignctl's version and the loader's source, so a
+changed loader never reads an old entry.
+
+One file per config file (``docs-<digest of its absolute path>.bin``: a :mod:`marshal` dict of
+chunk digest -> (alias nodes, pickle)), in the validation cache's directory
+(``CAMPAIGNCTL_CACHE_DIR=off`` turns both off); the newest ``KEEP`` files are kept. It is a cache:
+unreadable, corrupt or unwritable, it is ignored (and rebuilt), never an error.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import logging
+import marshal
+import os
+import pickle
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from . import yamlload
+
+log = logging.getLogger(__name__)
+
+DIGEST = 16
+#: cache files kept (one per config file); past it the least recently written are removed
+KEEP = 256
+_ALLOWED = {("campaignctl.config.yamlload", name): getattr(yamlload, name) for name in ("MarkedDict", "MarkedList", "Mark")}
+
+
+@cache
+def _salt() -> bytes:
+    loader = Path(yamlload.__file__).read_bytes()
+    return hashlib.blake2b(f"campaignctl {__version__}\0pickle {pickle.HIGHEST_PROTOCOL}\0".encode() + loader, digest_size=32).digest()
+
+
+class _Unpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        try:
+            return _ALLOWED[module, name]
+        except KeyError:
+            raise pickle.UnpicklingError(f"{module}.{name} is not allowed in the document cache") from None
+
+
+class DocCache:
+    """The parsed chunks of one config file: ``get`` what was remembered, ``put`` what was parsed,
+    ``save`` writes the chunks seen in this run (and drops the others)."""
+
+    def __init__(self, directory: Path | None, path: Path, shown: str) -> None:
+        """``directory`` None: remembers nothing. ``path``: the config file; ``shown``: the name its marks carry."""
+        self.path = directory / f"docs-{hashlib.blake2b(os.fsencode(path.resolve()), digest_size=DIGEST).hexdigest()}.bin" if directory else None
+        self._prefix = f"{shown}\0".encode("utf-8", "surrogatepass")
+        self._known: dict[bytes, tuple[int, bytes]] = {}
+        self._used: dict[bytes, tuple[int, bytes]] = {}
+        self._changed = False
+        if self.path is None:
+            return
+        try:
+            known = marshal.loads(self.path.read_bytes())
+        except (OSError, EOFError, ValueError, TypeError):
+            return
+        if isinstance(known, dict):
+            self._known = known
+
+    @property
+    def enabled(self) -> bool:
+        return self.path is not None
+
+    def key(self, line: int, chunk: str) -> bytes:
+        data = self._prefix + f"{line}\0".encode() + chunk.encode("utf-8", "surrogatepass")
+        return hashlib.blake2b(data, key=_salt(), digest_size=DIGEST).digest()
+
+    def get(self, key: bytes) -> tuple[list[Any], int] | None:
+        """The documents of a chunk and the nodes its aliases added, or None."""
+        entry = self._known.get(key)
+        if entry is None:
+            return None
+        try:
+            aliases, data = entry
+            docs = _Unpickler(io.BytesIO(data)).load()
+        except Exception as exc:  # a corrupt or tampered entry: parse the chunk again
+            log.debug("ignoring a document cache entry of %s: %s", self.path, exc)
+            return None
+        if not isinstance(docs, list) or not isinstance(aliases, int):
+            return None
+        self._used[key] = entry
+        return docs, aliases
+
+    def put(self, key: bytes, docs: list[Any], aliases: int) -> None:
+        if self.path is None:
+            return
+        self._used[key] = (aliases, pickle.dumps(docs, protocol=pickle.HIGHEST_PROTOCOL))
+        self._changed = True
+
+    def save(self) -> None:
+        if self.path is None or not (self._changed or self._used.keys() != self._known.keys()):
+            return
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_bytes(marshal.dumps(self._used))
+            os.replace(tmp, self.path)
+            _prune(self.path.parent)
+        except OSError as exc:
+            log.debug("cannot write the document cache %s: %s", self.path, exc)
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+
+
+def _prune(directory: Path) -> None:
+    files = list(directory.glob("docs-*.bin"))
+    if len(files) <= KEEP:
+        return
+    by_age = sorted(files, key=lambda p: p.stat().st_mtime)
+    for stale in by_age[: len(files) - KEEP]:
+        stale.unlink(missing_ok=True)
