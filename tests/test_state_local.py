@@ -68,6 +68,19 @@ def test_commit_then_read_round_trips(make: Make) -> None:
     assert on_disk["version"] == 1 and on_disk["serial"] == 1
 
 
+def test_the_state_file_has_a_line_per_resource(make: Make) -> None:
+    """A diff of two states names the resources that changed, one line each."""
+    state = State(resources={"swarms/task/a": entry(1, "a"), "swarms/job/b": {**entry("j-2", "b"), "attrs": {"z": [1], "é": None}}})
+    make().commit(state)
+    text = make().path.read_text()
+    lines = text.splitlines()
+    assert lines[0] == "{" and lines[-1] == "}" and text.endswith("}\n")
+    (job,) = [line for line in lines if line.startswith('    "swarms/job/b": {')]
+    assert json.loads(job.split(": ", 1)[1].rstrip(",")) == state.resources["swarms/job/b"]
+    assert [line.split('"')[1] for line in lines if line.startswith('    "')] == ["swarms/job/b", "swarms/task/a"]  # sorted
+    assert json.loads(text)["resources"] == state.resources
+
+
 def test_commit_increments_the_serial(make: Make) -> None:
     backend = make()
     state = backend.read()

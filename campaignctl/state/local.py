@@ -42,6 +42,23 @@ def atomic_write(path: Path, data: str | bytes) -> None:
     _fsync_dir(path.parent)
 
 
+def dump_state(data: dict[str, Any]) -> str:
+    """``data`` as JSON, keys sorted, with one line per top-level field and per entry of a mapping
+    among them (a resource per line: a diff of two states names the resources that changed).
+    ``indent=2`` would spell out every nested field on a line of its own, and json encodes that in
+    Python, not C: 0.26 s for the 6,350 resources of the scale benchmark, against 0.06 s."""
+    compact = json.JSONEncoder(sort_keys=True, ensure_ascii=True).encode
+    lines = []
+    for key in sorted(data):
+        value = data[key]
+        if isinstance(value, dict) and value:
+            inner = ",\n".join(f"    {compact(k)}: {compact(v)}" for k, v in sorted(value.items()))
+            lines.append(f"  {compact(key)}: {{\n{inner}\n  }}")
+        else:
+            lines.append(f"  {compact(key)}: {compact(value)}")
+    return "{\n" + ",\n".join(lines) + "\n}\n"
+
+
 def _parse(text: str) -> dict[str, Any]:
     data = json.loads(text)
     if not isinstance(data, dict) or not isinstance(data.get("resources", {}), dict):
@@ -122,7 +139,7 @@ class LocalBackend:
                 raise StateError(f"state file {self.path} is corrupt; refusing to overwrite it") from None
             atomic_write(self.backup, previous)
         state.serial += 1
-        atomic_write(self.path, json.dumps(state.to_dict(), indent=2, sort_keys=True) + "\n")
+        atomic_write(self.path, dump_state(state.to_dict()))
         if self._journal_fh is not None:
             self._journal_fh.close()
             self._journal_fh = None
