@@ -8,12 +8,11 @@ from __future__ import annotations
 import json
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft202012Validator, validators
-from jsonschema._keywords import allOf as _all_of
-from referencing import Registry
-from referencing.jsonschema import DRAFT202012
+if TYPE_CHECKING:  # jsonschema is imported on first use: a config whose documents are all known valid never needs it
+    from jsonschema import Draft202012Validator
+    from referencing import Registry
 
 
 def schema_dir() -> Path:
@@ -23,6 +22,9 @@ def schema_dir() -> Path:
 
 @cache
 def _registry() -> tuple[Registry, dict[str, dict[str, Any]]]:
+    from referencing import Registry
+    from referencing.jsonschema import DRAFT202012
+
     root = schema_dir()
     docs: dict[str, dict[str, Any]] = {}
     registry: Registry = Registry()
@@ -67,7 +69,9 @@ def _dispatching_all_of(validator: Any, all_of: list[Any], instance: Any, schema
     only the time differs (the component schema has 13 branches: most of a config's validation
     time went to evaluating 12 ``if``s that fail, for every component)."""
     if not isinstance(instance, dict):
-        yield from _all_of(validator, all_of, instance, schema)
+        from jsonschema._keywords import allOf
+
+        yield from allOf(validator, all_of, instance, schema)
         return
     for index, subschema in enumerate(all_of):
         branch = _BRANCHES.get(id(subschema), _UNKNOWN)
@@ -83,14 +87,20 @@ def _dispatching_all_of(validator: Any, all_of: list[Any], instance: Any, schema
 _UNKNOWN: Any = object()
 #: id() of an allOf branch -> its (K, V), or None; the schemas live (and keep their ids) for the process
 _BRANCHES: dict[int, tuple[str, str] | None] = {}
-_Validator = validators.extend(Draft202012Validator, {"allOf": _dispatching_all_of})
+
+
+@cache
+def _validator_class() -> type[Draft202012Validator]:
+    from jsonschema import Draft202012Validator, validators
+
+    return validators.extend(Draft202012Validator, {"allOf": _dispatching_all_of})  # type: ignore[no-any-return]
 
 
 @cache
 def validator(rel: str) -> Draft202012Validator:
     """The validator for ``schemas/<rel>`` (e.g. ``swarms/Task.json``)."""
     registry, docs = _registry()
-    return _Validator(docs[rel], registry=registry)  # type: ignore[no-any-return]
+    return _validator_class()(docs[rel], registry=registry)
 
 
 def schema(rel: str) -> dict[str, Any]:

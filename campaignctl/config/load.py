@@ -12,9 +12,7 @@ import hashlib
 import os
 import re
 from pathlib import Path
-from typing import Any
-
-from jsonschema import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from .. import schemas
 from ..dag import DAG
@@ -23,6 +21,9 @@ from .model import NEUTRAL_KINDS, Config, Document, address_of
 from .doc_cache import DocCache
 from .valid_cache import OFF, ValidCache, cache_dir
 from .yamlload import Mark, MarkedDict, MarkedList, dotted_path, load_documents, mark_at
+
+if TYPE_CHECKING:
+    from jsonschema import ValidationError
 
 SKIP_DIRS = {".git", ".campaignctl", "node_modules", ".venv", "__pycache__"}
 MAX_FILE_BYTES = 10 * 1024 * 1024
