@@ -33,15 +33,13 @@ def _reviewer(path: Path, campaign: str, parallelism: int = 8) -> Any:
 
 
 def _run(reviewer: Any, work: Callable[[], Awaitable[T]], parallelism: int = 8) -> T:
-    import asyncio
-
-    from .session import opened
+    from .session import opened, run
 
     async def main() -> T:
         async with opened({reviewer.provider.name: reviewer.provider}, parallelism):
             return await work()
 
-    return asyncio.run(main())
+    return run(main())  # type: ignore[no-any-return]
 
 
 class _Progress:

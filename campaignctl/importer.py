@@ -22,7 +22,6 @@ The generic flow (:class:`Importer`); the platform knowledge is in each provider
 """
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import unicodedata
@@ -41,6 +40,7 @@ from .config.model import NEUTRAL_KINDS, Config, address_of
 from .errors import CampaignctlError, ConfigError
 from .providers import provider_class
 from .providers.base import Live, Provider, Resource
+from .session import run
 
 #: spec fields whose ignoreChanges name differs (the provider's desired() key)
 IGNORE_NAMES: dict[str, dict[str, list[str]]] = {
@@ -383,7 +383,7 @@ class Importer:
     def run(self) -> ImportResult:
         state = self.backend.read()
         known = self._known(state)
-        docs = asyncio.run(self._collect(known))
+        docs = run(self._collect(known))
         self._sanitise(docs)
         skipped = list(self.ctx.skipped) + [
             (f"{self.provider_name} {d.source}" if d.source else d.address, d.skipped) for d in docs if d.skipped
@@ -431,7 +431,7 @@ class Importer:
                 "protect": False,
             }
         self.backend.commit(state)
-        leftovers = asyncio.run(self._check(config, self._known(state), [d for d in docs if d.live is not None]))
+        leftovers = run(self._check(config, self._known(state), [d for d in docs if d.live is not None]))
         return ImportResult(docs, written, skipped, leftovers)
 
     async def _check(self, config: Config, known: dict[str, Any], docs: list[ExportedDoc]) -> dict[str, list[str]]:

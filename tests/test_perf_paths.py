@@ -166,3 +166,23 @@ def test_a_large_plain_file_is_no_alias_bomb() -> None:
                         for i in range(20_000))  # fmt: skip
     docs, diags = load_documents(text, "big.yaml")
     assert not diags and len(docs) == 20_000
+
+
+# -- a command's result is never formatted on the way out of the event loop -----------------------
+def test_run_hands_back_its_result_without_formatting_it() -> None:
+    """asyncio.Runner (Python 3.11) formats its SIGINT handler's repr on leaving, which holds the
+    main task and so its result: a whole plan, spelled out for nothing."""
+    from campaignctl.session import run
+
+    class Big:
+        reprs = 0
+
+        def __repr__(self) -> str:
+            Big.reprs += 1
+            return "Big()"
+
+    async def work() -> Big:
+        return Big()
+
+    result = run(work())
+    assert isinstance(result, Big) and Big.reprs == 0
