@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ class Document:
     #: what is computed from the document once per process (its task rows...), by whoever needs it
     derived: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
-    @property
+    @cached_property
     def address(self) -> str:
         return address_of(self.provider, self.kind, self.name)
 
