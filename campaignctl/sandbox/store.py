@@ -107,6 +107,18 @@ class Store:
             ).fetchone()
         return json.loads(row[0]) if row else None
 
+    def get_many(self, platform: str, kind: str, ids: list[int]) -> dict[int, dict[str, Any]]:
+        """The objects of ``ids`` that exist, by id, in one query per 500 ids."""
+        out: dict[int, dict[str, Any]] = {}
+        wanted = list(dict.fromkeys(ids))
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            sql = f"SELECT id, data FROM objects WHERE platform=? AND kind=? AND id IN ({','.join('?' * len(chunk))})"
+            with self._lock:
+                rows = self._conn.execute(sql, (platform, kind, *chunk)).fetchall()
+            out.update((row[0], json.loads(row[1])) for row in rows)
+        return out
+
     def put(self, platform: str, kind: str, id: int, data: dict[str, Any]) -> dict[str, Any]:
         with self.transaction():
             self._conn.execute(
