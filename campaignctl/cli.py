@@ -118,7 +118,7 @@ def plan(
     from .plan.output import emit
     from .session import Session, run
 
-    session = Session.for_cli(path, parallelism)
+    session = Session.for_cli(path, parallelism, prefetch=True)
     the_plan = run(session.plan(selection=Selection(list(targets), list(excludes))))
     guards = safety.Guards(max_destroy_percent=max_destroy_percent, max_spend=max_spend, allow_replace=True)
     for problem in safety.problems(the_plan, guards):
@@ -151,7 +151,7 @@ def drift(path: Path, detailed_exitcode: bool, fmt: str, parallelism: int) -> No
     from .plan.render import render_drift
     from .session import Session, run
 
-    session = Session.for_cli(path, parallelism)
+    session = Session.for_cli(path, parallelism, prefetch=True)
     the_plan = run(session.plan())
     if fmt == "json":
         click.echo(json.dumps({"drift": [d.to_dict() for d in the_plan.drift]}, indent=2, sort_keys=True, default=str))
@@ -198,7 +198,7 @@ def apply(
         config_path = Path(saved.config_root)
     elif checksum:
         raise PlanError("--checksum checks a saved plan: give the plan file, not a directory")
-    session = Session.for_cli(config_path, parallelism)
+    session = Session.for_cli(config_path, parallelism, prefetch=saved is None)
     session.backend.lock("apply", lock_timeout)
     try:
         session.state = session.backend.read()  # re-read under the lock

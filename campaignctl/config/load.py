@@ -11,6 +11,7 @@ import difflib
 import hashlib
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,8 +49,12 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
-def load_config(path: str | Path) -> Config:
-    """Load and validate the config at ``path`` (a directory or one file). Raises ConfigError."""
+def load_config(path: str | Path, on_parsed: Callable[[Config], None] | None = None) -> Config:
+    """Load and validate the config at ``path`` (a directory or one file). Raises ConfigError.
+
+    ``on_parsed`` is called with the config once every file parsed cleanly, before the checks
+    that need all documents at once (references, cycles, platform rules); it must not rely on
+    those (see campaignctl.prefetch)."""
     root = Path(path)
     if not root.exists():
         raise ConfigError(Diagnostic(str(path), 0, 0, "no such file or directory"))
@@ -100,6 +105,8 @@ def load_config(path: str | Path) -> Config:
             if doc is not None:
                 documents.append(doc)
     config = Config(config_root, documents, digests)
+    if on_parsed is not None and not diags:
+        on_parsed(config)
     diags += _validate(config, passed)
     passed.save()
     if diags:

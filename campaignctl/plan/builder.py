@@ -9,7 +9,7 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config.model import Config, address_of
 from ..dag import DAG, CycleError
@@ -17,6 +17,9 @@ from ..errors import PlanError
 from ..providers.base import Live, Provider, Resource, field_changes
 from ..state.base import State
 from .model import Drift, Operation, Plan, ResourceChange, refs_in
+
+if TYPE_CHECKING:
+    from ..prefetch import Prefetch
 
 
 def fingerprint(live: Live | None) -> str:
@@ -31,13 +34,14 @@ def _kind_of(address: str) -> str:
 
 
 async def read_live(
-    providers: dict[str, Provider], config: Config, state: State, only: set[str] | None = None
+    providers: dict[str, Provider], config: Config, state: State, only: set[str] | None = None, prefetch: Prefetch | None = None
 ) -> tuple[dict[str, dict[str, Any]], dict[str, Live], dict[str, float | None]]:
     """Desired attributes, live objects and balances, read concurrently across providers.
 
     With ``only`` (the addresses the caller plans), a provider none of them belongs to is not read
     at all, and the others get ``only`` and decide how much to read: what they answer for those
-    addresses is what a whole read answers (relations resolve to addresses as in the whole set)."""
+    addresses is what a whole read answers (relations resolve to addresses as in the whole set).
+    ``prefetch``: whole reads begun while the config was checked, taken where they read the same."""
     desired: dict[str, dict[str, Any]] = {}
     wanted: dict[str, dict[str, str]] = {name: {} for name in providers}
     for address, doc in config.resources.items():
@@ -53,6 +57,10 @@ async def read_live(
             mine = {a for a in only if a in wanted[name] or state.resources.get(a, {}).get("provider") == name}
             if not mine:
                 return {}, None
+        if prefetch is not None and only is None:
+            taken = await prefetch.take(provider, known, wanted[name])
+            if taken is not None:
+                return taken
         try:
             live, balance = await asyncio.gather(provider.read(known, wanted[name], only=mine), provider.balance())
         except (AttributeError, IndexError, KeyError, TypeError, ValueError) as exc:
@@ -163,9 +171,10 @@ async def build_plan(
     *,
     only: set[str] | None = None,
     selection: Selection | None = None,
+    prefetch: Prefetch | None = None,
 ) -> Plan:
     state, moves = apply_moves(config, state)
-    desired, live, balances = await read_live(providers, config, state, only)
+    desired, live, balances = await read_live(providers, config, state, only, prefetch)
     known_addresses = {a for a, e in state.resources.items() if e.get("provider") in providers}
     addresses = sorted(set(desired) | set(live) | known_addresses)
     if selection:

@@ -83,6 +83,11 @@ class Provider:
     sandbox_prefix: ClassVar[str]
     error_parser: ClassVar[ErrorParser] = staticmethod(default_error_parser)
     request_id_header: ClassVar[str] = "X-Request-ID"
+    #: ``read`` depends only on its arguments (not on ``desired`` having run): a plan may start it
+    #: before the config is fully checked (campaignctl.prefetch)
+    prefetchable: ClassVar[bool] = False
+    #: attributes ``read`` and ``balance`` set on the provider, which a prefetched read hands over
+    read_attributes: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, doc: Document, config_root: Path, env: Mapping[str, str] | None = None) -> None:
         self.doc = doc

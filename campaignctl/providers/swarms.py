@@ -159,6 +159,8 @@ class SwarmsProvider(Provider):
     schedule_fields = frozenset({"start", "end"})
     sandbox_prefix = "/swarms"
     error_parser = staticmethod(swarms_error)
+    prefetchable = True
+    read_attributes = ("commission",)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

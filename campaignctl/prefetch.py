@@ -1,0 +1,162 @@
+"""Reading the platforms while the config is still being validated.
+
+A plan of a large config spends its first half second checking the config (references, cycles,
+platform rules, task rows) and its next seconds waiting for the platforms' answers, one after
+the other. The reads need only the Provider documents, the state and which addresses the config
+names, all known once the files are parsed; so :func:`start` begins them then, in a thread of its
+own with its own event loop, and the plan takes their result instead of reading again -- only if
+it would have asked exactly the same (a whole read, the same ids from state, the same addresses
+from the config). Anything else, or a read that failed in a way the plan's own read words
+differently, and the plan reads as it always does: a prefetch can cost calls, never change an
+answer. A config that turns out invalid cancels it (a plan never writes, so nothing was done).
+
+Only providers whose read does not depend on the desired attributes (``Provider.prefetchable``)
+and that talk to a platform over the network are read ahead: the in-process sandbox has no
+latency to hide.
+"""
+from __future__ import annotations
+
+import asyncio
+import atexit
+import concurrent.futures
+import logging
+import sys
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .errors import ApiError
+
+if TYPE_CHECKING:
+    from .config.model import Config
+    from .providers.base import Live, Provider
+
+log = logging.getLogger("campaignctl")
+
+#: the GIL's switch interval while the prefetch thread runs beside validation: an answer waits at
+#: most this long for the thread that handles it (Python's default, 5 ms, would add up to 5 ms to
+#: every call while the other thread computes)
+SWITCH_INTERVAL = 0.0005
+
+
+@dataclass
+class Prefetched:
+    known: dict[str, Any]
+    wanted: dict[str, str]
+    live: dict[str, Live]
+    balance: float | None
+    attributes: dict[str, Any]  # what the read set on its provider (Provider.read_attributes)
+
+
+class Prefetch:
+    """The reads of some providers, running in a thread; ``take`` hands one out (once)."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.futures: dict[str, concurrent.futures.Future[Prefetched]] = {n: concurrent.futures.Future() for n in names}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._main: asyncio.Task[Any] | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+
+    async def take(self, provider: Provider, known: dict[str, Any], wanted: dict[str, str]) -> tuple[dict[str, Live], float | None] | None:
+        """The prefetched read of ``provider`` if it read exactly what is asked now, else None (read
+        it). A read that failed on the platform's side raises that error, as reading again would."""
+        name = provider.name
+        future = self.futures.pop(name, None)
+        if future is None:
+            return None
+        try:
+            got = await asyncio.wrap_future(future)
+        except ApiError as exc:
+            # the same call the plan would make failed after its retries; a transient one is read
+            # again by the plan's own rounds (Session._read_plan), which no longer find a prefetch
+            log.debug("prefetched read of %s failed: %s", name, exc)
+            raise
+        except Exception as exc:  # noqa: BLE001 - anything else: the plan's own read says it its way
+            log.debug("prefetched read of %s unusable: %s", name, exc)
+            return None
+        if got.known != known or got.wanted != wanted:
+            log.debug("prefetched read of %s was for other objects; reading again", name)
+            return None
+        for attribute, value in got.attributes.items():
+            setattr(provider, attribute, value)
+        return got.live, got.balance
+
+    def close(self) -> None:
+        """Cancel what still runs and wait for the thread; unused results are dropped."""
+        self.futures.clear()
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return
+        self._ready.wait()
+        loop, main = self._loop, self._main
+        if loop is not None and main is not None and not loop.is_closed():
+            try:
+                loop.call_soon_threadsafe(main.cancel)
+            except RuntimeError:  # the loop closed meanwhile: the thread is done
+                pass
+        thread.join()
+        atexit.unregister(self.close)
+
+    # -- the thread ------------------------------------------------------------------------------
+    def _run(self, config: Config, parallelism: int) -> None:
+        previous = sys.getswitchinterval()
+        sys.setswitchinterval(SWITCH_INTERVAL)
+        try:
+            asyncio.run(self._read_all(config, parallelism))
+        except BaseException as exc:  # noqa: BLE001 - whatever ends the thread ends the prefetch
+            for future in list(self.futures.values()):
+                if not future.done():
+                    future.set_exception(exc if isinstance(exc, Exception) else RuntimeError(str(exc)))
+        finally:
+            self._ready.set()
+            sys.setswitchinterval(previous)
+
+    async def _read_all(self, config: Config, parallelism: int) -> None:
+        from .plan.builder import apply_moves
+        from .session import backend_for, make_providers, opened
+
+        self._loop = asyncio.get_running_loop()
+        self._main = asyncio.current_task()
+        self._ready.set()
+        state, _ = apply_moves(config, backend_for(config).read())
+        providers = {n: p for n, p in make_providers(config).items() if n in self.futures}
+        for provider in providers.values():
+            provider.credentials()
+        wanted: dict[str, dict[str, str]] = {n: {} for n in providers}
+        for address, doc in config.resources.items():
+            if doc.provider in wanted:
+                wanted[doc.provider][address] = doc.kind
+
+        async def one(name: str, provider: Any) -> None:
+            future = self.futures[name]
+            known = {a: e["id"] for a, e in state.resources.items() if e.get("provider") == name and e.get("id") is not None}
+            try:
+                live, balance = await asyncio.gather(provider.read(known, wanted[name]), provider.balance())
+            except Exception as exc:  # noqa: BLE001 - handed to the plan, which decides
+                future.set_exception(exc)
+            else:
+                attributes = {a: getattr(provider, a) for a in provider.read_attributes}
+                future.set_result(Prefetched(known, wanted[name], live, balance, attributes))
+
+        async with opened(providers, parallelism):
+            await asyncio.gather(*(one(n, p) for n, p in providers.items()))
+
+
+def start(config: Config, parallelism: int) -> Prefetch | None:
+    """Begin reading the prefetchable providers of ``config`` (None when there is none)."""
+    from .providers import provider_class
+
+    names = []
+    for name, doc in config.providers.items():
+        spec = doc.spec if isinstance(doc.spec, dict) else {}
+        cls = provider_class(str(spec.get("type")))
+        if cls is not None and cls.prefetchable and spec.get("endpoint") != "sandbox":
+            names.append(name)
+    if not names or not any(doc.provider in names for doc in config.resources.values()):
+        return None
+    prefetch = Prefetch(names)
+    prefetch._thread = threading.Thread(target=prefetch._run, args=(config, parallelism), name="campaignctl-prefetch", daemon=True)
+    prefetch._thread.start()
+    atexit.register(prefetch.close)
+    return prefetch

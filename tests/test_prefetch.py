@@ -1,0 +1,83 @@
+"""Reads begun while the config is still being checked (campaignctl/prefetch.py): a plan takes
+them only when they read what it would read, so the plan and the calls are those of a plan
+without them; an invalid config or a failing platform ends them cleanly."""
+from __future__ import annotations
+
+import re
+import shutil
+import threading
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from campaignctl.errors import ApiError, ConfigError
+from campaignctl.session import Session, run
+from tests.conftest import EXAMPLES, edit_file, point_at_server, run_cli
+
+
+@pytest.fixture
+def repo(sandbox_server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The quickstart, applied to the served sandbox (prefetch needs a platform over the network)."""
+    root = tmp_path / "repo"
+    shutil.copytree(EXAMPLES / "quickstart", root, ignore=shutil.ignore_patterns(".campaignctl"))
+    env = point_at_server(root, sandbox_server)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert run_cli("apply", ".", "--auto-approve", cwd=root, env=env).code == 0
+    edit_file(root / "tasks.yaml", "photos/beach.jpg", "photos/beach-2.jpg")  # one change pending
+    return root
+
+
+def plan_and_calls(root: Path, server: Any, prefetch: bool, before_plan: Any = None) -> tuple[Any, dict[str, Any]]:
+    httpx.post(f"{server.url}/_sandbox/reset-stats")
+    session = Session.for_cli(root, 4, prefetch=prefetch)
+    if before_plan is not None:
+        before_plan(session)
+    plan = run(session.plan())
+    return plan, server.stats()
+
+
+def prefetch_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "campaignctl-prefetch"]
+
+
+def test_a_prefetched_plan_is_the_plan_and_reads_once(repo: Path, sandbox_server: Any) -> None:
+    without, calls_without = plan_and_calls(repo, sandbox_server, prefetch=False)
+    with_, calls_with = plan_and_calls(repo, sandbox_server, prefetch=True)
+    assert with_.changes == without.changes and with_.drift == without.drift
+    assert with_.live_fingerprints == without.live_fingerprints and with_.balances == without.balances
+    assert [c.address for c in with_.pending] == ["swarms/task/rate-beach"]
+    assert calls_with["swarms"] == calls_without["swarms"]  # the plan took the prefetched read
+    assert not prefetch_threads()
+
+
+def test_state_changed_meanwhile_is_read_again(repo: Path, sandbox_server: Any) -> None:
+    """apply re-reads state under its lock: a prefetch made with another state is not taken."""
+    def forget_one(session: Session) -> None:
+        session.state.resources["swarms/task/rate-forest"]["id"] = None  # found again by its marker
+
+    without, calls_without = plan_and_calls(repo, sandbox_server, prefetch=False, before_plan=forget_one)
+    with_, calls_with = plan_and_calls(repo, sandbox_server, prefetch=True, before_plan=forget_one)
+    assert with_.changes == without.changes
+    assert "adopt" in {op.action for op in with_.operations}
+    assert calls_with["swarms"]["GET"] > calls_without["swarms"]["GET"]  # read twice: never a stale answer
+
+
+def test_an_invalid_config_ends_the_prefetch(repo: Path, sandbox_server: Any) -> None:
+    edit_file(repo / "campaign.yaml", "jobs: [rate-batch-1,", "jobs: [no-such-job,")
+    with pytest.raises(ConfigError, match="unknown Job 'no-such-job'"):
+        Session.for_cli(repo, 4, prefetch=True)
+    assert not prefetch_threads()
+    done = run_cli("plan", ".", cwd=repo, env={"SWARMS_TOKEN": sandbox_server.key})
+    assert done.code == 1 and "unknown Job 'no-such-job'" in done.err
+
+
+def test_a_platform_failing_during_the_prefetch_fails_the_plan_once(repo: Path, sandbox_server: Any) -> None:
+    httpx.post(f"{sandbox_server.url}/_sandbox/faults", json={"5xx": 1, "platforms": "swarms"}).raise_for_status()
+    with pytest.raises(ApiError, match=r"HTTP 50[023]"):
+        plan_and_calls(repo, sandbox_server, prefetch=True)
+    assert not prefetch_threads()
+    done = run_cli("plan", ".", cwd=repo, env={"SWARMS_TOKEN": sandbox_server.key})
+    assert done.code == 1 and re.search(r"HTTP 50[023]", done.err), done.err
