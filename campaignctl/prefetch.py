@@ -52,7 +52,10 @@ class Prefetch:
     """The reads of some providers, running in a thread; ``take`` hands one out (once)."""
 
     def __init__(self, names: list[str]) -> None:
-        self.futures: dict[str, concurrent.futures.Future[Prefetched]] = {n: concurrent.futures.Future() for n in names}
+        #: every provider's answer, resolved by the thread whatever happens to it
+        self._answers: dict[str, concurrent.futures.Future[Prefetched]] = {n: concurrent.futures.Future() for n in names}
+        #: those not taken yet
+        self.futures = dict(self._answers)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._main: asyncio.Task[Any] | None = None
         self._thread: threading.Thread | None = None
@@ -102,15 +105,19 @@ class Prefetch:
     def _run(self, config: Config, parallelism: int) -> None:
         previous = sys.getswitchinterval()
         sys.setswitchinterval(SWITCH_INTERVAL)
+        failure: Exception = RuntimeError("the prefetch ended without reading this provider")
         try:
             asyncio.run(self._read_all(config, parallelism))
         except BaseException as exc:  # noqa: BLE001 - whatever ends the thread ends the prefetch
-            for future in list(self.futures.values()):
-                if not future.done():
-                    future.set_exception(exc if isinstance(exc, Exception) else RuntimeError(str(exc)))
+            log.debug("prefetch ended early: %r", exc)
+            failure = exc if isinstance(exc, Exception) else RuntimeError(repr(exc))
         finally:
-            self._ready.set()
             sys.setswitchinterval(previous)
+            # every answer is resolved, taken ones too: the plan may be waiting on one
+            for future in self._answers.values():
+                if not future.done():
+                    future.set_exception(failure)
+            self._ready.set()
 
     async def _read_all(self, config: Config, parallelism: int) -> None:
         from .plan.builder import apply_moves
@@ -120,7 +127,7 @@ class Prefetch:
         self._main = asyncio.current_task()
         self._ready.set()
         state, _ = apply_moves(config, backend_for(config).read())
-        providers = {n: p for n, p in make_providers(config).items() if n in self.futures}
+        providers = {n: p for n, p in make_providers(config).items() if n in self._answers}
         for provider in providers.values():
             provider.credentials()
         wanted: dict[str, dict[str, str]] = {n: {} for n in providers}
@@ -129,7 +136,7 @@ class Prefetch:
                 wanted[doc.provider][address] = doc.kind
 
         async def one(name: str, provider: Any) -> None:
-            future = self.futures[name]
+            future = self._answers[name]
             known = {a: e["id"] for a, e in state.resources.items() if e.get("provider") == name and e.get("id") is not None}
             try:
                 live, balance = await asyncio.gather(provider.read(known, wanted[name]), provider.balance())

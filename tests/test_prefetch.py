@@ -81,3 +81,21 @@ def test_a_platform_failing_during_the_prefetch_fails_the_plan_once(repo: Path, 
     assert not prefetch_threads()
     done = run_cli("plan", ".", cwd=repo, env={"SWARMS_TOKEN": sandbox_server.key})
     assert done.code == 1 and re.search(r"HTTP 50[023]", done.err), done.err
+
+
+def test_a_prefetch_that_dies_early_leaves_the_plan_to_read(repo: Path, sandbox_server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever ends the prefetch thread before it read resolves what the plan waits for."""
+    import campaignctl.session as session_module
+
+    real = session_module.backend_for
+
+    def failing_in_the_thread(*args: Any, **kwargs: Any) -> Any:
+        if threading.current_thread().name == "campaignctl-prefetch":
+            raise RuntimeError("boom")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(session_module, "backend_for", failing_in_the_thread)
+    without, calls_without = plan_and_calls(repo, sandbox_server, prefetch=False)
+    with_, calls_with = plan_and_calls(repo, sandbox_server, prefetch=True)
+    assert with_.changes == without.changes and calls_with == calls_without
+    assert not prefetch_threads()
