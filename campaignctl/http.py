@@ -19,28 +19,36 @@
   gives 1 (up to 500). When a retry cannot be paid for, the request fails at once with a
   TransportError saying the budget is exhausted: a platform that is down fails the run quickly
   (about 50-100 retries) instead of every call waiting out its backoff;
+- over the network, requests skip httpx's client: the same bytes, written straight to
+  :class:`~campaignctl.transport.StreamTransport`, and the same ``httpx.Response`` (see
+  :class:`ApiClient`); in-process transports go through httpx's client;
 - errors carry the method, URL, status, the platform's error code/message and the request id;
 - secrets (tokens, keys, passwords) are redacted from every message.
 """
 from __future__ import annotations
 
 import asyncio
+import datetime
 import email.utils
+import functools
 import json as jsonlib
 import logging
 import random
+import re
 import time
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from httpx._content import encode_request  # what httpx's client sends for json=/data=, byte for byte
 
 from .errors import AmbiguousWriteError, ApiError, TransportError
-from .transport import network_transport
+from .transport import StreamTransport, network_transport
 
 log = logging.getLogger("campaignctl.http")
+httpx_log = logging.getLogger("httpx")  # its client logs every exchange at INFO: so does the direct path
 
 #: parses an error response into (code, message); providers supply their platform's format
 ErrorParser = Callable[[httpx.Response], tuple[str | None, str]]
@@ -53,6 +61,15 @@ NOT_SENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 DEFAULT_READ_TIMEOUT = 30.0
 DEFAULT_CONNECT_TIMEOUT = 10.0
+
+#: a path (and query) httpx's URL parser keeps as it is: RFC 3986's unreserved characters,
+#: sub-delimiters, ":@/?" and %-escapes; anything else (spaces, non-ASCII, "#"...) goes through it
+PLAIN_TARGET = re.compile(r"/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9A-Fa-f]{2})*\Z")
+NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+#: a \uD800-\uDFFF escape in JSON: maybe a lone surrogate (see json_body)
+SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+#: methods for which httpx sends "Content-Length: 0" when there is no body
+BODY_METHODS = ("POST", "PUT", "PATCH")
 
 
 def _error_name(exc: BaseException) -> str:
@@ -75,7 +92,8 @@ def json_body(response: httpx.Response) -> Any:
     """``response.json()``, where a lone surrogate (a ``\\ud800`` escape: no character, so text that
     cannot be printed or written as UTF-8) becomes U+FFFD. Raises what ``json.loads`` raises."""
     body = response.json()
-    if b"\\u" in response.content:
+    content = response.content
+    if b"\\" in content and SURROGATE_ESCAPE.search(content):  # memchr first: most bodies have no escape
         text = jsonlib.dumps(body, ensure_ascii=False)
         try:
             text.encode("utf-8")
@@ -159,8 +177,58 @@ class CallStats:
     seconds: float = 0.0
 
 
+class _Target:
+    """Where a request goes: ``url`` (as httpx prints it) and, when it is on the client's origin
+    and plain (see ``PLAIN_TARGET``), ``raw``: its path and query as they go on the request line.
+    The httpx.URL is parsed only when asked for (the in-process path, a response's request)."""
+
+    __slots__ = ("url", "raw", "_parsed")
+
+    def __init__(self, url: str, raw: bytes | None, parsed: httpx.URL | None) -> None:
+        self.url, self.raw, self._parsed = url, raw, parsed
+
+    def parsed(self) -> httpx.URL:
+        if self._parsed is None:
+            self._parsed = httpx.URL(self.url)
+        return self._parsed
+
+
+class _DirectResponse(httpx.Response):
+    """The httpx.Response to a request :class:`ApiClient` sent itself: its ``request`` (an
+    httpx.Request with the method, URL, headers and body that were sent) is built when something
+    asks for it (an error message, a cookie, ``raise_for_status``), not for every answer."""
+
+    _make_request: Callable[[], httpx.Request] | None = None
+
+    @property  # type: ignore[override]
+    def _request(self) -> httpx.Request | None:  # httpx's own methods read the attribute
+        request: httpx.Request | None = self.__dict__.get("_built_request")
+        if request is None and self._make_request is not None:
+            request = self.__dict__["_built_request"] = self._make_request()
+            self._make_request = None
+        return request
+
+    @_request.setter
+    def _request(self, value: httpx.Request | None) -> None:
+        self.__dict__["_built_request"] = value
+
+    def __getstate__(self) -> dict[str, Any]:
+        self._request  # noqa: B018  (built, so that the pickle holds it and not the client)
+        return {k: v for k, v in super().__getstate__().items() if k != "_make_request"}
+
+
 class ApiClient:
-    """An async JSON client for one platform endpoint."""
+    """An async JSON client for one platform endpoint.
+
+    Over the network (a :class:`~campaignctl.transport.StreamTransport`), a request to the
+    client's origin skips httpx's client: :meth:`_send_direct` writes the bytes httpx would send
+    (request line, Host, the client's headers, a json/data body encoded by httpx's own encoder)
+    and wraps the answer in an ``httpx.Response`` (decoded as httpx decodes it, cookies kept in
+    the client's jar); httpx's client building a Request, merging headers, checking auth and
+    redirects, and reading the answer through its stream layers cost more CPU than the exchange
+    itself. Other transports (the embedded sandbox's ASGI app, tests' MockTransport), other
+    origins, cookies to send and raw bodies go through httpx's client as they always did.
+    """
 
     def __init__(
         self,
@@ -178,15 +246,16 @@ class ApiClient:
         request_id_header: str = "X-Request-ID",
     ) -> None:
         """``timeout``: seconds (or an httpx.Timeout); ``deadline``: seconds an attempt may take in
-        all, by default the read timeout when ``transport`` is not httpx's network transport
-        (in-process transports ignore httpx's timeouts), else none. ``budget``: share one
-        RetryBudget between clients; by default each client has its own."""
+        all, by default the read timeout when ``transport`` is not a network transport (httpx's or
+        a StreamTransport; in-process transports ignore httpx's timeouts), else none. ``budget``:
+        share one RetryBudget between clients; by default each client has its own."""
         self.base_url = base_url.rstrip("/")
         self._base = httpx.URL(self.base_url)
+        self._split_base()
         self.retry = retry or RetryPolicy()
         self.budget = budget if budget is not None else RetryBudget()
         timeouts = make_timeout(timeout)
-        if deadline is None and transport is not None and not isinstance(transport, httpx.AsyncHTTPTransport):
+        if deadline is None and transport is not None and not isinstance(transport, (httpx.AsyncHTTPTransport, StreamTransport)):
             deadline = timeouts.read
         self.deadline = deadline
         self.error_parser = error_parser
@@ -194,14 +263,40 @@ class ApiClient:
         self.request_id_header = request_id_header
         self.stats = CallStats()
         self._sem = asyncio.Semaphore(parallelism)
+        if transport is None:  # over the network: one keep-alive connection per slot (see campaignctl.transport)
+            transport = network_transport(self.base_url, parallelism)
         self._client = httpx.AsyncClient(
             base_url=self.base_url,
             headers=headers or {},
-            # over the network: one keep-alive connection per slot (see campaignctl.transport)
-            transport=transport if transport is not None else network_transport(self.base_url, parallelism),
+            transport=transport,
             timeout=timeouts,
             limits=httpx.Limits(max_connections=parallelism, max_keepalive_connections=parallelism),
         )
+        #: the transport _send_direct hands requests to; None: everything goes through httpx's client
+        self._stream = transport if isinstance(transport, StreamTransport) and self._origin is not None else None
+        self._head: tuple[bytes, frozenset[bytes]] | None = None  # see _headers_block
+        self._timeouts: tuple[httpx.Timeout, dict[str, Any]] | None = None
+
+    def _split_base(self) -> None:
+        """What url_for and _send_direct need of the base URL, worked out once: ``_origin``
+        (scheme, host, port) and ``_host_line`` (the Host header) when a request to it can be
+        sent directly (http or https, no user:password, which httpx turns into an Authorization);
+        ``_origin_text`` ("https://h.test:8443") and ``_base_path`` ("/v1" or "") when paths can be
+        joined to it as text, that is when httpx prints the base URL as it is written."""
+        base = self._base
+        self._origin: tuple[str, str, int] | None = None
+        self._host_line = b""
+        self._origin_text: str | None = None
+        self._base_path = ""
+        if base.scheme not in ("http", "https") or not base.host or base.userinfo:
+            return
+        self._origin = (base.scheme, base.host, base.port or (443 if base.scheme == "https" else 80))
+        self._host_line = b"Host: %s\r\n" % base.netloc
+        origin_text = f"{base.scheme}://{base.netloc.decode('ascii')}"
+        path = base.raw_path.decode("ascii").rstrip("/")
+        plain = not path or (PLAIN_TARGET.match(path) is not None and "?" not in path and "%" not in path and "/." not in path)
+        if plain and not base.fragment and self.base_url == origin_text + path:
+            self._origin_text, self._base_path = origin_text, path
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -212,6 +307,7 @@ class ApiClient:
 
     def set_header(self, name: str, value: str) -> None:
         self._client.headers[name] = value
+        self._head = None  # _send_direct encodes them again
 
     def redact(self, text: str) -> str:
         for secret in self.secrets:
@@ -228,16 +324,40 @@ class ApiClient:
 
     def url_for(self, path_or_url: str) -> httpx.URL:
         """``/tasks`` -> base + path; a link the API returned (``/swarms/tasks?after=3``) -> same host.
-        Parsed once here (httpx takes the parsed URL as it is: parsing was a tenth of a plan's CPU)."""
+        Parsed once here (httpx takes the parsed URL as it is: parsing was a tenth of a plan's CPU).
+        A junk link (``http://[::1``) raises ApiError."""
+        return self._target(path_or_url).parsed()
+
+    def _target(self, path_or_url: str) -> _Target:
+        """url_for's answer without httpx's URL parser in the common cases: a plain path (see
+        ``PLAIN_TARGET``) under the base, or a plain link on the base's origin as httpx prints it,
+        is joined as text, as httpx would join it; anything else is parsed by httpx."""
+        origin = self._origin_text
+        if origin is not None and len(path_or_url) < 8192:
+            raw: str | None = None
+            if path_or_url[:1] == "/" and path_or_url[1:2] != "/":
+                base = self._base_path
+                raw = path_or_url if base and path_or_url.startswith(base + "/") else base + path_or_url
+            elif path_or_url.startswith(origin) and path_or_url[len(origin) : len(origin) + 1] == "/":
+                raw = path_or_url[len(origin) :]
+            if raw is not None and PLAIN_TARGET.match(raw) and "/." not in raw:  # "/./", "/../": httpx drops them
+                return _Target(origin + raw, raw.encode("ascii"), None)
+        url = self._parse(path_or_url)
+        direct = self._origin is not None and (url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80)) == self._origin
+        return _Target(str(url), url.raw_path if direct and not url.userinfo else None, url)
+
+    def _parse(self, path_or_url: str) -> httpx.URL:
         try:  # a link from a reply may be no URL at all ("http://[::1"): the platform's error, not a traceback
             if path_or_url.startswith(("http://", "https://")):
                 return httpx.URL(path_or_url)
             base = self._base
             if base.path not in ("", "/") and path_or_url.startswith(base.path.rstrip("/") + "/"):
-                return base.copy_with(raw_path=path_or_url.encode())
+                # a raw path is ASCII: other characters %-encoded as UTF-8, as httpx encodes them in a URL
+                raw = NON_ASCII.sub(lambda m: urllib.parse.quote(m.group(), safe=""), path_or_url)
+                return base.copy_with(raw_path=raw.encode("ascii"))
             return httpx.URL(self.base_url + path_or_url)
-        except httpx.InvalidURL as exc:
-            raise ApiError(f"not a usable URL: {self.redact(path_or_url)[:200]!r} ({exc})") from None
+        except (httpx.InvalidURL, UnicodeError) as exc:  # UnicodeError: a lone surrogate
+            raise ApiError(f"not a usable URL: {self.redact(path_or_url)[:200]!r} ({self.redact(str(exc))})") from None
 
     async def request(
         self,
@@ -257,8 +377,8 @@ class ApiClient:
         method = method.upper()
         if idempotent is None:
             idempotent = method in IDEMPOTENT_METHODS
-        target = self.url_for(path if not params else f"{path}{'&' if '?' in path else '?'}{httpx.QueryParams(params)}")
-        url = str(target)
+        target = self._target(path if not params else f"{path}{'&' if '?' in path else '?'}{httpx.QueryParams(params)}")
+        url = target.url
         attempt = 0
         last_retry_cost = 0
         while True:
@@ -288,7 +408,8 @@ class ApiClient:
             finally:
                 self._count(method, time.perf_counter() - started)
             status = response.status_code
-            log.debug("%s %s -> %s", method, self.redact(url), status)
+            if log.isEnabledFor(logging.DEBUG):  # redact() is not free: only when it is shown
+                log.debug("%s %s -> %s", method, self.redact(url), status)
             if status < 400 or status in ok_statuses:
                 self.budget.release(last_retry_cost or self.budget.success_refund)
                 return response
@@ -304,14 +425,102 @@ class ApiClient:
             last_retry_cost = cost
             await self._sleep_before_retry(attempt, response, method, url, f"HTTP {status}")
 
-    async def _send(self, method: str, url: httpx.URL, **kwargs: Any) -> httpx.Response:
+    async def _send(self, method: str, target: _Target, json: Any, data: Any) -> httpx.Response:
+        if (
+            self._stream is not None
+            and self._origin is not None
+            and target.raw is not None
+            and (data is None or isinstance(data, Mapping))  # raw bytes, files...: httpx's client
+            and not self._client.cookies  # a Cookie header to work out: httpx's client
+        ):
+            send = self._send_direct(self._stream, self._origin, method, target, json, data)
+        else:
+            send = self._client.request(method, target.parsed(), json=json, data=data)
         if self.deadline is None:
-            return await self._client.request(method, url, **kwargs)
+            return await send
         try:
             async with asyncio.timeout(self.deadline):
-                return await self._client.request(method, url, **kwargs)
+                return await send
         except TimeoutError:
             raise httpx.ReadTimeout(f"no answer within {self.deadline:g}s") from None
+
+    def _headers_block(self) -> tuple[bytes, frozenset[bytes]]:
+        """The client's headers (httpx's defaults merged with ours and set_header's) as they go
+        on the wire, and their names in lower case; cached until set_header."""
+        if self._head is None:
+            raw = self._client.headers.raw
+            self._head = (b"".join(b"%s: %s\r\n" % kv for kv in raw), frozenset(k.lower() for k, _ in raw))
+        return self._head
+
+    def _timeout_dict(self) -> dict[str, Any]:
+        timeout = self._client.timeout
+        if self._timeouts is None or self._timeouts[0] is not timeout:
+            self._timeouts = (timeout, timeout.as_dict())
+        return self._timeouts[1]
+
+    async def _send_direct(
+        self, stream: StreamTransport, origin: tuple[str, str, int], method: str, target: _Target, json: Any, data: Any
+    ) -> httpx.Response:
+        """What ``self._client.request(method, url, json=json, data=data)`` does over a
+        StreamTransport, for the same bytes on the wire and the same Response, minus httpx's
+        client: headers in httpx's order (Host, Content-Length 0 for a POST/PUT/PATCH without
+        body, the client's, the body's Content-Length/Content-Type unless the client's set them)."""
+        started = time.perf_counter()
+        block, names = self._head or self._headers_block()
+        head = [b"%s %s HTTP/1.1\r\n" % (method.encode("ascii"), target.raw)]
+        if b"host" not in names:
+            head.append(self._host_line)
+        body = b""
+        body_lines: list[bytes] = []
+        framed = b"content-length" in names or b"transfer-encoding" in names
+        if json is not None or data:
+            content_headers, content = encode_request(data=data, json=json)
+            body = b"".join(content)  # type: ignore[arg-type]  # a ByteStream: one bytes
+            for name, value in content_headers.items():
+                key = name.lower().encode("ascii")
+                if key in names or (key == b"transfer-encoding" and (b"content-length" in names or "Content-Length" in content_headers)):
+                    continue  # as httpx's Request._prepare: the client's headers win
+                framed = framed or key in (b"content-length", b"transfer-encoding")
+                body_lines.append(b"%s: %s\r\n" % (name.encode("ascii"), value.encode("ascii")))
+        if not framed and method in BODY_METHODS:
+            head.append(b"Content-Length: 0\r\n")
+        head.append(block)
+        head.extend(body_lines)
+        head.append(b"\r\n")
+        head_bytes = b"".join(head)
+        timeouts = self._timeout_dict()
+        status, reason, headers, content_bytes = await stream.exchange(origin, head_bytes, body, method == "HEAD", timeouts)
+        response = _DirectResponse(
+            status, headers=headers, stream=httpx.ByteStream(content_bytes),
+            extensions={"http_version": b"HTTP/1.1", "reason_phrase": reason},
+        )  # fmt: skip
+        response._make_request = functools.partial(self._request_for, method, target, head_bytes, body, timeouts)
+        encoded = cookies = False
+        for name, _ in headers:
+            key = name.lower()
+            if key == b"content-encoding":
+                encoded = True
+            elif key == b"set-cookie":
+                cookies = True
+        if cookies:
+            self._client.cookies.extract_cookies(response)
+        if encoded:  # httpx's decoders (gzip, deflate, br/zstd when installed), httpx.DecodingError
+            await response.aread()
+        else:  # what aread() leaves, without its stream layers
+            response._content = content_bytes
+            response._num_bytes_downloaded = len(content_bytes)
+            response.is_stream_consumed = response.is_closed = True
+        response.elapsed = datetime.timedelta(seconds=time.perf_counter() - started)
+        if httpx_log.isEnabledFor(logging.INFO):
+            httpx_log.info('HTTP Request: %s %s "%s %d %s"', method, target.url, "HTTP/1.1", status, response.reason_phrase)
+        return response
+
+    @staticmethod
+    def _request_for(method: str, target: _Target, head: bytes, body: bytes, timeouts: dict[str, Any]) -> httpx.Request:
+        """The httpx.Request _send_direct sent (its headers read back from the bytes)."""
+        lines = head[:-4].split(b"\r\n")[1:]
+        headers = [(name, value.lstrip()) for name, _, value in (line.partition(b":") for line in lines)]
+        return httpx.Request(method, target.parsed(), headers=headers, content=body, extensions={"timeout": timeouts})
 
     async def json(self, method: str, path: str, **kwargs: Any) -> Any:
         response = await self.request(method, path, **kwargs)

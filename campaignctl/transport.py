@@ -1,29 +1,42 @@
 """The network transport under :class:`campaignctl.http.ApiClient`: HTTP/1.1 on asyncio streams.
 
-Why not httpx's default transport (httpcore)? Measured in ``benchmarks/scale.py`` on 2 cores, with
-a stub server answering after 20 ms, 16 requests in flight:
+Why not httpx's default transport (httpcore)? Measured on 2 cores against the stub server of
+``benchmarks/scale.py`` (it answers after 20 ms), 16 requests in flight, client CPU per
+``ApiClient`` GET, JSON decoding of the answer included:
 
-=======================================  ===========================  ==========================
-transport                                client CPU / request (2 KB)  at 64 in flight
-=======================================  ===========================  ==========================
-httpx default (httpcore pool)            3.0-3.5 ms                   5.5-7 ms
-one httpcore connection per slot         1.1-1.4 ms                   1.0-1.7 ms
-this module (asyncio streams)            0.35-0.5 ms                  the same
-=======================================  ===========================  ==========================
+=============================================  ===========================  ==========================
+transport                                      client CPU / request (2 KB)  at 64 in flight
+=============================================  ===========================  ==========================
+httpx default (httpcore pool)                  3.0-3.5 ms                   5.5-7 ms
+one httpcore connection per slot               1.1-1.4 ms                   1.0-1.7 ms
+this module, under httpx's client              0.40-0.55 ms                 0.39-0.41 ms
+this module, ApiClient's direct path           0.16-0.21 ms                 0.18-0.19 ms
+=============================================  ===========================  ==========================
+
+(47 KB answers: 0.7-1.1 ms under httpx's client, 0.43-0.67 ms on the direct path, of which
+~0.22 ms is ``json.loads``.) Of the direct path's ~0.18 ms, about half is the ``send`` system call
+of the request (loopback, in a VM).
 
 httpcore's pool re-scans every connection for every queued request each time one starts or ends
 (``_assign_requests_to_connections``: ``is_idle``, ``has_expired``, a ``getpeername`` + ``poll``
 per connection), so its cost per request grows with the requests in flight; and each exchange
 goes through anyio, h11 and a cancel scope per socket operation. Here a request takes an idle
 keep-alive connection (or opens one, up to ``size``), writes the request and reads the whole
-answer. httpx's client stays on top (URL, headers, cookies, content decoding, ``Response``).
+answer. Under httpx's client (``handle_async_request``), httpx does the rest (URL, headers,
+cookies, content decoding, ``Response``); ApiClient skips that client and hands the request's
+bytes to :meth:`StreamTransport.exchange` itself (see :class:`campaignctl.http.ApiClient`).
 
 HTTP/1.1 only: answers delimited by ``Content-Length``, ``Transfer-Encoding: chunked`` or the
 end of the connection; no body for ``HEAD``, 1xx, 204 and 304. TLS for ``https``. httpx's
 timeouts (``connect``, ``read``, ``write``, ``pool``) apply and raise httpx's exceptions, as do
 connection failures (``ConnectError``: nothing was sent) and a server that hangs up
 (``RemoteProtocolError`` / ``ReadError`` / ``WriteError``), so the client's retry rules read them
-as they read httpcore's. An idle connection the server closed is dropped before it is reused.
+as they read httpcore's. Two differences with httpcore's timeouts, both to save a timer per
+socket operation: ``read`` bounds the whole answer (status line, headers and body), not each
+socket read, so a server trickling a large answer slower than that fails with ``ReadTimeout``
+(30 s by default: far more than any answer of the platforms takes); ``write`` applies only when
+the socket did not take the whole request at once (a request larger than its buffer).
+An idle connection the server closed is dropped before it is reused.
 ``network_transport`` leaves the choice to httpx when an environment proxy applies.
 """
 from __future__ import annotations
@@ -133,53 +146,66 @@ class StreamTransport(httpx.AsyncBaseTransport):
 
     # -- one exchange --------------------------------------------------------------------------
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if self._closed:
-            raise RuntimeError("the transport is closed")
         url = request.url
         origin = (url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80))
-        timeouts: dict[str, Any] = request.extensions.get("timeout") or {}
         body = await request.aread()
-        conn = await self._acquire(origin, timeouts)
-        reuse = False
-        try:
-            await self._send(conn, request, body, timeouts.get("write"))
-            status, reason, headers, content, reuse = await self._receive(conn, request, timeouts.get("read"))
-        finally:
-            self._release(origin, conn, reuse)
-        return httpx.Response(
-            status, headers=headers, stream=httpx.ByteStream(content), request=request,
-            extensions={"http_version": b"HTTP/1.1", "reason_phrase": reason},
-        )  # fmt: skip
-
-    async def _send(self, conn: _Conn, request: httpx.Request, body: bytes, timeout: float | None) -> None:
-        target = request.url.raw_path
-        head = [b"%s %s HTTP/1.1\r\n" % (request.method.encode("ascii"), target)]
+        head = [b"%s %s HTTP/1.1\r\n" % (request.method.encode("ascii"), url.raw_path)]
         chunked = False
         for name, value in request.headers.raw:
             if name.lower() == b"transfer-encoding":
                 chunked = b"chunked" in value.lower()
             head.append(b"%s: %s\r\n" % (name, value))
         head.append(b"\r\n")
-        data = b"".join(head)
-        if body:
-            data += b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body) if chunked else body
-        elif chunked:
-            data += b"0\r\n\r\n"
+        if chunked:
+            body = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body) if body else b"0\r\n\r\n"
+        status, reason, headers, content = await self.exchange(
+            origin, b"".join(head), body, request.method == "HEAD", request.extensions.get("timeout") or {}
+        )
+        return httpx.Response(
+            status, headers=headers, stream=httpx.ByteStream(content), request=request,
+            extensions={"http_version": b"HTTP/1.1", "reason_phrase": reason},
+        )  # fmt: skip
+
+    async def exchange(
+        self, origin: tuple[str, str, int], head: bytes, body: bytes, head_request: bool, timeouts: dict[str, Any]
+    ) -> tuple[int, bytes, list[tuple[bytes, bytes]], bytes]:
+        """Send one request already in HTTP/1.1 bytes (``head``: the request line and headers up to
+        the empty line; ``body``, framed as the headers say) to ``origin`` (scheme, host, port) and
+        return the answer: (status, reason phrase, raw headers, body as sent: not decoded).
+        ``head_request``: the request was a HEAD (an answer without body). ``timeouts``: httpx's
+        ``Timeout.as_dict()``. What :meth:`handle_async_request` does below httpx's client, and
+        what :class:`campaignctl.http.ApiClient` calls directly, without building httpx's request."""
+        if self._closed:
+            raise RuntimeError("the transport is closed")
+        conn = await self._acquire(origin, timeouts)
+        reuse = False
         try:
-            conn.writer.write(data)
-            async with asyncio.timeout(timeout):
-                await conn.writer.drain()
+            await self._send(conn, head + body if body else head, timeouts.get("write"))
+            status, reason, headers, content, reuse = await self._receive(conn, head_request, timeouts.get("read"))
+        finally:
+            self._release(origin, conn, reuse)
+        return status, reason, headers, content
+
+    async def _send(self, conn: _Conn, data: bytes, timeout: float | None) -> None:
+        writer = conn.writer
+        try:
+            writer.write(data)
+            if writer.transport.get_write_buffer_size():  # the socket did not take it all at once
+                async with asyncio.timeout(timeout):
+                    await writer.drain()
+            else:  # nothing to wait for; drain() still reports a connection lost while writing
+                await writer.drain()
         except TimeoutError:
             raise httpx.WriteTimeout("the request could not be sent in time") from None
         except OSError as exc:
             raise httpx.WriteError(str(exc) or type(exc).__name__) from None
 
     async def _receive(
-        self, conn: _Conn, request: httpx.Request, timeout: float | None
+        self, conn: _Conn, head_request: bool, timeout: float | None
     ) -> tuple[int, bytes, list[tuple[bytes, bytes]], bytes, bool]:
         reader = conn.reader
         try:
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(timeout):  # the whole answer: see the module's docstring
                 while True:
                     try:
                         head = await reader.readuntil(b"\r\n\r\n")
@@ -189,26 +215,24 @@ class StreamTransport(httpx.AsyncBaseTransport):
                         raise httpx.RemoteProtocolError("the server hung up in the middle of its answer") from None
                     except asyncio.LimitOverrunError:
                         raise httpx.RemoteProtocolError(f"an answer's headers are longer than {MAX_HEAD} bytes") from None
-                    status, reason, headers = _parse_head(head)
+                    status, reason, headers, length, chunked, connection = _parse_head(head)
                     if 100 <= status < 200 and status != 101:
                         continue  # an interim answer (100 Continue...): the real one follows
                     break
-                fields = {k.lower(): v for k, v in headers}
-                connection = fields.get(b"connection", b"").lower()
                 keep = connection != b"close" and (head.startswith(b"HTTP/1.1") or connection == b"keep-alive")
-                if request.method == "HEAD" or status in NO_BODY_STATUSES or status < 200:
+                if head_request or status in NO_BODY_STATUSES or status < 200:
                     return status, reason, headers, b"", keep
-                if b"chunked" in fields.get(b"transfer-encoding", b"").lower():
+                if chunked:
                     return status, reason, headers, await _read_chunked(reader), keep
-                if b"content-length" in fields:
+                if length is not None:
                     try:
-                        length = int(fields[b"content-length"])
-                        if length < 0:  # readexactly(-5) raises a bare ValueError: a malformed length, as said
-                            raise ValueError(length)
+                        length_value = int(length)
+                        if length_value < 0:  # readexactly(-5) raises a bare ValueError: a malformed length, as said
+                            raise ValueError(length_value)
                     except ValueError:
                         raise httpx.RemoteProtocolError("an answer with a malformed Content-Length") from None
                     try:
-                        return status, reason, headers, await reader.readexactly(length), keep
+                        return status, reason, headers, await reader.readexactly(length_value), keep
                     except asyncio.IncompleteReadError:
                         raise httpx.RemoteProtocolError("the server hung up in the middle of its answer") from None
                 return status, reason, headers, await reader.read(), False  # delimited by the end of the connection
@@ -226,18 +250,31 @@ class StreamTransport(httpx.AsyncBaseTransport):
         self._idle.clear()
 
 
-def _parse_head(head: bytes) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+def _parse_head(head: bytes) -> tuple[int, bytes, list[tuple[bytes, bytes]], bytes | None, bool, bytes]:
+    """(status, reason, headers, the Content-Length's value or None, chunked, Connection lower-cased)."""
     lines = head[:-4].split(b"\r\n")
     parts = lines[0].split(b" ", 2)
     if len(parts) < 2 or not parts[0].startswith(b"HTTP/1.") or not parts[1].isdigit():
         raise httpx.RemoteProtocolError(f"not an HTTP/1.1 answer: {lines[0][:80]!r}")
     headers = []
+    length: bytes | None = None
+    chunked = False
+    connection = b""
     for line in lines[1:]:
         name, sep, value = line.partition(b":")
         if not sep:
             raise httpx.RemoteProtocolError(f"a malformed header line: {line[:80]!r}")
-        headers.append((name.strip(), value.strip()))
-    return int(parts[1]), parts[2] if len(parts) > 2 else b"", headers
+        name = name.strip()
+        value = value.strip()
+        headers.append((name, value))
+        key = name.lower()
+        if key == b"content-length":
+            length = value
+        elif key == b"transfer-encoding":
+            chunked = b"chunked" in value.lower()
+        elif key == b"connection":
+            connection = value.lower()
+    return int(parts[1]), parts[2] if len(parts) > 2 else b"", headers, length, chunked, connection
 
 
 async def _read_chunked(reader: asyncio.StreamReader) -> bytes:

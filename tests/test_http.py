@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -602,3 +603,37 @@ def test_secrets_sent_as_query_params_are_redacted_in_their_encoded_form(secret:
     assert isinstance(error, ApiError)
     assert "key=***" in error.url
     assert "key=***" in str(error)
+
+
+# -- bodies ----------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (rb'{"a": "x\ud800y", "b": "\uDC00"}', None),  # lone surrogates: U+FFFD in their place
+        (rb'{"emoji": "\ud83d\ude00", "e": "\u00e9"}', {"emoji": "\U0001f600", "e": "\u00e9"}),  # a pair: one character
+        (rb'{"text": "\\ud800 is how it is written"}', {"text": "\\ud800 is how it is written"}),  # an escaped backslash
+        (b'{"plain": "no escape at all"}', {"plain": "no escape at all"}),
+    ],
+)
+def test_json_bodies_never_hold_lone_surrogates(raw: bytes, expected: Any) -> None:
+    async def main() -> Any:
+        client = client_for(Recorder(httpx.Response(200, content=raw)))
+        try:
+            return await client.json("GET", "/a")
+        finally:
+            await client.aclose()
+
+    body = asyncio.run(main())
+    str(body).encode("utf-8")  # printable, writable
+    if expected is None:
+        assert body["a"].startswith("x\ufffd") and body["a"].endswith("\ufffdy") and set(body["b"]) == {"\ufffd"}
+    else:
+        assert body == expected
+
+
+def test_the_debug_log_of_each_call_is_redacted(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.DEBUG, logger="campaignctl.http"):
+        call(Recorder(200), "GET", f"/x/{SECRET}", secrets=[SECRET])
+    messages = [r.getMessage() for r in caplog.records if r.name == "campaignctl.http"]
+    assert any(m == f"GET {BASE}/x/*** -> 200" for m in messages)
+    assert not any(SECRET in m for m in messages)
