@@ -159,3 +159,29 @@ def test_load_config_uses_it_and_can_be_turned_off(tmp_path: Path, monkeypatch: 
     load_config(repo)
     load_config(repo)
     assert len(parses) == 2  # the whole file, each time
+
+
+def test_it_keeps_the_newest_files_within_bounds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A CI runner checking out every build under a new path must not fill the disk."""
+    import os
+
+    from campaignctl.config import doc_cache
+
+    def save(n: int) -> Path:
+        file = tmp_path / f"build-{n}" / "s.yaml"
+        file.parent.mkdir()
+        file.write_text(TEXT)
+        cache = DocCache(tmp_path / "cache", file, "s.yaml")
+        load_documents(TEXT, "s.yaml", cache)
+        cache.save()
+        assert cache.path is not None
+        os.utime(cache.path, (1_000_000 + n, 1_000_000 + n))  # written in this order
+        return cache.path
+
+    monkeypatch.setattr(doc_cache, "KEEP", 3)
+    paths = [save(n) for n in range(5)]
+    save(5)
+    assert sorted((tmp_path / "cache").glob("docs-*.bin")) == sorted([*paths[3:], DocCache(tmp_path / "cache", tmp_path / "build-5" / "s.yaml", "s.yaml").path])
+    monkeypatch.setattr(doc_cache, "KEEP_BYTES", 1)  # smaller than any file: the newest alone stays
+    newest = save(6)
+    assert list((tmp_path / "cache").glob("docs-*.bin")) == [newest]

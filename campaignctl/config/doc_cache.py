@@ -16,8 +16,9 @@ changed loader never reads an old entry.
 
 One file per config file (``docs-<digest of its absolute path>.bin``: a :mod:`marshal` dict of
 chunk digest -> (alias nodes, pickle)), in the validation cache's directory
-(``CAMPAIGNCTL_CACHE_DIR=off`` turns both off); the newest ``KEEP`` files are kept. It is a cache:
-unreadable, corrupt or unwritable, it is ignored (and rebuilt), never an error.
+(``CAMPAIGNCTL_CACHE_DIR=off`` turns both off); the newest ``KEEP`` files, up to ``KEEP_BYTES``
+in all, are kept. It is a cache: unreadable, corrupt or unwritable, it is ignored (and rebuilt),
+never an error.
 """
 from __future__ import annotations
 
@@ -38,8 +39,10 @@ from . import yamlload
 log = logging.getLogger(__name__)
 
 DIGEST = 16
-#: cache files kept (one per config file); past it the least recently written are removed
+#: cache files kept (one per config file) and their total size; past either, the least recently
+#: written are removed (the newest is always kept)
 KEEP = 256
+KEEP_BYTES = 256 * 2**20
 _ALLOWED = {("campaignctl.config.yamlload", name): getattr(yamlload, name) for name in ("MarkedDict", "MarkedList", "Mark")}
 
 
@@ -123,9 +126,17 @@ class DocCache:
 
 
 def _prune(directory: Path) -> None:
-    files = list(directory.glob("docs-*.bin"))
-    if len(files) <= KEEP:
-        return
-    by_age = sorted(files, key=lambda p: p.stat().st_mtime)
-    for stale in by_age[: len(files) - KEEP]:
-        stale.unlink(missing_ok=True)
+    """Keep the newest files, at most KEEP of them and KEEP_BYTES in all (a CI runner that checks
+    out each build under a new path leaves a file per build behind)."""
+    files = []
+    for path in directory.glob("docs-*.bin"):
+        with contextlib.suppress(OSError):  # removed meanwhile by another run
+            stat = path.stat()
+            files.append((stat.st_mtime, stat.st_size, path))
+    files.sort(reverse=True)
+    total = 0
+    for count, (_, size, path) in enumerate(files, 1):
+        total += size
+        if count > KEEP or (total > KEEP_BYTES and count > 1):
+            with contextlib.suppress(OSError):
+                path.unlink()
