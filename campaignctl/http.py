@@ -45,7 +45,7 @@ import httpx
 from httpx._content import encode_request  # what httpx's client sends for json=/data=, byte for byte
 
 from .errors import AmbiguousWriteError, ApiError, TransportError
-from .transport import StreamTransport, network_transport
+from .transport import StreamTransport, network_transport, origin_of
 
 log = logging.getLogger("campaignctl.http")
 httpx_log = logging.getLogger("httpx")  # its client logs every exchange at INFO: so does the direct path
@@ -290,7 +290,7 @@ class ApiClient:
         self._base_path = ""
         if base.scheme not in ("http", "https") or not base.host or base.userinfo:
             return
-        self._origin = (base.scheme, base.host, base.port or (443 if base.scheme == "https" else 80))
+        self._origin = origin_of(base)
         self._host_line = b"Host: %s\r\n" % base.netloc
         origin_text = f"{base.scheme}://{base.netloc.decode('ascii')}"
         path = base.raw_path.decode("ascii").rstrip("/")
@@ -343,7 +343,7 @@ class ApiClient:
             if raw is not None and PLAIN_TARGET.match(raw) and "/." not in raw:  # "/./", "/../": httpx drops them
                 return _Target(origin + raw, raw.encode("ascii"), None)
         url = self._parse(path_or_url)
-        direct = self._origin is not None and (url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80)) == self._origin
+        direct = self._origin is not None and origin_of(url) == self._origin
         return _Target(str(url), url.raw_path if direct and not url.userinfo else None, url)
 
     def _parse(self, path_or_url: str) -> httpx.URL:

@@ -146,10 +146,9 @@ class StreamTransport(httpx.AsyncBaseTransport):
 
     # -- one exchange --------------------------------------------------------------------------
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        url = request.url
-        origin = (url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80))
+        origin = origin_of(request.url)
         body = await request.aread()
-        head = [b"%s %s HTTP/1.1\r\n" % (request.method.encode("ascii"), url.raw_path)]
+        head = [b"%s %s HTTP/1.1\r\n" % (request.method.encode("ascii"), request.url.raw_path)]
         chunked = False
         for name, value in request.headers.raw:
             if name.lower() == b"transfer-encoding":
@@ -248,6 +247,11 @@ class StreamTransport(httpx.AsyncBaseTransport):
                 conn = idle.pop()
                 conn.close()
         self._idle.clear()
+
+
+def origin_of(url: httpx.URL) -> tuple[str, str, int]:
+    """(scheme, host, port) of ``url``, the port filled in: what one pool of connections serves."""
+    return url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80)
 
 
 def _parse_head(head: bytes) -> tuple[int, bytes, list[tuple[bytes, bytes]], bytes | None, bool, bytes]:
