@@ -120,7 +120,7 @@ class Prefetch:
             self._ready.set()
 
     async def _read_all(self, config: Config, parallelism: int) -> None:
-        from .plan.builder import apply_moves
+        from .plan.builder import apply_moves, known_of, wanted_of
         from .session import backend_for, make_providers, opened
 
         self._loop = asyncio.get_running_loop()
@@ -130,14 +130,11 @@ class Prefetch:
         providers = {n: p for n, p in make_providers(config).items() if n in self._answers}
         for provider in providers.values():
             provider.credentials()
-        wanted: dict[str, dict[str, str]] = {n: {} for n in providers}
-        for address, doc in config.resources.items():
-            if doc.provider in wanted:
-                wanted[doc.provider][address] = doc.kind
+        wanted = wanted_of(config, providers)  # as the plan's read_live asks them (take compares)
 
         async def one(name: str, provider: Any) -> None:
             future = self._answers[name]
-            known = {a: e["id"] for a, e in state.resources.items() if e.get("provider") == name and e.get("id") is not None}
+            known = known_of(state, name)
             try:
                 live, balance = await asyncio.gather(provider.read(known, wanted[name]), provider.balance())
             except Exception as exc:  # noqa: BLE001 - handed to the plan, which decides

@@ -7,6 +7,7 @@ import fnmatch
 import hashlib
 import json
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,21 @@ def _kind_of(address: str) -> str:
     return address.split("/")[1]
 
 
+def wanted_of(config: Config, providers: Iterable[str]) -> dict[str, dict[str, str]]:
+    """What each of ``providers`` is asked to find: address -> kind of the config's resources."""
+    wanted: dict[str, dict[str, str]] = {name: {} for name in providers}
+    for address, doc in config.resources.items():
+        if doc.provider in wanted:
+            wanted[doc.provider][address] = doc.kind
+    return wanted
+
+
+def known_of(state: State, provider: str) -> dict[str, Any]:
+    """address -> remote id of ``provider``'s objects in state. An entry without id is the intent
+    of a create that never answered: it is looked for like a new object."""
+    return {a: e["id"] for a, e in state.resources.items() if e.get("provider") == provider and e.get("id") is not None}
+
+
 async def read_live(
     providers: dict[str, Provider], config: Config, state: State, only: set[str] | None = None, prefetch: Prefetch | None = None
 ) -> tuple[dict[str, dict[str, Any]], dict[str, Live], dict[str, float | None]]:
@@ -42,15 +58,11 @@ async def read_live(
     at all, and the others get ``only`` and decide how much to read: what they answer for those
     addresses is what a whole read answers (relations resolve to addresses as in the whole set).
     ``prefetch``: whole reads begun while the config was checked, taken where they read the same."""
-    desired: dict[str, dict[str, Any]] = {}
-    wanted: dict[str, dict[str, str]] = {name: {} for name in providers}
-    for address, doc in config.resources.items():
-        desired[address] = providers[doc.provider or ""].desired(doc, config)
-        wanted[doc.provider or ""][address] = doc.kind
+    desired = {address: providers[doc.provider or ""].desired(doc, config) for address, doc in config.resources.items()}
+    wanted = wanted_of(config, providers)
 
     async def one(name: str, provider: Provider) -> tuple[dict[str, Live], float | None]:
-        # an entry without id is the intent of a create that never answered: look for it like a new object
-        known = {a: e["id"] for a, e in state.resources.items() if e.get("provider") == name and e.get("id") is not None}
+        known = known_of(state, name)
         provider.applied = {a: e.get("attrs") for a, e in state.resources.items() if e.get("provider") == name}
         mine = None
         if only is not None:
