@@ -104,7 +104,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .store import Store
+from .store import Store, dumps
 
 if TYPE_CHECKING:
     from .app import Sandbox, Settings
@@ -263,7 +263,7 @@ class Ctx:
 
     def respond(self, body: Any, status: int = 200) -> Response:
         media = "application/hal+json" if self.hal else "application/json"
-        return JSONResponse(body, status_code=status, media_type=media)
+        return Response(dumps(body), status_code=status, media_type=media)
 
     # -- data -----------------------------------------------------------------------------
     def get(self, kind: str, id: int) -> dict[str, Any]:

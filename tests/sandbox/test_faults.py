@@ -301,6 +301,32 @@ def test_latency_delays_without_blocking_other_requests() -> None:
     assert fast < 0.25
 
 
+def test_latency_is_added_to_the_answer_of_a_request_handled_on_arrival() -> None:
+    """The platform handles a request when it arrives; its answer leaves ``latency`` later. A write
+    is visible to another reader before its own answer is back (as over a real network), and a
+    request a fault refuses waits the latency out before it is refused, and nothing happens."""
+    app = make_app("latency=400ms,methods=POST,platforms=swarms")
+
+    async def main() -> tuple[float, int]:
+        started = time.monotonic()
+        write = asyncio.ensure_future(send(app, "POST", "/swarms/tasks", headers=SWARMS, json=TASK))
+        await asyncio.sleep(0.2)
+        listed = await send(app, "GET", "/swarms/tasks", headers=SWARMS)  # GETs have no latency here
+        assert isinstance(listed, httpx.Response) and not write.done()
+        response = await write
+        assert isinstance(response, httpx.Response) and response.status_code == 201, response
+        return time.monotonic() - started, len(listed.json()["tasks"])
+
+    elapsed, seen = asyncio.run(main())
+    assert seen == 1 and elapsed >= 0.39
+
+    refused = make_app("latency=300ms,5xx=1")
+    started = time.monotonic()
+    response = post_task(refused)
+    assert isinstance(response, httpx.Response) and response.status_code >= 500
+    assert time.monotonic() - started >= 0.29 and tasks(refused) == 0
+
+
 def test_faults_are_set_and_cleared_at_run_time() -> None:
     app = make_app()
 
