@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Callable, Coroutine
@@ -629,6 +630,26 @@ def test_json_bodies_never_hold_lone_surrogates(raw: bytes, expected: Any) -> No
         assert body["a"].startswith("x\ufffd") and body["a"].endswith("\ufffdy") and set(body["b"]) == {"\ufffd"}
     else:
         assert body == expected
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"ratio": NaN, "cap": Infinity}',  # not JSON, but what json.loads (the rule) reads
+        b'\xef\xbb\xbf{"bom": "utf-8 with a byte order mark"}',
+        '{"wide": "UTF-16, as json.loads detects it"}'.encode("utf-16"),
+        b'{"big": 1e400}',
+    ],
+)
+def test_bodies_the_fast_decoder_refuses_read_as_the_standard_library_reads_them(raw: bytes) -> None:
+    async def main() -> Any:
+        client = client_for(Recorder(httpx.Response(200, content=raw)))
+        try:
+            return await client.json("GET", "/a")
+        finally:
+            await client.aclose()
+
+    assert repr(asyncio.run(main())) == repr(json.loads(raw))  # repr: nan != nan
 
 
 def test_the_debug_log_of_each_call_is_redacted(caplog: pytest.LogCaptureFixture) -> None:
