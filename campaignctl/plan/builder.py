@@ -23,10 +23,14 @@ if TYPE_CHECKING:
     from ..prefetch import Prefetch
 
 
+#: ``json.dumps(..., sort_keys=True, default=str)`` built once (``dumps`` builds one per call)
+_FINGERPRINT_JSON = json.JSONEncoder(sort_keys=True, default=str)
+
+
 def fingerprint(live: Live | None) -> str:
     if live is None:
         return "absent"
-    data = json.dumps({"id": live.id, "attrs": live.attrs, "status": live.status}, sort_keys=True, default=str)
+    data = _FINGERPRINT_JSON.encode({"id": live.id, "attrs": live.attrs, "status": live.status})
     return hashlib.sha256(data.encode()).hexdigest()
 
 
