@@ -46,7 +46,7 @@ import orjson
 from httpx._content import encode_request  # what httpx's client sends for json=/data=, byte for byte
 
 from .errors import AmbiguousWriteError, ApiError, TransportError
-from .transport import StreamTransport, network_transport, origin_of
+from .transport import AppTransport, StreamTransport, network_transport, origin_of
 
 log = logging.getLogger("campaignctl.http")
 httpx_log = logging.getLogger("httpx")  # its client logs every exchange at INFO: so does the direct path
@@ -236,8 +236,10 @@ class ApiClient:
     and wraps the answer in an ``httpx.Response`` (decoded as httpx decodes it, cookies kept in
     the client's jar); httpx's client building a Request, merging headers, checking auth and
     redirects, and reading the answer through its stream layers cost more CPU than the exchange
-    itself. Other transports (the embedded sandbox's ASGI app, tests' MockTransport), other
-    origins, cookies to send and raw bodies go through httpx's client as they always did.
+    itself. The embedded sandbox's :class:`~campaignctl.transport.AppTransport` takes the same
+    bytes (its ASGI app gets the scope httpx's ASGITransport would build). Other transports
+    (tests' MockTransport), other origins, cookies to send and raw bodies go through httpx's
+    client as they always did.
     """
 
     def __init__(
@@ -283,7 +285,7 @@ class ApiClient:
             limits=httpx.Limits(max_connections=parallelism, max_keepalive_connections=parallelism),
         )
         #: the transport _send_direct hands requests to; None: everything goes through httpx's client
-        self._stream = transport if isinstance(transport, StreamTransport) and self._origin is not None else None
+        self._stream = transport if isinstance(transport, (StreamTransport, AppTransport)) and self._origin is not None else None
         self._head: tuple[bytes, frozenset[bytes]] | None = None  # see _headers_block
         self._timeouts: tuple[httpx.Timeout, dict[str, Any]] | None = None
 
@@ -469,7 +471,7 @@ class ApiClient:
         return self._timeouts[1]
 
     async def _send_direct(
-        self, stream: StreamTransport, origin: tuple[str, str, int], method: str, target: _Target, json: Any, data: Any
+        self, stream: StreamTransport | AppTransport, origin: tuple[str, str, int], method: str, target: _Target, json: Any, data: Any
     ) -> httpx.Response:
         """What ``self._client.request(method, url, json=json, data=data)`` does over a
         StreamTransport, for the same bytes on the wire and the same Response, minus httpx's

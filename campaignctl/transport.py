@@ -45,10 +45,12 @@ import asyncio
 import collections
 import ssl
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
 
 MAX_HEAD = 64 * 1024  # bytes of status line + headers
+DEFAULT_PORTS = {"http": 80, "https": 443}
 NO_BODY_STATUSES = {204, 304}
 
 
@@ -251,7 +253,7 @@ class StreamTransport(httpx.AsyncBaseTransport):
 
 def origin_of(url: httpx.URL) -> tuple[str, str, int]:
     """(scheme, host, port) of ``url``, the port filled in: what one pool of connections serves."""
-    return url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80)
+    return url.scheme, url.host, url.port or DEFAULT_PORTS.get(url.scheme, 80)
 
 
 def _parse_head(head: bytes) -> tuple[int, bytes, list[tuple[bytes, bytes]], bytes | None, bool, bytes]:
@@ -307,3 +309,66 @@ def network_transport(base_url: str, size: int) -> httpx.AsyncBaseTransport | No
     if any(get_environment_proxies().values()):
         return None
     return StreamTransport(size)
+
+
+class AppTransport(httpx.ASGITransport):
+    """httpx's ASGITransport (an ASGI app in this process: the embedded sandbox), plus the
+    :meth:`exchange` that :class:`campaignctl.http.ApiClient` hands a request's bytes to, as it
+    does to :class:`StreamTransport`: the app gets the scope and body httpx's ASGITransport would
+    give it (read back from the bytes), and ApiClient skips httpx's client as it does over the
+    network. Through httpx's client (other requests) it is httpx's ASGITransport, unchanged."""
+
+    async def exchange(
+        self, origin: tuple[str, str, int], head: bytes, body: bytes, head_request: bool, timeouts: dict[str, Any]
+    ) -> tuple[int, bytes, list[tuple[bytes, bytes]], bytes]:
+        lines = head[:-4].split(b"\r\n")
+        method, target, _ = lines[0].split(b" ", 2)
+        raw_path, _, query = target.partition(b"?")
+        scheme, host, port = origin
+        headers = []
+        for line in lines[1:]:
+            name, _, value = line.partition(b":")
+            headers.append((name.strip().lower(), value.strip()))
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": method.decode("ascii"),
+            "headers": headers,
+            "scheme": scheme,
+            "path": unquote(raw_path.decode("ascii")),
+            "raw_path": raw_path,
+            "query_string": query,
+            "server": (host, None if port == DEFAULT_PORTS.get(scheme) else port),
+            "client": self.client,
+            "root_path": self.root_path,
+        }
+        status: int | None = None
+        response_headers: list[tuple[bytes, bytes]] = []
+        parts: list[bytes] = []
+        sent = False
+        done = asyncio.Event()
+
+        async def receive() -> dict[str, Any]:
+            nonlocal sent
+            if sent:
+                await done.wait()
+                return {"type": "http.disconnect"}
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message: Any) -> None:
+            nonlocal status, response_headers
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                response_headers = [(bytes(k), bytes(v)) for k, v in message.get("headers", [])]
+            elif message["type"] == "http.response.body":
+                if message.get("body") and not head_request:
+                    parts.append(message["body"])
+                if not message.get("more_body", False):
+                    done.set()
+
+        await self.app(scope, receive, send)
+        if status is None or not done.is_set():
+            raise httpx.RemoteProtocolError("the app returned without a complete answer")
+        return status, httpx.codes.get_reason_phrase(status).encode("ascii"), response_headers, b"".join(parts)

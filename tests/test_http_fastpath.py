@@ -23,7 +23,7 @@ import pytest
 
 from campaignctl.errors import AmbiguousWriteError, ApiError, TransportError
 from campaignctl.http import ApiClient, RetryPolicy
-from campaignctl.transport import StreamTransport
+from campaignctl.transport import AppTransport, StreamTransport
 
 SECRET = "tok-Sup3rSecret-42"
 HANG = b"hang"  # an answer that never comes
@@ -119,12 +119,14 @@ def test_only_network_clients_take_the_direct_path() -> None:
         mock = ApiClient("http://127.0.0.1:9/v1", transport=httpx.MockTransport(lambda r: httpx.Response(200)))
         asgi = ApiClient("http://sandbox/v1", transport=httpx.ASGITransport(app=lambda *a: None))
         stream = ApiClient("http://127.0.0.1:9/v1", transport=StreamTransport(2))
+        app = ApiClient("http://sandbox/v1", transport=AppTransport(app=lambda *a: None), timeout=7)
         try:
             assert isinstance(network._stream, StreamTransport) and network.deadline is None
             assert mock._stream is None and asgi._stream is None
             assert stream._stream is not None and stream.deadline is None  # it keeps httpx's timeouts itself
+            assert isinstance(app._stream, AppTransport) and app.deadline == 7  # in-process: the client's deadline
         finally:
-            for client in (network, mock, asgi, stream):
+            for client in (network, mock, asgi, stream, app):
                 await client.aclose()
 
     run(main)
@@ -396,6 +398,84 @@ def test_head_and_no_content_answers_have_no_body() -> None:
     head, deleted, connections = run(main)
     assert head.status_code == 200 and head.content == b"" and head.headers["content-length"] == "1234"
     assert deleted is None and connections == 1  # one keep-alive connection for all three
+
+
+# -- an ASGI app in this process (the embedded sandbox) ----------------------------------------------
+def recording_app(seen: list[dict[str, Any]]) -> Any:
+    """An ASGI app that records its scope and the body it reads, and answers in two body messages."""
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        seen.append({**scope, "body": body})
+        status = 404 if scope["path"].endswith("/missing") else 201
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", b"application/json"), (b"x-request-id", b"r-1")]})
+        await send({"type": "http.response.body", "body": b'{"got": ', "more_body": True})
+        await send({"type": "http.response.body", "body": b'"it"}'})
+
+    return app
+
+
+@pytest.mark.parametrize("base_url", ["http://sandbox/swarms", "http://127.0.0.1:8000/api/v2"])
+def test_an_app_transport_gives_the_app_what_httpx_s_asgi_transport_gives_it(base_url: str) -> None:
+    """ApiClient hands an AppTransport the request's bytes; the app must not see the difference
+    with httpx's client over httpx's ASGITransport, nor the caller in the answer."""
+
+    async def main(direct: bool) -> tuple[list[dict[str, Any]], list[httpx.Response]]:
+        seen: list[dict[str, Any]] = []
+        client = ApiClient(base_url, headers={"X-Auth-Token": SECRET, "Accept": "application/json"},
+                           transport=AppTransport(app=recording_app(seen)))
+        if not direct:
+            client._stream = None  # httpx's client over the same (ASGITransport) transport
+        try:
+            answers = [
+                await client.request("POST", "/tasks", json={"name": "caf\u00e9 \u2713", "n": [1, 2]}),
+                await client.request("GET", "/jobs/7/tasks", params={"limit": 100, "q": "a b/c"}),
+                await client.request("PUT", "/a%20b/x"),
+                await client.request("HEAD", "/tasks"),
+            ]
+            with pytest.raises(ApiError) as info:
+                await client.request("GET", "/missing")
+            assert info.value.status == 404 and info.value.request_id == "r-1"
+            return seen, answers
+        finally:
+            await client.aclose()
+
+    direct_seen, direct_answers = asyncio.run(main(True))
+    httpx_seen, httpx_answers = asyncio.run(main(False))
+    assert len(direct_seen) == len(httpx_seen) == 5
+    for mine, theirs in zip(direct_seen, httpx_seen, strict=True):
+        assert mine == theirs
+    for mine, theirs in zip(direct_answers, httpx_answers, strict=True):
+        assert (mine.status_code, mine.reason_phrase, mine.headers.raw, mine.content, str(mine.request.url)) == (
+            theirs.status_code, theirs.reason_phrase, theirs.headers.raw, theirs.content, str(theirs.request.url))
+    assert direct_answers[0].json() == {"got": "it"} and direct_answers[0].reason_phrase == "Created"
+    assert direct_answers[3].content == b""  # HEAD
+
+
+def test_an_app_that_drops_the_connection_is_a_transport_error_to_retry() -> None:
+    calls = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        calls.append(scope["method"])
+        if len(calls) == 1:
+            raise httpx.RemoteProtocolError("Server disconnected without sending a response")
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": b"[]"})
+
+    async def main() -> Any:
+        client = ApiClient("http://sandbox/v1", transport=AppTransport(app=app), retry=RetryPolicy(attempts=2, base_delay=0))
+        try:
+            return await client.json("GET", "/x")
+        finally:
+            await client.aclose()
+
+    assert run(main) == [] and calls == ["GET", "GET"]
 
 
 # -- urls ------------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from ..config.yamlload import dotted_path
 from ..errors import ConfigError, Diagnostic
 from ..http import ApiClient, ErrorParser, RetryPolicy, default_error_parser
 from ..plan.model import FieldChange, Operation, ResourceChange
+from ..transport import AppTransport
 
 
 @dataclass
@@ -151,7 +152,7 @@ class Provider:
         if self.embedded:
             from ..sandbox.embedded import embedded_app
 
-            transport = httpx.ASGITransport(app=embedded_app(self.root))
+            transport = AppTransport(app=embedded_app(self.root))
             base = "http://sandbox" + self.sandbox_prefix
         else:
             base = str(self.spec["endpoint"])
