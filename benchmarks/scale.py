@@ -12,9 +12,9 @@ What it does, per scale factor s
 2. Serves the sandbox in its own process (``python -m campaignctl sandbox serve --faults
    latency=<L>ms``) and runs the real CLI in another (``python -m campaignctl plan|apply ...
    --parallelism P``), as a user would. Calls are counted by the server (``/_sandbox/stats``).
-3. Measures: cold ``apply`` (everything created), a no-op ``plan``, a one-field change (the text
-   of one SWARMS task) ``plan`` then ``apply``; a per-resource baseline; an in-process plan; and the
-   client's overhead per request.
+3. Measures: cold ``apply`` (everything created), a no-op ``plan`` (the median of 3 runs), a
+   one-field change (the text of one SWARMS task) ``plan`` then ``apply``; a per-resource baseline;
+   an in-process plan; and the client's overhead per request.
 
 The lower bound of each step
 ----------------------------
@@ -104,6 +104,7 @@ REPO = Path(__file__).resolve().parent.parent
 KEY = "bench-key"
 PAGE = 100  # the largest page SWARMS and Microworkers v2 allow
 BASELINE_PARALLELISM = 10  # Terraform's default -parallelism
+NOOP_RUNS = 3  # the no-op plan changes nothing: its row is the median of this many runs (one run varies by ~5%)
 
 N_SWARMS, N_MW2, N_MW1 = 200, 100, 50  # campaigns at scale 1
 JOBS, TASKS, ROWS = 5, 5, 100  # jobs per SWARMS campaign, tasks per job, task rows per MW v2 campaign
@@ -508,21 +509,29 @@ def run_scale(scale: float, latency_ms: float, parallelism: int, overhead_reques
             root = tmp / "repo"
             generate(root, scale, {"base": sandbox.url})
 
-            def step(name: str, args: list[str], codes: tuple[int, ...], phases: list[Phase]) -> tuple[Row, Run]:
+            def step(name: str, args: list[str], codes: tuple[int, ...], phases: list[Phase], repeat: int = 1) -> tuple[Row, Run]:
+                """Run the command ``repeat`` times (a command that changes nothing); the row is the
+                run of median wall time, and each run must make the same calls."""
                 log(f"  {name} ...")
-                sandbox.reset()
-                cpu0 = sandbox.cpu()
-                run = run_cli(*args, cwd=root)
-                check(run, codes, f"scale {scale:g}: {name}")
-                row = Row(name, run.wall, bound(phases, parallelism, latency) if latency else None,
-                          by_method(sandbox.stats()), run.cpu, sandbox.cpu() - cpu0)
+                rows: list[tuple[Row, Run]] = []
+                for _ in range(repeat):
+                    sandbox.reset()
+                    cpu0 = sandbox.cpu()
+                    run = run_cli(*args, cwd=root)
+                    check(run, codes, f"scale {scale:g}: {name}")
+                    rows.append((Row(name, run.wall, bound(phases, parallelism, latency) if latency else None,
+                                     by_method(sandbox.stats()), run.cpu, sandbox.cpu() - cpu0), run))
+                if len({tuple(sorted(r.calls.items())) for r, _ in rows}) > 1:
+                    raise SystemExit(f"scale {scale:g}: {name} made different calls each time: {[r.calls for r, _ in rows]}")
+                row, run = sorted(rows, key=lambda pair: pair[0].wall)[len(rows) // 2]
                 result.rows.append(row)
                 return row, run
 
             read = read_phase(shape)
             step("cold apply", ["apply", ".", "--auto-approve", "--parallelism", P], (0,),
                  [empty_read_phase(), write_phase(shape), read])
-            noop, _ = step("no-op plan", ["plan", ".", "--detailed-exitcode", "--parallelism", P], (0,), [read])
+            noop, _ = step(f"no-op plan (median of {NOOP_RUNS})", ["plan", ".", "--detailed-exitcode", "--parallelism", P], (0,),
+                           [read], repeat=NOOP_RUNS)
             if noop.writes:
                 raise SystemExit(f"the no-op plan wrote {noop.writes} time(s): {noop.calls}")
             swarms = root / "swarms.yaml"
