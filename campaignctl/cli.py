@@ -71,9 +71,10 @@ def validate(path: Path) -> None:
 
     Prints every problem as file:line:col: message and exits 1 if there is any.
     """
-    from .config.load import load_config
+    from .config.load import load_config, loading_for_process
 
-    config = load_config(path)
+    with loading_for_process():
+        config = load_config(path)
     n = len(config.documents)
     click.echo(f"{path}: {n} document(s), {len(config.resources)} resource(s): valid.")
 

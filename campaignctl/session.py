@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import sys
 import time
@@ -13,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .apply import ApplyResult, execute_plan
-from .config.load import load_config
+from .config.load import load_config, loading_for_process
 from .config.model import Config
 from .errors import ApiError, ApplyError, PlanError
 from .plan.builder import Selection, build_plan
@@ -115,29 +114,20 @@ class Session:
         loaded now live until then: they are moved out of the cyclic GC's sight (``gc.freeze``),
         and young objects are collected less often. Measured on a 6,350-resource plan, the GC
         took ~1.3 of its 3.8 CPU seconds scanning those objects again and again; now ~0.2 s,
-        for ~5 MB more peak memory. No collection runs while they load: the parse pauses the
-        collector, but what it allocated meanwhile still counted, and the first young collection
-        after it scanned every parsed object (80 ms, GIL held, while the prefetch's answers waited). ``prefetch``: the command's first step is a whole plan; its
+        for ~5 MB more peak memory (see ``loading_for_process``). ``prefetch``: the command's first step is a whole plan; its
         reads start as soon as the files are parsed (campaignctl.prefetch)."""
         from . import prefetch as prefetching
 
-        gc.set_threshold(100_000, 20, 10)
-        collecting = gc.isenabled()
-        gc.disable()  # until the loaded objects are frozen: a collection meanwhile would scan them all
         started: list[Prefetch | None] = []
         try:
-            session = cls.load(path, parallelism, on_parsed=(lambda c: started.append(prefetching.start(c, parallelism))) if prefetch else None)
+            with loading_for_process():
+                session = cls.load(path, parallelism, on_parsed=(lambda c: started.append(prefetching.start(c, parallelism))) if prefetch else None)
         except BaseException:
             for early in started:
                 if early is not None:
                     early.close()
             raise
-        else:
-            session.prefetch = started[0] if started else None
-            gc.freeze()
-        finally:
-            if collecting:
-                gc.enable()
+        session.prefetch = started[0] if started else None
         return session
 
     async def _read_plan(self, only: set[str] | None = None, selection: Selection | None = None) -> Plan:

@@ -70,6 +70,7 @@ class DocCache:
         self._prefix = f"{shown}\0".encode("utf-8", "surrogatepass")
         self._known: dict[bytes, tuple[int, bytes]] = {}
         self._used: dict[bytes, tuple[int, bytes]] = {}
+        self._new: dict[bytes, tuple[int, list[Any]]] = {}  # parsed this run: pickled by save
         self._changed = False
         if self.path is None:
             return
@@ -105,14 +106,19 @@ class DocCache:
         return docs, aliases
 
     def put(self, key: bytes, docs: list[Any], aliases: int) -> None:
+        """Remember a chunk's documents as they are now; they are pickled by :meth:`save`, which
+        must come before anything changes them (the loader's ``source`` aside)."""
         if self.path is None:
             return
-        self._used[key] = (aliases, pickle.dumps(docs, protocol=pickle.HIGHEST_PROTOCOL))
+        self._new[key] = (aliases, docs)
         self._changed = True
 
     def save(self) -> None:
         if self.path is None or not (self._changed or self._used.keys() != self._known.keys()):
             return
+        for key, (aliases, docs) in self._new.items():
+            self._used[key] = (aliases, _pickled(docs))
+        self._new.clear()
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -123,6 +129,18 @@ class DocCache:
             log.debug("cannot write the document cache %s: %s", self.path, exc)
             with contextlib.suppress(OSError):
                 tmp.unlink(missing_ok=True)
+
+
+def _pickled(docs: list[Any]) -> bytes:
+    """The pickle of a chunk's documents without the ``source`` the loader set on each after
+    parsing (it is set again on every load)."""
+    sources = [vars(doc).pop("source", None) if hasattr(doc, "__dict__") else None for doc in docs]
+    try:
+        return pickle.dumps(docs, protocol=pickle.HIGHEST_PROTOCOL)
+    finally:
+        for doc, source in zip(docs, sources):
+            if source is not None:
+                doc.source = source
 
 
 def _prune(directory: Path) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import difflib
+import gc
 import hashlib
 import logging
 import os
@@ -16,7 +17,7 @@ import re
 import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -57,6 +58,24 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
+@contextlib.contextmanager
+def loading_for_process() -> Iterator[None]:
+    """For a command's process, which loads its config once and keeps it to the end: no garbage
+    collection while it loads (parsing pauses the collector, but what it allocated still counts,
+    and the first young collection afterwards scanned every parsed object: 80 ms on 6,351
+    resources), then, if it loaded, the loaded objects out of the collector's sight
+    (``gc.freeze``) and young objects collected less often."""
+    gc.set_threshold(100_000, 20, 10)
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+        gc.freeze()
+    finally:
+        if collecting:
+            gc.enable()
+
+
 def load_config(path: str | Path, on_parsed: Callable[[Config], None] | None = None) -> Config:
     """Load and validate the config at ``path`` (a directory or one file). Raises ConfigError.
 
@@ -71,6 +90,7 @@ def load_config(path: str | Path, on_parsed: Callable[[Config], None] | None = N
     documents: list[Document] = []
     digests: dict[str, str] = {}
     loaded: list[tuple[str, list[Any]]] = []  # (shown name, its parsed documents), file by file
+    caches: list[DocCache] = []  # their parsed chunks, written once every file is parsed
     files = discover(root)
     directory = cache_dir()
     passed = ValidCache(directory)
@@ -107,24 +127,23 @@ def load_config(path: str | Path, on_parsed: Callable[[Config], None] | None = N
             continue
         parsed = DocCache(directory, file, shown)
         raw_docs, problems = load_documents(text, shown, parsed)
-        parsed.save()
+        caches.append(parsed)
         diags += problems
         loaded.append((shown, raw_docs))
-    helper = SpecHelper.start([raw for _, raw_docs in loaded for raw in raw_docs], passed)
-    try:
-        for shown, raw_docs in loaded:
-            for raw in raw_docs:
-                doc = _envelope(raw, shown, diags, passed)
-                if doc is not None:
-                    documents.append(doc)
-        config = Config(config_root, documents, digests)
-        if on_parsed is not None and not diags:
-            on_parsed(config)
-        if helper is not None:
+    helper = SchemaHelper.start([raw for _, raw_docs in loaded for raw in raw_docs], passed, caches)
+    if helper is not None:
+        try:
             helper.finish()
-    finally:
-        if helper is not None:
+        finally:
             helper.close()
+    for shown, raw_docs in loaded:
+        for raw in raw_docs:
+            doc = _envelope(raw, shown, diags, passed)
+            if doc is not None:
+                documents.append(doc)
+    config = Config(config_root, documents, digests)
+    if on_parsed is not None and not diags:
+        on_parsed(config)
     diags += _validate(config, passed)
     passed.save()
     if diags:
@@ -267,70 +286,57 @@ def spec_schema(kind: str, provider_type: str | None) -> str:
     return f"{kind}.json" if kind in NEUTRAL_KINDS else f"{provider_type}/{kind}.json"
 
 
-class SpecHelper:
-    """A second core for the spec schemas of a config nothing remembers as valid (a first run, a
-    CI runner's empty cache): a forked child validates a share of the specs while this process
-    checks every document's envelope and then the rest of the specs, and it sends back the
-    validation cache keys of the specs that passed; :func:`_validate` then finds them valid and
-    validates, and reports, only the others. The result is the same with or without it (the
-    keys are of content); a child that fails or dies only leaves its share to this process.
+class SchemaHelper:
+    """A second core for the schemas of a config nothing remembers as valid (a first run, a CI
+    runner's empty cache). Once every file is parsed, a forked child writes the document cache
+    (pickling every parsed chunk) and validates a share of the documents (envelope and spec) while
+    this process validates the rest; the child sends back the validation cache keys of what
+    passed, and the checks that follow find those valid and validate, and report, only the
+    others. The keys are of content, so the result is the same with or without it; a child that
+    fails or dies leaves its share to this process (and the document cache to the next run).
 
     Only on Linux (fork without exec is unsafe elsewhere), with 2 usable CPUs or more, the
     validation cache on (the keys are how answers come back), no other thread running (this
-    runs before the prefetch starts its thread) and at least ``MIN_SPECS`` specs to validate:
-    the fork and the child's page copies cost a few milliseconds. 6,354 documents, cold: about
-    2 -> 1 s of jsonschema in this process."""
+    runs before the prefetch starts its thread) and ``MIN_CHECKS`` schemas or more to validate:
+    the fork and the child's page copies cost a few milliseconds. Without it this process writes
+    the document cache itself. The 6,354 documents of the scale benchmark, cold: parse and checks
+    2.6 -> 2.0 s in this process (its share, then waiting for the child)."""
 
-    MIN_SPECS = 400
-    #: the child's share of the specs; this process also checks every envelope (~40% of a spec's
-    #: cost), so 70/30 finishes both at about the same time
-    SHARE = 0.7
+    MIN_CHECKS = 800
+    #: the child's share of the schemas to validate: it also pickles every parsed chunk for the
+    #: document cache (~a fifth of the validation's time), so both end at about the same time
+    SHARE = 0.43
 
     def __init__(self, pid: int, read_fd: int, mine: list[tuple[str, Any, bytes | None]], passed: ValidCache) -> None:
         self.pid, self.read_fd, self.mine, self.passed = pid, read_fd, mine, passed
 
     @classmethod
-    def start(cls, raws: list[Any], passed: ValidCache) -> SpecHelper | None:
-        if not (sys.platform.startswith("linux") and hasattr(os, "fork") and passed.path is not None):
-            return None
-        if len(os.sched_getaffinity(0)) < 2 or threading.active_count() > 1:
-            return None
-        types = {}  # what the Provider documents say (the checks read it again, validated)
-        for raw in raws:
-            if isinstance(raw, dict) and raw.get("kind") == "Provider" and isinstance(raw.get("spec"), dict):
-                types[raw.get("name")] = raw["spec"].get("type")
-        todo = []
-        for raw in raws:
-            if not (isinstance(raw, MarkedDict) and isinstance(raw.get("spec"), dict) and isinstance(raw.get("kind"), str)):
-                continue
-            kind = raw["kind"]
-            ptype = types.get(raw.get("provider"))
-            if kind not in NEUTRAL_KINDS and not isinstance(ptype, str):
-                continue
-            rel, source = spec_schema(kind, ptype), _source(raw, ["spec"])
-            if source is not None and passed.key(rel, raw["spec"], source) not in passed:
-                todo.append((rel, raw["spec"], source))
-        if len(todo) < cls.MIN_SPECS:
+    def start(cls, raws: list[Any], passed: ValidCache, caches: list[DocCache]) -> SchemaHelper | None:
+        """Fork the child if it is worth it; else write the document caches here (None)."""
+        todo = cls._todo(raws, passed)
+        if not (
+            len(todo) >= cls.MIN_CHECKS and sys.platform.startswith("linux") and hasattr(os, "fork")
+            and len(os.sched_getaffinity(0)) >= 2 and threading.active_count() == 1
+        ):
+            _save(caches)
             return None
         cut = int(len(todo) * cls.SHARE)
         read_fd, write_fd = os.pipe()
         try:
             pid = os.fork()
-        except OSError as exc:  # no process to spare: validate here
+        except OSError as exc:  # no process to spare: all of it here
             log.debug("no validation helper: %s", exc)
             os.close(read_fd)
             os.close(write_fd)
+            _save(caches)
             return None
         if pid == 0:  # the child: never returns
             code = 1
             try:
                 os.close(read_fd)
+                _save(caches)
                 before = set(passed.added)
-                for rel, instance, source in todo[:cut]:
-                    try:
-                        _schema_errors(rel, instance, passed, source)
-                    except Exception:  # noqa: BLE001 - a schema this config has not: the parent reports it
-                        continue
+                _check_all(todo[:cut], passed)
                 with os.fdopen(write_fd, "wb") as out:
                     out.write(b"".join(k for k in passed.added if k not in before))
                 code = 0
@@ -339,13 +345,28 @@ class SpecHelper:
         os.close(write_fd)
         return cls(pid, read_fd, todo[cut:], passed)
 
+    @staticmethod
+    def _todo(raws: list[Any], passed: ValidCache) -> list[tuple[str, Any, bytes | None]]:
+        """(schema, instance, source) of each envelope and spec not known valid, as the checks ask."""
+        if passed.path is None:
+            return []
+        types = {}  # what the Provider documents say (the checks read it again, validated)
+        for raw in raws:
+            if isinstance(raw, dict) and raw.get("kind") == "Provider" and isinstance(raw.get("spec"), dict):
+                types[raw.get("name")] = raw["spec"].get("type")
+        todo = []
+        for raw in raws:
+            if not isinstance(raw, MarkedDict) or getattr(raw, "source", None) is None:
+                continue
+            for rel, instance, prefix in _schemas_of(raw, types):
+                source = _source(raw, prefix)
+                if passed.key(rel, instance, source) not in passed:
+                    todo.append((rel, instance, source))
+        return todo
+
     def finish(self) -> None:
         """Validate this process's share, then take the child's keys (waiting for it)."""
-        for rel, instance, source in self.mine:
-            try:
-                _schema_errors(rel, instance, self.passed, source)
-            except Exception:  # noqa: BLE001 - reported by the checks, which run the same
-                continue
+        _check_all(self.mine, self.passed)
         with os.fdopen(self.read_fd, "rb") as pipe:
             self.read_fd = -1
             data = pipe.read()
@@ -367,6 +388,32 @@ class SpecHelper:
                 os.kill(self.pid, signal.SIGKILL)
                 os.waitpid(self.pid, 0)
             self.pid = 0
+
+
+def _schemas_of(raw: MarkedDict, provider_types: dict[Any, Any]) -> list[tuple[str, Any, list[str | int]]]:
+    """The schemas the checks will hold a parsed document to: its envelope, and its spec when the
+    kind is of no provider or its provider names a type."""
+    out: list[tuple[str, Any, list[str | int]]] = [("document.json", raw, [])]
+    kind, spec = raw.get("kind"), raw.get("spec")
+    if isinstance(kind, str) and isinstance(spec, dict):
+        ptype = provider_types.get(raw.get("provider"))
+        if kind in NEUTRAL_KINDS or isinstance(ptype, str):
+            out.append((spec_schema(kind, ptype), spec, ["spec"]))
+    return out
+
+
+def _check_all(todo: list[tuple[str, Any, bytes | None]], passed: ValidCache) -> None:
+    """Validate each (schema, instance, source); what passes goes into ``passed``."""
+    for rel, instance, source in todo:
+        try:
+            _schema_errors(rel, instance, passed, source)
+        except Exception:  # noqa: BLE001 - a schema this config has not: the checks report it
+            continue
+
+
+def _save(caches: list[DocCache]) -> None:
+    for cache in caches:
+        cache.save()
 
 
 def _validate(config: Config, passed: ValidCache = OFF) -> list[Diagnostic]:

