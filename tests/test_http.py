@@ -607,6 +607,19 @@ def test_secrets_sent_as_query_params_are_redacted_in_their_encoded_form(secret:
 
 
 # -- bodies ----------------------------------------------------------------------------------
+def decoded(raw: bytes) -> Any:
+    """What ``ApiClient.json`` makes of an answer whose body is ``raw``."""
+
+    async def main() -> Any:
+        client = client_for(Recorder(httpx.Response(200, content=raw)))
+        try:
+            return await client.json("GET", "/a")
+        finally:
+            await client.aclose()
+
+    return asyncio.run(main())
+
+
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
@@ -617,14 +630,7 @@ def test_secrets_sent_as_query_params_are_redacted_in_their_encoded_form(secret:
     ],
 )
 def test_json_bodies_never_hold_lone_surrogates(raw: bytes, expected: Any) -> None:
-    async def main() -> Any:
-        client = client_for(Recorder(httpx.Response(200, content=raw)))
-        try:
-            return await client.json("GET", "/a")
-        finally:
-            await client.aclose()
-
-    body = asyncio.run(main())
+    body = decoded(raw)
     str(body).encode("utf-8")  # printable, writable
     if expected is None:
         assert body["a"].startswith("x\ufffd") and body["a"].endswith("\ufffdy") and set(body["b"]) == {"\ufffd"}
@@ -642,14 +648,7 @@ def test_json_bodies_never_hold_lone_surrogates(raw: bytes, expected: Any) -> No
     ],
 )
 def test_bodies_the_fast_decoder_refuses_read_as_the_standard_library_reads_them(raw: bytes) -> None:
-    async def main() -> Any:
-        client = client_for(Recorder(httpx.Response(200, content=raw)))
-        try:
-            return await client.json("GET", "/a")
-        finally:
-            await client.aclose()
-
-    assert repr(asyncio.run(main())) == repr(json.loads(raw))  # repr: nan != nan
+    assert repr(decoded(raw)) == repr(json.loads(raw))  # repr: nan != nan
 
 
 def test_the_debug_log_of_each_call_is_redacted(caplog: pytest.LogCaptureFixture) -> None:
