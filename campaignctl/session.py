@@ -114,8 +114,9 @@ class Session:
         loaded now live until then: they are moved out of the cyclic GC's sight (``gc.freeze``),
         and young objects are collected less often. Measured on a 6,350-resource plan, the GC
         took ~1.3 of its 3.8 CPU seconds scanning those objects again and again; now ~0.2 s,
-        for ~5 MB more peak memory (see ``loading_for_process``). ``prefetch``: the command's first step is a whole plan; its
-        reads start as soon as the files are parsed (campaignctl.prefetch)."""
+        for ~5 MB more peak memory (see ``loading_for_process``). ``prefetch``: the command's
+        first step is a whole plan; its reads start as soon as the files are parsed
+        (campaignctl.prefetch)."""
         from . import prefetch as prefetching
 
         started: list[Prefetch | None] = []
