@@ -211,7 +211,7 @@ def wait_until_up(url: str, proc: subprocess.Popen[bytes], what: str) -> None:
             return
         except httpx.TransportError:
             if proc.poll() is not None:
-                raise RuntimeError(f"{what} died: {proc.stderr.read().decode() if proc.stderr else ''}")
+                raise RuntimeError(f"{what} died: {proc.stderr.read().decode() if proc.stderr else ''}") from None
             time.sleep(0.05)
     proc.kill()
     raise RuntimeError(f"{what} did not start")

@@ -86,7 +86,7 @@ def start_server(tmp: Path, *extra: str, key: str = CANARY) -> Server:
             return Server(url, key, proc)
         except httpx.TransportError:
             if proc.poll() is not None:
-                raise RuntimeError(proc.stderr.read().decode() if proc.stderr else "sandbox died")
+                raise RuntimeError(proc.stderr.read().decode() if proc.stderr else "sandbox died") from None
             time.sleep(0.1)
     proc.kill()
     raise RuntimeError("sandbox did not start")

@@ -397,7 +397,7 @@ def test_emit_markdown_and_parts(tmp_path: Path, capsys: pytest.CaptureFixture[s
     emit(plan, "markdown", False, parts_dir=out_dir)
     captured = capsys.readouterr()
     assert captured.out == "\n".join(parts)
-    for i, part in enumerate(parts, 1):
+    for i in range(1, len(parts) + 1):
         assert f"\n\n{MARKER}\n{part_marker(i, len(parts))}\n" in "\n\n" + captured.out
     assert sorted(p.name for p in out_dir.iterdir()) == sorted(["notes.md", *(f"plan-{i}.md" for i in range(1, len(parts) + 1))])
     assert [(out_dir / f"plan-{i}.md").read_text(encoding="utf-8") for i in range(1, len(parts) + 1)] == parts
