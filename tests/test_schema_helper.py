@@ -84,7 +84,7 @@ def test_the_helper_gives_the_diagnostics_and_cache_of_one_process(tmp_path: Pat
     assert len(alone["diags"]) == broken and all("bulk.yaml" in d for d in alone["diags"])
     assert helped["cached"] == alone["cached"] > 0  # every spec that passed is remembered, by either process
     # this process validated its share, and again the specs with a problem (to report them)
-    assert alone["specs"] >= TASKS and helped["specs"] <= alone["specs"] - TASKS // 4  # the child took ~43%
+    assert alone["specs"] >= TASKS and helped["specs"] <= alone["specs"] - TASKS // 4  # the child took ~35%
     again = check(repo, tmp_path / "cache-helped", "on")  # now warm: nothing left to share out
     assert again["helper"] == [False] and again["diags"] == alone["diags"]
     # the helper wrote the document cache: no chunk is parsed again
