@@ -19,9 +19,10 @@
   gives 1 (up to 500). When a retry cannot be paid for, the request fails at once with a
   TransportError saying the budget is exhausted: a platform that is down fails the run quickly
   (about 50-100 retries) instead of every call waiting out its backoff;
-- over the network, requests skip httpx's client: the same bytes, written straight to
-  :class:`~campaignctl.transport.StreamTransport`, and the same ``httpx.Response`` (see
-  :class:`ApiClient`); in-process transports go through httpx's client;
+- requests skip httpx's client: the same bytes, written straight to the transport
+  (:class:`~campaignctl.transport.StreamTransport` over the network,
+  :class:`~campaignctl.transport.AppTransport` for the embedded sandbox), and the same
+  ``httpx.Response`` (see :class:`ApiClient`); other transports go through httpx's client;
 - errors carry the method, URL, status, the platform's error code/message and the request id;
 - secrets (tokens, keys, passwords) are redacted from every message.
 """

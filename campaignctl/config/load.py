@@ -315,11 +315,12 @@ class SchemaHelper:
     @classmethod
     def start(cls, raws: list[Any], passed: ValidCache, caches: list[DocCache]) -> SchemaHelper | None:
         """Fork the child if it is worth it; else write the document caches here (None)."""
-        todo = cls._todo(raws, passed)
-        if not (
-            len(todo) >= cls.MIN_CHECKS and sys.platform.startswith("linux") and hasattr(os, "fork")
+        possible = (
+            passed.path is not None and sys.platform.startswith("linux") and hasattr(os, "fork")
             and len(os.sched_getaffinity(0)) >= 2 and threading.active_count() == 1
-        ):
+        )  # fmt: skip
+        todo = cls._todo(raws, passed) if possible else []  # the keys of every document: only if it may fork
+        if len(todo) < cls.MIN_CHECKS:
             _save(caches)
             return None
         cut = int(len(todo) * cls.SHARE)
@@ -350,8 +351,6 @@ class SchemaHelper:
     @staticmethod
     def _todo(raws: list[Any], passed: ValidCache) -> list[tuple[str, Any, bytes | None]]:
         """(schema, instance, source) of each envelope and spec not known valid, as the checks ask."""
-        if passed.path is None:
-            return []
         types = {}  # what the Provider documents say (the checks read it again, validated)
         for raw in raws:
             if isinstance(raw, dict) and raw.get("kind") == "Provider" and isinstance(raw.get("spec"), dict):
