@@ -71,6 +71,8 @@ class DocCache:
         self._known: dict[bytes, tuple[int, bytes]] = {}
         self._used: dict[bytes, tuple[int, bytes]] = {}
         self._new: dict[bytes, tuple[int, list[Any]]] = {}  # parsed this run: pickled by save
+        #: documents parsed this run, not taken from the cache
+        self.fresh = 0
         self._changed = False
         if self.path is None:
             return
@@ -111,6 +113,7 @@ class DocCache:
         if self.path is None:
             return
         self._new[key] = (aliases, docs)
+        self.fresh += len(docs)
         self._changed = True
 
     def save(self) -> None:
