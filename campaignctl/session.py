@@ -129,6 +129,10 @@ class Session:
                     early.close()
             raise
         session.prefetch = started[0] if started else None
+        if session.prefetch is not None:
+            # what the plan needs of the config alone, computed while the platforms answer the
+            # prefetch, not after (the data files' walk and hashes: ~90 ms on 6,350 resources)
+            session.config.digest  # noqa: B018 - a cached property
         return session
 
     async def _read_plan(self, only: set[str] | None = None, selection: Selection | None = None) -> Plan:

@@ -103,9 +103,10 @@ class Config:
                     stack.extend(item)
         return out
 
-    @property
+    @cached_property
     def digest(self) -> str:
-        """sha256 over every config file's and data file's path and content: changes whenever the config does."""
+        """sha256 over every config file's and data file's path and content (data files as they
+        are when first asked, once per process): changes whenever the config does."""
         h = hashlib.sha256()
         for path, digest in sorted({**self.file_digests, **self.data_files()}.items()):
             h.update(f"{path}\0{digest}\n".encode())
