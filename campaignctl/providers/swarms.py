@@ -274,8 +274,8 @@ class SwarmsProvider(Provider):
             if targeted is not None:
                 return targeted
         by_id = {(address_kind(a), v): a for a, v in known.items()}
-        claims: dict[str, list[dict[str, Any]]] = {}
-        kinds: dict[str, str] = {}
+        # each claim normalised as its page arrives, between the answers, not all after the last
+        claims: dict[str, list[tuple[dict[str, Any], Live]]] = {}
         relations: dict[tuple[str, Any], asyncio.Task[list[dict[str, Any]]]] = {}
         spawned: list[asyncio.Task[Any]] = []
 
@@ -291,8 +291,7 @@ class SwarmsProvider(Provider):
                         address = marker
                     if address is None:
                         continue
-                    claims.setdefault(address, []).append(obj)
-                    kinds[address] = kind
+                    claims.setdefault(address, []).append((obj, self._normalise(kind, address, obj)))
                     if kind in RELATION and (kind, obj["id"]) not in relations:
                         path, key = RELATION[kind]
                         task = asyncio.ensure_future(self._list(path.format(id=obj["id"]), key, RELATION_LANE))
@@ -304,9 +303,9 @@ class SwarmsProvider(Provider):
         id_to_address: dict[tuple[str, Any], str] = {}
         for address, objs in claims.items():
             # the object state knows wins; without state, the oldest; the rest are left-overs
-            objs.sort(key=lambda o: (o.get("id") != known.get(address), o.get("id")))
-            live = self._normalise(kinds[address], address, objs[0])
-            live.deposed = [o["id"] for o in objs[1:]]
+            objs.sort(key=lambda pair: (pair[0].get("id") != known.get(address), pair[0].get("id")))
+            live = objs[0][1]
+            live.deposed = [o["id"] for o, _ in objs[1:]]
             found[address] = live
             id_to_address[(live.kind, live.id)] = address
         for live in found.values():
