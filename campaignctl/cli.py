@@ -121,6 +121,7 @@ def plan(
 
     session = Session.for_cli(path, parallelism, prefetch=True)
     the_plan = run(session.plan(selection=Selection(list(targets), list(excludes))))
+    _KEPT.extend((session, the_plan))
     guards = safety.Guards(max_destroy_percent=max_destroy_percent, max_spend=max_spend, allow_replace=True)
     for problem in safety.problems(the_plan, guards):
         the_plan.warnings.append(f"apply will refuse: {problem}")
@@ -154,6 +155,7 @@ def drift(path: Path, detailed_exitcode: bool, fmt: str, parallelism: int) -> No
 
     session = Session.for_cli(path, parallelism, prefetch=True)
     the_plan = run(session.plan())
+    _KEPT.extend((session, the_plan))
     if fmt == "json":
         click.echo(json.dumps({"drift": [d.to_dict() for d in the_plan.drift]}, indent=2, sort_keys=True, default=str))
     else:
@@ -206,6 +208,7 @@ def apply(
         # a saved plan is checked against a fresh read of exactly the objects it read
         only = set(saved.live_fingerprints) if saved is not None else None
         current = run(session.plan(only=only, selection=selection))
+        _KEPT.extend((session, current))
         if saved is not None:
             _check_saved(saved, current, session.config.digest)
             the_plan = saved
@@ -228,6 +231,7 @@ def apply(
             if not click.confirm("Apply these changes?", default=False, err=True):
                 raise PlanError("cancelled; nothing was changed")
         result, check = run(session.apply(the_plan))
+        _KEPT.append(check)
     finally:
         session.backend.unlock()
     _summarise(result)
@@ -493,26 +497,59 @@ sandbox.add_command(_sandbox_submit)
 
 
 def main(argv: list[str] | None = None) -> NoReturn:
+    code = _main(argv)
+    if argv is None and _KEPT:  # the process's own entry point (``main(argv)`` may run inside another program)
+        _exit_now(code)
+    sys.exit(code)
+
+
+def _main(argv: list[str] | None) -> int | str | None:
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
         rv = cli.main(args=argv, prog_name="campaignctl", standalone_mode=False)
-        sys.exit(rv if isinstance(rv, int) else 0)
+        return rv if isinstance(rv, int) else 0
+    except SystemExit as exc:  # sys.exit(2) of --detailed-exitcode
+        return exc.code
     except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
+        return exc.exit_code
     except click.Abort:
         click.echo("Aborted.", err=True)
-        sys.exit(1)
+        return 1
     except click.ClickException as exc:
         exc.show()
-        sys.exit(1)
+        return 1
     except CampaignctlError as exc:
         if debug:
             raise
         App(False, 0, None).err(str(exc) if not isinstance(exc, ConfigError) else _config_message(exc))
-        sys.exit(1)
+        return 1
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
-        sys.exit(130)
+        return 130
+
+
+#: the big objects of a command (its config, state and plans), held to the end of the process: the
+#: process's end gives their memory back at once, where freeing them one by one took ~50 ms after a
+#: plan of 6,350 resources (see :func:`_exit_now`)
+_KEPT: list[Any] = []
+
+
+def _exit_now(code: int | str | None) -> NoReturn:
+    """End the process as the interpreter would, without freeing every object first: what atexit
+    holds runs (logging's flush, the state backends' connections, the prefetch's thread), then the
+    standard streams are flushed."""
+    import atexit
+
+    atexit._run_exitfuncs()
+    if isinstance(code, str):  # sys.exit("message") prints it, and exits 1
+        print(code, file=sys.stderr)
+        code = 1
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a reader that went away (``| head``): nothing more to say
+            pass
+    os._exit(code or 0)
 
 
 def _config_message(exc: ConfigError) -> str:
