@@ -224,3 +224,25 @@ def test_linked_cross_references_that_loop_are_reported() -> None:
     link_dependencies([x, y], [], PROVIDERS, {})
     with pytest.raises(PlanError, match="cycle"):
         order([x, y])
+
+
+# -- the live fingerprints of a plan ---------------------------------------------------------
+def test_fingerprints_are_computed_once_when_first_asked_and_saved_as_a_dict() -> None:
+    import json
+
+    from campaignctl.plan.builder import _fingerprints, fingerprint
+    from campaignctl.plan.model import Fingerprints, Plan
+
+    calls: list[int] = []
+    objects = {addr("Task", "t"): live("Task", "t", {"name": "t"})}
+
+    def compute() -> dict[str, str]:
+        calls.append(1)
+        return _fingerprints(objects, [addr("Task", "t"), addr("Task", "gone")])
+
+    plan = Plan(changes=[], operations=[], live_fingerprints=Fingerprints(compute))
+    assert calls == []  # a plan that is only shown never computes them
+    saved = json.loads(json.dumps(plan.to_dict()))
+    assert saved["live_fingerprints"] == {addr("Task", "t"): fingerprint(objects[addr("Task", "t")]), addr("Task", "gone"): "absent"}
+    assert Plan.from_dict(saved).live_fingerprints == plan.live_fingerprints and set(plan.live_fingerprints) == set(saved["live_fingerprints"])
+    assert calls == [1]

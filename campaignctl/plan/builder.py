@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import fnmatch
+import functools
 import hashlib
 import json
 from collections import Counter
@@ -17,7 +18,7 @@ from ..dag import DAG, CycleError
 from ..errors import PlanError
 from ..providers.base import Live, Provider, Resource, field_changes
 from ..state.base import State
-from .model import Drift, Operation, Plan, ResourceChange, refs_in
+from .model import Drift, Fingerprints, Operation, Plan, ResourceChange, refs_in
 
 if TYPE_CHECKING:
     from ..prefetch import Prefetch
@@ -32,6 +33,10 @@ def fingerprint(live: Live | None) -> str:
         return "absent"
     data = _FINGERPRINT_JSON.encode({"id": live.id, "attrs": live.attrs, "status": live.status})
     return hashlib.sha256(data.encode()).hexdigest()
+
+
+def _fingerprints(live: dict[str, Live], addresses: list[str]) -> dict[str, str]:
+    return {a: fingerprint(live.get(a)) for a in addresses}
 
 
 def _kind_of(address: str) -> str:
@@ -259,7 +264,7 @@ async def build_plan(
         operations=ordered,
         config_digest=config.digest,
         config_root=str(config.root),
-        live_fingerprints={a: fingerprint(live.get(a)) for a in addresses},
+        live_fingerprints=Fingerprints(functools.partial(_fingerprints, live, list(addresses))),
         created_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         balances=balances,
         drift=drift,

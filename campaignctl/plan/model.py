@@ -1,10 +1,38 @@
 """The Plan and its parts. Plain data, JSON round-trippable, so a saved plan applies exactly."""
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 FORMAT_VERSION = "1.0"
+
+
+class Fingerprints(Mapping[str, str]):
+    """address -> fingerprint of the live object a plan read, computed when first asked: only a
+    saved plan (``--out``, ``--format json``) and the apply of one ask, and a plan that is only
+    shown saves the work (~35 ms for 6,350 objects)."""
+
+    def __init__(self, compute: Callable[[], dict[str, str]]) -> None:
+        self._compute: Callable[[], dict[str, str]] | None = compute
+        self._data: dict[str, str] = {}
+
+    def _all(self) -> dict[str, str]:
+        if self._compute is not None:
+            self._data, self._compute = self._compute(), None
+        return self._data
+
+    def __getitem__(self, address: str) -> str:
+        return self._all()[address]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    def __repr__(self) -> str:
+        return repr(self._all())
 
 
 def ref(address: str) -> dict[str, str]:
@@ -129,7 +157,7 @@ class Plan:
     operations: list[Operation]  # in a valid execution order
     config_digest: str = ""
     config_root: str = ""
-    live_fingerprints: dict[str, str] = field(default_factory=dict)  # address -> sha256 of what plan read
+    live_fingerprints: Mapping[str, str] = field(default_factory=dict)  # address -> sha256 of what plan read
     created_at: str = ""
     balances: dict[str, float | None] = field(default_factory=dict)  # provider -> available USD
     warnings: list[str] = field(default_factory=list)
@@ -170,7 +198,7 @@ class Plan:
             "config_root": self.config_root,
             "changes": [c.to_dict() for c in self.changes],
             "operations": [o.to_dict() for o in self.operations],
-            "live_fingerprints": self.live_fingerprints,
+            "live_fingerprints": dict(self.live_fingerprints),
             "balances": self.balances,
             "warnings": self.warnings,
             "drift": [d.to_dict() for d in self.drift],
