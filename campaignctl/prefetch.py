@@ -5,8 +5,11 @@ platform rules, task rows) and its next seconds waiting for the platforms' answe
 the other. The reads need only the Provider documents, the state and which addresses the config
 names, all known once the files are parsed; so :func:`start` begins them then, in a thread of its
 own with its own event loop, and the plan takes their result instead of reading again -- only if
-it would have asked exactly the same (a whole read, the same ids from state, the same addresses
-from the config). Anything else, or a read that failed in a way the plan's own read words
+it would have asked exactly the same (a whole read, the same Provider document, the same ids from
+state, the same addresses from the config). When no config file changed since the last run, the
+reads start sooner, once the Provider and Backend documents are parsed (``early``): the rest of
+the config comes with :meth:`Prefetch.provide`, and a read that must know which addresses the
+config names before that (an object state does not know, carrying an address marker) waits. Anything else, or a read that failed in a way the plan's own read words
 differently, and the plan reads as it always does: a prefetch can cost calls, never change an
 answer. A config that turns out invalid cancels it (a plan never writes, so nothing was done).
 
@@ -22,6 +25,7 @@ import concurrent.futures
 import logging
 import sys
 import threading
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +45,7 @@ SWITCH_INTERVAL = 0.0005
 
 @dataclass
 class Prefetched:
+    spec: dict[str, Any]  # the Provider document's
     known: dict[str, Any]
     wanted: dict[str, str]
     live: dict[str, Live]
@@ -60,6 +65,26 @@ class Prefetch:
         self._main: asyncio.Task[Any] | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
+        #: the whole config, once parsed (``provide``); set without one when the prefetch ends
+        self._config: Config | None = None
+        self._parsed = threading.Event()
+        self._wanted: dict[str, dict[str, str]] | None = None
+
+    def provide(self, config: Config) -> None:
+        """The whole config, for a prefetch started early: which addresses it names."""
+        self._config = config
+        self._parsed.set()
+
+    def wanted(self, name: str) -> dict[str, str]:
+        """address -> kind of the config's resources of provider ``name``; waits for the config."""
+        if self._wanted is None:
+            self._parsed.wait()
+            if self._config is None:
+                raise RuntimeError("the prefetch ended before the config was parsed")
+            from .plan.builder import wanted_of
+
+            self._wanted = wanted_of(self._config, self._answers)
+        return self._wanted[name]
 
     async def take(self, provider: Provider, known: dict[str, Any], wanted: dict[str, str]) -> tuple[dict[str, Live], float | None] | None:
         """The prefetched read of ``provider`` if it read exactly what is asked now, else None (read
@@ -78,7 +103,7 @@ class Prefetch:
         except Exception as exc:  # noqa: BLE001 - anything else: the plan's own read says it its way
             log.debug("prefetched read of %s unusable: %s", name, exc)
             return None
-        if got.known != known or got.wanted != wanted:
+        if got.known != known or got.wanted != wanted or got.spec != provider.doc.spec:
             log.debug("prefetched read of %s was for other objects; reading again", name)
             return None
         for attribute, value in got.attributes.items():
@@ -88,6 +113,7 @@ class Prefetch:
     def close(self) -> None:
         """Cancel what still runs and wait for the thread; unused results are dropped."""
         self.futures.clear()
+        self._parsed.set()  # a read waiting for the config ends (without one, if none came)
         thread, self._thread = self._thread, None
         if thread is None:
             return
@@ -120,7 +146,7 @@ class Prefetch:
             self._ready.set()
 
     async def _read_all(self, config: Config, parallelism: int) -> None:
-        from .plan.builder import apply_moves, known_of, wanted_of
+        from .plan.builder import apply_moves, known_of
         from .session import backend_for, make_providers, opened
 
         self._loop = asyncio.get_running_loop()
@@ -130,25 +156,45 @@ class Prefetch:
         providers = {n: p for n, p in make_providers(config).items() if n in self._answers}
         for provider in providers.values():
             provider.credentials()
-        wanted = wanted_of(config, providers)  # as the plan's read_live asks them (take compares)
 
         async def one(name: str, provider: Any) -> None:
             future = self._answers[name]
             known = known_of(state, name)
+            wanted = _Wanted(self, name)  # as the plan's read_live asks them (take compares)
             try:
-                live, balance = await asyncio.gather(provider.read(known, wanted[name]), provider.balance())
+                live, balance = await asyncio.gather(provider.read(known, wanted), provider.balance())
+                attributes = {a: getattr(provider, a) for a in provider.read_attributes}
+                future.set_result(Prefetched(provider.doc.spec, known, dict(wanted), live, balance, attributes))
             except Exception as exc:  # noqa: BLE001 - handed to the plan, which decides
                 future.set_exception(exc)
-            else:
-                attributes = {a: getattr(provider, a) for a in provider.read_attributes}
-                future.set_result(Prefetched(known, wanted[name], live, balance, attributes))
 
         async with opened(providers, parallelism):
             await asyncio.gather(*(one(n, p) for n, p in providers.items()))
 
 
-def start(config: Config, parallelism: int) -> Prefetch | None:
-    """Begin reading the prefetchable providers of ``config`` (None when there is none)."""
+class _Wanted(Mapping[str, str]):
+    """What the config asks one provider for, asked of the prefetch when first needed."""
+
+    def __init__(self, prefetch: Prefetch, name: str) -> None:
+        self._prefetch, self._name = prefetch, name
+
+    def __getitem__(self, address: str) -> str:
+        return self._prefetch.wanted(self._name)[address]
+
+    def __contains__(self, address: object) -> bool:
+        return address in self._prefetch.wanted(self._name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._prefetch.wanted(self._name))
+
+    def __len__(self) -> int:
+        return len(self._prefetch.wanted(self._name))
+
+
+def start(config: Config, parallelism: int, early: bool = False) -> Prefetch | None:
+    """Begin reading the prefetchable providers of ``config`` (None when there is none).
+    ``early``: ``config`` holds only the Provider and Backend documents; the whole one follows
+    with :meth:`Prefetch.provide`."""
     from .providers import provider_class
 
     names = []
@@ -157,9 +203,11 @@ def start(config: Config, parallelism: int) -> Prefetch | None:
         cls = provider_class(str(spec.get("type")))
         if cls is not None and cls.prefetchable and spec.get("endpoint") != "sandbox":
             names.append(name)
-    if not names or not any(doc.provider in names for doc in config.resources.values()):
+    if not names or not (early or any(doc.provider in names for doc in config.resources.values())):
         return None
     prefetch = Prefetch(names)
+    if not early:
+        prefetch.provide(config)
     prefetch._thread = threading.Thread(target=prefetch._run, args=(config, parallelism), name="campaignctl-prefetch", daemon=True)
     prefetch._thread.start()
     atexit.register(prefetch.close)

@@ -185,3 +185,18 @@ def test_it_keeps_the_newest_files_within_bounds(tmp_path: Path, monkeypatch: py
     monkeypatch.setattr(doc_cache, "KEEP_BYTES", 1)  # smaller than any file: the newest alone stays
     newest = save(6)
     assert list((tmp_path / "cache").glob("docs-*.bin")) == [newest]
+
+
+def test_it_remembers_the_whole_text_and_whether_it_sets_up_providers(tmp_path: Path) -> None:
+    def remembered(text: str) -> bool | None:
+        return DocCache(tmp_path / "cache", tmp_path / "repo" / "s.yaml", "s.yaml").remembered(text)
+
+    assert remembered(TEXT) is None  # never seen
+    load(tmp_path, TEXT)
+    assert remembered(TEXT) is False and remembered(TEXT + "\n") is None
+    setup = TEXT + "---\nkind: Provider\nname: p\nspec: {type: swarms}\n"
+    load(tmp_path, setup)
+    assert remembered(setup) is True and remembered(TEXT) is None  # the last text seen only
+    _, problems = load(tmp_path, setup + "---\nkind: [\n")
+    assert problems and remembered(setup + "---\nkind: [\n") is None  # a text with a problem: not remembered
+    assert remembered(setup) is None

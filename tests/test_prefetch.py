@@ -99,3 +99,61 @@ def test_a_prefetch_that_dies_early_leaves_the_plan_to_read(repo: Path, sandbox_
     with_, calls_with = plan_and_calls(repo, sandbox_server, prefetch=True)
     assert with_.changes == without.changes and calls_with == calls_without
     assert not prefetch_threads()
+
+
+def spy_on_starts(monkeypatch: pytest.MonkeyPatch) -> tuple[list[tuple[bool, list[str]]], list[str]]:
+    """Each prefetch start: (early, the config files parsed by then); and the files parsed."""
+    import campaignctl.config.load as load_module
+    import campaignctl.prefetch as prefetch_module
+
+    parsed: list[str] = []
+    starts: list[tuple[bool, list[str]]] = []
+    real_parse, real_start = load_module.load_documents, prefetch_module.start
+
+    def parse(text: str, file: str, cache: Any = None) -> Any:
+        parsed.append(Path(file).name)
+        return real_parse(text, file, cache)
+
+    def start(config: Any, parallelism: int, early: bool = False) -> Any:
+        starts.append((early, list(parsed)))
+        return real_start(config, parallelism, early=early)
+
+    monkeypatch.setattr(load_module, "load_documents", parse)
+    monkeypatch.setattr(prefetch_module, "start", start)
+    return starts, parsed
+
+
+def test_an_unchanged_config_starts_the_reads_once_its_providers_are_parsed(
+    repo: Path, sandbox_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    starts, parsed = spy_on_starts(monkeypatch)
+    without, calls_without = plan_and_calls(repo, sandbox_server, prefetch=False)  # tasks.yaml was edited: parsed anew
+    assert starts == []
+    parsed.clear()
+    with_, calls_with = plan_and_calls(repo, sandbox_server, prefetch=True)
+    assert starts == [(True, ["providers.yaml"])]  # nothing else parsed yet
+    assert with_.changes == without.changes and with_.live_fingerprints == without.live_fingerprints
+    assert calls_with == calls_without  # and the plan took it
+    edit_file(repo / "jobs.yaml", "name:", "name:")  # the same text: still early
+    edit_file(repo / "campaign.yaml", "\n", "\n\n")  # a changed file: its documents must be parsed first
+    parsed.clear()
+    plan_and_calls(repo, sandbox_server, prefetch=True)
+    assert starts[1][0] is False and len(starts[1][1]) == len(list(repo.glob("*.yaml")))
+    assert not prefetch_threads()
+
+
+def test_an_early_read_waits_for_the_config_to_claim_an_object_state_lost(repo: Path, sandbox_server: Any) -> None:
+    """An object state has no id for is claimed by its address marker, which only the whole config
+    can tell: the early read waits for it, and reads what the plan would."""
+    import json
+
+    plan_and_calls(repo, sandbox_server, prefetch=False)  # the document cache sees the edited file
+    path = repo / ".campaignctl" / "state.json"
+    state = json.loads(path.read_text())
+    state["resources"]["swarms/task/rate-forest"]["id"] = None
+    path.write_text(json.dumps(state))
+    without, calls_without = plan_and_calls(repo, sandbox_server, prefetch=False)
+    with_, calls_with = plan_and_calls(repo, sandbox_server, prefetch=True)
+    assert "swarms/task/rate-forest#adopt" in {op.id for op in with_.operations}
+    assert with_.changes == without.changes and calls_with == calls_without
+    assert not prefetch_threads()

@@ -14,8 +14,13 @@ that could have been tampered with): an entry naming anything else is refused an
 parsed. The salt of every digest covers campaignctl's version and the loader's source, so a
 changed loader never reads an old entry.
 
+The cache also remembers the digest of the file's whole text, and whether that text holds a
+``Provider`` or ``Backend`` document (:meth:`DocCache.remembered`): when no file changed, the
+loader knows before parsing which files set up the providers (see ``load_config``'s ``on_early``).
+
 One file per config file (``docs-<digest of its absolute path>.bin``: a :mod:`marshal` dict of
-chunk digest -> (alias nodes, pickle)), in the validation cache's directory
+chunk digest -> (alias nodes, pickle), and ``WHOLE`` -> (digest of the text, holds setup)), in the
+validation cache's directory
 (``CAMPAIGNCTL_CACHE_DIR=off`` turns both off); the newest ``KEEP`` files, up to ``KEEP_BYTES``
 in all, are kept. It is a cache: unreadable, corrupt or unwritable, it is ignored (and rebuilt),
 never an error.
@@ -43,6 +48,8 @@ DIGEST = 16
 #: written are removed (the newest is always kept)
 KEEP = 256
 KEEP_BYTES = 256 * 2**20
+#: the entry of the whole text (no chunk digest is this short)
+WHOLE = b"whole"
 _ALLOWED = {("campaignctl.config.yamlload", name): getattr(yamlload, name) for name in ("MarkedDict", "MarkedList", "Mark")}
 
 
@@ -74,6 +81,8 @@ class DocCache:
         #: documents parsed this run, not taken from the cache
         self.fresh = 0
         self._changed = False
+        self._whole: Any = None  # (digest of the text, holds setup) as saved last
+        self._whole_now: Any = None  # and as this run parsed it
         if self.path is None:
             return
         try:
@@ -81,6 +90,7 @@ class DocCache:
         except (OSError, EOFError, ValueError, TypeError):
             return
         if isinstance(known, dict):
+            self._whole = known.pop(WHOLE, None)
             self._known = known
 
     @property
@@ -90,6 +100,22 @@ class DocCache:
     def key(self, line: int, chunk: str) -> bytes:
         data = self._prefix + f"{line}\0".encode() + chunk.encode("utf-8", "surrogatepass")
         return hashlib.blake2b(data, key=_salt(), digest_size=DIGEST).digest()
+
+    def _text_key(self, text: str) -> bytes:
+        return hashlib.blake2b(self._prefix + text.encode("utf-8", "surrogatepass"), key=_salt(), digest_size=DIGEST).digest()
+
+    def remembered(self, text: str) -> bool | None:
+        """None unless ``text`` is the text this cache last saw parse without a problem (then every
+        chunk of it is here); then whether it holds a Provider or Backend document."""
+        whole = self._whole
+        if self.path is None or not isinstance(whole, tuple) or len(whole) != 2:
+            return None
+        return bool(whole[1]) if whole[0] == self._text_key(text) else None
+
+    def parsed_whole(self, text: str, holds_setup: bool) -> None:
+        """``text`` parsed chunk by chunk without a problem: every chunk of it was taken or put here."""
+        if self.path is not None:
+            self._whole_now = (self._text_key(text), holds_setup)
 
     def get(self, key: bytes) -> tuple[list[Any], int] | None:
         """The documents of a chunk and the nodes its aliases added, or None."""
@@ -117,7 +143,7 @@ class DocCache:
         self._changed = True
 
     def save(self) -> None:
-        if self.path is None or not (self._changed or self._used.keys() != self._known.keys()):
+        if self.path is None or not (self._changed or self._used.keys() != self._known.keys() or self._whole_now != self._whole):
             return
         for key, (aliases, docs) in self._new.items():
             self._used[key] = (aliases, _pickled(docs))
@@ -125,7 +151,8 @@ class DocCache:
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_bytes(marshal.dumps(self._used))
+            whole = {WHOLE: self._whole_now} if self._whole_now is not None else {}
+            tmp.write_bytes(marshal.dumps({**self._used, **whole}))
             os.replace(tmp, self.path)
             _prune(self.path.parent)
         except OSError as exc:

@@ -28,7 +28,7 @@ from .model import NEUTRAL_KINDS, Config, Document, address_of
 from .doc_cache import DocCache
 from .valid_cache import DIGEST as VALID_DIGEST
 from .valid_cache import OFF, ValidCache, cache_dir
-from .yamlload import Mark, MarkedDict, MarkedList, dotted_path, load_documents, mark_at
+from .yamlload import SETUP_KINDS, Mark, MarkedDict, MarkedList, dotted_path, load_documents, mark_at
 
 if TYPE_CHECKING:
     from jsonschema import ValidationError
@@ -76,12 +76,16 @@ def loading_for_process() -> Iterator[None]:
             gc.enable()
 
 
-def load_config(path: str | Path, on_parsed: Callable[[Config], None] | None = None) -> Config:
+def load_config(
+    path: str | Path, on_parsed: Callable[[Config], None] | None = None, on_early: Callable[[Config], None] | None = None,
+) -> Config:
     """Load and validate the config at ``path`` (a directory or one file). Raises ConfigError.
 
     ``on_parsed`` is called with the config once every file parsed cleanly, before the checks
     that need all documents at once (references, cycles, platform rules); it must not rely on
-    those (see campaignctl.prefetch)."""
+    those (see campaignctl.prefetch). ``on_early``, when no file changed since the document
+    cache last saw it, is called before the rest is parsed with a config of only the Provider and
+    Backend documents (envelopes checked, nothing else): enough to start reading the platforms."""
     root = Path(path)
     if not root.exists():
         raise ConfigError(Diagnostic(str(path), 0, 0, "no such file or directory"))
@@ -96,6 +100,7 @@ def load_config(path: str | Path, on_parsed: Callable[[Config], None] | None = N
     passed = ValidCache(directory)
     if not files:
         raise ConfigError(Diagnostic(display_path(root), 0, 0, "no *.yaml or *.yml files found"))
+    texts: list[tuple[Path, str, str, DocCache]] = []  # each readable file: (path, shown name, text, its cache)
     for file in files:
         shown = display_path(file)
         try:
@@ -125,8 +130,10 @@ def load_config(path: str | Path, on_parsed: Callable[[Config], None] | None = N
             col = len(data[data.rfind(b"\n", 0, exc.start) + 1 : exc.start].decode("utf-8", "replace")) + 1
             diags.append(Diagnostic(shown, line, col, f"not UTF-8 text (byte 0x{data[exc.start]:02x}); save the file as UTF-8"))
             continue
-        parsed = DocCache(directory, file, shown)
-        raw_docs, problems = load_documents(text, shown, parsed)
+        texts.append((file, shown, text, DocCache(directory, file, shown)))
+    early = _parse_early(config_root, texts, passed, on_early) if on_early is not None and not diags else {}
+    for file, shown, text, parsed in texts:
+        raw_docs, problems = early.pop(file, None) or load_documents(text, shown, parsed)
         caches.append(parsed)
         diags += problems
         loaded.append((shown, raw_docs))
@@ -149,6 +156,35 @@ def load_config(path: str | Path, on_parsed: Callable[[Config], None] | None = N
     if diags:
         raise ConfigError(sorted(set(diags)))
     return config
+
+
+def _parse_early(
+    config_root: Path, texts: list[tuple[Path, str, str, DocCache]], passed: ValidCache, on_early: Callable[[Config], None],
+) -> dict[Path, tuple[list[Any], list[Diagnostic]]]:
+    """When every file is the text its document cache last saw, parse first the files that hold
+    the Provider and Backend documents and call ``on_early`` with a config of those documents;
+    the files parsed (and what their parse said), which the loader does not parse again."""
+    setup = []
+    for item in texts:
+        holds = item[3].remembered(item[2])
+        if holds is None:  # a file changed, or was never seen: the documents must all be parsed first
+            return {}
+        if holds:
+            setup.append(item)
+    parsed: dict[Path, tuple[list[Any], list[Diagnostic]]] = {}
+    documents = []
+    for file, shown, text, cache in setup:
+        raw_docs, problems = parsed[file] = load_documents(text, shown, cache)
+        for raw in raw_docs:
+            if isinstance(raw, dict) and raw.get("kind") in SETUP_KINDS:
+                doc = _envelope(raw, shown, [], passed)
+                if doc is None:  # the loader reports it, in its place
+                    return parsed
+                documents.append(doc)
+        if problems:
+            return parsed
+    on_early(Config(config_root, documents, {}))
+    return parsed
 
 
 def _envelope(raw: Any, file: str, diags: list[Diagnostic], passed: ValidCache = OFF) -> Document | None:

@@ -224,6 +224,10 @@ _DOCUMENT_START = re.compile(r"^---(?=[ \t\r\n]|\Z)", re.MULTILINE)
 _LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 
 
+#: the kinds a plan's reads need before the rest of the config (see DocCache.remembered)
+SETUP_KINDS = ("Provider", "Backend")
+
+
 def _load_chunks(text: str, file: str, cache: DocCache) -> list[Any] | None:
     """The documents of ``text`` chunk by chunk, or None when the whole text must be parsed."""
     starts = [m.start() for m in _DOCUMENT_START.finditer(text)]
@@ -252,6 +256,7 @@ def _load_chunks(text: str, file: str, cache: DocCache) -> list[Any] | None:
             doc.source = key + index.to_bytes(4, "big")  # what this document is: see ValidCache.key
         docs += got
         line += len(_LINE_BREAK.findall(chunk)) if other_breaks else chunk.count("\n")
+    cache.parsed_whole(text, any(isinstance(doc, dict) and doc.get("kind") in SETUP_KINDS for doc in docs))
     return docs
 
 
