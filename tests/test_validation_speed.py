@@ -189,3 +189,53 @@ def test_the_cache_can_be_turned_off(counted: dict[str, int], tmp_path: Path, mo
     load_config(repo)
     assert counted["n"] > 0
     assert not (tmp_path / "cache").exists()
+
+
+# -- the whole config's checks (references, cycles, platform rules, task rows) -----------------
+@pytest.fixture
+def checks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many times the whole-config checks ran (and what they found)."""
+    from campaignctl.config import load
+
+    found: list[int] = []
+    real = load._validate
+
+    def counting(*args: Any) -> Any:
+        diags = real(*args)
+        found.append(len(diags))
+        return diags
+
+    monkeypatch.setattr(load, "_validate", counting)
+    return found
+
+
+def test_the_checks_of_an_unchanged_config_are_remembered(checks: list[int], counted: dict[str, int], tmp_path: Path) -> None:
+    repo = Path(shutil.copytree(EXAMPLES / "microworkers-survey", tmp_path / "repo", ignore=shutil.ignore_patterns(".campaignctl")))
+    (rows,) = repo.rglob("*.csv")
+    first = load_config(repo)
+    assert checks == [0]
+    again = load_config(repo)
+    assert checks == [0] and again.digest == first.digest  # the same files: not checked again
+    rows.write_text(rows.read_text() + rows.read_text().splitlines()[-1] + "\n")  # a row twice: its id
+    with pytest.raises(ConfigError, match="duplicate row id"):
+        load_config(repo)
+    with pytest.raises(ConfigError, match="duplicate row id"):  # a config with a problem: every time
+        load_config(repo)
+    assert checks == [0, 1, 1]
+
+
+def test_the_checks_are_not_remembered_without_the_cache(checks: list[int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CAMPAIGNCTL_CACHE_DIR", "off")
+    repo = quickstart(tmp_path)
+    load_config(repo)
+    load_config(repo)
+    assert checks == [0, 0]
+
+
+def test_an_unusable_data_file_name_is_reported_not_a_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CAMPAIGNCTL_CACHE_DIR", str(tmp_path / "cache"))
+    repo = Path(shutil.copytree(EXAMPLES / "microworkers-survey", tmp_path / "repo", ignore=shutil.ignore_patterns(".campaignctl")))
+    campaigns = repo / "campaigns.yaml"
+    campaigns.write_text(campaigns.read_text().replace("tasks: {file: data/rows.csv}", 'tasks: {file: "data/ro\\0ws.csv"}', 1))
+    with pytest.raises(ConfigError, match="not a usable file name"):
+        load_config(repo)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import difflib
+import functools
 import gc
 import hashlib
 import logging
@@ -21,7 +22,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import schemas
+from .. import __version__, schemas
 from ..dag import DAG
 from ..errors import ConfigError, Diagnostic
 from .model import NEUTRAL_KINDS, Config, Document, address_of
@@ -151,7 +152,13 @@ def load_config(
     config = Config(config_root, documents, digests)
     if on_parsed is not None and not diags:
         on_parsed(config)
-    diags += _validate(config, passed)
+    # the checks of a whole config (references, cycles, platform rules, task rows) remembered like a
+    # document's schema: by the digest of every file and data file, once they all passed
+    checked = _checks_key(config, passed) if not diags else None
+    if checked is None or checked not in passed:
+        diags += _validate(config, passed)
+        if not diags:
+            passed.add(checked)
     passed.save()
     if diags:
         raise ConfigError(sorted(set(diags)))
@@ -185,6 +192,26 @@ def _parse_early(
             return parsed
     on_early(Config(config_root, documents, {}))
     return parsed
+
+
+@functools.cache
+def _checks_code() -> bytes:
+    """What stands for the code of the whole-config checks in their cache key: campaignctl's
+    version and the source of its config loader and providers (the schemas are in every key)."""
+    here = Path(__file__).resolve().parent
+    h = hashlib.blake2b(f"campaignctl {__version__}\0".encode(), digest_size=32)
+    for path in sorted([*here.glob("*.py"), *(here.parent / "providers").glob("*.py")]):
+        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    return h.digest()
+
+
+def _checks_key(config: Config, passed: ValidCache) -> bytes | None:
+    """The validation cache key of ``_validate``'s checks of ``config``: every config file and
+    data file by path and content (``Config.digest``), where the config is, and the code."""
+    if passed.path is None:  # no cache: not even the data files' digests
+        return None
+    source = _checks_code() + os.fsencode(config.root.resolve()) + b"\0" + config.digest.encode()
+    return passed.key("config-checks", None, source)
 
 
 def _envelope(raw: Any, file: str, diags: list[Diagnostic], passed: ValidCache = OFF) -> Document | None:

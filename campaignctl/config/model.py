@@ -95,9 +95,12 @@ class Config:
                 if isinstance(item, dict):
                     name = item.get("file")
                     if isinstance(name, str):
-                        path = (Path(doc.file).resolve().parent / name).resolve()
-                        if path.is_relative_to(root) and path.is_file():
-                            out[str(path.relative_to(root))] = hashlib.sha256(path.read_bytes()).hexdigest()
+                        try:
+                            path = (Path(doc.file).resolve().parent / name).resolve()
+                            if path.is_relative_to(root) and path.is_file():
+                                out[str(path.relative_to(root))] = hashlib.sha256(path.read_bytes()).hexdigest()
+                        except (OSError, ValueError, RuntimeError):  # unusable or unreadable: the checks report it
+                            out[name] = "unreadable"
                     stack.extend(item.values())
                 elif isinstance(item, list):
                     stack.extend(item)
