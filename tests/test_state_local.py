@@ -342,3 +342,15 @@ def test_unlock_without_a_lock_does_nothing(make: Make) -> None:
     info = holder.lock("apply")
     make().unlock()
     assert holder_on_disk(holder)["id"] == info.id
+
+
+def test_a_state_file_corrupted_after_it_was_read_is_not_overwritten(make: Make) -> None:
+    backend = make()
+    backend.commit(State(resources={"swarms/task/a": entry(1)}))
+    state = backend.read()  # read and parsed: commit need not parse the same text again
+    state.resources["swarms/task/a"] = entry(2)
+    backend.commit(state)
+    assert backend.read().resources["swarms/task/a"]["id"] == 2
+    backend.path.write_text("{not json")  # and then someone else's write
+    with pytest.raises(StateError, match="refusing to overwrite"):
+        backend.commit(state)

@@ -86,6 +86,7 @@ class LocalBackend:
         self._lock: LockInfo | None = None
         self._journal_fh: Any = None
         self._last_sync = 0.0
+        self._read_text: str | None = None  # the state file as this backend read (and parsed) or wrote it last
 
     def describe(self) -> str:
         return str(self.path)
@@ -95,7 +96,9 @@ class LocalBackend:
         state = State()
         if self.path.exists():
             try:
-                state = State.from_dict(_parse(self.path.read_text(encoding="utf-8")))
+                text = self.path.read_text(encoding="utf-8")
+                state = State.from_dict(_parse(text))
+                self._read_text = text
             except (ValueError, UnicodeDecodeError) as exc:
                 hint = f"; the last good state is in {self.backup}" if self.backup.exists() else ""
                 raise StateError(
@@ -134,12 +137,15 @@ class LocalBackend:
         if self.path.exists():
             try:
                 previous = self.path.read_text(encoding="utf-8")
-                _parse(previous)
+                if previous != self._read_text:  # what this backend read and parsed is sound
+                    _parse(previous)
             except ValueError:  # UnicodeDecodeError included
                 raise StateError(f"state file {self.path} is corrupt; refusing to overwrite it") from None
             atomic_write(self.backup, previous)
         state.serial += 1
-        atomic_write(self.path, dump_state(state.to_dict()))
+        text = dump_state(state.to_dict())
+        atomic_write(self.path, text)
+        self._read_text = text
         if self._journal_fh is not None:
             self._journal_fh.close()
             self._journal_fh = None
