@@ -123,7 +123,7 @@ def spy_on_starts(monkeypatch: pytest.MonkeyPatch) -> tuple[list[tuple[bool, lis
     return starts, parsed
 
 
-def test_an_unchanged_config_starts_the_reads_once_its_providers_are_parsed(
+def test_a_config_the_cache_knows_starts_the_reads_once_its_providers_are_parsed(
     repo: Path, sandbox_server: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     starts, parsed = spy_on_starts(monkeypatch)
@@ -134,11 +134,24 @@ def test_an_unchanged_config_starts_the_reads_once_its_providers_are_parsed(
     assert starts == [(True, ["providers.yaml"])]  # nothing else parsed yet
     assert with_.changes == without.changes and with_.live_fingerprints == without.live_fingerprints
     assert calls_with == calls_without  # and the plan took it
-    edit_file(repo / "jobs.yaml", "name:", "name:")  # the same text: still early
-    edit_file(repo / "campaign.yaml", "\n", "\n\n")  # a changed file: its documents must be parsed first
+    edit_file(repo / "campaign.yaml", "\n", "\n\n")  # an edit of a few documents: still early
+    parsed.clear()
+    edited, calls_edited = plan_and_calls(repo, sandbox_server, prefetch=True)
+    assert starts[1] == (True, ["providers.yaml"]) and calls_edited == calls_without
+    (repo / "providers.yaml").write_text((repo / "providers.yaml").read_text() + "# edited\n")  # found by its kind
     parsed.clear()
     plan_and_calls(repo, sandbox_server, prefetch=True)
-    assert starts[1][0] is False and len(starts[1][1]) == len(list(repo.glob("*.yaml")))
+    assert starts[2] == (True, ["providers.yaml"])
+    del starts[2]
+    # an edit of more documents than the SchemaHelper forks for: every file is parsed first (the
+    # helper forks before any thread starts)
+    import campaignctl.config.load as load_module
+
+    monkeypatch.setattr(load_module.SchemaHelper, "MIN_CHECKS", 2)
+    edit_file(repo / "campaign.yaml", "\n", "\n\n")
+    parsed.clear()
+    plan_and_calls(repo, sandbox_server, prefetch=True)
+    assert starts[2][0] is False and len(starts[2][1]) == len(list(repo.glob("*.yaml")))
     assert not prefetch_threads()
 
 

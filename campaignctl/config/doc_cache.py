@@ -112,6 +112,12 @@ class DocCache:
             return None
         return bool(whole[1]) if whole[0] == self._text_key(text) else None
 
+    def missing(self, text: str) -> int:
+        """How many chunks of ``text`` are not here (each holds a document or more)."""
+        if self.path is None:
+            return sum(1 for _ in yamlload.chunks(text))
+        return sum(1 for line, chunk in yamlload.chunks(text) if self.key(line, chunk) not in self._known)
+
     def parsed_whole(self, text: str, holds_setup: bool) -> None:
         """``text`` parsed chunk by chunk without a problem: every chunk of it was taken or put here."""
         if self.path is not None:

@@ -165,17 +165,30 @@ def load_config(
     return config
 
 
+#: a Provider or Backend document in a text (``kind: Provider``, quoted or not): a changed file
+#: that may hold one is parsed early; one this misses is parsed later (the prefetch then reads
+#: less, and the plan reads the rest itself)
+_SETUP_KIND = re.compile(r"""\bkind['"]?\s*:\s*['"]?(?:Provider|Backend)\b""")
+
+
 def _parse_early(
     config_root: Path, texts: list[tuple[Path, str, str, DocCache]], passed: ValidCache, on_early: Callable[[Config], None],
 ) -> dict[Path, tuple[list[Any], list[Diagnostic]]]:
-    """When every file is the text its document cache last saw, parse first the files that hold
-    the Provider and Backend documents and call ``on_early`` with a config of those documents;
-    the files parsed (and what their parse said), which the loader does not parse again."""
+    """When the document cache holds nearly every document (a file it last saw as it is now, or a
+    few edited documents: too few to fork the SchemaHelper for, which must fork before any thread
+    starts), parse first the files that hold the Provider and Backend documents and call
+    ``on_early`` with a config of those documents; the files parsed (and what their parse said),
+    which the loader does not parse again."""
     setup = []
+    fresh = 0
     for item in texts:
-        holds = item[3].remembered(item[2])
-        if holds is None:  # a file changed, or was never seen: the documents must all be parsed first
-            return {}
+        _, _, text, cache = item
+        holds = cache.remembered(text)
+        if holds is None:  # changed, or never seen: how much of it must be parsed and checked anew
+            fresh += cache.missing(text)
+            if fresh * 2 >= SchemaHelper.MIN_CHECKS:
+                return {}
+            holds = _SETUP_KIND.search(text) is not None
         if holds:
             setup.append(item)
     parsed: dict[Path, tuple[list[Any], list[Diagnostic]]] = {}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import re
+from collections.abc import Iterator
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
@@ -228,18 +229,25 @@ _LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 SETUP_KINDS = ("Provider", "Backend")
 
 
-def _load_chunks(text: str, file: str, cache: DocCache) -> list[Any] | None:
-    """The documents of ``text`` chunk by chunk, or None when the whole text must be parsed."""
+def chunks(text: str) -> Iterator[tuple[int, str]]:
+    """The ``---`` chunks of ``text``, each with the line it starts on (0-based)."""
     starts = [m.start() for m in _DOCUMENT_START.finditer(text)]
     if not starts or starts[0] != 0:
         starts.insert(0, 0)
     starts.append(len(text))
     other_breaks = any(c in text for c in "\r\x85\u2028\u2029")
-    docs: list[Any] = []
-    aliases = 0
     line = 0
     for begin, end in zip(starts, starts[1:]):
         chunk = text[begin:end]
+        yield line, chunk
+        line += len(_LINE_BREAK.findall(chunk)) if other_breaks else chunk.count("\n")
+
+
+def _load_chunks(text: str, file: str, cache: DocCache) -> list[Any] | None:
+    """The documents of ``text`` chunk by chunk, or None when the whole text must be parsed."""
+    docs: list[Any] = []
+    aliases = 0
+    for line, chunk in chunks(text):
         key = cache.key(line, chunk)
         found = cache.get(key)
         if found is None:
@@ -255,7 +263,6 @@ def _load_chunks(text: str, file: str, cache: DocCache) -> list[Any] | None:
         for index, doc in enumerate(got):
             doc.source = key + index.to_bytes(4, "big")  # what this document is: see ValidCache.key
         docs += got
-        line += len(_LINE_BREAK.findall(chunk)) if other_breaks else chunk.count("\n")
     cache.parsed_whole(text, any(isinstance(doc, dict) and doc.get("kind") in SETUP_KINDS for doc in docs))
     return docs
 
