@@ -170,3 +170,20 @@ def test_an_early_read_waits_for_the_config_to_claim_an_object_state_lost(repo: 
     assert "swarms/task/rate-forest#adopt" in {op.id for op in with_.operations}
     assert with_.changes == without.changes and calls_with == calls_without
     assert not prefetch_threads()
+
+
+def test_the_garbage_collector_is_off_until_the_first_plan_is_built(repo: Path, sandbox_server: Any) -> None:
+    import gc
+
+    assert gc.isenabled()
+    session = Session.for_cli(repo, 4, prefetch=True)
+    try:
+        assert not gc.isenabled() and session.resume_gc
+        run(session.plan())
+        assert gc.isenabled() and not session.resume_gc
+    finally:
+        gc.enable()
+    edit_file(repo / "campaign.yaml", "jobs: [rate-batch-1,", "jobs: [no-such-job,")
+    with pytest.raises(ConfigError):
+        Session.for_cli(repo, 4, prefetch=True)
+    assert gc.isenabled()  # a load that failed turns it on again at once
