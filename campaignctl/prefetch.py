@@ -6,12 +6,14 @@ the other. The reads need only the Provider documents, the state and which addre
 names, all known once the files are parsed; so :func:`start` begins them then, in a thread of its
 own with its own event loop, and the plan takes their result instead of reading again -- only if
 it would have asked exactly the same (a whole read, the same Provider document, the same ids from
-state, the same addresses from the config). When no config file changed since the last run, the
-reads start sooner, once the Provider and Backend documents are parsed (``early``): the rest of
-the config comes with :meth:`Prefetch.provide`, and a read that must know which addresses the
-config names before that (an object state does not know, carrying an address marker) waits. Anything else, or a read that failed in a way the plan's own read words
-differently, and the plan reads as it always does: a prefetch can cost calls, never change an
-answer. A config that turns out invalid cancels it (a plan never writes, so nothing was done).
+state, the same addresses from the config). Anything else, or a read that failed in a way the
+plan's own read words differently, and the plan reads as it always does: a prefetch can cost
+calls, never change an answer.
+
+When the document cache holds (nearly) every document, the reads start sooner, once the Provider
+and Backend documents are parsed (``early``, see ``load_config``'s ``on_early``): the whole
+config follows with :meth:`Prefetch.provide`, and a read that must know sooner which addresses
+it names (an object state has no id for, claimed by its address marker) waits for it. A config that turns out invalid cancels it (a plan never writes, so nothing was done).
 
 Only providers whose read does not depend on the desired attributes (``Provider.prefetchable``)
 and that talk to a platform over the network are read ahead: the in-process sandbox has no

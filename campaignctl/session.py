@@ -119,8 +119,8 @@ class Session:
         took ~1.3 of its 3.8 CPU seconds scanning those objects again and again; now ~0.2 s,
         for ~5 MB more peak memory (see ``loading_for_process``). ``prefetch``: the command's
         first step is a whole plan; its reads start as soon as the files are parsed, or sooner,
-        once the Provider and Backend documents are, when no file changed (campaignctl.prefetch),
-        and the GC stays off until that plan is built."""
+        once the Provider and Backend documents are, when the document cache holds (nearly) all
+        of them (campaignctl.prefetch), and the GC stays off until that plan is built."""
         from . import prefetch as prefetching
 
         started: list[Prefetch | None] = []
@@ -139,9 +139,9 @@ class Session:
             with loading_for_process(stay_paused=prefetch):
                 session = cls.load(path, parallelism, on_parsed=parsed if prefetch else None, on_early=early if prefetch else None)
         except BaseException:
-            for early in started:
-                if early is not None:
-                    early.close()
+            for begun in started:
+                if begun is not None:
+                    begun.close()
             raise
         session.prefetch = started[0] if started else None
         session.resume_gc = prefetch and collecting

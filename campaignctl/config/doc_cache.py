@@ -15,8 +15,9 @@ parsed. The salt of every digest covers campaignctl's version and the loader's s
 changed loader never reads an old entry.
 
 The cache also remembers the digest of the file's whole text, and whether that text holds a
-``Provider`` or ``Backend`` document (:meth:`DocCache.remembered`): when no file changed, the
-loader knows before parsing which files set up the providers (see ``load_config``'s ``on_early``).
+``Provider`` or ``Backend`` document (:meth:`DocCache.remembered`), and counts the chunks of a
+text it does not hold (:meth:`DocCache.missing`): before parsing, the loader knows how much is
+new and which files set up the providers (see ``load_config``'s ``on_early``).
 
 One file per config file (``docs-<digest of its absolute path>.bin``: a :mod:`marshal` dict of
 chunk digest -> (alias nodes, pickle), and ``WHOLE`` -> (digest of the text, holds setup)), in the

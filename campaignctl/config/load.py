@@ -87,9 +87,9 @@ def load_config(
 
     ``on_parsed`` is called with the config once every file parsed cleanly, before the checks
     that need all documents at once (references, cycles, platform rules); it must not rely on
-    those (see campaignctl.prefetch). ``on_early``, when no file changed since the document
-    cache last saw it, is called before the rest is parsed with a config of only the Provider and
-    Backend documents (envelopes checked, nothing else): enough to start reading the platforms."""
+    those (see campaignctl.prefetch). ``on_early``, when the document cache holds (nearly) every
+    document (see ``_parse_early``), is called before the rest is parsed with a config of only the
+    Provider and Backend documents (envelopes checked, nothing else): enough to start reading."""
     root = Path(path)
     if not root.exists():
         raise ConfigError(Diagnostic(str(path), 0, 0, "no such file or directory"))
