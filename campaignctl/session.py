@@ -8,15 +8,15 @@ import logging
 import sys
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .apply import ApplyResult, execute_plan
 from .config.load import load_config, loading_for_process
 from .config.model import Config
 from .errors import ApiError, ApplyError, PlanError
-from .plan.builder import Selection, build_plan
+from .plan.builder import Selection, build_plan, desired_of
 from .plan.model import Operation, Plan
 from .plan.render import shown_call
 from .providers import provider_class
@@ -98,6 +98,8 @@ class Session:
     prefetch: Prefetch | None = None
     #: the cyclic GC, paused since loading, is turned on again after the first plan (``for_cli``)
     resume_gc: bool = False
+    #: (config, its desired attributes), computed by the first plan for the next ones
+    _desired: tuple[Config, dict[str, dict[str, Any]]] | None = field(default=None, repr=False)
 
     @classmethod
     def load(
@@ -156,12 +158,15 @@ class Session:
         attempts) is read again as a whole, up to READ_ROUNDS times in all: a plan only reads, so
         this is always safe, and the client's retry budget still ends it when a platform is down."""
         prefetch, self.prefetch = self.prefetch, None
+        if self._desired is None or self._desired[0] is not self.config:
+            # once per config: the plan after an apply (of what it touched) needs the same
+            self._desired = (self.config, desired_of(self.config, self.providers))
         try:
             for round_ in range(1, READ_ROUNDS + 1):
                 try:
                     return await build_plan(
                         self.config, self.state, self.providers, only=only, selection=selection,
-                        prefetch=prefetch if round_ == 1 else None,
+                        prefetch=prefetch if round_ == 1 else None, desired=self._desired[1],
                     )
                 except ApiError as exc:
                     if round_ == READ_ROUNDS or not exc.transient:

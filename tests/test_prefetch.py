@@ -187,3 +187,25 @@ def test_the_garbage_collector_is_off_until_the_first_plan_is_built(repo: Path, 
     with pytest.raises(ConfigError):
         Session.for_cli(repo, 4, prefetch=True)
     assert gc.isenabled()  # a load that failed turns it on again at once
+
+
+def test_the_plan_after_an_apply_takes_the_desired_attributes_of_the_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The re-read of what an apply touched needs the config's desired attributes again: the same
+    config, computed once (the embedded sandbox: no prefetch involved)."""
+    from campaignctl.providers.swarms import SwarmsProvider
+    from tests.conftest import copy_example
+
+    root = copy_example("quickstart", tmp_path)
+    computed: list[str] = []
+    real = SwarmsProvider.desired
+
+    def desired(self: Any, doc: Any, config: Any) -> Any:
+        computed.append(doc.address)
+        return real(self, doc, config)
+
+    monkeypatch.setattr(SwarmsProvider, "desired", desired)
+    session = Session.load(root)
+    plan = run(session.plan())
+    result, check = run(session.apply(plan, progress=False))
+    assert check is not None and not [c for c in check.pending if c.actions != ["no-op"]]  # verified
+    assert sorted(computed) == sorted(a for a in session.config.resources if a.startswith("swarms/"))

@@ -58,16 +58,25 @@ def known_of(state: State, provider: str) -> dict[str, Any]:
     return {a: e["id"] for a, e in state.resources.items() if e.get("provider") == provider and e.get("id") is not None}
 
 
+def desired_of(config: Config, providers: dict[str, Provider]) -> dict[str, dict[str, Any]]:
+    """address -> desired attributes of every resource of the config (providers remember what
+    their reads need of it: compute it before reading)."""
+    return {address: providers[doc.provider or ""].desired(doc, config) for address, doc in config.resources.items()}
+
+
 async def read_live(
-    providers: dict[str, Provider], config: Config, state: State, only: set[str] | None = None, prefetch: Prefetch | None = None
+    providers: dict[str, Provider], config: Config, state: State, only: set[str] | None = None, prefetch: Prefetch | None = None,
+    desired: dict[str, dict[str, Any]] | None = None,
 ) -> tuple[dict[str, dict[str, Any]], dict[str, Live], dict[str, float | None]]:
     """Desired attributes, live objects and balances, read concurrently across providers.
 
     With ``only`` (the addresses the caller plans), a provider none of them belongs to is not read
     at all, and the others get ``only`` and decide how much to read: what they answer for those
     addresses is what a whole read answers (relations resolve to addresses as in the whole set).
-    ``prefetch``: whole reads begun while the config was checked, taken where they read the same."""
-    desired = {address: providers[doc.provider or ""].desired(doc, config) for address, doc in config.resources.items()}
+    ``prefetch``: whole reads begun while the config was checked, taken where they read the same.
+    ``desired``: :func:`desired_of` these providers and config, computed before."""
+    if desired is None:
+        desired = desired_of(config, providers)
     wanted = wanted_of(config, providers)
 
     async def one(name: str, provider: Provider) -> tuple[dict[str, Live], float | None]:
@@ -193,9 +202,10 @@ async def build_plan(
     only: set[str] | None = None,
     selection: Selection | None = None,
     prefetch: Prefetch | None = None,
+    desired: dict[str, dict[str, Any]] | None = None,
 ) -> Plan:
     state, moves = apply_moves(config, state)
-    desired, live, balances = await read_live(providers, config, state, only, prefetch)
+    desired, live, balances = await read_live(providers, config, state, only, prefetch, desired)
     known_addresses = {a for a, e in state.resources.items() if e.get("provider") in providers}
     addresses = sorted(set(desired) | set(live) | known_addresses)
     if selection:
