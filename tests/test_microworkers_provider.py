@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from campaignctl.config.load import load_config
-from campaignctl.errors import ApiError
+from campaignctl.errors import ApiError, ConfigError
 from campaignctl.providers.microworkers import _job_message, _with_sources, mw_error
 from campaignctl.providers.microworkers_rows import (
     job_limit,
@@ -112,3 +112,49 @@ def test_row_errors_map_back_to_source_lines() -> None:
     assert "tasks[0] (data/rows.csv:2).data" in _job_message(info, sources)
     err = _with_sources(ApiError("tasks[1].id: bad", code="ValidationFailed", status=400), sources)
     assert err.code == "ValidationFailed" and "tasks[1] (data/rows.csv:3).id: bad" in str(err)
+
+
+@pytest.mark.parametrize("name", ["rows.csv", "rows.jsonl"])
+def test_rows_are_remembered_by_content_and_problems_never(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    from campaignctl.providers import microworkers_rows
+
+    monkeypatch.setenv("CAMPAIGNCTL_CACHE_DIR", str(tmp_path / "cache"))
+    parsed: list[str] = []
+    real = microworkers_rows._parse_data
+
+    def parse(path: Path, shown: str, raw: bytes, rows: Any) -> None:
+        parsed.append(shown)
+        real(path, shown, raw, rows)
+
+    monkeypatch.setattr(microworkers_rows, "_parse_data", parse)
+    if name == "rows.csv":
+        data = "id,url,test:ok\n" + "".join(f"r{i},https://x/{i},yes|y\n" for i in range(30))
+    else:
+        data = "".join(f'{{"id": "r{i}", "url": "https://x/{i}", "test:ok": "yes|y"}}\n' for i in range(30))
+    repo = tmp_path / "repo"
+    repo.mkdir()
+
+    def rows_of() -> Any:
+        config = _config(repo, f"  tasks: {{file: {name}}}\n", {name: data.encode()})
+        rows = load_rows(config.resources["mw/campaign/c"], repo)
+        assert rows is not None
+        return rows
+
+    cold = rows_of()
+    warm = rows_of()
+    assert len(parsed) == 1 and list((tmp_path / "cache").glob("rows-*.bin"))  # parsed once, then remembered
+    assert [(r.id, r.data, r.tests, r.source, r.digest) for r in warm.rows] == [(r.id, r.data, r.tests, r.source, r.digest) for r in cold.rows]
+    assert warm.columns == cold.columns and warm.file == cold.file and not warm.diags
+    data = data.replace("https://x/3", "https://x/33")  # an edit: parsed again
+    edited = rows_of()
+    assert len(parsed) == 2 and edited.rows[3].data["url"] == "https://x/33"
+    data += "r-x,https://bad,\n" if name == "rows.csv" else '{"id": "r-x", "url": "https://bad"}\n'
+    for _ in range(2):  # a problem in the file: reported every time, never remembered
+        with pytest.raises(ConfigError, match="letters and digits only"):
+            rows_of()
+    assert len(parsed) == 4
+    for cache_file in (tmp_path / "cache").glob("rows-*.bin"):
+        cache_file.write_bytes(b"\x00garbage")
+    data = data.rsplit("r-x", 1)[0] if name == "rows.csv" else data.rsplit('{"id": "r-x"', 1)[0]
+    assert [r.id for r in rows_of().rows] == [r.id for r in edited.rows]  # a corrupt entry: parsed around
+    assert len(parsed) == 5

@@ -180,11 +180,12 @@ def _pickled(docs: list[Any]) -> bytes:
                 doc.source = source
 
 
-def _prune(directory: Path) -> None:
-    """Keep the newest files, at most KEEP of them and KEEP_BYTES in all (a CI runner that checks
-    out each build under a new path leaves a file per build behind)."""
+def _prune(directory: Path, pattern: str = "docs-*.bin", keep: int | None = None) -> None:
+    """Keep the newest files of ``pattern``, at most ``keep`` (else KEEP) of them and KEEP_BYTES in
+    all (a CI runner that checks out each build under a new path leaves a file per build behind)."""
+    keep = KEEP if keep is None else keep
     files = []
-    for path in directory.glob("docs-*.bin"):
+    for path in directory.glob(pattern):
         with contextlib.suppress(OSError):  # removed meanwhile by another run
             stat = path.stat()
             files.append((stat.st_mtime, stat.st_size, path))
@@ -192,6 +193,6 @@ def _prune(directory: Path) -> None:
     total = 0
     for count, (_, size, path) in enumerate(files, 1):
         total += size
-        if count > KEEP or (total > KEEP_BYTES and count > 1):
+        if count > keep or (total > KEEP_BYTES and count > 1):
             with contextlib.suppress(OSError):
                 path.unlink()

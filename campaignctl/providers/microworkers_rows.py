@@ -18,10 +18,15 @@ Schedule -> ``maximumJobLimit``
 """
 from __future__ import annotations
 
+import contextlib
 import csv
+import functools
 import hashlib
 import io
 import json
+import logging
+import marshal
+import os
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -30,6 +35,8 @@ from typing import Any
 
 from ..config.model import Config, Document
 from ..errors import Diagnostic
+
+log = logging.getLogger("campaignctl")
 
 ROW_ID = re.compile(r"^[A-Za-z0-9]{1,64}$")
 VARIABLE = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
@@ -168,6 +175,82 @@ def _load_file(doc: Document, root: Path, name: str, rows: Rows) -> None:
     except OSError as exc:
         rows.diags.append(mark.diag(f"spec.tasks.file: cannot read {name!r}: {exc.strerror}"))
         return
+    cache = _RowsCache(path, shown, raw)
+    remembered = cache.get()
+    if remembered is not None:
+        rows.columns, rows.rows = remembered
+        return
+    _parse_data(path, shown, raw, rows)
+    if not rows.diags:
+        cache.put(rows)
+
+
+class _RowsCache:
+    """The rows of one data file, remembered across runs by content: parsing 100 files of 100
+    rows (and each row's digest, which the plan compares) took ~0.15 s in every plan of the scale
+    benchmark, on the thread that also handles the platforms' answers. One file per data file,
+    ``rows-<digest of its absolute path>.bin``, in the validation cache's directory: a
+    :mod:`marshal` tuple of (digest of the text, the name it is shown under and this parser's
+    source; columns; rows as plain tuples). Rows with a problem are never remembered: they are
+    parsed, and reported, every time. Like every cache there, it is never needed."""
+
+    KEEP = 4096
+
+    def __init__(self, path: Path, shown: str, raw: bytes) -> None:
+        from ..config.valid_cache import cache_dir
+
+        directory = cache_dir()
+        self.file = directory / f"rows-{hashlib.blake2b(os.fsencode(path), digest_size=16).hexdigest()}.bin" if directory else None
+        self.key = hashlib.blake2b(_parser_salt() + shown.encode("utf-8", "surrogatepass") + b"\0" + raw, digest_size=16).digest()
+
+    def get(self) -> tuple[list[str], list[Row]] | None:
+        if self.file is None:
+            return None
+        try:
+            key, columns, items = marshal.loads(self.file.read_bytes())
+            if key != self.key:
+                return None
+            rows = []
+            for row_id, data, tests, source, digest in items:
+                row = Row(row_id, data, tests, source)
+                row.__dict__["digest"] = digest  # the cached_property, as computed when it was put
+                rows.append(row)
+            return list(columns), rows
+        except (OSError, EOFError, ValueError, TypeError):  # absent, or not what put wrote: parse
+            return None
+
+    def put(self, rows: Rows) -> None:
+        if self.file is None:
+            return
+        data = marshal.dumps((self.key, rows.columns, [(r.id, r.data, r.tests, r.source, r.digest) for r in rows.rows]))
+        tmp = self.file.with_name(f".{self.file.name}.{os.getpid()}.tmp")
+        try:
+            self.file.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_bytes(data)
+            os.replace(tmp, self.file)
+        except OSError as exc:
+            log.debug("cannot write the rows cache %s: %s", self.file, exc)
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+            return
+        if not _PRUNED:
+            from ..config.doc_cache import _prune
+
+            _PRUNED.append(True)
+            _prune(self.file.parent, "rows-*.bin", self.KEEP)
+
+
+_PRUNED: list[bool] = []  # once per process
+
+
+@functools.cache
+def _parser_salt() -> bytes:
+    from .. import __version__
+
+    return hashlib.blake2b(f"campaignctl {__version__}\0".encode() + Path(__file__).read_bytes(), digest_size=32).digest()
+
+
+def _parse_data(path: Path, shown: str, raw: bytes, rows: Rows) -> None:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
