@@ -201,10 +201,10 @@ def apply(
         config_path = Path(saved.config_root)
     elif checksum:
         raise PlanError("--checksum checks a saved plan: give the plan file, not a directory")
-    session = Session.for_cli(config_path, parallelism, prefetch=saved is None)
+    session = Session.for_cli(config_path, parallelism, prefetch=saved is None, read_state=False)
     session.backend.lock("apply", lock_timeout)
     try:
-        session.state = session.backend.read()  # re-read under the lock
+        session.state = session.backend.read()  # read under the lock
         # a saved plan is checked against a fresh read of exactly the objects it read
         only = set(saved.live_fingerprints) if saved is not None else None
         current = run(session.plan(only=only, selection=selection))
