@@ -377,8 +377,9 @@ class SchemaHelper:
     Only on Linux (fork without exec is unsafe elsewhere), with 2 usable CPUs or more, the
     validation cache on (the keys are how answers come back), no other thread running (this
     runs before the prefetch starts its thread) and ``MIN_CHECKS`` schemas or more to validate
-    among the documents parsed in this run (one from the document cache was checked before): the fork and the child's page copies cost a few milliseconds. Without it this process writes
-    the document cache itself. A cold apply of the scale benchmark's 6,354 documents made its first
+    among the documents parsed in this run (one from the document cache was checked before): the
+    fork and the child's page copies cost a few milliseconds. Without it this process writes the
+    document cache itself. A cold apply of the scale benchmark's 6,354 documents made its first
     write 3.5 s after it started without a helper, 2.6 s with it."""
 
     MIN_CHECKS = 800
