@@ -84,6 +84,7 @@ class DocCache:
         self._changed = False
         self._whole: Any = None  # (digest of the text, holds setup) as saved last
         self._whole_now: Any = None  # and as this run parsed it
+        self._text: tuple[str, bytes] | None = None  # the last text hashed, and its digest
         if self.path is None:
             return
         try:
@@ -103,7 +104,9 @@ class DocCache:
         return hashlib.blake2b(data, key=_salt(), digest_size=DIGEST).digest()
 
     def _text_key(self, text: str) -> bytes:
-        return hashlib.blake2b(self._prefix + text.encode("utf-8", "surrogatepass"), key=_salt(), digest_size=DIGEST).digest()
+        if self._text is None or self._text[0] is not text:  # remembered and parsed_whole ask of the same text
+            self._text = (text, hashlib.blake2b(self._prefix + text.encode("utf-8", "surrogatepass"), key=_salt(), digest_size=DIGEST).digest())
+        return self._text[1]
 
     def remembered(self, text: str) -> bool | None:
         """None unless ``text`` is the text this cache last saw parse without a problem (then every
@@ -155,17 +158,25 @@ class DocCache:
         for key, (aliases, docs) in self._new.items():
             self._used[key] = (aliases, _pickled(docs))
         self._new.clear()
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            whole = {WHOLE: self._whole_now} if self._whole_now is not None else {}
-            tmp.write_bytes(marshal.dumps({**self._used, **whole}))
-            os.replace(tmp, self.path)
+        whole = {WHOLE: self._whole_now} if self._whole_now is not None else {}
+        if write_cache_file(self.path, marshal.dumps({**self._used, **whole}), "document cache"):
             _prune(self.path.parent)
-        except OSError as exc:
-            log.debug("cannot write the document cache %s: %s", self.path, exc)
-            with contextlib.suppress(OSError):
-                tmp.unlink(missing_ok=True)
+
+
+def write_cache_file(path: Path, data: bytes, what: str) -> bool:
+    """Write a cache file whole or not at all (a temporary file renamed over it); False, and a
+    debug line, when it cannot be written: a cache is never an error."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except OSError as exc:
+        log.debug("cannot write the %s %s: %s", what, path, exc)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        return False
+    return True
 
 
 def _pickled(docs: list[Any]) -> bytes:

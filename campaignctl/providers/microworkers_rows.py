@@ -18,13 +18,11 @@ Schedule -> ``maximumJobLimit``
 """
 from __future__ import annotations
 
-import contextlib
 import csv
 import functools
 import hashlib
 import io
 import json
-import logging
 import marshal
 import os
 import re
@@ -35,8 +33,6 @@ from typing import Any
 
 from ..config.model import Config, Document
 from ..errors import Diagnostic
-
-log = logging.getLogger("campaignctl")
 
 ROW_ID = re.compile(r"^[A-Za-z0-9]{1,64}$")
 VARIABLE = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
@@ -220,27 +216,21 @@ class _RowsCache:
             return None
 
     def put(self, rows: Rows) -> None:
+        from ..config.doc_cache import write_cache_file
+
         if self.file is None:
             return
         data = marshal.dumps((self.key, rows.columns, [(r.id, r.data, r.tests, r.source, r.digest) for r in rows.rows]))
-        tmp = self.file.with_name(f".{self.file.name}.{os.getpid()}.tmp")
-        try:
-            self.file.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_bytes(data)
-            os.replace(tmp, self.file)
-        except OSError as exc:
-            log.debug("cannot write the rows cache %s: %s", self.file, exc)
-            with contextlib.suppress(OSError):
-                tmp.unlink(missing_ok=True)
-            return
-        if not _PRUNED:
-            from ..config.doc_cache import _prune
-
-            _PRUNED.append(True)
-            _prune(self.file.parent, "rows-*.bin", self.KEEP)
+        if write_cache_file(self.file, data, "rows cache"):
+            _prune_rows(self.file.parent)
 
 
-_PRUNED: list[bool] = []  # once per process
+@functools.cache
+def _prune_rows(directory: Path) -> None:
+    """The newest rows files kept, once per process (a cold run writes one per data file)."""
+    from ..config.doc_cache import _prune
+
+    _prune(directory, "rows-*.bin", _RowsCache.KEEP)
 
 
 @functools.cache
