@@ -13,7 +13,8 @@ calls, never change an answer.
 When the document cache holds (nearly) every document, the reads start sooner, once the Provider
 and Backend documents are parsed (``early``, see ``load_config``'s ``on_early``): the whole
 config follows with :meth:`Prefetch.provide`, and a read that must know sooner which addresses
-it names (an object state has no id for, claimed by its address marker) waits for it. A config that turns out invalid cancels it (a plan never writes, so nothing was done).
+it names (an object state has no id for, claimed by its address marker) waits for it. A config
+that turns out invalid cancels it (a plan never writes, so nothing was done).
 
 Only providers whose read does not depend on the desired attributes (``Provider.prefetchable``)
 and that talk to a platform over the network are read ahead: the in-process sandbox has no
@@ -24,14 +25,15 @@ from __future__ import annotations
 import asyncio
 import atexit
 import concurrent.futures
+import functools
 import logging
 import sys
 import threading
-from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .errors import ApiError
+from .plan.model import LazyMapping
 
 if TYPE_CHECKING:
     from .config.model import Config
@@ -162,7 +164,8 @@ class Prefetch:
         async def one(name: str, provider: Any) -> None:
             future = self._answers[name]
             known = known_of(state, name)
-            wanted = _Wanted(self, name)  # as the plan's read_live asks them (take compares)
+            # as the plan's read_live asks them (take compares), once the read asks
+            wanted = LazyMapping(functools.partial(self.wanted, name))
             try:
                 live, balance = await asyncio.gather(provider.read(known, wanted), provider.balance())
                 attributes = {a: getattr(provider, a) for a in provider.read_attributes}
@@ -172,25 +175,6 @@ class Prefetch:
 
         async with opened(providers, parallelism):
             await asyncio.gather(*(one(n, p) for n, p in providers.items()))
-
-
-class _Wanted(Mapping[str, str]):
-    """What the config asks one provider for, asked of the prefetch when first needed."""
-
-    def __init__(self, prefetch: Prefetch, name: str) -> None:
-        self._prefetch, self._name = prefetch, name
-
-    def __getitem__(self, address: str) -> str:
-        return self._prefetch.wanted(self._name)[address]
-
-    def __contains__(self, address: object) -> bool:
-        return address in self._prefetch.wanted(self._name)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._prefetch.wanted(self._name))
-
-    def __len__(self) -> int:
-        return len(self._prefetch.wanted(self._name))
 
 
 def start(config: Config, parallelism: int, early: bool = False) -> Prefetch | None:

@@ -231,7 +231,7 @@ def test_fingerprints_are_computed_once_when_first_asked_and_saved_as_a_dict() -
     import json
 
     from campaignctl.plan.builder import _fingerprints, fingerprint
-    from campaignctl.plan.model import Fingerprints, Plan
+    from campaignctl.plan.model import LazyMapping, Plan
 
     calls: list[int] = []
     objects = {addr("Task", "t"): live("Task", "t", {"name": "t"})}
@@ -240,7 +240,7 @@ def test_fingerprints_are_computed_once_when_first_asked_and_saved_as_a_dict() -
         calls.append(1)
         return _fingerprints(objects, [addr("Task", "t"), addr("Task", "gone")])
 
-    plan = Plan(changes=[], operations=[], live_fingerprints=Fingerprints(compute))
+    plan = Plan(changes=[], operations=[], live_fingerprints=LazyMapping(compute))
     assert calls == []  # a plan that is only shown never computes them
     saved = json.loads(json.dumps(plan.to_dict()))
     assert saved["live_fingerprints"] == {addr("Task", "t"): fingerprint(objects[addr("Task", "t")]), addr("Task", "gone"): "absent"}

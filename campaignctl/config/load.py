@@ -189,7 +189,7 @@ def _parse_early(
         holds = cache.remembered(text)
         if holds is None:  # changed, or never seen: how much of it must be parsed and checked anew
             fresh += cache.missing(text)
-            if fresh * 2 >= SchemaHelper.MIN_CHECKS:
+            if SchemaHelper.worth_it(fresh):
                 return {}
             holds = _SETUP_KIND.search(text) is not None
         if holds:
@@ -375,8 +375,9 @@ class SchemaHelper:
     fails or dies leaves its share to this process (and the document cache to the next run).
 
     Only on Linux (fork without exec is unsafe elsewhere), with 2 usable CPUs or more, the
-    validation cache on (the keys are how answers come back), no other thread running (this
-    runs before the prefetch starts its thread) and ``MIN_CHECKS`` schemas or more to validate
+    validation cache on (the keys are how answers come back), no other thread running (the
+    prefetch starts its thread after this, or before it only when too few documents are new for
+    the helper: see ``_parse_early``) and ``MIN_CHECKS`` schemas or more to validate
     among the documents parsed in this run (one from the document cache was checked before): the
     fork and the child's page copies cost a few milliseconds. Without it this process writes the
     document cache itself. A cold apply of the scale benchmark's 6,354 documents made its first
@@ -393,13 +394,17 @@ class SchemaHelper:
         self.pid, self.read_fd, self.mine, self.passed = pid, read_fd, mine, passed
 
     @classmethod
+    def worth_it(cls, fresh: int) -> bool:
+        """Whether ``fresh`` documents parsed anew (two schemas each at most) may make MIN_CHECKS:
+        a document the document cache gave was parsed, and checked, by an earlier run."""
+        return fresh * 2 >= cls.MIN_CHECKS
+
+    @classmethod
     def start(cls, raws: list[Any], passed: ValidCache, caches: list[DocCache]) -> SchemaHelper | None:
         """Fork the child if it is worth it; else write the document caches here (None)."""
-        # a document the document cache gave was parsed by an earlier run, which checked it: only
-        # documents parsed now (two schemas each at most) can make MIN_CHECKS, and a warm run does
-        # not compute every document's keys here for nothing (~35 ms for 6,354 documents)
+        # a warm run does not compute every document's keys here for nothing (~35 ms for 6,354)
         possible = (
-            sum(cache.fresh for cache in caches) * 2 >= cls.MIN_CHECKS
+            cls.worth_it(sum(cache.fresh for cache in caches))
             and passed.path is not None and sys.platform.startswith("linux") and hasattr(os, "fork")
             and len(os.sched_getaffinity(0)) >= 2 and threading.active_count() == 1
         )  # fmt: skip

@@ -18,7 +18,7 @@ from ..dag import DAG, CycleError
 from ..errors import PlanError
 from ..providers.base import Live, Provider, Resource, field_changes
 from ..state.base import State
-from .model import Drift, Fingerprints, Operation, Plan, ResourceChange, refs_in
+from .model import Drift, LazyMapping, Operation, Plan, ResourceChange, refs_in
 
 if TYPE_CHECKING:
     from ..prefetch import Prefetch
@@ -274,7 +274,7 @@ async def build_plan(
         operations=ordered,
         config_digest=config.digest,
         config_root=str(config.root),
-        live_fingerprints=Fingerprints(functools.partial(_fingerprints, live, list(addresses))),
+        live_fingerprints=LazyMapping(functools.partial(_fingerprints, live, list(addresses))),
         created_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         balances=balances,
         drift=drift,

@@ -8,10 +8,11 @@ from typing import Any
 FORMAT_VERSION = "1.0"
 
 
-class Fingerprints(Mapping[str, str]):
-    """address -> fingerprint of the live object a plan read, computed when first asked: only a
-    saved plan (``--out``, ``--format json``) and the apply of one ask, and a plan that is only
-    shown saves the work (~35 ms for 6,350 objects)."""
+class LazyMapping(Mapping[str, str]):
+    """A mapping computed when first asked (``compute()``, once): a plan's live fingerprints, which
+    only a saved plan (``--out``, ``--format json``) and the apply of one ask (a plan that is only
+    shown saves ~35 ms for 6,350 objects); what an early prefetch's config names (it waits for the
+    config)."""
 
     def __init__(self, compute: Callable[[], dict[str, str]]) -> None:
         self._compute: Callable[[], dict[str, str]] | None = compute
@@ -22,8 +23,8 @@ class Fingerprints(Mapping[str, str]):
             self._data, self._compute = self._compute(), None
         return self._data
 
-    def __getitem__(self, address: str) -> str:
-        return self._all()[address]
+    def __getitem__(self, key: str) -> str:
+        return self._all()[key]
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._all())
