@@ -85,25 +85,23 @@ class Config:
         return index.get((provider, kind), {})
 
     def data_files(self) -> dict[str, str]:
-        """Files the documents name with ``file:`` (task rows...), inside the root: path -> sha256."""
+        """The task rows files the documents name (``spec.tasks.file``, what the loader reads),
+        inside the root: path -> sha256."""
         out: dict[str, str] = {}
         root = self.root.resolve()
+        folders: dict[str, Path] = {}  # a document's file -> its folder, resolved once per file
         for doc in self.documents:
-            stack: list[Any] = [doc.spec]
-            while stack:
-                item = stack.pop()
-                if isinstance(item, dict):
-                    name = item.get("file")
-                    if isinstance(name, str):
-                        try:
-                            path = (Path(doc.file).resolve().parent / name).resolve()
-                            if path.is_relative_to(root) and path.is_file():
-                                out[str(path.relative_to(root))] = hashlib.sha256(path.read_bytes()).hexdigest()
-                        except (OSError, ValueError, RuntimeError):  # unusable or unreadable: the checks report it
-                            out[name] = "unreadable"
-                    stack.extend(item.values())
-                elif isinstance(item, list):
-                    stack.extend(item)
+            tasks = doc.spec.get("tasks") if isinstance(doc.spec, dict) else None
+            name = tasks.get("file") if isinstance(tasks, dict) else None
+            if not isinstance(name, str):
+                continue
+            try:
+                folder = folders.get(doc.file) or folders.setdefault(doc.file, Path(doc.file).resolve().parent)
+                path = (folder / name).resolve()
+                if path.is_relative_to(root) and path.is_file():
+                    out[str(path.relative_to(root))] = hashlib.sha256(path.read_bytes()).hexdigest()
+            except (OSError, ValueError, RuntimeError):  # unusable or unreadable: the checks report it
+                out[name] = "unreadable"
         return out
 
     @cached_property
