@@ -38,6 +38,7 @@ kind: Schedule
 name: fourth
 spec: &base {timezone: UTC}
 extra: *base
+merged: {<<: *base, own: [1, {two: 2}]}
 """
 
 
@@ -85,6 +86,20 @@ def test_a_warm_load_is_a_parse_mark_for_mark(tmp_path: Path, parses: list[str],
     assert parses == []  # every chunk from the cache
     assert [marked(d) for d in warm] == [marked(d) for d in cold] == [marked(d) for d in plain]
     assert warm[1]["spec"]["notes"].splitlines()[1].strip().startswith("---")
+
+
+def test_marks_come_back_packed_and_are_made_when_asked(tmp_path: Path) -> None:
+    cold, _ = load(tmp_path, TEXT)
+    warm, _ = load(tmp_path, TEXT)
+    fourth = warm[3]
+    assert set(vars(fourth["merged"])) == {"_packed"}  # no Mark made while unpickling
+    assert fourth["merged"].value_marks["timezone"] == cold[3]["merged"].value_marks["timezone"]  # merged: base's mark
+    assert set(vars(fourth["merged"])) == {"mark", "key_marks", "value_marks"}
+    assert fourth["merged"]["own"].item_marks == cold[3]["merged"]["own"].item_marks
+    assert fourth.mark == cold[3].mark and not hasattr(MarkedDict(), "mark")
+    odd = MarkedDict(a=1)
+    odd._packed = ("s.yaml", ("a",), b"\x01")  # not what the cache writes: marks at the top, no traceback
+    assert (odd.mark, odd.key_marks) == (yamlload.Mark.at("s.yaml", 1, 1), {"a": yamlload.Mark.at("s.yaml", 1, 1)})
 
 
 def test_an_edit_parses_its_own_document_again_and_later_lines_move(tmp_path: Path, parses: list[str]) -> None:

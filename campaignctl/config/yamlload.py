@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import re
+from array import array
 from collections.abc import Iterator
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
@@ -57,17 +58,95 @@ class Mark(tuple):  # type: ignore[type-arg]
 _new_mark = tuple.__new__
 
 
+class _Packed:
+    """A mark attribute of a MarkedDict or MarkedList read back from the document cache, which
+    keeps a node's marks packed in one ``_packed`` entry (:func:`pack_marks`): they are made when
+    one is first asked for. A node the loader built has them in its ``__dict__``, which wins over
+    this descriptor."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, node: Any, owner: type | None = None) -> Any:
+        if node is None:
+            return self
+        packed = node.__dict__.pop("_packed", None)
+        if packed is None:
+            raise AttributeError(self.name)
+        _unpack(node, packed)
+        return node.__dict__[self.name]
+
+
 class MarkedDict(dict):  # type: ignore[type-arg]
     """A dict that knows the position of itself, of each key and of each value."""
 
-    mark: Mark
-    key_marks: dict[str, Mark]
-    value_marks: dict[str, Mark]
+    mark: Mark = _Packed()  # type: ignore[assignment]
+    key_marks: dict[str, Mark] = _Packed()  # type: ignore[assignment]
+    value_marks: dict[str, Mark] = _Packed()  # type: ignore[assignment]
 
 
 class MarkedList(list):  # type: ignore[type-arg]
-    mark: Mark
-    item_marks: list[Mark]
+    mark: Mark = _Packed()  # type: ignore[assignment]
+    item_marks: list[Mark] = _Packed()  # type: ignore[assignment]
+
+
+_MARK_ATTRIBUTES = {MarkedDict: ("mark", "key_marks", "value_marks"), MarkedList: ("mark", "item_marks")}
+
+
+def pack_marks(node: MarkedDict | MarkedList) -> tuple[dict[str, Any], Any] | None:
+    """``node``'s other attributes and its marks packed as ``(file, keys, line and column of each
+    mark as 32-bit integers)`` (keys None for a list), or None when they cannot be packed (marks of
+    another file, or out of range): a few objects to unpickle instead of two marks per key."""
+    attributes = vars(node)
+    mark = attributes.get("mark")
+    if not isinstance(mark, Mark):
+        return None
+    file = mark[0]
+    numbers = [mark[1], mark[2]]
+    if isinstance(node, MarkedDict):
+        key_marks, value_marks = attributes.get("key_marks"), attributes.get("value_marks")
+        if not isinstance(key_marks, dict) or not isinstance(value_marks, dict) or key_marks.keys() != value_marks.keys():
+            return None
+        keys: tuple[str, ...] | None = tuple(key_marks)
+        pairs = [m for key in key_marks for m in (key_marks[key], value_marks[key])]
+    else:
+        keys, pairs = None, attributes.get("item_marks")
+        if not isinstance(pairs, list):
+            return None
+    for m in pairs:
+        if not isinstance(m, Mark) or m[0] != file:
+            return None
+        numbers += (m[1], m[2])
+    try:
+        packed = (file, keys, array("I", numbers).tobytes())
+    except (OverflowError, TypeError):
+        return None
+    rest = {k: v for k, v in attributes.items() if k not in _MARK_ATTRIBUTES[type(node)]}
+    return rest, packed
+
+
+def _unpack(node: Any, packed: Any) -> None:
+    attributes = node.__dict__
+    try:
+        file, keys, data = packed
+        numbers = array("I")
+        numbers.frombytes(data)
+        marks = [_new_mark(Mark, (file, numbers[i], numbers[i + 1])) for i in range(0, len(numbers), 2)]
+        attributes["mark"] = marks[0]
+        if keys is None:
+            attributes["item_marks"] = marks[1:]
+        else:
+            attributes["key_marks"] = dict(zip(keys, marks[1::2], strict=True))
+            attributes["value_marks"] = dict(zip(keys, marks[2::2], strict=True))
+    except (TypeError, ValueError):  # not what pack_marks made: every mark at the top of the file
+        shown = packed[0] if isinstance(packed, tuple) and packed and isinstance(packed[0], str) else "?"
+        mark = _new_mark(Mark, (shown, 1, 1))
+        attributes["mark"] = mark
+        if isinstance(node, MarkedList):
+            attributes["item_marks"] = [mark] * len(node)
+        else:
+            attributes["key_marks"] = dict.fromkeys(node, mark)
+            attributes["value_marks"] = dict.fromkeys(node, mark)
 
 
 class _YamlProblem(Exception):
