@@ -116,7 +116,10 @@ class Prefetch:
 
     def close(self) -> None:
         """Cancel what still runs and wait for the thread; unused results are dropped."""
+        from .state.local import forget_shared
+
         self.futures.clear()
+        forget_shared()  # the state the thread parsed, if the plan did not take it
         self._parsed.set()  # a read waiting for the config ends (without one, if none came)
         thread, self._thread = self._thread, None
         if thread is None:
@@ -152,11 +155,14 @@ class Prefetch:
     async def _read_all(self, config: Config, parallelism: int) -> None:
         from .plan.builder import apply_moves, known_of
         from .session import backend_for, make_providers, opened
+        from .state.local import LocalBackend
 
         self._loop = asyncio.get_running_loop()
         self._main = asyncio.current_task()
         self._ready.set()
-        state, _ = apply_moves(config, backend_for(config).read())
+        backend = backend_for(config)
+        # parsed once: the plan's own read of an unchanged state file takes this parse
+        state, _ = apply_moves(config, backend.read(share=True) if isinstance(backend, LocalBackend) else backend.read())
         providers = {n: p for n, p in make_providers(config).items() if n in self._answers}
         for provider in providers.values():
             provider.credentials()

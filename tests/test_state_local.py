@@ -68,6 +68,28 @@ def test_commit_then_read_round_trips(make: Make) -> None:
     assert on_disk["version"] == 1 and on_disk["serial"] == 1
 
 
+def test_a_shared_read_is_parsed_once_for_the_next_read_of_the_same_text(make: Make, monkeypatch: pytest.MonkeyPatch) -> None:
+    from campaignctl.state import local
+
+    make().commit(State(resources={"swarms/task/a": entry(1, "a")}))
+    parsed: list[str] = []
+    real = local._parse
+    monkeypatch.setattr(local, "_parse", lambda text: parsed.append(text) or real(text))
+    shared = make().read(share=True)  # as the prefetch thread reads it
+    again = make().read()  # the plan's read takes that parse
+    assert len(parsed) == 1 and again.resources == shared.resources and again.resources is not shared.resources
+    make().read()
+    assert len(parsed) == 2  # taken once
+    make().read(share=True)
+    make().commit(State(resources={"swarms/task/b": entry(2, "b")}, serial=again.serial, lineage=again.lineage))
+    assert list(make().read().resources) == ["swarms/task/b"]  # another text: parsed, not the kept one
+    before = len(parsed)
+    make().read(share=True)
+    local.forget_shared()  # what the prefetch does when it ends
+    make().read()
+    assert len(parsed) == before + 2
+
+
 def test_the_state_file_has_a_line_per_resource(make: Make) -> None:
     """A diff of two states names the resources that changed, one line each."""
     state = State(resources={"swarms/task/a": entry(1, "a"), "swarms/job/b": {**entry("j-2", "b"), "attrs": {"z": [1], "é": None}}})
