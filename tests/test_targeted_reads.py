@@ -92,6 +92,30 @@ def test_each_object_read_alone_is_what_the_whole_read_says(account: Path) -> No
     _assert_same(account, {"swarms/task/never-heard-of", "mw/campaign/gone"})
 
 
+def test_a_settled_resource_is_planned_as_plan_change_and_detect_drift_plan_it(account: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Provider.settled (a resource as desired and as applied, planned without plan_change) gives
+    the plan the long way gives: the same changes, drift and operations, and it settles most."""
+    from campaignctl.plan.json_format import to_document
+    from campaignctl.providers.base import Provider
+
+    settled: list[str] = []
+    real = Provider.settled
+
+    def counting(self: Provider, res: Any, applied: Any) -> Any:
+        change = real(self, res, applied)
+        if change is not None:
+            settled.append(res.address)
+        return change
+
+    monkeypatch.setattr(Provider, "settled", counting)
+    _, _, quick = _read(account, None)
+    monkeypatch.setattr(Provider, "settled", lambda self, res, applied: None)
+    _, _, long_way = _read(account, None)
+    assert SWARMS_JOB in settled and SWARMS_TASK not in settled  # the task drifted: the long way
+    assert quick.changes == long_way.changes and quick.drift == long_way.drift and quick.operations == long_way.operations
+    assert json.dumps({**to_document(quick), "created_at": ""}) == json.dumps({**to_document(long_way), "created_at": ""})
+
+
 def test_a_few_objects_cost_a_few_calls(account: Path) -> None:
     whole = sum(sum(m.values()) for m in _read(account, None)[1].values())
     # one GET of the task, and the balance (GET /me); no other platform is read

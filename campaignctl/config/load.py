@@ -600,7 +600,7 @@ def _validate(config: Config, passed: ValidCache = OFF) -> list[Diagnostic]:
         broken.update(cycle)
     # platform rules, for every resource whose own documents and dependencies are sound
     for doc in resources:
-        if graph.closure([doc.address]) & broken:
+        if broken and graph.closure([doc.address]) & broken:
             continue
         cls = provider_class(provider_types[doc.provider])  # type: ignore[index]
         assert cls is not None

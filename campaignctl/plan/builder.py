@@ -226,9 +226,6 @@ async def build_plan(
         kind = doc.kind if doc else entry.get("kind", _kind_of(address).capitalize())
         name = doc.name if doc else entry.get("name", address.rsplit("/", 1)[-1])
         ignore = doc.ignore_changes if doc else []
-        drifted = detect_drift(address, entry, live.get(address), provider, ignore) if entry else None
-        if drifted is not None:
-            drift.append(drifted)
         res = Resource(
             address=address,
             kind=kind,
@@ -238,6 +235,14 @@ async def build_plan(
             protect=doc.protect if doc else bool(entry.get("protect")),
             ignore_changes=ignore,
         )
+        if doc is not None and entry.get("id") is not None and address not in moves:
+            settled = provider.settled(res, entry.get("attrs"))
+            if settled is not None:  # as applied, as desired: a no-op without drift
+                changes.append(settled)
+                continue
+        drifted = detect_drift(address, entry, res.live, provider, ignore) if entry else None
+        if drifted is not None:
+            drift.append(drifted)
         if res.desired is None and res.live is None:
             change = ResourceChange(address, provider.name, kind, name, ["no-op"])
             change.warnings.append("no longer exists on the platform: it will be dropped from state")

@@ -131,8 +131,14 @@ class MicroworkersV1Provider(CampaignChanges, Provider):
     # -- offline ---------------------------------------------------------------------------
     @classmethod
     def check(cls, doc: Document, config: Config) -> list[Diagnostic]:
-        siblings = list(config.named(doc.provider or "", doc.kind).values())
-        earlier = siblings[: siblings.index(doc)] if doc in siblings else []
+        earlier: list[Document] = []  # the documents of its kind before it (by identity: O(n), not a == per pair)
+        if doc.kind in ("Blocklist", "WorkerGroup"):
+            for sibling in config.named(doc.provider or "", doc.kind).values():
+                if sibling is doc:
+                    break
+                earlier.append(sibling)
+            else:
+                earlier = []
         if doc.kind == "Blocklist" and earlier:
             first = earlier[0]
             return [
