@@ -155,6 +155,34 @@ def test_a_config_the_cache_knows_starts_the_reads_once_its_providers_are_parsed
     assert not prefetch_threads()
 
 
+def test_a_provider_moved_into_a_file_that_held_none_is_parsed_before_the_reads_start(
+    repo: Path, sandbox_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import campaignctl.config.load as load_module
+
+    starts, parsed = spy_on_starts(monkeypatch)
+    before, calls_before = plan_and_calls(repo, sandbox_server, prefetch=True)  # the caches know every file
+    searched: list[int] = []
+    pattern = load_module._SETUP_KIND
+
+    class Spy:
+        def search(self, text: str) -> Any:
+            searched.append(len(text))
+            return pattern.search(text)
+
+    monkeypatch.setattr(load_module, "_SETUP_KIND", Spy())
+    providers = (repo / "providers.yaml").read_text()
+    (repo / "providers.yaml").unlink()
+    campaign = repo / "campaign.yaml"
+    campaign.write_text(campaign.read_text() + "\n---\n" + providers)
+    starts.clear()
+    parsed.clear()
+    moved, calls_moved = plan_and_calls(repo, sandbox_server, prefetch=True)
+    assert starts == [(True, ["campaign.yaml"])]  # its new chunks hold the Provider documents
+    assert searched and sum(searched) < len(campaign.read_text())  # only the chunks not in the cache were searched
+    assert moved.changes == before.changes and calls_moved == calls_before
+
+
 def test_an_early_read_waits_for_the_config_to_claim_an_object_state_lost(repo: Path, sandbox_server: Any) -> None:
     """An object state has no id for is claimed by its address marker, which only the whole config
     can tell: the early read waits for it, and reads what the plan would."""

@@ -18,7 +18,7 @@ so a changed loader never reads an old entry.
 
 The cache also remembers the digest of the file's whole text, and whether that text holds a
 ``Provider`` or ``Backend`` document (:meth:`DocCache.remembered`), and counts the chunks of a
-text it does not hold (:meth:`DocCache.missing`): before parsing, the loader knows how much is
+text it does not hold (:meth:`DocCache.missing`, :meth:`DocCache.held_setup`): before parsing, the loader knows how much is
 new and which files set up the providers (see ``load_config``'s ``on_early``).
 
 One file per config file (``docs-<digest of its absolute path>.bin``: a :mod:`marshal` dict of
@@ -87,6 +87,7 @@ class DocCache:
         self._whole: Any = None  # (digest of the text, holds setup) as saved last
         self._whole_now: Any = None  # and as this run parsed it
         self._text: tuple[str, bytes] | None = None  # the last text hashed, and its digest
+        self._keyed: tuple[str, list[tuple[int, str, bytes]]] | None = None  # the last text chunked, and its chunks
         if self.path is None:
             return
         try:
@@ -118,11 +119,24 @@ class DocCache:
             return None
         return bool(whole[1]) if whole[0] == self._text_key(text) else None
 
-    def missing(self, text: str) -> int:
-        """How many chunks of ``text`` are not here (each holds a document or more)."""
+    def held_setup(self) -> bool | None:
+        """Whether the last text this cache saw parse without a problem held a Provider or Backend
+        document, whatever that text was (None: no such text)."""
+        whole = self._whole
+        return bool(whole[1]) if self.path is not None and isinstance(whole, tuple) and len(whole) == 2 else None
+
+    def keyed_chunks(self, text: str) -> list[tuple[int, str, bytes]]:
+        """The ``---`` chunks of ``text``, each with the line it starts on and its key (computed
+        once for a text: ``missing`` and the loader both ask)."""
+        if self._keyed is None or self._keyed[0] is not text:
+            self._keyed = (text, [(line, chunk, self.key(line, chunk)) for line, chunk in yamlload.chunks(text)])
+        return self._keyed[1]
+
+    def missing(self, text: str) -> list[str]:
+        """The chunks of ``text`` that are not here (each holds a document or more)."""
         if self.path is None:
-            return sum(1 for _ in yamlload.chunks(text))
-        return sum(1 for line, chunk in yamlload.chunks(text) if self.key(line, chunk) not in self._known)
+            return [chunk for _, chunk in yamlload.chunks(text)]
+        return [chunk for _, chunk, key in self.keyed_chunks(text) if key not in self._known]
 
     def parsed_whole(self, text: str, holds_setup: bool) -> None:
         """``text`` parsed chunk by chunk without a problem: every chunk of it was taken or put here."""

@@ -188,10 +188,13 @@ def _parse_early(
         _, _, text, cache = item
         holds = cache.remembered(text)
         if holds is None:  # changed, or never seen: how much of it must be parsed and checked anew
-            fresh += cache.missing(text)
+            new = cache.missing(text)
+            fresh += len(new)
             if SchemaHelper.worth_it(fresh):
                 return {}
-            holds = _SETUP_KIND.search(text) is not None
+            # a file that held none before can hold one only in its new chunks (a regex over 4 MB: 80 ms)
+            before = cache.held_setup()
+            holds = before or any(_SETUP_KIND.search(chunk) for chunk in (new if before is False else [text]))
         if holds:
             setup.append(item)
     parsed: dict[Path, tuple[list[Any], list[Diagnostic]]] = {}

@@ -326,8 +326,7 @@ def _load_chunks(text: str, file: str, cache: DocCache) -> list[Any] | None:
     """The documents of ``text`` chunk by chunk, or None when the whole text must be parsed."""
     docs: list[Any] = []
     aliases = 0
-    for line, chunk in chunks(text):
-        key = cache.key(line, chunk)
+    for line, chunk, key in cache.keyed_chunks(text):
         found = cache.get(key)
         if found is None:
             got, problems, added = _compose_build(chunk, file, line)
