@@ -147,6 +147,34 @@ def test_a_second_load_validates_only_what_changed(counted: dict[str, int], tmp_
     assert counted["n"] == 2  # that document's envelope and spec
 
 
+def test_the_envelopes_of_an_unchanged_file_are_not_looked_at_one_by_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from campaignctl.config import load as load_module
+
+    monkeypatch.setenv("CAMPAIGNCTL_CACHE_DIR", str(tmp_path / "cache"))
+    looked: list[str] = []
+    real = load_module.schema_diagnostics
+
+    def spy(rel: str, instance: Any, root: Any, prefix: Any, passed: Any = valid_cache.OFF) -> Any:
+        if rel == "document.json":
+            looked.append(instance["name"])
+        return real(rel, instance, root, prefix, passed)
+
+    monkeypatch.setattr(load_module, "schema_diagnostics", spy)
+    repo = quickstart(tmp_path)
+    first = load_config(repo)
+    assert len(looked) == len(first.documents)
+    looked.clear()
+    assert load_config(repo).documents == first.documents and looked == []  # one key per file, all known
+    campaign = repo / "campaign.yaml"
+    campaign.write_text(campaign.read_text().replace("title: Review model images", "title: Review model images again", 1))
+    load_config(repo)
+    assert sorted(looked) == ["december", "image-rating"]  # that file's documents only
+    (repo / "extra.yaml").write_text("kind: Schedule\nname: s\nspec: {timeZone: UTC}\nkidn: typo\n")
+    for _ in range(2):  # a file with a problem is never trusted whole
+        with pytest.raises(ConfigError, match="kidn"):
+            load_config(repo)
+
+
 def test_a_document_with_a_problem_is_reported_on_every_run(counted: dict[str, int], tmp_path: Path) -> None:
     repo = quickstart(tmp_path)
     (repo / "extra.yaml").write_text("kind: Schedule\nname: s\nspec: {unknownField: 1}\n")

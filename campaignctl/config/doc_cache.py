@@ -143,6 +143,10 @@ class DocCache:
         if self.path is not None:
             self._whole_now = (self._text_key(text), holds_setup)
 
+    def parsed_digest(self) -> bytes | None:
+        """The digest of the text ``parsed_whole`` was told of this run (its file and content), or None."""
+        return self._whole_now[0] if self._whole_now is not None else None
+
     def get(self, key: bytes) -> tuple[list[Any], int] | None:
         """The documents of a chunk and the nodes its aliases added, or None."""
         entry = self._known.get(key)

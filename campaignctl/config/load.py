@@ -147,11 +147,20 @@ def load_config(
             helper.finish()
         finally:
             helper.close()
-    for shown, raw_docs in loaded:
+    for (shown, raw_docs), parsed in zip(loaded, caches):
+        # a text whose every envelope passed before passes again: one key for the file, not one per document
+        digest = parsed.parsed_digest()
+        whole = passed.key("document.json#file", None, digest) if digest is not None else None
+        if whole in passed:
+            documents += [_document(raw, shown) for raw in raw_docs]
+            continue
+        problems = len(diags)
         for raw in raw_docs:
             doc = _envelope(raw, shown, diags, passed)
             if doc is not None:
                 documents.append(doc)
+        if len(diags) == problems:
+            passed.add(whole)
     config = Config(config_root, documents, digests)
     if on_parsed is not None and not diags:
         on_parsed(config)
@@ -242,6 +251,11 @@ def _envelope(raw: Any, file: str, diags: list[Diagnostic], passed: ValidCache =
     diags += problems
     if problems or not isinstance(raw.get("spec"), dict):
         return None
+    return _document(raw, file)
+
+
+def _document(raw: MarkedDict, file: str) -> Document:
+    """The Document of an envelope known valid."""
     return Document(
         kind=raw["kind"],
         name=raw["name"],
