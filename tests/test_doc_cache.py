@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from campaignctl.config import yamlload
-from campaignctl.config.doc_cache import DocCache
+from campaignctl.config.doc_cache import WHOLE, DocCache
 from campaignctl.config.load import load_config
 from campaignctl.config.yamlload import MarkedDict, MarkedList, load_documents
 from campaignctl.errors import ConfigError
@@ -102,6 +102,19 @@ def test_marks_come_back_packed_and_are_made_when_asked(tmp_path: Path) -> None:
     assert (odd.mark, odd.key_marks) == (yamlload.Mark.at("s.yaml", 1, 1), {"a": yamlload.Mark.at("s.yaml", 1, 1)})
 
 
+def test_a_text_seen_whole_is_taken_by_its_keys_without_splitting_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cold, _ = load(tmp_path, TEXT)
+    split: list[int] = []
+    real = yamlload.chunks
+    monkeypatch.setattr(yamlload, "chunks", lambda text: split.append(len(text)) or real(text))
+    warm, _ = load(tmp_path, TEXT)
+    assert split == [] and [marked(d) for d in warm] == [marked(d) for d in cold]
+    assert [d.source for d in warm] == [d.source for d in cold]  # the same keys: the same validation cache entries
+    edited = TEXT.replace("name: second", "name: second-b")
+    docs, _ = load(tmp_path, edited)
+    assert split == [len(edited)] and [marked(d) for d in docs] == [marked(d) for d in load_documents(edited, "s.yaml")[0]]
+
+
 def test_an_edit_parses_its_own_document_again_and_later_lines_move(tmp_path: Path, parses: list[str]) -> None:
     load(tmp_path, TEXT)
     parses.clear()
@@ -145,7 +158,8 @@ def test_a_tampered_or_corrupt_cache_is_parsed_around(tmp_path: Path, parses: li
         def __reduce__(self) -> Any:
             return (Path.touch, (canary,))
 
-    entry.write_bytes(marshal.dumps({k: (n, pickle.dumps([Evil()])) for k, (n, _) in chunks.items()}))
+    whole = chunks.pop(WHOLE)  # kept: the loader takes the chunks by the keys it lists, then falls back
+    entry.write_bytes(marshal.dumps({WHOLE: whole, **{k: (n, pickle.dumps([Evil()])) for k, (n, _) in chunks.items()}}))
     parses.clear()
     docs, diags = load(tmp_path, TEXT)
     assert not canary.exists() and not diags and len(parses) == 5  # every chunk parsed

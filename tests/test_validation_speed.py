@@ -175,6 +175,26 @@ def test_the_envelopes_of_an_unchanged_file_are_not_looked_at_one_by_one(tmp_pat
             load_config(repo)
 
 
+def test_the_cache_file_is_searched_for_a_few_keys_and_made_a_dict_for_more(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CAMPAIGNCTL_CACHE_DIR", str(tmp_path / "cache"))
+    keys = [bytes([i]) * valid_cache.DIGEST for i in range(1, 9)]
+    first = valid_cache.ValidCache(valid_cache.cache_dir())
+    for key in keys:
+        first.add(key)
+    first.save()
+    straddling = keys[2][8:] + keys[3][:8]  # in the file's bytes, but across two digests
+    cache = valid_cache.ValidCache(valid_cache.cache_dir())
+    assert keys[5] in cache and straddling not in cache and b"\0" * valid_cache.DIGEST not in cache
+    assert cache._known is None  # answered from the bytes
+    cache.add(straddling)
+    for _ in range(valid_cache.SCANS):
+        assert keys[0] in cache
+    assert cache._known is not None and list(cache.known) == keys  # then a dict, in the file's order
+    assert keys[7] in cache and straddling in cache and straddling in cache.added
+    cache.save()
+    assert list(valid_cache.ValidCache(valid_cache.cache_dir()).known) == [*keys, straddling]
+
+
 def test_a_document_with_a_problem_is_reported_on_every_run(counted: dict[str, int], tmp_path: Path) -> None:
     repo = quickstart(tmp_path)
     (repo / "extra.yaml").write_text("kind: Schedule\nname: s\nspec: {unknownField: 1}\n")

@@ -22,7 +22,8 @@ text it does not hold (:meth:`DocCache.missing`, :meth:`DocCache.held_setup`): b
 new and which files set up the providers (see ``load_config``'s ``on_early``).
 
 One file per config file (``docs-<digest of its absolute path>.bin``: a :mod:`marshal` dict of
-chunk digest -> (alias nodes, pickle), and ``WHOLE`` -> (digest of the text, holds setup)), in the
+chunk digest -> (alias nodes, pickle), and ``WHOLE`` -> (digest of the text, holds setup, the keys
+of its chunks in order)), in the
 validation cache's directory
 (``CAMPAIGNCTL_CACHE_DIR=off`` turns both off); the newest ``KEEP`` files, up to ``KEEP_BYTES``
 in all, are kept. It is a cache: unreadable, corrupt or unwritable, it is ignored (and rebuilt),
@@ -84,7 +85,7 @@ class DocCache:
         #: documents parsed this run, not taken from the cache
         self.fresh = 0
         self._changed = False
-        self._whole: Any = None  # (digest of the text, holds setup) as saved last
+        self._whole: Any = None  # (digest of the text, holds setup, its chunks' keys) as saved last
         self._whole_now: Any = None  # and as this run parsed it
         self._text: tuple[str, bytes] | None = None  # the last text hashed, and its digest
         self._keyed: tuple[str, list[tuple[int, str, bytes]]] | None = None  # the last text chunked, and its chunks
@@ -111,19 +112,32 @@ class DocCache:
             self._text = (text, hashlib.blake2b(self._prefix + text.encode("utf-8", "surrogatepass"), key=_salt(), digest_size=DIGEST).digest())
         return self._text[1]
 
+    def _last_whole(self) -> tuple[bytes, bool, bytes] | None:
+        whole = self._whole
+        if self.path is None or not isinstance(whole, tuple) or len(whole) != 3 or not isinstance(whole[2], bytes):
+            return None
+        return whole
+
     def remembered(self, text: str) -> bool | None:
         """None unless ``text`` is the text this cache last saw parse without a problem (then every
         chunk of it is here); then whether it holds a Provider or Backend document."""
-        whole = self._whole
-        if self.path is None or not isinstance(whole, tuple) or len(whole) != 2:
+        whole = self._last_whole()
+        return bool(whole[1]) if whole is not None and whole[0] == self._text_key(text) else None
+
+    def remembered_keys(self, text: str) -> list[bytes] | None:
+        """The keys of the chunks of ``text``, in order, when it is the text this cache last saw
+        parse without a problem (no need to split it and hash each chunk), else None."""
+        whole = self._last_whole()
+        if whole is None or self.remembered(text) is None or len(whole[2]) % DIGEST:
             return None
-        return bool(whole[1]) if whole[0] == self._text_key(text) else None
+        keys = [whole[2][i : i + DIGEST] for i in range(0, len(whole[2]), DIGEST)]
+        return keys if all(key in self._known for key in keys) else None
 
     def held_setup(self) -> bool | None:
         """Whether the last text this cache saw parse without a problem held a Provider or Backend
         document, whatever that text was (None: no such text)."""
-        whole = self._whole
-        return bool(whole[1]) if self.path is not None and isinstance(whole, tuple) and len(whole) == 2 else None
+        whole = self._last_whole()
+        return bool(whole[1]) if whole is not None else None
 
     def keyed_chunks(self, text: str) -> list[tuple[int, str, bytes]]:
         """The ``---`` chunks of ``text``, each with the line it starts on and its key (computed
@@ -138,10 +152,11 @@ class DocCache:
             return [chunk for _, chunk in yamlload.chunks(text)]
         return [chunk for _, chunk, key in self.keyed_chunks(text) if key not in self._known]
 
-    def parsed_whole(self, text: str, holds_setup: bool) -> None:
-        """``text`` parsed chunk by chunk without a problem: every chunk of it was taken or put here."""
+    def parsed_whole(self, text: str, holds_setup: bool, keys: list[bytes]) -> None:
+        """``text`` parsed chunk by chunk without a problem: every chunk of it (``keys``, in order)
+        was taken or put here."""
         if self.path is not None:
-            self._whole_now = (self._text_key(text), holds_setup)
+            self._whole_now = (self._text_key(text), holds_setup, b"".join(keys))
 
     def parsed_digest(self) -> bytes | None:
         """The digest of the text ``parsed_whole`` was told of this run (its file and content), or None."""

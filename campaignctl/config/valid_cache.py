@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 DIGEST = 16
 #: the most digests kept (8 MB); past it the oldest are dropped
 LIMIT = 500_000
+#: questions answered by searching the file's bytes before the digests are made a dict
+SCANS = 32
 
 
 @cache
@@ -56,7 +58,9 @@ class ValidCache:
         """``directory`` None: remembers nothing (every document is validated)."""
         self.bundle = _bundle() if directory else b""
         self.path = directory / f"valid-{self.bundle.hex()[:16]}.bin" if directory else None
-        self.known: dict[bytes, None] = {}  # insertion-ordered: the oldest are dropped first
+        self._known: dict[bytes, None] | None = {}
+        self._data = b""  # the file's digests, one after the other, until ``known`` is asked for
+        self._scans = 0
         self.added: dict[bytes, None] = {}
         if self.path is None:
             return
@@ -67,7 +71,28 @@ class ValidCache:
         if len(data) % DIGEST:
             log.debug("ignoring %s: not a whole number of digests", self.path)
             return
-        self.known = dict.fromkeys(data[i : i + DIGEST] for i in range(0, len(data), DIGEST))
+        self._data, self._known = data, None
+
+    @property
+    def known(self) -> dict[bytes, None]:
+        """The digests of the file, insertion-ordered (the oldest are dropped first)."""
+        if self._known is None:
+            data = self._data
+            self._known = dict.fromkeys(data[i : i + DIGEST] for i in range(0, len(data), DIGEST))
+            self._data = b""
+        return self._known
+
+    def _in_file(self, key: bytes) -> bool:
+        # a warm run asks a few keys (one per file, the checks'): searching the bytes is cheaper
+        # than making a dict of the 10^5 digests a cache holds after a while (~25 ms); past
+        # SCANS questions, the dict
+        if self._known is None and self._scans < SCANS:
+            self._scans += 1
+            data, at = self._data, self._data.find(key)
+            while at >= 0 and at % DIGEST:  # a digest straddling two: not this one
+                at = data.find(key, at + 1)
+            return at >= 0
+        return key in self.known
 
     def key(self, rel: str, instance: Any, source: bytes | None = None) -> bytes | None:
         """The digest of (``rel``, ``instance``). ``source``, when the loader has it, stands for the
@@ -86,10 +111,10 @@ class ValidCache:
         return hashlib.blake2b(data, key=self.bundle, digest_size=DIGEST).digest()
 
     def __contains__(self, key: bytes | None) -> bool:
-        return key is not None and (key in self.known or key in self.added)
+        return key is not None and (key in self.added or self._in_file(key))
 
     def add(self, key: bytes | None) -> None:
-        if key is not None and key not in self.known:
+        if key is not None and key not in self.added and not self._in_file(key):
             self.added[key] = None
 
     def save(self) -> None:
@@ -101,7 +126,7 @@ class ValidCache:
         except OSError as exc:
             log.debug("cannot write the validation cache %s: %s", self.path, exc)
             return
-        self.known, self.added = dict.fromkeys(keep), {}
+        self._known, self._data, self.added = dict.fromkeys(keep), b"", {}
 
 
 #: the cache that remembers nothing

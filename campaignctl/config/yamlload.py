@@ -323,12 +323,26 @@ def chunks(text: str) -> Iterator[tuple[int, str]]:
 
 
 def _load_chunks(text: str, file: str, cache: DocCache) -> list[Any] | None:
-    """The documents of ``text`` chunk by chunk, or None when the whole text must be parsed."""
+    """The documents of ``text`` chunk by chunk, or None when the whole text must be parsed. A
+    text the cache saw whole is taken by its chunks' keys, without splitting it."""
+    keys = cache.remembered_keys(text)
+    if keys is not None:
+        docs = _from_chunks(text, file, cache, [(0, None, key) for key in keys])
+        if docs is not None:
+            return docs
+    return _from_chunks(text, file, cache, cache.keyed_chunks(text))
+
+
+def _from_chunks(text: str, file: str, cache: DocCache, chunks: list[tuple[int, str | None, bytes]]) -> list[Any] | None:
+    """None: parse the whole text -- or, for chunks known by their key alone (``None`` text), one
+    the cache could not give."""
     docs: list[Any] = []
     aliases = 0
-    for line, chunk, key in cache.keyed_chunks(text):
+    for line, chunk, key in chunks:
         found = cache.get(key)
         if found is None:
+            if chunk is None:
+                return None
             got, problems, added = _compose_build(chunk, file, line)
             if problems:
                 return None
@@ -341,7 +355,8 @@ def _load_chunks(text: str, file: str, cache: DocCache) -> list[Any] | None:
         for index, doc in enumerate(got):
             doc.source = key + index.to_bytes(4, "big")  # what this document is: see ValidCache.key
         docs += got
-    cache.parsed_whole(text, any(isinstance(doc, dict) and doc.get("kind") in SETUP_KINDS for doc in docs))
+    holds = any(isinstance(doc, dict) and doc.get("kind") in SETUP_KINDS for doc in docs)
+    cache.parsed_whole(text, holds, [key for _, _, key in chunks])
     return docs
 
 
