@@ -12,22 +12,23 @@ Unpickling takes only :class:`~.yamlload.MarkedDict`, :class:`~.yamlload.MarkedL
 :class:`~.yamlload.Mark` (a restricted ``Unpickler``, as the :mod:`pickle` docs recommend for data
 that could have been tampered with): an entry naming anything else is refused and the chunk is
 parsed. A node's marks are pickled packed, a few objects per node instead of two marks per key
-(``yamlload.pack_marks``), and made again only when one is asked for: unpickling is 3x faster. The
-salt of every digest covers campaignctl's version and the source of the loader and of this module,
-so a changed loader never reads an old entry.
+(``yamlload.pack_marks``), and made again only when one is asked for: unpickling takes half the
+time (25,000 documents: 0.58 -> 0.28 s under cProfile; the file 25.7 -> 17.5 MB). The salt of
+every digest covers campaignctl's version and the source of the loader and of this module, so a
+changed loader never reads an old entry.
 
-The cache also remembers the digest of the file's whole text, and whether that text holds a
-``Provider`` or ``Backend`` document (:meth:`DocCache.remembered`), and counts the chunks of a
-text it does not hold (:meth:`DocCache.missing`, :meth:`DocCache.held_setup`): before parsing, the loader knows how much is
-new and which files set up the providers (see ``load_config``'s ``on_early``).
+The cache also remembers the digest of the file's whole text, whether that text holds a
+``Provider`` or ``Backend`` document (:meth:`DocCache.remembered`, :meth:`DocCache.held_setup`)
+and the keys of its chunks in order (a text seen whole is taken by them, without splitting and
+hashing it again: :meth:`DocCache.remembered_keys`), and lists the chunks of a text it does not
+hold (:meth:`DocCache.missing`): before parsing, the loader knows how much is new and which files
+set up the providers (see ``load_config``'s ``on_early``).
 
 One file per config file (``docs-<digest of its absolute path>.bin``: a :mod:`marshal` dict of
 chunk digest -> (alias nodes, pickle), and ``WHOLE`` -> (digest of the text, holds setup, the keys
-of its chunks in order)), in the
-validation cache's directory
-(``CAMPAIGNCTL_CACHE_DIR=off`` turns both off); the newest ``KEEP`` files, up to ``KEEP_BYTES``
-in all, are kept. It is a cache: unreadable, corrupt or unwritable, it is ignored (and rebuilt),
-never an error.
+of its chunks)), in the validation cache's directory (``CAMPAIGNCTL_CACHE_DIR=off`` turns both
+off); the newest ``KEEP`` files, up to ``KEEP_BYTES`` in all, are kept. It is a cache: unreadable,
+corrupt or unwritable, it is ignored (and rebuilt), never an error.
 """
 from __future__ import annotations
 

@@ -6,7 +6,8 @@ unchanged. A document that passed is remembered as a 16-byte digest of (schema b
 exact content); the next run skips validating a document whose digest it finds. Only passes are
 remembered: a document with a problem is validated, and reported, every time. The bundle digest
 covers every schema file, campaignctl's and jsonschema's versions, so a changed schema or
-validator never trusts an old pass.
+validator never trusts an old pass. The loader also remembers, under one key, a file whose every
+envelope passed (by the digest of its text), and the whole-config checks of a config.
 
 The file lives in ``$CAMPAIGNCTL_CACHE_DIR``, else ``$XDG_CACHE_HOME/campaignctl``, else
 ``~/.cache/campaignctl`` — never in the config repo. ``CAMPAIGNCTL_CACHE_DIR=off`` turns it off.

@@ -138,7 +138,7 @@ def _unpack(node: Any, packed: Any) -> None:
         else:
             attributes["key_marks"] = dict(zip(keys, marks[1::2], strict=True))
             attributes["value_marks"] = dict(zip(keys, marks[2::2], strict=True))
-    except (TypeError, ValueError):  # not what pack_marks made: every mark at the top of the file
+    except (TypeError, ValueError, IndexError):  # not what pack_marks made: every mark at the top of the file
         shown = packed[0] if isinstance(packed, tuple) and packed and isinstance(packed[0], str) else "?"
         mark = _new_mark(Mark, (shown, 1, 1))
         attributes["mark"] = mark
