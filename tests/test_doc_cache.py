@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from campaignctl.config import yamlload
-from campaignctl.config.doc_cache import WHOLE, DocCache
+from campaignctl.config.doc_cache import DocCache, entries, read_entries
 from campaignctl.config.load import load_config
 from campaignctl.config.yamlload import MarkedDict, MarkedList, load_documents
 from campaignctl.errors import ConfigError
@@ -151,15 +151,15 @@ def test_the_alias_budget_spans_the_documents_of_a_file(tmp_path: Path) -> None:
 def test_a_tampered_or_corrupt_cache_is_parsed_around(tmp_path: Path, parses: list[str]) -> None:
     load(tmp_path, TEXT)
     (entry,) = (tmp_path / "cache").glob("docs-*.bin")
-    chunks = marshal.loads(entry.read_bytes())
+    whole, chunks = read_entries(entry.read_bytes())
     canary = tmp_path / "executed"
 
     class Evil:
         def __reduce__(self) -> Any:
             return (Path.touch, (canary,))
 
-    whole = chunks.pop(WHOLE)  # kept: the loader takes the chunks by the keys it lists, then falls back
-    entry.write_bytes(marshal.dumps({WHOLE: whole, **{k: (n, pickle.dumps([Evil()])) for k, (n, _) in chunks.items()}}))
+    # the whole text's entry kept: the loader takes the chunks by the keys it lists, then falls back
+    entry.write_bytes(entries(whole, {k: (n, pickle.dumps([Evil()])) for k, (n, _) in marshal.loads(chunks).items()}))
     parses.clear()
     docs, diags = load(tmp_path, TEXT)
     assert not canary.exists() and not diags and len(parses) == 5  # every chunk parsed

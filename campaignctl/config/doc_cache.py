@@ -24,9 +24,10 @@ hashing it again: :meth:`DocCache.remembered_keys`), and lists the chunks of a t
 hold (:meth:`DocCache.missing`): before parsing, the loader knows how much is new and which files
 set up the providers (see ``load_config``'s ``on_early``).
 
-One file per config file (``docs-<digest of its absolute path>.bin``: a :mod:`marshal` dict of
-chunk digest -> (alias nodes, pickle), and ``WHOLE`` -> (digest of the text, holds setup, the keys
-of its chunks)), in the validation cache's directory (``CAMPAIGNCTL_CACHE_DIR=off`` turns both
+One file per config file (``docs-<digest of its absolute path>.bin``: the entry of the whole text
+-- (digest of the text, holds setup, the keys of its chunks) -- and a :mod:`marshal` dict of
+chunk digest -> (alias nodes, pickle), read when a chunk is first asked for), in the validation
+cache's directory (``CAMPAIGNCTL_CACHE_DIR=off`` turns both
 off); the newest ``KEEP`` files, up to ``KEEP_BYTES`` in all, are kept. It is a cache: unreadable,
 corrupt or unwritable, it is ignored (and rebuilt), never an error.
 """
@@ -53,8 +54,6 @@ DIGEST = 16
 #: written are removed (the newest is always kept)
 KEEP = 256
 KEEP_BYTES = 256 * 2**20
-#: the entry of the whole text (no chunk digest is this short)
-WHOLE = b"whole"
 _ALLOWED = {("campaignctl.config.yamlload", name): getattr(yamlload, name) for name in ("MarkedDict", "MarkedList", "Mark")}
 
 
@@ -80,7 +79,8 @@ class DocCache:
         """``directory`` None: remembers nothing. ``path``: the config file; ``shown``: the name its marks carry."""
         self.path = directory / f"docs-{hashlib.blake2b(os.fsencode(path.resolve()), digest_size=DIGEST).hexdigest()}.bin" if directory else None
         self._prefix = f"{shown}\0".encode("utf-8", "surrogatepass")
-        self._known: dict[bytes, tuple[int, bytes]] = {}
+        self._chunks: dict[bytes, tuple[int, bytes]] | None = {}
+        self._body: Any = b""  # the file's chunks, marshalled, until one is asked for
         self._used: dict[bytes, tuple[int, bytes]] = {}
         self._new: dict[bytes, tuple[int, list[Any]]] = {}  # parsed this run: pickled by save
         #: documents parsed this run, not taken from the cache
@@ -93,12 +93,23 @@ class DocCache:
         if self.path is None:
             return
         try:
-            known = marshal.loads(self.path.read_bytes())
+            self._whole, self._body = read_entries(self.path.read_bytes())
         except (OSError, EOFError, ValueError, TypeError):
             return
-        if isinstance(known, dict):
-            self._whole = known.pop(WHOLE, None)
-            self._known = known
+        self._chunks = None
+
+    @property
+    def _known(self) -> dict[bytes, tuple[int, bytes]]:
+        """The chunks the file holds, unmarshalled when first asked for: whether a text is the one
+        the file saw whole (``remembered``, ``held_setup``) is known without them, and the reads of
+        an early start begin before they are (28 ms for a 17 MB file)."""
+        if self._chunks is None:
+            try:
+                chunks = marshal.loads(self._body)
+            except (EOFError, ValueError, TypeError):
+                chunks = None
+            self._chunks, self._body = chunks if isinstance(chunks, dict) else {}, b""
+        return self._chunks
 
     @property
     def enabled(self) -> bool:
@@ -193,9 +204,24 @@ class DocCache:
         for key, (aliases, docs) in self._new.items():
             self._used[key] = (aliases, _pickled(docs))
         self._new.clear()
-        whole = {WHOLE: self._whole_now} if self._whole_now is not None else {}
-        if write_cache_file(self.path, marshal.dumps({**self._used, **whole}), "document cache"):
+        if write_cache_file(self.path, entries(self._whole_now, self._used), "document cache"):
             _prune(self.path.parent)
+
+
+def entries(whole: Any, chunks: dict[bytes, tuple[int, bytes]]) -> bytes:
+    """A cache file: the entry of the whole text (marshalled, after its length: 4 bytes, big
+    endian), then the chunks (marshalled), read apart by :func:`read_entries`."""
+    head = marshal.dumps(whole)
+    return len(head).to_bytes(4, "big") + head + marshal.dumps(chunks)
+
+
+def read_entries(data: bytes) -> tuple[Any, memoryview]:
+    """(the entry of the whole text, the chunks still marshalled) of a cache file; ValueError,
+    EOFError or TypeError for one :func:`entries` did not write."""
+    size = int.from_bytes(data[:4], "big")
+    if len(data) < 4 + size:
+        raise ValueError("cut short")
+    return marshal.loads(data[4 : 4 + size]), memoryview(data)[4 + size :]
 
 
 def write_cache_file(path: Path, data: bytes, what: str) -> bool:

@@ -357,6 +357,9 @@ class Provider:
 
     @staticmethod
     def _finish(change: ResourceChange, ops: list[Operation]) -> tuple[ResourceChange, list[Operation]]:
+        if not ops:  # the change's lists are empty already (a no-op: thousands in a plan)
+            change.cost = 0
+            return change, ops
         # one resource's calls run one after another, in the order given
         for prev, nxt in zip(ops, ops[1:]):
             if prev.id not in nxt.after:
