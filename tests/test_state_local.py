@@ -103,6 +103,19 @@ def test_the_state_file_has_a_line_per_resource(make: Make) -> None:
     assert json.loads(text)["resources"] == state.resources
 
 
+def test_the_state_file_holds_what_json_holds_whatever_encodes_it(make: Make) -> None:
+    odd = {"big": 2**70, "surrogate": "\ud800", "int keys": {1: "one"}, "text": "é ✓", "float": 0.1, "nested": {"b": 1, "a": [2.5, None]}}
+    state = State(resources={"swarms/task/plain": entry(1, "plain"), "swarms/task/odd": {**entry(2, "odd"), "attrs": odd}})
+    make().commit(state)
+    text = make().path.read_text(encoding="utf-8")
+    again = make().read()
+    assert again.resources["swarms/task/plain"] == state.resources["swarms/task/plain"]
+    assert again.resources["swarms/task/odd"]["attrs"] == {**odd, "int keys": {"1": "one"}}  # as json.dumps writes them
+    assert text.index('"a"') < text.index('"b"')  # keys sorted at every level
+    assert [line.split(": ", 1)[0].strip() for line in text.splitlines() if line.startswith('    "')] == [
+        '"swarms/task/odd"', '"swarms/task/plain"']  # a line per resource
+
+
 def test_commit_increments_the_serial(make: Make) -> None:
     backend = make()
     state = backend.read()
