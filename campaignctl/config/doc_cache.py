@@ -27,9 +27,9 @@ set up the providers (see ``load_config``'s ``on_early``).
 One file per config file (``docs-<digest of its absolute path>.bin``: the entry of the whole text
 -- (digest of the text, holds setup, the keys of its chunks) -- and a :mod:`marshal` dict of
 chunk digest -> (alias nodes, pickle), read when a chunk is first asked for), in the validation
-cache's directory (``CAMPAIGNCTL_CACHE_DIR=off`` turns both
-off); the newest ``KEEP`` files, up to ``KEEP_BYTES`` in all, are kept. It is a cache: unreadable,
-corrupt or unwritable, it is ignored (and rebuilt), never an error.
+cache's directory (``CAMPAIGNCTL_CACHE_DIR=off`` turns both off); the newest ``KEEP`` files, up
+to ``KEEP_BYTES`` in all, are kept. It is a cache: unreadable, corrupt or unwritable, it is
+ignored (and rebuilt), never an error.
 """
 from __future__ import annotations
 
@@ -44,8 +44,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
 from . import yamlload
+from .valid_cache import code_digest
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +59,7 @@ _ALLOWED = {("campaignctl.config.yamlload", name): getattr(yamlload, name) for n
 
 @cache
 def _salt() -> bytes:
-    loader = Path(yamlload.__file__).read_bytes() + Path(__file__).read_bytes()
-    return hashlib.blake2b(f"campaignctl {__version__}\0pickle {pickle.HIGHEST_PROTOCOL}\0".encode() + loader, digest_size=32).digest()
+    return code_digest(f"pickle {pickle.HIGHEST_PROTOCOL}", Path(yamlload.__file__), Path(__file__))
 
 
 class _Unpickler(pickle.Unpickler):
@@ -140,7 +139,7 @@ class DocCache:
         """The keys of the chunks of ``text``, in order, when it is the text this cache last saw
         parse without a problem (no need to split it and hash each chunk), else None."""
         whole = self._last_whole()
-        if whole is None or self.remembered(text) is None or len(whole[2]) % DIGEST:
+        if whole is None or whole[0] != self._text_key(text) or len(whole[2]) % DIGEST:
             return None
         return [whole[2][i : i + DIGEST] for i in range(0, len(whole[2]), DIGEST)]  # one not here: get says None
 

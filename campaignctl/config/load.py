@@ -22,13 +22,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import __version__, schemas
+from .. import schemas
 from ..dag import DAG
 from ..errors import ConfigError, Diagnostic
 from .model import NEUTRAL_KINDS, Config, Document, address_of
 from .doc_cache import DocCache
 from .valid_cache import DIGEST as VALID_DIGEST
-from .valid_cache import OFF, ValidCache, cache_dir
+from .valid_cache import OFF, ValidCache, cache_dir, code_digest
 from .yamlload import SETUP_KINDS, Mark, MarkedDict, MarkedList, dotted_path, load_documents, mark_at
 
 if TYPE_CHECKING:
@@ -227,10 +227,7 @@ def _checks_code() -> bytes:
     """What stands for the code of the whole-config checks in their cache key: campaignctl's
     version and the source of its config loader and providers (the schemas are in every key)."""
     here = Path(__file__).resolve().parent
-    h = hashlib.blake2b(f"campaignctl {__version__}\0".encode(), digest_size=32)
-    for path in sorted([*here.glob("*.py"), *(here.parent / "providers").glob("*.py")]):
-        h.update(path.name.encode() + b"\0" + path.read_bytes())
-    return h.digest()
+    return code_digest("config checks", *sorted([*here.glob("*.py"), *(here.parent / "providers").glob("*.py")]))
 
 
 def _checks_key(config: Config, passed: ValidCache) -> bytes | None:

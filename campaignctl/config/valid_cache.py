@@ -44,6 +44,15 @@ def _bundle() -> bytes:
     return h.digest()
 
 
+def code_digest(label: str, *paths: Path) -> bytes:
+    """What stands for code in the key of a cache entry: campaignctl's version, ``label`` and the
+    content of ``paths`` (their source): an entry written by other code is never read."""
+    h = hashlib.blake2b(f"campaignctl {__version__}\0{label}\0".encode(), digest_size=32)
+    for path in paths:
+        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.digest()
+
+
 def cache_dir() -> Path | None:
     configured = os.environ.get("CAMPAIGNCTL_CACHE_DIR")
     if configured is not None:

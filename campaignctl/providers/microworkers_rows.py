@@ -235,9 +235,9 @@ def _prune_rows(directory: Path) -> None:
 
 @functools.cache
 def _parser_salt() -> bytes:
-    from .. import __version__
+    from ..config.valid_cache import code_digest
 
-    return hashlib.blake2b(f"campaignctl {__version__}\0".encode() + Path(__file__).read_bytes(), digest_size=32).digest()
+    return code_digest("task rows", Path(__file__))
 
 
 def _parse_data(path: Path, shown: str, raw: bytes, rows: Rows) -> None:
