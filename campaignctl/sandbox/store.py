@@ -66,6 +66,9 @@ class Store:
         self._conn.executescript(_SCHEMA)
         self._lock = threading.RLock()
         self._depth = 0
+        #: (platform, kind) -> values derived from those objects (:meth:`memo`)
+        self._memos: dict[tuple[str, str], dict[Any, Any]] = {}
+        self._data_version = -1
 
     def close(self) -> None:
         self._conn.close()
@@ -84,11 +87,27 @@ class Store:
                 self._depth -= 1
                 if outer:
                     self._conn.execute("ROLLBACK")
+                    self._memos.clear()  # they may hold what the rolled-back writes made
                 raise
             else:
                 self._depth -= 1
                 if outer:
                     self._conn.execute("COMMIT")
+
+    def memo(self, platform: str, kind: str) -> dict[Any, Any]:
+        """A dict for values derived from the objects of ``(platform, kind)`` (a task's sizes), kept
+        across requests and emptied whenever one of those objects may have changed: written through
+        this store, a rolled-back transaction, or a commit by another connection to the database
+        (SQLite's ``data_version``)."""
+        with self._lock:
+            version = self._conn.execute("PRAGMA data_version").fetchone()[0]
+            if version != self._data_version:
+                self._data_version = version
+                self._memos.clear()
+            return self._memos.setdefault((platform, kind), {})
+
+    def _changed(self, platform: str, kind: str) -> None:
+        self._memos.pop((platform, kind), None)
 
     # -- objects -----------------------------------------------------------------------------
     def next_id(self, platform: str, kind: str, start: int = 1) -> int:
@@ -109,6 +128,7 @@ class Store:
         with self.transaction():
             new_id = self.next_id(platform, kind) if id is None else id
             data.setdefault("id", new_id)
+            self._changed(platform, kind)
             self._conn.execute(
                 "INSERT INTO objects(platform, kind, id, data) VALUES(?,?,?,?)",
                 (platform, kind, new_id, dumps(data)),
@@ -136,6 +156,7 @@ class Store:
 
     def put(self, platform: str, kind: str, id: int, data: dict[str, Any]) -> dict[str, Any]:
         with self.transaction():
+            self._changed(platform, kind)
             self._conn.execute(
                 "UPDATE objects SET data=? WHERE platform=? AND kind=? AND id=?",
                 (dumps(data), platform, kind, id),
@@ -144,6 +165,7 @@ class Store:
 
     def delete(self, platform: str, kind: str, id: int) -> bool:
         with self.transaction():
+            self._changed(platform, kind)
             cur = self._conn.execute(
                 "DELETE FROM objects WHERE platform=? AND kind=? AND id=?", (platform, kind, id)
             )

@@ -4,6 +4,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,8 +23,8 @@ RATING = {"type": "Rating", "properties": {"steps": 5, "halfSteps": False}}
 class Api:
     """A TestClient with the token set and small helpers for the objects the tests need."""
 
-    def __init__(self, settings: Settings | None = None) -> None:
-        self.store = Store()
+    def __init__(self, settings: Settings | None = None, store: Store | None = None) -> None:
+        self.store = store or Store()
         self.app = create_app(self.store, settings or Settings())
         self.sandbox = self.app.state.sandbox
         self.client = TestClient(self.app)
@@ -448,6 +449,63 @@ def test_job_tasks_rejects_unknown_and_archived_ids(api: Api) -> None:
     error(api.put(f"/jobs/{job['id']}/tasks", ["a"]), 400, 2000)
     error(api.put("/jobs/999/tasks", [task["id"]]), 404, 4004)
     assert [t["id"] for t in api.ok(api.get(f"/jobs/{job['id']}/tasks"))["tasks"]] == [task["id"]]
+
+
+def test_job_sizes_follow_changes_to_their_tasks(tmp_path: Path) -> None:
+    """A job's sizes add up its tasks' (kept between requests): a task changed through the API, or
+    by another process's commit to the database, shows in the next answer."""
+    api = Api(store=Store(tmp_path / "sandbox.db"))
+    image = {"type": "Image", "properties": {"url": "https://x/i.jpg"}}  # 1 MB to load
+    video = {"type": "Video", "properties": {"url": "https://x/v.mp4"}}  # 10 MB
+    recording = {"type": "VideoRecording", "properties": {"orientation": "portrait"}}  # 20 MB to upload
+    a, b = api.task("a", [image]), api.task("b", [video])
+    job = api.job("j", [a["id"], b["id"], a["id"]])
+    campaign = api.campaign(jobs=0)
+    api.ok(api.put(f"/campaigns/{campaign['id']}/jobs", [job["id"]]))
+
+    def sizes() -> set[tuple[str, str]]:
+        """The job's sizes in each answer that carries them (one, its list, its campaign's jobs)."""
+        answers = [api.ok(api.get(f"/jobs/{job['id']}")), *api.ok(api.get("/jobs"))["jobs"],
+                   *api.ok(api.get(f"/campaigns/{campaign['id']}/jobs"))["jobs"]]
+        return {(j["resourcesSize"], j["estimatedUploadSize"]) for j in answers}
+
+    assert sizes() == {("12MB", "0MB")}
+    api.ok(api.put(f"/tasks/{a['id']}", {"name": "a", "components": [image, recording]}))
+    assert sizes() == {("12MB", "40MB")}
+    other = Store(tmp_path / "sandbox.db")  # another process's connection
+    task = other.get("swarms", "task", b["id"])
+    assert task is not None
+    other.put("swarms", "task", b["id"], {**task, "components": []})
+    other.close()
+    assert sizes() == {("2MB", "40MB")}
+    api.ok(api.delete(f"/tasks/{b['id']}"))
+    assert sizes() == {("2MB", "40MB")}
+
+
+def test_store_memo_is_emptied_when_its_objects_may_have_changed(tmp_path: Path) -> None:
+    store = Store(tmp_path / "sandbox.db")
+    store.insert("p", "k", {"v": 1})
+    store.memo("p", "k")[1] = "derived"
+    store.memo("p", "other")[1] = "kept"
+    assert store.memo("p", "k") == {1: "derived"}
+    store.put("p", "k", 1, {"id": 1, "v": 2})
+    assert store.memo("p", "k") == {} and store.memo("p", "other") == {1: "kept"}
+    store.memo("p", "k")[1] = "derived"
+    store.insert("p", "k", {"v": 3})
+    assert store.memo("p", "k") == {}
+    with pytest.raises(RuntimeError), store.transaction():
+        store.put("p", "k", 1, {"id": 1, "v": 4})
+        store.memo("p", "k")[1] = "derived from a write that is rolled back"
+        raise RuntimeError
+    assert store.memo("p", "k") == {} and store.get("p", "k", 1) == {"id": 1, "v": 2}
+    store.memo("p", "k")[1] = "derived"
+    other = Store(tmp_path / "sandbox.db")
+    other.kv_set("p", "anything", 1)  # any commit of another connection
+    other.close()
+    assert store.memo("p", "k") == {} and store.memo("p", "other") == {}
+    store.memo("p", "k")[1] = "derived"
+    store.delete("p", "k", 2)
+    assert store.memo("p", "k") == {}
 
 
 def test_campaign_jobs_add_replace_and_states(api: Api) -> None:
