@@ -89,11 +89,37 @@ _UNKNOWN: Any = object()
 _BRANCHES: dict[int, tuple[str, str] | None] = {}
 
 
+def _remembered_ref(validator: Any, ref: str, instance: Any, schema: Any) -> Any:
+    """``$ref`` whose target is looked up once per (base URI, reference): the registry never
+    changes, so neither does what a reference from a given base resolves to, and the same few
+    dozen references are followed ~25,000 times for 6,000 documents (joining URIs, walking
+    pointers: a third of a cold validation). The errors are the standard keyword's: the same
+    contents and resolver are descended into."""
+    resolver = validator._resolver
+    base = getattr(resolver, "_base_uri", None)
+    if base is None:  # another jsonschema / referencing than the one this was written against
+        yield from validator._validate_reference(ref=ref, instance=instance)
+        return
+    resolved = _RESOLVED.get((base, ref))
+    if resolved is None:
+        try:
+            resolved = resolver.lookup(ref)
+        except Exception:  # noqa: BLE001 - the standard keyword words it (and raises it) its way
+            yield from validator._validate_reference(ref=ref, instance=instance)
+            return
+        _RESOLVED[(base, ref)] = resolved
+    yield from validator.descend(instance, resolved.contents, resolver=resolved.resolver)
+
+
+#: (base URI, $ref) -> what the registry resolves it to (the schemas' registry lives for the process)
+_RESOLVED: dict[tuple[str, str], Any] = {}
+
+
 @cache
 def _validator_class() -> type[Draft202012Validator]:
     from jsonschema import Draft202012Validator, validators
 
-    return validators.extend(Draft202012Validator, {"allOf": _dispatching_all_of})  # type: ignore[no-any-return]
+    return validators.extend(Draft202012Validator, {"allOf": _dispatching_all_of, "$ref": _remembered_ref})  # type: ignore[no-any-return]
 
 
 @cache
