@@ -73,11 +73,44 @@ class Prefetch:
         self._config: Config | None = None
         self._parsed = threading.Event()
         self._wanted: dict[str, dict[str, str]] | None = None
+        #: provider -> address -> remote id, of the state the starting thread read (``_read_state``)
+        #: while this one sent its first requests, or what reading it raised; set without either
+        #: when the prefetch ends
+        self._known: dict[str, dict[str, Any]] | Exception | None = None
+        self._stated = threading.Event()
 
     def provide(self, config: Config) -> None:
         """The whole config, for a prefetch started early: which addresses it names."""
         self._config = config
         self._parsed.set()
+
+    def _read_state(self, config: Config) -> None:
+        """Read the state for the thread, here: a read's first requests do not need it (their
+        answers do), so the thread sends them meanwhile instead of decoding the state first (~30
+        ms for 6,350 resources). The ids it holds are taken at once, as read (the plan's state may
+        change afterwards: ``take`` then finds other ids). A local state file's parse is kept for
+        the plan's own read."""
+        from .plan.builder import apply_moves, known_of
+        from .session import backend_for
+        from .state.local import LocalBackend
+
+        try:
+            backend = backend_for(config)
+            state, _ = apply_moves(config, backend.read(share=True) if isinstance(backend, LocalBackend) else backend.read())
+            self._known = {name: known_of(state, name) for name in self._answers}
+        except Exception as exc:  # noqa: BLE001 - the thread's reads fail with it; the plan's own read says it
+            self._known = exc
+        finally:
+            self._stated.set()
+
+    def known(self, name: str) -> dict[str, Any]:
+        """address -> remote id of provider ``name``'s objects in the state; waits for it."""
+        self._stated.wait()
+        if isinstance(self._known, Exception):
+            raise self._known
+        if self._known is None:
+            raise RuntimeError("the prefetch ended before the state was read")
+        return self._known[name]
 
     def wanted(self, name: str) -> dict[str, str]:
         """address -> kind of the config's resources of provider ``name``; waits for the config."""
@@ -119,8 +152,9 @@ class Prefetch:
         from .state.local import forget_shared
 
         self.futures.clear()
-        forget_shared()  # the state the thread parsed, if the plan did not take it
+        forget_shared()  # the state parse kept for the plan, if it did not take it
         self._parsed.set()  # a read waiting for the config ends (without one, if none came)
+        self._stated.set()  # and one waiting for the state
         thread, self._thread = self._thread, None
         if thread is None:
             return
@@ -153,29 +187,24 @@ class Prefetch:
             self._ready.set()
 
     async def _read_all(self, config: Config, parallelism: int) -> None:
-        from .plan.builder import apply_moves, known_of
-        from .session import backend_for, make_providers, opened
-        from .state.local import LocalBackend
+        from .session import make_providers, opened
 
         self._loop = asyncio.get_running_loop()
         self._main = asyncio.current_task()
         self._ready.set()
-        backend = backend_for(config)
-        # parsed once: the plan's own read of an unchanged state file takes this parse
-        state, _ = apply_moves(config, backend.read(share=True) if isinstance(backend, LocalBackend) else backend.read())
         providers = {n: p for n, p in make_providers(config).items() if n in self._answers}
         for provider in providers.values():
             provider.credentials()
 
         async def one(name: str, provider: Any) -> None:
             future = self._answers[name]
-            known = known_of(state, name)
             # as the plan's read_live asks them (take compares), once the read asks
+            ids = LazyMapping(functools.partial(self.known, name))
             wanted = LazyMapping(functools.partial(self.wanted, name))
             try:
-                live, balance = await asyncio.gather(provider.read(known, wanted), provider.balance())
+                live, balance = await asyncio.gather(provider.read(ids, wanted), provider.balance())
                 attributes = {a: getattr(provider, a) for a in provider.read_attributes}
-                future.set_result(Prefetched(provider.doc.spec, known, dict(wanted), live, balance, attributes))
+                future.set_result(Prefetched(provider.doc.spec, dict(ids), dict(wanted), live, balance, attributes))
             except Exception as exc:  # noqa: BLE001 - handed to the plan, which decides
                 future.set_exception(exc)
 
@@ -203,4 +232,5 @@ def start(config: Config, parallelism: int, early: bool = False) -> Prefetch | N
     prefetch._thread = threading.Thread(target=prefetch._run, args=(config, parallelism), name="campaignctl-prefetch", daemon=True)
     prefetch._thread.start()
     atexit.register(prefetch.close)
+    prefetch._read_state(config)
     return prefetch

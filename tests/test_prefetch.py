@@ -3,6 +3,7 @@ them only when they read what it would read, so the plan and the calls are those
 without them; an invalid config or a failing platform ends them cleanly."""
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import threading
@@ -87,17 +88,52 @@ def test_a_prefetch_that_dies_early_leaves_the_plan_to_read(repo: Path, sandbox_
     """Whatever ends the prefetch thread before it read resolves what the plan waits for."""
     import campaignctl.session as session_module
 
-    real = session_module.backend_for
+    real = session_module.make_providers
 
-    def failing_in_the_thread(*args: Any, **kwargs: Any) -> Any:
+    def failing_in_the_thread(*args: Any, **kwargs: Any) -> Any:  # the thread's first step
         if threading.current_thread().name == "campaignctl-prefetch":
             raise RuntimeError("boom")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(session_module, "backend_for", failing_in_the_thread)
+    monkeypatch.setattr(session_module, "make_providers", failing_in_the_thread)
     without, calls_without = plan_and_calls(repo, sandbox_server, prefetch=False)
     with_, calls_with = plan_and_calls(repo, sandbox_server, prefetch=True)
     assert with_.changes == without.changes and calls_with == calls_without
+    assert not prefetch_threads()
+
+
+def test_the_reads_start_before_the_state_is_needed(repo: Path, sandbox_server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SWARMS read's first requests need nothing from the state (their answers do): the
+    prefetch sends them while the starting thread reads the state, and a state that cannot be
+    read fails the plan as it would without a prefetch."""
+    from campaignctl.plan.model import LazyMapping
+    from campaignctl.providers.swarms import SwarmsProvider
+
+    received: list[tuple[int, int]] = []  # the platform's GETs when the read began, when it needed the ids
+    real_read = SwarmsProvider.read
+
+    async def read(self: SwarmsProvider, known: Any, wanted: Any, only: Any = None) -> Any:
+        begun = sandbox_server.stats().get("swarms", {}).get("GET", 0)
+
+        def ids() -> dict[str, Any]:
+            received.append((begun, sandbox_server.stats()["swarms"]["GET"]))
+            return dict(known)
+
+        return await real_read(self, LazyMapping(ids), wanted, only)
+
+    monkeypatch.setattr(SwarmsProvider, "read", read)
+    httpx.post(f"{sandbox_server.url}/_sandbox/reset-stats")
+    plan = run(Session.for_cli(repo, 4, prefetch=True).plan())
+    assert [c.address for c in plan.pending] == ["swarms/task/rate-beach"]
+    (begun, needed), = received  # one read: the prefetched one, which the plan took
+    assert needed > begun  # the ids were first needed once a page was answered
+    monkeypatch.setattr(SwarmsProvider, "read", real_read)
+
+    (repo / ".campaignctl" / "state.json").write_text("{not json")
+    without = run_cli("plan", ".", cwd=repo, env={k: v for k, v in os.environ.items() if k.startswith("SWARMS_")})
+    assert without.code == 1 and "is corrupt" in without.err
+    with pytest.raises(Exception, match="is corrupt"):
+        run(Session.for_cli(repo, 4, prefetch=True).plan())
     assert not prefetch_threads()
 
 

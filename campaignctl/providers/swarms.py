@@ -273,7 +273,10 @@ class SwarmsProvider(Provider):
             targeted = await self._read_by_id(known, wanted, only)
             if targeted is not None:
                 return targeted
-        by_id = {(address_kind(a), v): a for a, v in known.items()}
+        # (kind, id) -> address, of the objects state knows: made when the first page is here, so
+        # that a ``known`` computed on demand (the prefetch's, from a state parsed meanwhile) is
+        # not needed before the first requests go out
+        index: list[dict[tuple[str, Any], str]] = []
         # each claim normalised as its page arrives, between the answers, not all after the last
         claims: dict[str, list[tuple[dict[str, Any], Live]]] = {}
         relations: dict[tuple[str, Any], asyncio.Task[list[dict[str, Any]]]] = {}
@@ -282,6 +285,9 @@ class SwarmsProvider(Provider):
         async def scan(kind: str) -> None:
             coll = COLLECTION[kind]
             async for page in self._pages(f"/{coll}", coll):
+                if not index:
+                    index.append({(address_kind(a), v): a for a, v in known.items()})
+                by_id = index[0]
                 for obj in page:
                     if obj.get("archived"):
                         continue
