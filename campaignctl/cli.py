@@ -17,7 +17,7 @@ import click
 
 from . import __version__
 from .errors import CampaignctlError, ConfigError, PlanError
-from .plan.output import FORMATS as PLAN_FORMATS
+from .plan import FORMATS as PLAN_FORMATS
 
 
 class App:
@@ -114,12 +114,14 @@ def plan(
     Changes made on the platforms outside campaignctl since the last apply (drift) are listed
     apart; what apply would refuse without an override is listed as a warning.
     """
-    from .plan import safety
     from .plan.builder import Selection
-    from .plan.output import emit
     from .session import Session, run
 
     session = Session.for_cli(path, parallelism, prefetch=True)
+    # what only the plan's printing needs, imported while the platforms answer the reads
+    from .plan import safety
+    from .plan.output import emit
+
     the_plan = run(session.plan(selection=Selection(list(targets), list(excludes))))
     _KEPT.extend((session, the_plan))
     guards = safety.Guards(max_destroy_percent=max_destroy_percent, max_spend=max_spend, allow_replace=True)

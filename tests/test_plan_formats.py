@@ -24,7 +24,8 @@ from campaignctl.plan.model import (
     ResourceChange,
     ref,
 )
-from campaignctl.plan.output import FORMATS, emit, write_parts
+from campaignctl.plan import FORMATS
+from campaignctl.plan.output import emit, write_parts
 from tests.conftest import (
     CANARY,
     ROOT,

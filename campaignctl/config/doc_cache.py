@@ -59,7 +59,8 @@ _ALLOWED = {("campaignctl.config.yamlload", name): getattr(yamlload, name) for n
 
 @cache
 def _salt() -> bytes:
-    return code_digest(f"pickle {pickle.HIGHEST_PROTOCOL}", Path(yamlload.__file__), Path(__file__))
+    loader = Path(yamlload.__file__)  # and the parser beside it, not imported for this
+    return code_digest(f"pickle {pickle.HIGHEST_PROTOCOL}", loader, loader.with_name("yamlparse.py"), Path(__file__))
 
 
 class _Unpickler(pickle.Unpickler):

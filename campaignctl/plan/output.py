@@ -20,7 +20,6 @@ from .markdown import join_parts, render_markdown
 from .model import Plan
 from .render import ANSI, PLAIN, render_text
 
-FORMATS = ["text", "json", "markdown"]
 _PART_FILE = re.compile(r"plan-\d+\.md")
 
 
