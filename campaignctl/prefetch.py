@@ -29,6 +29,7 @@ import functools
 import logging
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -78,6 +79,11 @@ class Prefetch:
         #: when the prefetch ends
         self._known: dict[str, dict[str, Any]] | Exception | None = None
         self._stated = threading.Event()
+        #: provider -> live objects its read made final early (``Provider.on_final``), and the
+        #: plan's hook for more: its loop and function (``take``)
+        self._finals: dict[str, list[dict[str, Live]]] = {}
+        self._hooks: dict[str, tuple[asyncio.AbstractEventLoop, Callable[[dict[str, Live]], None]]] = {}
+        self._lock = threading.Lock()
 
     def provide(self, config: Config) -> None:
         """The whole config, for a prefetch started early: which addresses it names."""
@@ -123,13 +129,36 @@ class Prefetch:
             self._wanted = wanted_of(self._config, self._answers)
         return self._wanted[name]
 
-    async def take(self, provider: Provider, known: dict[str, Any], wanted: dict[str, str]) -> tuple[dict[str, Live], float | None] | None:
+    def _final(self, name: str, lives: dict[str, Live]) -> None:
+        """(the thread) Live objects the read of ``name`` made final early: to the plan's hook,
+        on the plan's loop, if it is waiting, else kept for it."""
+        with self._lock:
+            self._finals.setdefault(name, []).append(lives)
+            hook = self._hooks.get(name)
+        if hook is not None:
+            try:
+                hook[0].call_soon_threadsafe(hook[1], lives)
+            except RuntimeError:  # the plan's loop closed: nobody waits
+                pass
+
+    async def take(
+        self, provider: Provider, known: dict[str, Any], wanted: dict[str, str], early: Callable[[dict[str, Live]], None] | None = None,
+    ) -> tuple[dict[str, Live], float | None] | None:
         """The prefetched read of ``provider`` if it read exactly what is asked now, else None (read
-        it). A read that failed on the platform's side raises that error, as reading again would."""
+        it). A read that failed on the platform's side raises that error, as reading again would.
+        ``early`` is called, on this loop, with the live objects the read makes final before it
+        ends (``Provider.on_final``): a plan's work on them while the rest is read. They are those
+        the read returns, if it is taken (the plan knows them by identity)."""
         name = provider.name
         future = self.futures.pop(name, None)
         if future is None:
             return None
+        if early is not None:
+            with self._lock:
+                ready = list(self._finals.get(name, ()))
+                self._hooks[name] = (asyncio.get_running_loop(), early)
+            for lives in ready:
+                early(lives)
         try:
             got = await asyncio.wrap_future(future)
         except ApiError as exc:
@@ -140,6 +169,9 @@ class Prefetch:
         except Exception as exc:  # noqa: BLE001 - anything else: the plan's own read says it its way
             log.debug("prefetched read of %s unusable: %s", name, exc)
             return None
+        finally:
+            with self._lock:
+                self._hooks.pop(name, None)
         if got.known != known or got.wanted != wanted or got.spec != provider.doc.spec:
             log.debug("prefetched read of %s was for other objects; reading again", name)
             return None
@@ -193,8 +225,9 @@ class Prefetch:
         self._main = asyncio.current_task()
         self._ready.set()
         providers = {n: p for n, p in make_providers(config).items() if n in self._answers}
-        for provider in providers.values():
+        for name, provider in providers.items():
             provider.credentials()
+            provider.on_final = functools.partial(self._final, name)
 
         async def one(name: str, provider: Any) -> None:
             future = self._answers[name]

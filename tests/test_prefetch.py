@@ -137,6 +137,44 @@ def test_the_reads_start_before_the_state_is_needed(repo: Path, sandbox_server: 
     assert not prefetch_threads()
 
 
+def test_objects_a_read_makes_final_early_are_planned_while_the_rest_is_read(
+    repo: Path, sandbox_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The tasks list read to its last page: its tasks' no-op changes are made while the jobs'
+    and campaigns' relations are still being read, each once, and the plan is the plan made
+    without a prefetch."""
+    import campaignctl.plan.builder as builder
+    from campaignctl.providers.base import Provider
+
+    calls: list[tuple[str, bool, bool]] = []  # (address, whether the reads had ended, settled)
+    ended: list[bool] = []
+    real_settled, real_read_live = Provider.settled, builder.read_live
+
+    def settled(self: Provider, res: Any, applied: Any) -> Any:
+        change = real_settled(self, res, applied)
+        calls.append((res.address, bool(ended), change is not None))
+        return change
+
+    async def read_live(*args: Any, **kwargs: Any) -> Any:
+        got = await real_read_live(*args, **kwargs)
+        ended.append(True)
+        return got
+
+    monkeypatch.setattr(Provider, "settled", settled)
+    monkeypatch.setattr(builder, "read_live", read_live)
+    without, calls_without = plan_and_calls(repo, sandbox_server, prefetch=False)
+    assert calls and all(after for _, after, _ in calls)
+    calls.clear()
+    ended.clear()
+    with_, calls_with = plan_and_calls(repo, sandbox_server, prefetch=True)
+    early = {address for address, after, done in calls if not after and done}
+    assert early == {"swarms/task/describe-photo", "swarms/task/rate-forest"}  # not the edited one
+    assert not [address for address, after, _ in calls if after and address in early]  # nor again
+    assert with_.changes == without.changes and with_.drift == without.drift
+    assert calls_with == calls_without
+    assert not prefetch_threads()
+
+
 def spy_on_starts(monkeypatch: pytest.MonkeyPatch) -> tuple[list[tuple[bool, list[str]]], list[str]]:
     """Each prefetch start: (early, the config files parsed by then); and the files parsed."""
     import campaignctl.config.load as load_module

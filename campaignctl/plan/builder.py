@@ -8,12 +8,12 @@ import functools
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from ..config.model import Config, address_of
+from ..config.model import Config, Document, address_of
 from ..dag import DAG, CycleError
 from ..errors import PlanError
 from ..providers.base import Live, Provider, Resource, field_changes
@@ -66,7 +66,7 @@ def desired_of(config: Config, providers: dict[str, Provider]) -> dict[str, dict
 
 async def read_live(
     providers: dict[str, Provider], config: Config, state: State, only: set[str] | None = None, prefetch: Prefetch | None = None,
-    desired: dict[str, dict[str, Any]] | None = None,
+    desired: dict[str, dict[str, Any]] | None = None, early: Callable[[dict[str, Live]], None] | None = None,
 ) -> tuple[dict[str, dict[str, Any]], dict[str, Live], dict[str, float | None]]:
     """Desired attributes, live objects and balances, read concurrently across providers.
 
@@ -74,7 +74,8 @@ async def read_live(
     at all, and the others get ``only`` and decide how much to read: what they answer for those
     addresses is what a whole read answers (relations resolve to addresses as in the whole set).
     ``prefetch``: whole reads begun while the config was checked, taken where they read the same.
-    ``desired``: :func:`desired_of` these providers and config, computed before."""
+    ``desired``: :func:`desired_of` these providers and config, computed before. ``early``: given
+    the live objects a prefetched read makes final before it ends (see ``Prefetch.take``)."""
     if desired is None:
         desired = desired_of(config, providers)
     wanted = wanted_of(config, providers)
@@ -88,7 +89,7 @@ async def read_live(
             if not mine:
                 return {}, None
         if prefetch is not None and only is None:
-            taken = await prefetch.take(provider, known, wanted[name])
+            taken = await prefetch.take(provider, known, wanted[name], early)
             if taken is not None:
                 return taken
         try:
@@ -205,7 +206,23 @@ async def build_plan(
     desired: dict[str, dict[str, Any]] | None = None,
 ) -> Plan:
     state, moves = apply_moves(config, state)
-    desired, live, balances = await read_live(providers, config, state, only, prefetch, desired)
+    if desired is None:
+        desired = desired_of(config, providers)
+    # resources settled before the reads end: the no-op changes of live objects a prefetched read
+    # made final early (a whole list read to its end), planned while the rest is read
+    settled_early: dict[str, tuple[Live, ResourceChange]] = {}
+
+    def settle(lives: dict[str, Live]) -> None:
+        for address, found in lives.items():
+            doc, entry = config.resources.get(address), state.resources.get(address)
+            provider = providers.get(doc.provider or "") if doc is not None else None
+            if provider is None or not entry or entry.get("id") is None or address in moves:
+                continue
+            change = provider.settled(_resource(address, doc, entry, desired, found), entry.get("attrs"))
+            if change is not None:
+                settled_early[address] = (found, change)
+
+    desired, live, balances = await read_live(providers, config, state, only, prefetch, desired, settle)
     known_addresses = {a for a, e in state.resources.items() if e.get("provider") in providers}
     addresses = sorted(set(desired) | set(live) | known_addresses)
     if selection:
@@ -217,34 +234,27 @@ async def build_plan(
     ops: list[Operation] = []
     drift: list[Drift] = []
     for address in addresses:
+        early = settled_early.get(address)
+        if early is not None and early[0] is live.get(address):  # the read returned what was settled
+            changes.append(early[1])
+            continue
         doc = config.resources.get(address)
         entry = state.resources.get(address, {})
         provider_name = doc.provider if doc else entry.get("provider")
         provider = providers.get(provider_name or "")
         if provider is None:
             continue
-        kind = doc.kind if doc else entry.get("kind", _kind_of(address).capitalize())
-        name = doc.name if doc else entry.get("name", address.rsplit("/", 1)[-1])
-        ignore = doc.ignore_changes if doc else []
-        res = Resource(
-            address=address,
-            kind=kind,
-            name=name,
-            desired=desired.get(address),
-            live=live.get(address),
-            protect=doc.protect if doc else bool(entry.get("protect")),
-            ignore_changes=ignore,
-        )
+        res = _resource(address, doc, entry, desired, live.get(address))
         if doc is not None and entry.get("id") is not None and address not in moves:
             settled = provider.settled(res, entry.get("attrs"))
             if settled is not None:  # as applied, as desired: a no-op without drift
                 changes.append(settled)
                 continue
-        drifted = detect_drift(address, entry, res.live, provider, ignore) if entry else None
+        drifted = detect_drift(address, entry, res.live, provider, res.ignore_changes) if entry else None
         if drifted is not None:
             drift.append(drifted)
         if res.desired is None and res.live is None:
-            change = ResourceChange(address, provider.name, kind, name, ["no-op"])
+            change = ResourceChange(address, provider.name, res.kind, res.name, ["no-op"])
             change.warnings.append("no longer exists on the platform: it will be dropped from state")
             op = Operation(f"{address}#forget", address, provider.name, "forget", "(state only)", records="forget")
             change.operations = [op.id]
@@ -293,6 +303,20 @@ async def build_plan(
                 f"provider {name}: this plan commits {spend:.2f} USD but only {available:.2f} USD is available"
             )
     return plan
+
+
+def _resource(address: str, doc: Document | None, entry: dict[str, Any], desired: dict[str, dict[str, Any]], live: Live | None) -> Resource:
+    """What a provider plans for ``address``: its document (None once removed from the config),
+    state entry, desired attributes and live object."""
+    return Resource(
+        address=address,
+        kind=doc.kind if doc else entry.get("kind", _kind_of(address).capitalize()),
+        name=doc.name if doc else entry.get("name", address.rsplit("/", 1)[-1]),
+        desired=desired.get(address),
+        live=live,
+        protect=doc.protect if doc else bool(entry.get("protect")),
+        ignore_changes=doc.ignore_changes if doc else [],
+    )
 
 
 def _prepend(change: ResourceChange, resource_ops: list[Operation], op: Operation) -> None:

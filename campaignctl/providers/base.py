@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -102,6 +102,11 @@ class Provider:
         self._client: ApiClient | None = None
         #: address -> attributes the last apply recorded (state), set by the planner before ``read``
         self.applied: dict[str, Any] = {}
+        #: set by a caller of a whole ``read``: called with live objects that are final before the
+        #: read ends (those of a list that names no others, read to its last page), for the
+        #: caller to plan them while the rest is read (``settled``, which must not depend on what
+        #: the rest of the read sets); each at most once, the same objects the read then returns
+        self.on_final: Callable[[dict[str, Live]], None] | None = None
 
     # -- connection ------------------------------------------------------------------------
     @property

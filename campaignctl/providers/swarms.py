@@ -277,13 +277,24 @@ class SwarmsProvider(Provider):
         # that a ``known`` computed on demand (the prefetch's, from a state parsed meanwhile) is
         # not needed before the first requests go out
         index: list[dict[tuple[str, Any], str]] = []
-        # each claim normalised as its page arrives, between the answers, not all after the last
-        claims: dict[str, list[tuple[dict[str, Any], Live]]] = {}
+        # kind -> address -> its claims, each normalised as its page arrives, between the answers
+        claims: dict[str, dict[str, list[tuple[dict[str, Any], Live]]]] = {kind: {} for kind in self.kinds}
+        final: dict[str, dict[str, Live]] = {}  # kind -> address -> live, once the kind's list is read
         relations: dict[tuple[str, Any], asyncio.Task[list[dict[str, Any]]]] = {}
         spawned: list[asyncio.Task[Any]] = []
 
+        def resolve(of_kind: dict[str, list[tuple[dict[str, Any], Live]]]) -> dict[str, Live]:
+            found: dict[str, Live] = {}
+            for address, objs in of_kind.items():
+                # the object state knows wins; without state, the oldest; the rest are left-overs
+                objs.sort(key=lambda pair: (pair[0].get("id") != known.get(address), pair[0].get("id")))
+                live = found[address] = objs[0][1]
+                live.deposed = [o["id"] for o, _ in objs[1:]]
+            return found
+
         async def scan(kind: str) -> None:
             coll = COLLECTION[kind]
+            mine = claims[kind]
             async for page in self._pages(f"/{coll}", coll):
                 if not index:
                     index.append({(address_kind(a), v): a for a, v in known.items()})
@@ -297,23 +308,22 @@ class SwarmsProvider(Provider):
                         address = marker
                     if address is None:
                         continue
-                    claims.setdefault(address, []).append((obj, self._normalise(kind, address, obj)))
+                    mine.setdefault(address, []).append((obj, self._normalise(kind, address, obj)))
                     if kind in RELATION and (kind, obj["id"]) not in relations:
                         path, key = RELATION[kind]
                         task = asyncio.ensure_future(self._list(path.format(id=obj["id"]), key, RELATION_LANE))
                         relations[(kind, obj["id"])] = task
                         spawned.append(task)
+            if kind not in RELATION:  # its objects are final: no relation read is to come
+                final[kind] = resolve(mine)
+                if self.on_final is not None:
+                    self.on_final(final[kind])
 
         await _all([asyncio.ensure_future(scan(kind)) for kind in self.kinds], spawned)
         found: dict[str, Live] = {}
-        id_to_address: dict[tuple[str, Any], str] = {}
-        for address, objs in claims.items():
-            # the object state knows wins; without state, the oldest; the rest are left-overs
-            objs.sort(key=lambda pair: (pair[0].get("id") != known.get(address), pair[0].get("id")))
-            live = objs[0][1]
-            live.deposed = [o["id"] for o, _ in objs[1:]]
-            found[address] = live
-            id_to_address[(live.kind, live.id)] = address
+        for kind in self.kinds:
+            found.update(final[kind] if kind in final else resolve(claims[kind]))
+        id_to_address = {(live.kind, live.id): address for address, live in found.items()}
         for live in found.values():
             if live.kind in RELATION:
                 self._set_relation(live, relations[(live.kind, live.id)].result(), id_to_address)
