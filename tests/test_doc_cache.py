@@ -229,3 +229,19 @@ def test_it_remembers_the_whole_text_and_whether_it_sets_up_providers(tmp_path: 
     _, problems = load(tmp_path, setup + "---\nkind: [\n")
     assert problems and remembered(setup + "---\nkind: [\n") is None  # a text with a problem: not remembered
     assert remembered(setup) is None
+
+
+def test_document_starts_are_those_of_the_document_start_pattern() -> None:
+    """The loader finds ``---`` document starts by ``str.find``: exactly where the pattern that
+    defines them matches, in texts made of the pieces that could confuse it."""
+    import random
+
+    def by_pattern(text: str) -> list[int]:
+        return [m.start() for m in yamlload._DOCUMENT_START.finditer(text)]
+
+    pieces = ["---", "--", "----", "\n", "\r\n", "\r", " ", "\t", "a", "--- x", "\n---\n", "\u2028", "\x85", "...", "#"]
+    rng = random.Random(8)
+    texts = ["", "---", "---\n", "----", "x---", "\n---", "\n--- a\n---\tb\n---", TEXT]
+    texts += ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 14))) for _ in range(20_000)]
+    for text in texts:
+        assert yamlload._document_starts(text) == by_pattern(text), repr(text)

@@ -179,7 +179,7 @@ SETUP_KINDS = ("Provider", "Backend")
 
 def chunks(text: str) -> Iterator[tuple[int, str]]:
     """The ``---`` chunks of ``text``, each with the line it starts on (0-based)."""
-    starts = [m.start() for m in _DOCUMENT_START.finditer(text)]
+    starts = _document_starts(text)
     if not starts or starts[0] != 0:
         starts.insert(0, 0)
     starts.append(len(text))
@@ -189,6 +189,20 @@ def chunks(text: str) -> Iterator[tuple[int, str]]:
         chunk = text[begin:end]
         yield line, chunk
         line += len(_LINE_BREAK.findall(chunk)) if other_breaks else chunk.count("\n")
+
+
+def _document_starts(text: str) -> list[int]:
+    """Where ``_DOCUMENT_START`` matches in ``text``, by ``str.find`` (a third of the regex's time
+    over a file of 6,000 documents: 10 -> 3 ms)."""
+    starts = [0] if text.startswith("---") and (len(text) == 3 or text[3] in " \t\r\n") else []
+    find, end = text.find, len(text)
+    at = find("\n---")
+    while at != -1:
+        after = at + 4
+        if after == end or text[after] in " \t\r\n":
+            starts.append(at + 1)
+        at = find("\n---", after)
+    return starts
 
 
 def _load_chunks(text: str, file: str, cache: DocCache) -> list[Any] | None:
