@@ -14,7 +14,10 @@ When the document cache holds (nearly) every document, the reads start sooner, o
 and Backend documents are parsed (``early``, see ``load_config``'s ``on_early``): the whole
 config follows with :meth:`Prefetch.provide`, and a read that must know sooner which addresses
 it names (an object state has no id for, claimed by its address marker) waits for it. A config
-that turns out invalid cancels it (a plan never writes, so nothing was done).
+that turns out invalid cancels it (a plan never writes, so nothing was done). The thread that
+starts the reads reads the state meanwhile: their first requests need nothing from it. Live
+objects a read makes final before it ends (``Provider.on_final``: the tasks, once their list is
+read) go to the plan's loop at once, which plans them while the rest is read.
 
 Only providers whose read does not depend on the desired attributes (``Provider.prefetchable``)
 and that talk to a platform over the network are read ahead: the in-process sandbox has no
@@ -154,11 +157,18 @@ class Prefetch:
         if future is None:
             return None
         if early is not None:
+
+            def hand(lives: dict[str, Live]) -> None:
+                try:
+                    early(lives)
+                except Exception as exc:  # noqa: BLE001 - the plan plans them after the reads instead
+                    log.debug("planning %d early live object(s) of %s failed: %r", len(lives), name, exc)
+
             with self._lock:
                 ready = list(self._finals.get(name, ()))
-                self._hooks[name] = (asyncio.get_running_loop(), early)
+                self._hooks[name] = (asyncio.get_running_loop(), hand)
             for lives in ready:
-                early(lives)
+                hand(lives)
         try:
             got = await asyncio.wrap_future(future)
         except ApiError as exc:
@@ -184,6 +194,8 @@ class Prefetch:
         from .state.local import forget_shared
 
         self.futures.clear()
+        with self._lock:
+            self._finals.clear()
         forget_shared()  # the state parse kept for the plan, if it did not take it
         self._parsed.set()  # a read waiting for the config ends (without one, if none came)
         self._stated.set()  # and one waiting for the state

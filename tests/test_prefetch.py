@@ -175,6 +175,37 @@ def test_objects_a_read_makes_final_early_are_planned_while_the_rest_is_read(
     assert not prefetch_threads()
 
 
+def test_a_failure_planning_early_leaves_those_objects_to_the_plan(
+    repo: Path, sandbox_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Planning the early live objects is only a head start: if it fails, the plan plans them
+    after the reads, as without a prefetch (no traceback, the same plan)."""
+    import campaignctl.plan.builder as builder
+    from campaignctl.providers.base import Provider
+
+    ended: list[bool] = []
+    real_settled, real_read_live = Provider.settled, builder.read_live
+
+    def settled(self: Provider, res: Any, applied: Any) -> Any:
+        if not ended:
+            raise RuntimeError("boom")
+        return real_settled(self, res, applied)
+
+    async def read_live(*args: Any, **kwargs: Any) -> Any:
+        got = await real_read_live(*args, **kwargs)
+        ended.append(True)
+        return got
+
+    monkeypatch.setattr(Provider, "settled", settled)
+    monkeypatch.setattr(builder, "read_live", read_live)
+    without, calls_without = plan_and_calls(repo, sandbox_server, prefetch=False)
+    ended.clear()
+    with_, calls_with = plan_and_calls(repo, sandbox_server, prefetch=True)
+    assert with_.changes == without.changes and with_.drift == without.drift
+    assert calls_with == calls_without
+    assert not prefetch_threads()
+
+
 def spy_on_starts(monkeypatch: pytest.MonkeyPatch) -> tuple[list[tuple[bool, list[str]]], list[str]]:
     """Each prefetch start: (early, the config files parsed by then); and the files parsed."""
     import campaignctl.config.load as load_module

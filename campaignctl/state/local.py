@@ -120,8 +120,8 @@ class LocalBackend:
     # -- reading -----------------------------------------------------------------------------
     def read(self, share: bool = False) -> State:
         """The state. ``share``: the caller will not change what it reads, and the parse is kept for
-        the next ``read`` in this process of the same text (the prefetch reads the state on its
-        thread, then the plan reads it: a state of 25,000 resources is 0.1-0.2 s of JSON decoding,
+        the next ``read`` in this process of the same text (the prefetch reads the state as it
+        starts, then the plan reads it: a state of 25,000 resources is 0.1-0.2 s of JSON decoding,
         during which no other thread runs)."""
         state = State()
         if self.path.exists():
