@@ -137,31 +137,40 @@ def test_the_reads_start_before_the_state_is_needed(repo: Path, sandbox_server: 
     assert not prefetch_threads()
 
 
+def reads_ended(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """A list that holds True once a plan's reads (``read_live``) have returned (clear it between plans)."""
+    import campaignctl.plan.builder as builder
+
+    ended: list[bool] = []
+    real = builder.read_live
+
+    async def read_live(*args: Any, **kwargs: Any) -> Any:
+        got = await real(*args, **kwargs)
+        ended.append(True)
+        return got
+
+    monkeypatch.setattr(builder, "read_live", read_live)
+    return ended
+
+
 def test_objects_a_read_makes_final_early_are_planned_while_the_rest_is_read(
     repo: Path, sandbox_server: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The tasks list read to its last page: its tasks' no-op changes are made while the jobs'
     and campaigns' relations are still being read, each once, and the plan is the plan made
     without a prefetch."""
-    import campaignctl.plan.builder as builder
     from campaignctl.providers.base import Provider
 
     calls: list[tuple[str, bool, bool]] = []  # (address, whether the reads had ended, settled)
-    ended: list[bool] = []
-    real_settled, real_read_live = Provider.settled, builder.read_live
+    ended = reads_ended(monkeypatch)
+    real_settled = Provider.settled
 
     def settled(self: Provider, res: Any, applied: Any) -> Any:
         change = real_settled(self, res, applied)
         calls.append((res.address, bool(ended), change is not None))
         return change
 
-    async def read_live(*args: Any, **kwargs: Any) -> Any:
-        got = await real_read_live(*args, **kwargs)
-        ended.append(True)
-        return got
-
     monkeypatch.setattr(Provider, "settled", settled)
-    monkeypatch.setattr(builder, "read_live", read_live)
     without, calls_without = plan_and_calls(repo, sandbox_server, prefetch=False)
     assert calls and all(after for _, after, _ in calls)
     calls.clear()
@@ -180,24 +189,17 @@ def test_a_failure_planning_early_leaves_those_objects_to_the_plan(
 ) -> None:
     """Planning the early live objects is only a head start: if it fails, the plan plans them
     after the reads, as without a prefetch (no traceback, the same plan)."""
-    import campaignctl.plan.builder as builder
     from campaignctl.providers.base import Provider
 
-    ended: list[bool] = []
-    real_settled, real_read_live = Provider.settled, builder.read_live
+    ended = reads_ended(monkeypatch)
+    real_settled = Provider.settled
 
     def settled(self: Provider, res: Any, applied: Any) -> Any:
         if not ended:
             raise RuntimeError("boom")
         return real_settled(self, res, applied)
 
-    async def read_live(*args: Any, **kwargs: Any) -> Any:
-        got = await real_read_live(*args, **kwargs)
-        ended.append(True)
-        return got
-
     monkeypatch.setattr(Provider, "settled", settled)
-    monkeypatch.setattr(builder, "read_live", read_live)
     without, calls_without = plan_and_calls(repo, sandbox_server, prefetch=False)
     ended.clear()
     with_, calls_with = plan_and_calls(repo, sandbox_server, prefetch=True)
