@@ -90,7 +90,7 @@ class DocCache:
         self._whole_now: Any = None  # and as this run parsed it
         self._text: tuple[str, bytes] | None = None  # the last text hashed, and its digest
         self._keyed: tuple[str, list[tuple[int, str, bytes]]] | None = None  # the last text chunked, and its chunks
-        self._hash: Any = None  # the keyed hash of the shown name, which each chunk's key continues
+        self._hash: Any = None  # the keyed hash of the shown name, which every key continues (_hashed)
         if self.path is None:
             return
         try:
@@ -116,19 +116,22 @@ class DocCache:
     def enabled(self) -> bool:
         return self.path is not None
 
-    def key(self, line: int, chunk: str) -> bytes:
-        """The keyed BLAKE2b of the file's shown name, ``line`` and ``chunk``: a copy of the hash
-        of the name, not a keyed hash set up again for each of a file's thousands of chunks."""
+    def _hashed(self, *parts: bytes) -> bytes:
+        """The keyed BLAKE2b of the file's shown name followed by ``parts``: a copy of the hash of
+        the name, not a keyed hash set up again for each of a file's thousands of chunks."""
         if self._hash is None:
             self._hash = hashlib.blake2b(self._prefix, key=_salt(), digest_size=DIGEST)
         h = self._hash.copy()
-        h.update(f"{line}\0".encode())
-        h.update(chunk.encode("utf-8", "surrogatepass"))
+        for part in parts:
+            h.update(part)
         return h.digest()
+
+    def key(self, line: int, chunk: str) -> bytes:
+        return self._hashed(f"{line}\0".encode(), chunk.encode("utf-8", "surrogatepass"))
 
     def _text_key(self, text: str) -> bytes:
         if self._text is None or self._text[0] is not text:  # remembered and parsed_whole ask of the same text
-            self._text = (text, hashlib.blake2b(self._prefix + text.encode("utf-8", "surrogatepass"), key=_salt(), digest_size=DIGEST).digest())
+            self._text = (text, self._hashed(text.encode("utf-8", "surrogatepass")))
         return self._text[1]
 
     def _last_whole(self) -> tuple[bytes, bool, bytes] | None:
