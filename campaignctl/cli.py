@@ -460,6 +460,7 @@ def sandbox() -> None:
 @click.option("--balance", type=float, default=10_000.0, show_default=True, help="USD on each platform account.")
 @click.option("--review-seconds", type=float, default=0.0, show_default=True, help="Microworkers: seconds a new campaign stays in review.")
 @click.option("--strict-readonly", is_flag=True, help="SWARMS: also freeze tasks and jobs of published campaigns.")
+@click.option("--docs-only", is_flag=True, help="Serve only what the platforms' docs document: no guessed field or route.")
 @click.option(
     "--faults", "faults", default="", metavar="SPEC",
     help="Inject faults, e.g. 'latency=20ms,jitter=5ms,5xx=0.1,429=0.05,retry-after=1,reset-before=0.02,"
@@ -467,7 +468,7 @@ def sandbox() -> None:
     "(see campaignctl.sandbox.faults). POST /_sandbox/faults changes it at run time.",
 )
 def sandbox_serve(
-    host: str, port: int, db: Path, api_key_env: str, balance: float, review_seconds: float, strict_readonly: bool, faults: str
+    host: str, port: int, db: Path, api_key_env: str, balance: float, review_seconds: float, strict_readonly: bool, docs_only: bool, faults: str
 ) -> None:
     """Serve the sandbox on loopback: /swarms, /microworkers/api/v2, /microworkers-v1."""
     import uvicorn
@@ -480,7 +481,9 @@ def sandbox_serve(
         fault_spec = parse_faults(faults)
     except FaultSpecError as exc:
         raise click.BadParameter(str(exc), ctx=click.get_current_context(), param_hint="'--faults'") from None
-    settings = Settings(balance=balance, review_seconds=review_seconds, strict_readonly=strict_readonly, faults=fault_spec)
+    settings = Settings(
+        balance=balance, review_seconds=review_seconds, strict_readonly=strict_readonly, docs_only=docs_only, faults=fault_spec
+    )
     if os.environ.get(api_key_env):
         settings.api_key = os.environ[api_key_env]
     app = create_app(Store(db), settings)

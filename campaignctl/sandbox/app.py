@@ -53,6 +53,9 @@ class Settings:
     queue_job_polls: int = 2  # Microworkers v2: polls a queue job answers before it is Uploaded
     strict_readonly: bool = False  # SWARMS: also freeze tasks/jobs linked to a published campaign
     seed: int = 0
+    #: serve only what the platforms' docs document: no guessed field in any answer, no guessed route
+    #: (``sandbox serve --docs-only``; ``CAMPAIGNCTL_SANDBOX_DOCS_ONLY=1`` for the embedded sandbox)
+    docs_only: bool = False
     faults: FaultSpec | None = None  # injected faults (see campaignctl.sandbox.faults)
 
 

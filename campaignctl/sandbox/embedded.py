@@ -8,6 +8,9 @@ against ``endpoint: sandbox`` can meet errors, dropped connections and timeouts.
 read each time a provider opens its client; a changed value replaces the spec (and restarts its
 seeded sequence), an empty or unset one turns faults off. A spec that does not parse is an error
 of the run.
+
+``CAMPAIGNCTL_SANDBOX_DOCS_ONLY=1`` makes the embedded sandbox serve only what the platforms' docs
+document (:attr:`Settings.docs_only`), read when the app of a database file is first made.
 """
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ from .store import Store
 _apps: dict[str, Starlette] = {}
 _faults_env: dict[str, str] = {}  # db path -> the CAMPAIGNCTL_SANDBOX_FAULTS value in force
 _lock = threading.Lock()
+DOCS_ONLY_ENV = "CAMPAIGNCTL_SANDBOX_DOCS_ONLY"
 
 #: the credential the embedded sandbox accepts; not a secret (nothing real is behind it)
 EMBEDDED_KEY = Settings().api_key
@@ -40,7 +44,8 @@ def embedded_app(config_root: Path) -> Starlette:
     with _lock:
         app = _apps.get(path)
         if app is None:
-            app = _apps[path] = create_app(Store(path), Settings())
+            docs_only = os.environ.get(DOCS_ONLY_ENV, "").strip().lower() in ("1", "true", "yes")
+            app = _apps[path] = create_app(Store(path), Settings(docs_only=docs_only))
             _faults_env[path] = ""
         if _faults_env[path] != text:
             try:
