@@ -128,8 +128,13 @@ def sandbox_server(tmp_path: Path) -> Iterator[Server]:
     stop_server(server)
 
 
-def copy_example(name: str, dest: Path) -> Path:
-    target = dest / name
+def copy_example(name: str, dest: Path, *, to: Path | None = None) -> Path:
+    """Copy ``examples/<name>`` to ``dest/<name>`` (or exactly to ``to``) and return the copy.
+
+    The example's ``.campaignctl/`` (the sandbox database and state a README command such as the
+    quickstart leaves in the clone) is never copied: every test starts from the example as written,
+    whatever was run in the checkout before. Every test copies an example through this function."""
+    target = to if to is not None else dest / name
     shutil.copytree(EXAMPLES / name, target, ignore=shutil.ignore_patterns(".campaignctl"))
     return target
 

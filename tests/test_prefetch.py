@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import threading
 from pathlib import Path
 from typing import Any
@@ -15,14 +14,14 @@ import pytest
 
 from campaignctl.errors import ApiError, ConfigError
 from campaignctl.session import Session, run
-from tests.conftest import EXAMPLES, edit_file, point_at_server, run_cli
+from tests.conftest import copy_example, edit_file, point_at_server, run_cli
 
 
 @pytest.fixture
 def repo(sandbox_server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The quickstart, applied to the served sandbox (prefetch needs a platform over the network)."""
     root = tmp_path / "repo"
-    shutil.copytree(EXAMPLES / "quickstart", root, ignore=shutil.ignore_patterns(".campaignctl"))
+    copy_example("quickstart", tmp_path, to=root)
     env = point_at_server(root, sandbox_server)
     for name, value in env.items():
         monkeypatch.setenv(name, value)

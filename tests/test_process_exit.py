@@ -5,12 +5,11 @@ console script does."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+from tests.conftest import copy_example
 
 SCRIPT = """
 import atexit, sys
@@ -30,7 +29,7 @@ def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 def test_a_plan_ends_with_its_code_its_whole_output_and_the_atexit_handlers(tmp_path: Path) -> None:
     repo = tmp_path / "quickstart"
-    shutil.copytree(EXAMPLES / "quickstart", repo)
+    copy_example("quickstart", tmp_path, to=repo)
     done = run("plan", "--detailed-exitcode", str(repo), cwd=tmp_path)
     assert done.returncode == 2, done.stderr  # changes pending
     body, _, last = done.stdout.rstrip("\n").rpartition("\n")

@@ -5,14 +5,14 @@ only a process with no other thread may (pytest's may have some)."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+from tests.conftest import copy_example
+
 TASKS = 60
 
 SCRIPT = """
@@ -55,7 +55,7 @@ print(json.dumps({"helper": started, "diags": diags, "cached": size, "specs": su
 
 
 def make_repo(root: Path, broken: int) -> Path:
-    shutil.copytree(EXAMPLES / "quickstart", root)
+    copy_example("quickstart", root.parent, to=root)
     docs = []
     for i in range(TASKS):
         head = f"kind: Task\nname: bulk-{i}\nprovider: swarms\nspec:\n  components:\n    - type: Text\n"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ from campaignctl.plan.builder import build_plan, read_live
 from campaignctl.providers.base import Live
 from campaignctl.sandbox.embedded import embedded_app
 from campaignctl.session import Session, opened
-from tests.conftest import EXAMPLES, edit_file, point_at_server, run_cli
+from tests.conftest import copy_example, edit_file, point_at_server, run_cli
 
 SWARMS_TASK, SWARMS_JOB, SWARMS_CAMPAIGN = "swarms/task/rate-beach", "swarms/job/rate-batch-1", "swarms/campaign/image-rating"
 MW_CAMPAIGN = "mw/campaign/website-survey"
@@ -24,7 +23,7 @@ V1_CAMPAIGN, V1_BLOCKLIST = "mw-legacy/campaign/app-signup", "mw-legacy/blocklis
 def _account(root: Path) -> Path:
     """The three examples in one repo (SWARMS, Microworkers v2 and v1), applied to the embedded sandbox."""
     for name in ("quickstart", "microworkers-survey", "microworkers-legacy"):
-        shutil.copytree(EXAMPLES / name, root / name, ignore=shutil.ignore_patterns(".campaignctl"))
+        copy_example(name, root)
     session = Session.load(root)
     plan = asyncio.run(session.plan())
     result, check = asyncio.run(session.apply(plan, progress=False))
@@ -156,7 +155,7 @@ def test_what_only_the_whole_read_can_tell_falls_back_to_it(tmp_path: Path) -> N
 # -- through the CLI, calls counted by the served sandbox --------------------------------------------
 def test_apply_verifies_a_one_field_change_with_a_few_calls(sandbox_server: Any, tmp_path: Path) -> None:
     root = tmp_path / "repo"
-    shutil.copytree(EXAMPLES / "quickstart", root, ignore=shutil.ignore_patterns(".campaignctl"))
+    copy_example("quickstart", tmp_path, to=root)
     env = point_at_server(root, sandbox_server)
     assert run_cli("apply", ".", "--auto-approve", cwd=root, env=env).code == 0
 

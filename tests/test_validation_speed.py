@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import shutil
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from campaignctl import schemas
 from campaignctl.config import valid_cache
 from campaignctl.config.load import load_config
 from campaignctl.errors import ConfigError
+from tests.conftest import copy_example
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -130,7 +130,7 @@ def counted(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, int]:
 
 
 def quickstart(tmp_path: Path) -> Path:
-    return Path(shutil.copytree(EXAMPLES / "quickstart", tmp_path / "repo", ignore=shutil.ignore_patterns(".campaignctl")))
+    return copy_example("quickstart", tmp_path, to=tmp_path / "repo")
 
 
 def test_a_second_load_validates_only_what_changed(counted: dict[str, int], tmp_path: Path) -> None:
@@ -258,7 +258,7 @@ def checks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 
 def test_the_checks_of_an_unchanged_config_are_remembered(checks: list[int], counted: dict[str, int], tmp_path: Path) -> None:
-    repo = Path(shutil.copytree(EXAMPLES / "microworkers-survey", tmp_path / "repo", ignore=shutil.ignore_patterns(".campaignctl")))
+    repo = copy_example("microworkers-survey", tmp_path, to=tmp_path / "repo")
     (rows,) = repo.rglob("*.csv")
     first = load_config(repo)
     assert checks == [0]
@@ -282,7 +282,7 @@ def test_the_checks_are_not_remembered_without_the_cache(checks: list[int], tmp_
 
 def test_an_unusable_data_file_name_is_reported_not_a_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CAMPAIGNCTL_CACHE_DIR", str(tmp_path / "cache"))
-    repo = Path(shutil.copytree(EXAMPLES / "microworkers-survey", tmp_path / "repo", ignore=shutil.ignore_patterns(".campaignctl")))
+    repo = copy_example("microworkers-survey", tmp_path, to=tmp_path / "repo")
     campaigns = repo / "campaigns.yaml"
     campaigns.write_text(campaigns.read_text().replace("tasks: {file: data/rows.csv}", 'tasks: {file: "data/ro\\0ws.csv"}', 1))
     with pytest.raises(ConfigError, match="not a usable file name"):

@@ -1,10 +1,9 @@
 """One repo with several providers plans and applies them all in one run."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
-from tests.conftest import EXAMPLES, run_cli
+from tests.conftest import EXAMPLES, copy_example, run_cli
 
 MIXED = ("quickstart", "microworkers-survey", "microworkers-legacy")
 
@@ -13,7 +12,7 @@ def test_mixed_repo_plans_and_applies_every_provider(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     present = [name for name in MIXED if (EXAMPLES / name).is_dir()]
     for name in present:
-        shutil.copytree(EXAMPLES / name, repo / name, ignore=shutil.ignore_patterns(".campaignctl"))
+        copy_example(name, repo)
     assert run_cli("validate", repo).code == 0
     plan = run_cli("plan", repo, "--detailed-exitcode")
     assert plan.code == 2, plan.text
