@@ -98,11 +98,16 @@ def results() -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here instead of stdout.")
 @click.option("--state", help="Only this state: pending, OK, NOK, REVISE, or the platform's own word (InReview, NOTRATED...).")
 @click.option("--since", help="Only work submitted at this time or later (ISO 8601; UTC unless it has an offset).")
-def export_cmd(campaign: str, path: Path, fmt: str | None, output: Path | None, state: str | None, since: str | None) -> None:
+@click.option("--raw", is_flag=True, help="CSV: write cells that start with = + - @ (formulas to a spreadsheet) as they are, without the leading ' added by default.")
+def export_cmd(campaign: str, path: Path, fmt: str | None, output: Path | None, state: str | None, since: str | None, raw: bool) -> None:
     """Write every submission of CAMPAIGN, one row each: worker, state, times, every answer.
 
     Resume later with the --since value printed at the end (work of that very second comes
     again: tell rows apart by id).
+
+    In CSV, a cell (header included) that a spreadsheet would run as a formula (it starts with
+    =, +, -, @, a tab or a carriage return, and is not a number) gets a ' in front; --raw keeps
+    it as it is. JSONL is always exact.
     """
     from .results.common import iso_utc, parse_time
     from .results.export import export
@@ -116,7 +121,7 @@ def export_cmd(campaign: str, path: Path, fmt: str | None, output: Path | None, 
     with _open_out(output) as stream:
         done = _run(reviewer, lambda: export(
             reviewer, stream, fmt=fmt, rating=None if platform_state else rating, state=platform_state,
-            since=after, progress=progress,
+            since=after, progress=progress, raw=raw,
         ))
     progress.end()
     where = f" to {output}" if output is not None else ""
