@@ -129,8 +129,13 @@ def plan(
         the_plan.warnings.append(f"apply will refuse: {problem}")
     emit(the_plan, fmt, app.color(sys.stdout), parts_dir=markdown_parts)
     if out is not None:
+        from .fsutil import atomic_write, describe
+
         data = json.dumps(the_plan.to_dict(), indent=2, sort_keys=True, default=str) + "\n"
-        out.write_text(data, encoding="utf-8")
+        try:
+            atomic_write(out, data)  # whole or not at all, readable by its owner only
+        except OSError as exc:
+            raise PlanError(f"cannot save the plan: {describe(exc, out)}") from None
         digest = hashlib.sha256(data.encode()).hexdigest()
         click.echo(
             f"Saved the plan to {out} (sha256 {digest}). Apply exactly it with: campaignctl apply {out} --checksum {digest}",
