@@ -536,6 +536,13 @@ def _main(argv: list[str] | None) -> int | str | None:
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         return 130
+    except OSError as exc:  # the file system said no (a full disk, a read-only folder): not a bug
+        if debug or isinstance(exc, BrokenPipeError) or exc.filename is None:
+            raise
+        from .fsutil import describe
+
+        App(False, 0, None).err(describe(exc))
+        return 1
 
 
 #: the big objects of a command (its config, state and plans), held to the end of the process: the

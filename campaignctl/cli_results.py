@@ -118,11 +118,16 @@ def export_cmd(campaign: str, path: Path, fmt: str | None, output: Path | None, 
     rating, platform_state = reviewer.state_filter(state) if state else (None, None)
     after = parse_time(since) if since else None
     progress = _Progress("Reading submissions")
-    with _open_out(output) as stream:
-        done = _run(reviewer, lambda: export(
-            reviewer, stream, fmt=fmt, rating=None if platform_state else rating, state=platform_state,
-            since=after, progress=progress, raw=raw,
-        ))
+    try:
+        with _open_out(output) as stream:
+            done = _run(reviewer, lambda: export(
+                reviewer, stream, fmt=fmt, rating=None if platform_state else rating, state=platform_state,
+                since=after, progress=progress, raw=raw,
+            ))
+    except OSError as exc:  # a full disk, a folder that is not there
+        from .fsutil import describe
+
+        raise CampaignctlError(f"cannot write the export: {describe(exc, output or '<stdout>')}") from None
     progress.end()
     where = f" to {output}" if output is not None else ""
     click.echo(f"Exported {done.count} submission(s) of {reviewer.ref.address}{where}.", err=True)
@@ -182,8 +187,13 @@ def _finish(outcomes: list[Any], report: Path | None, dry_run: bool) -> None:
     from .results.ratings import write_report
 
     stream: IO[str]
-    with _open_out(report) as stream:
-        write_report(outcomes, stream)
+    try:
+        with _open_out(report) as stream:
+            write_report(outcomes, stream)
+    except OSError as exc:  # a full disk, a folder that is not there: the ratings went out all the same
+        from .fsutil import describe
+
+        raise CampaignctlError(f"cannot write the report: {describe(exc, report or '<stdout>')}") from None
     counts = Counter(o.outcome for o in outcomes)
     order = ("would-rate", "rated", "skipped", "failed") if dry_run else ("rated", "skipped", "failed")
     click.echo("Outcome: " + ", ".join(f"{counts[k]} {k}" for k in order) + (" (dry run: nothing sent)" if dry_run else "."), err=True)

@@ -121,3 +121,24 @@ def test_what_campaignctl_keeps_is_private_whatever_the_umask(tmp_path: Path) ->
     assert _mode(cache) == 0o700
     cached = list(cache.iterdir())
     assert cached and all(_mode(p) == 0o600 for p in cached), [(p.name, oct(_mode(p))) for p in cached]
+
+
+def test_an_export_to_a_full_disk_is_a_clean_error(tmp_path: Path) -> None:
+    repo = _legacy_with_work(tmp_path)
+    full = run_cli("results", "export", "app-signup", "--dir", repo, "-o", "/dev/full", "--format", "csv")
+    assert full.code == 1 and "Error: cannot write the export: /dev/full: No space left on device" in full.err
+    missing = run_cli("results", "export", "app-signup", "--dir", repo, "-o", tmp_path / "no" / "such" / "x.csv")
+    assert missing.code == 1 and f"cannot write the export: {tmp_path / 'no' / 'such' / 'x.csv'}: No such file" in missing.err
+    ratings = tmp_path / "ratings.csv"
+    ratings.write_text("id,rating\n1000001,OK\n")
+    report = run_cli("results", "rate", "app-signup", "--dir", repo, "--from", ratings, "--dry-run", "--report", "/dev/full")
+    assert report.code == 1 and "cannot write the report: /dev/full: No space left on device" in report.err
+    unopened = run_cli("results", "rate", "app-signup", "--dir", repo, "--from", ratings, "--dry-run", "--report", tmp_path / "no" / "r.csv")
+    assert unopened.code == 1 and f"cannot write the report: {tmp_path / 'no' / 'r.csv'}: No such file" in unopened.err
+
+
+def test_a_file_system_error_anywhere_else_is_a_clean_error_naming_the_path(tmp_path: Path) -> None:
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("")
+    served = run_cli("sandbox", "serve", "--port", "0", "--db", blocked / "sandbox.db")
+    assert served.code == 1 and f"Error: {blocked}:" in served.err
