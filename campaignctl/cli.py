@@ -470,14 +470,20 @@ def sandbox() -> None:
     "--faults", "faults", default="", metavar="SPEC",
     help="Inject faults, e.g. 'latency=20ms,jitter=5ms,5xx=0.1,429=0.05,retry-after=1,reset-before=0.02,"
     "reset-after=0.05,slow=0.01,slow-seconds=40,seed=7,max=100,platforms=swarms+microworkers,methods=writes' "
-    "(see campaignctl.sandbox.faults). POST /_sandbox/faults changes it at run time.",
+    "(see campaignctl.sandbox.faults). POST /_sandbox/faults (with the key in X-Sandbox-Key) changes it at run time.",
 )
 def sandbox_serve(
     host: str, port: int, db: Path, api_key_env: str, balance: float, review_seconds: float, strict_readonly: bool, docs_only: bool, faults: str
 ) -> None:
-    """Serve the sandbox on loopback: /swarms, /microworkers/api/v2, /microworkers-v1."""
+    """Serve the sandbox on loopback: /swarms, /microworkers/api/v2, /microworkers-v1.
+
+    The admin routes (/_sandbox/faults, /_sandbox/stats, /_sandbox/reset-stats) want the key
+    (X-Sandbox-Key: KEY or Authorization: Bearer KEY) and a loopback Host, and refuse a request
+    from a web page of another origin.
+    """
     import uvicorn
 
+    from .sandbox.admin import is_loopback_interface
     from .sandbox.app import PREFIXES, Settings, create_app
     from .sandbox.faults import FaultSpecError, parse_faults
     from .sandbox.store import Store
@@ -491,6 +497,13 @@ def sandbox_serve(
     )
     if os.environ.get(api_key_env):
         settings.api_key = os.environ[api_key_env]
+    if not is_loopback_interface(host):
+        click.echo(
+            f"Warning: --host {host} is not loopback: the sandbox (fake accounts, a well-known default key "
+            f"unless ${api_key_env} is set) is reachable from other machines. Its admin routes answer only "
+            "to a loopback Host.",
+            err=True,
+        )
     app = create_app(Store(db), settings)
     for platform, prefix in PREFIXES.items():
         click.echo(f"{platform}: http://{host}:{port}{prefix}", err=True)
