@@ -6,6 +6,9 @@
   flushed), so a crash at any point loses nothing: the next run replays the journal.
 - A state file that does not parse is never overwritten: the error names it and the backup.
 - The lock is a file created with O_EXCL holding the holder's host, pid, start time and id.
+- Every file is created 0600 in a 0700 folder (:mod:`campaignctl.fsutil`); a file system error
+  (a full disk, a read-only folder) is a StateError naming the file, and leaves no temporary
+  or lock draft file behind.
 """
 from __future__ import annotations
 
