@@ -46,6 +46,7 @@ import httpx
 PREFIX = {"swarms": "/swarms", "microworkers": "/microworkers/api/v2", "microworkers-v1": "/microworkers-v1"}
 KEY = "sandbox-key"
 ENV = {"SWARMS_TOKEN": KEY, "MW_KEY": KEY, "MW1_KEY": KEY}
+ADMIN = {"X-Sandbox-Key": KEY}  # the sandbox's admin routes want its key
 DEFAULT_FAULTS = "5xx=0.10,429=0.05,retry-after=0.2,reset-after=0.05,latency=5ms,jitter=3ms"
 
 
@@ -129,7 +130,8 @@ class Server:
         args = [sys.executable, "-m", "campaignctl", "sandbox", "serve", "--port", str(port), "--db", str(db), "--balance", "1000000"]
         if faults:
             args += ["--faults", faults]
-        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        env = {**os.environ, "CAMPAIGNCTL_SANDBOX_KEY": KEY}  # the key ENV and ADMIN give, whatever the caller's environment
+        self.proc = subprocess.Popen(args, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             try:
@@ -140,10 +142,10 @@ class Server:
         raise SystemExit("the sandbox did not start")
 
     def stats(self) -> dict[str, dict[str, int]]:
-        return httpx.get(f"{self.url}/_sandbox/stats", timeout=10).json()
+        return httpx.get(f"{self.url}/_sandbox/stats", headers=ADMIN, timeout=10).json()
 
     def faults_off(self) -> None:
-        httpx.post(f"{self.url}/_sandbox/faults", json={}, timeout=10)
+        httpx.post(f"{self.url}/_sandbox/faults", json={}, headers=ADMIN, timeout=10)
 
     def stop(self) -> None:
         self.proc.terminate()

@@ -235,10 +235,10 @@ class Sandbox:
         wait_until_up(f"{self.url}/_sandbox/stats", self.proc, "the sandbox")
 
     def reset(self) -> None:
-        httpx.post(f"{self.url}/_sandbox/reset-stats")
+        httpx.post(f"{self.url}/_sandbox/reset-stats", headers={"X-Sandbox-Key": KEY})
 
     def stats(self) -> dict[str, dict[str, int]]:
-        return {k: v for k, v in httpx.get(f"{self.url}/_sandbox/stats").json().items() if not k.startswith("_")}
+        return {k: v for k, v in httpx.get(f"{self.url}/_sandbox/stats", headers={"X-Sandbox-Key": KEY}).json().items() if not k.startswith("_")}
 
     def cpu(self) -> float:
         """CPU seconds the server process used so far (Linux /proc; 0 elsewhere)."""

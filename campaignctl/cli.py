@@ -129,8 +129,13 @@ def plan(
         the_plan.warnings.append(f"apply will refuse: {problem}")
     emit(the_plan, fmt, app.color(sys.stdout), parts_dir=markdown_parts)
     if out is not None:
+        from .fsutil import atomic_write, describe
+
         data = json.dumps(the_plan.to_dict(), indent=2, sort_keys=True, default=str) + "\n"
-        out.write_text(data, encoding="utf-8")
+        try:
+            atomic_write(out, data)  # whole or not at all, readable by its owner only
+        except OSError as exc:
+            raise PlanError(f"cannot save the plan: {describe(exc, out)}") from None
         digest = hashlib.sha256(data.encode()).hexdigest()
         click.echo(
             f"Saved the plan to {out} (sha256 {digest}). Apply exactly it with: campaignctl apply {out} --checksum {digest}",
@@ -465,14 +470,20 @@ def sandbox() -> None:
     "--faults", "faults", default="", metavar="SPEC",
     help="Inject faults, e.g. 'latency=20ms,jitter=5ms,5xx=0.1,429=0.05,retry-after=1,reset-before=0.02,"
     "reset-after=0.05,slow=0.01,slow-seconds=40,seed=7,max=100,platforms=swarms+microworkers,methods=writes' "
-    "(see campaignctl.sandbox.faults). POST /_sandbox/faults changes it at run time.",
+    "(see campaignctl.sandbox.faults). POST /_sandbox/faults (with the key in X-Sandbox-Key) changes it at run time.",
 )
 def sandbox_serve(
     host: str, port: int, db: Path, api_key_env: str, balance: float, review_seconds: float, strict_readonly: bool, docs_only: bool, faults: str
 ) -> None:
-    """Serve the sandbox on loopback: /swarms, /microworkers/api/v2, /microworkers-v1."""
+    """Serve the sandbox on loopback: /swarms, /microworkers/api/v2, /microworkers-v1.
+
+    The admin routes (/_sandbox/faults, /_sandbox/stats, /_sandbox/reset-stats) want the key
+    (X-Sandbox-Key: KEY or Authorization: Bearer KEY) and a loopback Host, and refuse a request
+    from a web page of another origin.
+    """
     import uvicorn
 
+    from .sandbox.admin import is_loopback_interface
     from .sandbox.app import PREFIXES, Settings, create_app
     from .sandbox.faults import FaultSpecError, parse_faults
     from .sandbox.store import Store
@@ -486,6 +497,13 @@ def sandbox_serve(
     )
     if os.environ.get(api_key_env):
         settings.api_key = os.environ[api_key_env]
+    if not is_loopback_interface(host):
+        click.echo(
+            f"Warning: --host {host} is not loopback: the sandbox (fake accounts, a well-known default key "
+            f"unless ${api_key_env} is set) is reachable from other machines. Its admin routes answer only "
+            "to a loopback Host.",
+            err=True,
+        )
     app = create_app(Store(db), settings)
     for platform, prefix in PREFIXES.items():
         click.echo(f"{platform}: http://{host}:{port}{prefix}", err=True)
@@ -531,6 +549,13 @@ def _main(argv: list[str] | None) -> int | str | None:
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         return 130
+    except OSError as exc:  # the file system said no (a full disk, a read-only folder): not a bug
+        if debug or isinstance(exc, BrokenPipeError) or exc.filename is None:
+            raise
+        from .fsutil import describe
+
+        App(False, 0, None).err(describe(exc))
+        return 1
 
 
 #: the big objects of a command (its config, state and plans), held to the end of the process: the

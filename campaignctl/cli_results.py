@@ -98,11 +98,16 @@ def results() -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here instead of stdout.")
 @click.option("--state", help="Only this state: pending, OK, NOK, REVISE, or the platform's own word (InReview, NOTRATED...).")
 @click.option("--since", help="Only work submitted at this time or later (ISO 8601; UTC unless it has an offset).")
-def export_cmd(campaign: str, path: Path, fmt: str | None, output: Path | None, state: str | None, since: str | None) -> None:
+@click.option("--raw", is_flag=True, help="CSV: write cells that start with = + - @ (formulas to a spreadsheet) as they are, without the leading ' added by default.")
+def export_cmd(campaign: str, path: Path, fmt: str | None, output: Path | None, state: str | None, since: str | None, raw: bool) -> None:
     """Write every submission of CAMPAIGN, one row each: worker, state, times, every answer.
 
     Resume later with the --since value printed at the end (work of that very second comes
     again: tell rows apart by id).
+
+    In CSV, a cell (header included) that a spreadsheet would run as a formula (it starts with
+    =, +, -, @, a tab or a carriage return, and is not a number) gets a ' in front; --raw keeps
+    it as it is. JSONL is always exact.
     """
     from .results.common import iso_utc, parse_time
     from .results.export import export
@@ -113,11 +118,16 @@ def export_cmd(campaign: str, path: Path, fmt: str | None, output: Path | None, 
     rating, platform_state = reviewer.state_filter(state) if state else (None, None)
     after = parse_time(since) if since else None
     progress = _Progress("Reading submissions")
-    with _open_out(output) as stream:
-        done = _run(reviewer, lambda: export(
-            reviewer, stream, fmt=fmt, rating=None if platform_state else rating, state=platform_state,
-            since=after, progress=progress,
-        ))
+    try:
+        with _open_out(output) as stream:
+            done = _run(reviewer, lambda: export(
+                reviewer, stream, fmt=fmt, rating=None if platform_state else rating, state=platform_state,
+                since=after, progress=progress, raw=raw,
+            ))
+    except OSError as exc:  # a full disk, a folder that is not there
+        from .fsutil import describe
+
+        raise CampaignctlError(f"cannot write the export: {describe(exc, output or '<stdout>')}") from None
     progress.end()
     where = f" to {output}" if output is not None else ""
     click.echo(f"Exported {done.count} submission(s) of {reviewer.ref.address}{where}.", err=True)
@@ -177,8 +187,13 @@ def _finish(outcomes: list[Any], report: Path | None, dry_run: bool) -> None:
     from .results.ratings import write_report
 
     stream: IO[str]
-    with _open_out(report) as stream:
-        write_report(outcomes, stream)
+    try:
+        with _open_out(report) as stream:
+            write_report(outcomes, stream)
+    except OSError as exc:  # a full disk, a folder that is not there: the ratings went out all the same
+        from .fsutil import describe
+
+        raise CampaignctlError(f"cannot write the report: {describe(exc, report or '<stdout>')}") from None
     counts = Counter(o.outcome for o in outcomes)
     order = ("would-rate", "rated", "skipped", "failed") if dry_run else ("rated", "skipped", "failed")
     click.echo("Outcome: " + ", ".join(f"{counts[k]} {k}" for k in order) + (" (dry run: nothing sent)" if dry_run else "."), err=True)

@@ -64,8 +64,13 @@ class Server:
     key: str
     process: subprocess.Popen[bytes]
 
+    @property
+    def admin(self) -> dict[str, str]:
+        """The headers of a call to the admin routes (``/_sandbox/...``): the sandbox's key."""
+        return {"X-Sandbox-Key": self.key}
+
     def stats(self) -> dict[str, dict[str, int]]:
-        return httpx.get(f"{self.url}/_sandbox/stats").json()
+        return httpx.get(f"{self.url}/_sandbox/stats", headers=self.admin).json()
 
 
 def start_server(tmp: Path, *extra: str, key: str = CANARY) -> Server:

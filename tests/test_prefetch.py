@@ -31,7 +31,7 @@ def repo(sandbox_server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 
 
 def plan_and_calls(root: Path, server: Any, prefetch: bool, before_plan: Any = None) -> tuple[Any, dict[str, Any]]:
-    httpx.post(f"{server.url}/_sandbox/reset-stats")
+    httpx.post(f"{server.url}/_sandbox/reset-stats", headers=server.admin)
     session = Session.for_cli(root, 4, prefetch=prefetch)
     if before_plan is not None:
         before_plan(session)
@@ -75,7 +75,7 @@ def test_an_invalid_config_ends_the_prefetch(repo: Path, sandbox_server: Any) ->
 
 
 def test_a_platform_failing_during_the_prefetch_fails_the_plan_once(repo: Path, sandbox_server: Any) -> None:
-    httpx.post(f"{sandbox_server.url}/_sandbox/faults", json={"5xx": 1, "platforms": "swarms"}).raise_for_status()
+    httpx.post(f"{sandbox_server.url}/_sandbox/faults", json={"5xx": 1, "platforms": "swarms"}, headers=sandbox_server.admin).raise_for_status()
     with pytest.raises(ApiError, match=r"HTTP 50[023]"):
         plan_and_calls(repo, sandbox_server, prefetch=True)
     assert not prefetch_threads()
@@ -121,7 +121,7 @@ def test_the_reads_start_before_the_state_is_needed(repo: Path, sandbox_server: 
         return await real_read(self, LazyMapping(ids), wanted, only)
 
     monkeypatch.setattr(SwarmsProvider, "read", read)
-    httpx.post(f"{sandbox_server.url}/_sandbox/reset-stats")
+    httpx.post(f"{sandbox_server.url}/_sandbox/reset-stats", headers=sandbox_server.admin)
     plan = run(Session.for_cli(repo, 4, prefetch=True).plan())
     assert [c.address for c in plan.pending] == ["swarms/task/rate-beach"]
     (begun, needed), = received  # one read: the prefetched one, which the plan took

@@ -162,7 +162,7 @@ def test_apply_verifies_a_one_field_change_with_a_few_calls(sandbox_server: Any,
     def calls(*args: str) -> dict[str, int]:
         import httpx
 
-        httpx.post(f"{sandbox_server.url}/_sandbox/reset-stats")
+        httpx.post(f"{sandbox_server.url}/_sandbox/reset-stats", headers=sandbox_server.admin)
         done = run_cli(*args, cwd=root, env=env)
         assert done.code in (0, 2), done.text
         return sandbox_server.stats()["swarms"]

@@ -44,6 +44,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from ..fsutil import open_private
 from . import yamlload
 from .valid_cache import code_digest
 
@@ -239,8 +240,8 @@ def write_cache_file(path: Path, data: bytes, what: str) -> bool:
     debug line, when it cannot be written: a cache is never an error."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_bytes(data)
+        with open_private(tmp, "wb") as fh:  # 0600, in a 0700 folder: it holds the config's text
+            fh.write(data)
         os.replace(tmp, path)
     except OSError as exc:
         log.debug("cannot write the %s %s: %s", what, path, exc)

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__, schemas
-from ..state.local import atomic_write
+from ..fsutil import atomic_write
 
 log = logging.getLogger(__name__)
 

@@ -6,11 +6,19 @@ per component result / question / proof. JSONL keeps values as they are (numbers
 lists); CSV writes lists joined with ``; ``, booleans as ``true``/``false``, nothing for null.
 JSONL rows stream out as pages arrive; CSV needs every answer column for its header, so it writes
 once the last page is in.
+
+Workers write the answers and the platforms name the columns, so a CSV cell could be a formula
+that a spreadsheet runs when the file is opened (``=HYPERLINK(...)``, ``+cmd|' /C calc'!A0``).
+As OWASP recommends ("CSV Injection"), a CSV cell (header included) that starts with ``=``,
+``+``, ``-``, ``@``, a tab or a carriage return gets a single quote in front, unless it is a plain
+number (``-2.5`` stays a number; ``-2+3+cmd`` does not); ``raw=True`` (``--raw``) writes them as
+they are. JSONL is always exact.
 """
 from __future__ import annotations
 
 import csv
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any
@@ -39,13 +47,26 @@ def csv_value(value: Any) -> str:
     return str(value)
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def csv_safe(text: str) -> str:
+    """``text`` as a spreadsheet shows it and never runs it: a leading ``'`` on a cell a
+    spreadsheet would read as a formula (see the module's docstring)."""
+    if text.startswith(_FORMULA_START) and not _NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
 async def export(
     reviewer: Reviewer, stream: IO[str], *, fmt: str = "jsonl", rating: str | None = None,
-    state: str | None = None, since: datetime | None = None, progress: Progress | None = None,
+    state: str | None = None, since: datetime | None = None, progress: Progress | None = None, raw: bool = False,
 ) -> Exported:
     """Write the campaign's submissions to ``stream``; ``rating`` / ``state`` keep one neutral rating /
     one platform state, ``since`` those submitted at that second or later (so a resumed export
-    loses nothing; rows of the boundary second come again, the ``id`` tells them apart)."""
+    loses nothing; rows of the boundary second come again, the ``id`` tells them apart). ``raw``:
+    CSV cells that look like formulas are not neutralised."""
     done = Exported()
     rows: list[dict[str, Any]] = []
     async for sub in reviewer.submissions(since=since, progress=progress):
@@ -66,9 +87,13 @@ async def export(
         columns = list(BASE_COLUMNS) + list(reviewer.columns)
         for row in rows:
             columns += [c for c in row if c not in columns]
+        cell = str if raw else csv_safe
         writer = csv.writer(stream, lineterminator="\n")
-        writer.writerow(columns)
-        for row in rows:
-            writer.writerow([csv_value(row.get(c)) for c in columns])
+        # with "\n" as the line end, the csv module quotes a cell holding "\n" but not one holding
+        # a lone "\r", which most readers take for a line end: a worker's answer could end the row
+        # and start a forged one. A row with a "\r" anywhere is written with every cell quoted.
+        quoted = csv.writer(stream, lineterminator="\n", quoting=csv.QUOTE_ALL)
+        for cells in ([cell(c) for c in columns], *([cell(csv_value(row.get(c))) for c in columns] for row in rows)):
+            (quoted if any("\r" in c for c in cells) else writer).writerow(cells)
     stream.flush()
     return done

@@ -23,6 +23,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import IO, Any
 
+from ..fsutil import open_private
 from .common import RATINGS, ResultsError, Reviewer, parse_time
 
 COLUMNS = ("id", "rating", "comment", "bonus", "until")
@@ -229,8 +230,7 @@ class Ledger:
 
     def add(self, row: RatingRow) -> None:
         if self._file is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = self.path.open("a", encoding="utf-8")
+            self._file = open_private(self.path, "a")  # 0600: worker ids are personal data
         at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         entry = {"at": at, "address": self.address, "campaign": self.remote_id, "id": row.id, "rating": row.rating,
                  "comment": row.comment, "bonus": str(row.bonus) if row.bonus else None, "line": row.line}

@@ -10,6 +10,8 @@ Microworkers API v1    ``/microworkers-v1``        ``http://127.0.0.1:PORT/micro
 
 ``/_sandbox/stats`` counts the calls each platform received (by method), so tests and benchmarks
 can measure what a command cost server-side; ``/_sandbox/reset-stats`` zeroes the counters.
+These admin routes (and ``/_sandbox/faults``) want the sandbox's key (``X-Sandbox-Key: KEY`` or
+``Authorization: Bearer KEY``), a loopback ``Host`` and no foreign ``Origin`` (:mod:`.admin`).
 
 Fault injection (:mod:`campaignctl.sandbox.faults`): ``Settings.faults`` is the spec the app
 starts with; ``GET /_sandbox/faults`` shows the active spec, ``POST /_sandbox/faults`` with a JSON
@@ -32,6 +34,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from .admin import guarded
 from .faults import FaultInjector, FaultMiddleware, FaultSpec, FaultSpecError
 from .store import Store
 
@@ -123,6 +126,9 @@ def create_app(store: Store | None = None, settings: Settings | None = None) -> 
 
     sandbox = Sandbox(store or Store(), settings or Settings())
 
+    def key() -> str:
+        return sandbox.settings.api_key
+
     async def stats(request: Request) -> JSONResponse:
         return JSONResponse(sandbox.stats())
 
@@ -155,9 +161,9 @@ def create_app(store: Store | None = None, settings: Settings | None = None) -> 
             Mount(PREFIXES["swarms"], app=swarms.create_app(sandbox)),
             Mount(PREFIXES["microworkers"], app=mw_v2.create_app(sandbox)),
             Mount(PREFIXES["microworkers-v1"], app=mw_v1.create_app(sandbox)),
-            Route("/_sandbox/stats", stats),
-            Route("/_sandbox/reset-stats", reset_stats, methods=["POST"]),
-            Route("/_sandbox/faults", faults, methods=["GET", "POST"]),
+            Route("/_sandbox/stats", guarded(stats, key)),
+            Route("/_sandbox/reset-stats", guarded(reset_stats, key), methods=["POST"]),
+            Route("/_sandbox/faults", guarded(faults, key), methods=["GET", "POST"]),
         ]
     )
     app.state.sandbox = sandbox

@@ -39,7 +39,8 @@ shares of the matching requests and may add up to at most 1. Aliases: ``latency-
 Where faults come from: ``campaignctl sandbox serve --faults SPEC``; the embedded sandbox
 (``endpoint: sandbox``) reads the environment variable ``CAMPAIGNCTL_SANDBOX_FAULTS`` (same
 string); at run time ``POST /_sandbox/faults`` with a JSON object of the same keys (values as
-numbers, strings or lists) sets the spec, ``{}`` clears it, ``GET /_sandbox/faults`` shows it.
+numbers, strings or lists) sets the spec, ``{}`` clears it, ``GET /_sandbox/faults`` shows it
+(with the sandbox's key: see :mod:`campaignctl.sandbox.admin`).
 ``/_sandbox/stats`` counts what was injected under ``"_faults"`` (by kind and status).
 
 What a client sees:

@@ -17,6 +17,8 @@ from typing import Any
 
 import orjson
 
+from ..fsutil import open_private
+
 
 def dumps(value: Any) -> str:
     """``json.dumps`` (non-string keys become strings), by orjson: the sandbox decodes and encodes
@@ -59,7 +61,8 @@ class Store:
     def __init__(self, path: str | Path = ":memory:") -> None:
         self.path = str(path)
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            # made 0600 (its folder 0700) before SQLite opens it: its -wal and -shm files take its mode
+            open_private(Path(self.path), "ab").close()
         self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
         self._conn.execute("PRAGMA journal_mode=WAL" if self.path != ":memory:" else "PRAGMA journal_mode=MEMORY")
         self._conn.execute("PRAGMA synchronous=NORMAL")

@@ -6,6 +6,9 @@
   flushed), so a crash at any point loses nothing: the next run replays the journal.
 - A state file that does not parse is never overwritten: the error names it and the backup.
 - The lock is a file created with O_EXCL holding the holder's host, pid, start time and id.
+- Every file is created 0600 in a 0700 folder (:mod:`campaignctl.fsutil`); a file system error
+  (a full disk, a read-only folder) is a StateError naming the file, and leaves no temporary
+  or lock draft file behind.
 """
 from __future__ import annotations
 
@@ -19,29 +22,9 @@ from typing import Any
 import orjson
 
 from ..errors import LockError, StateError
+from ..fsutil import atomic_write, describe, open_private, private_dir
+from ..fsutil import fsync_dir as _fsync_dir
 from .base import LockInfo, State
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms without directory fds
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def atomic_write(path: Path, data: str | bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data.encode("utf-8") if isinstance(data, str) else data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
 
 
 _COMPACT = json.JSONEncoder(sort_keys=True, ensure_ascii=True).encode
@@ -157,17 +140,29 @@ class LocalBackend:
 
     # -- writing -----------------------------------------------------------------------------
     def record(self, address: str, entry: dict[str, Any] | None) -> None:
-        if self._journal_fh is None:
-            self.dir.mkdir(parents=True, exist_ok=True)
-            self._journal_fh = open(self.journal, "a", encoding="utf-8")
-        self._journal_fh.write(json.dumps({"address": address, "entry": entry}) + "\n")
-        self._journal_fh.flush()  # survives kill -9 (the OS has it)
-        now = time.monotonic()
-        if now - self._last_sync > 0.2:  # and a power cut, at most 200 ms behind
-            os.fsync(self._journal_fh.fileno())
-            self._last_sync = now
+        try:
+            if self._journal_fh is None:
+                self._journal_fh = open_private(self.journal, "a")
+            self._journal_fh.write(json.dumps({"address": address, "entry": entry}) + "\n")
+            self._journal_fh.flush()  # survives kill -9 (the OS has it)
+            now = time.monotonic()
+            if now - self._last_sync > 0.2:  # and a power cut, at most 200 ms behind
+                os.fsync(self._journal_fh.fileno())
+                self._last_sync = now
+        except OSError as exc:
+            raise StateError(f"cannot record {address} in the state journal: {describe(exc, self.journal)}") from None
 
     def commit(self, state: State) -> None:
+        """Write ``state`` as the state file (the previous one becomes the backup) and drop the
+        journal. A file system error is a StateError naming the file; the journal, if any, then
+        still holds every recorded call, and no temporary file is left."""
+        try:
+            self._commit(state)
+        except OSError as exc:
+            kept = f"; the calls made are kept in {self.journal}" if self.journal.exists() else ""
+            raise StateError(f"cannot write the state: {describe(exc, self.path)}{kept}") from None
+
+    def _commit(self, state: State) -> None:
         if self.path.exists():
             try:
                 previous = self.path.read_text(encoding="utf-8")
@@ -190,19 +185,22 @@ class LocalBackend:
     # -- locking -----------------------------------------------------------------------------
     def lock(self, command: str, timeout: float = 0.0) -> LockInfo:
         info = LockInfo.new(command)
-        self.dir.mkdir(parents=True, exist_ok=True)
         deadline = time.monotonic() + timeout
         # the holder is written to a private file first and linked into place: link() fails if the
         # lock exists, and a lock file that exists is always complete (no reader sees it empty)
         draft = self.lock_path.with_name(f"{self.lock_path.name}.{info.id}")
-        with open(draft, "w", encoding="utf-8") as fh:
-            json.dump(info.__dict__, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
         try:
-            return self._take(info, draft, deadline)
-        finally:
-            draft.unlink(missing_ok=True)
+            private_dir(self.dir)
+            try:
+                with open_private(draft, "w") as fh:
+                    json.dump(info.__dict__, fh)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                return self._take(info, draft, deadline)
+            finally:
+                draft.unlink(missing_ok=True)
+        except OSError as exc:
+            raise StateError(f"cannot lock the state: {describe(exc, draft)}") from None
 
     def _take(self, info: LockInfo, draft: Path, deadline: float) -> LockInfo:
         while True:

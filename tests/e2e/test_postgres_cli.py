@@ -108,7 +108,7 @@ def frozen(server: Server) -> Iterator[None]:
 def slow_writes(server: Server, latency: str = "300ms") -> None:
     """Every write takes ``latency`` (when the sandbox injects faults): an apply runs long enough to
     be caught in the middle. Without fault injection the tests rely on SIGSTOP alone."""
-    reply = httpx.post(f"{server.url}/_sandbox/faults", json={"latency": latency, "methods": "writes"}, timeout=10)
+    reply = httpx.post(f"{server.url}/_sandbox/faults", json={"latency": latency, "methods": "writes"}, headers=server.admin, timeout=10)
     assert reply.status_code in (200, 404, 405), reply.text
 
 

@@ -176,7 +176,7 @@ def test_swarms_over_loopback(tmp_path: Path) -> None:
         ids = check_rows(repo.case, repo.export())
 
         # a dry run reads, and sends nothing
-        httpx.post(f"{server.url}/_sandbox/reset-stats")
+        httpx.post(f"{server.url}/_sandbox/reset-stats", headers=server.admin)
         dry = repo.cli("results", "rate", "image-rating", "--from", mixed_ratings(repo.case, ids, tmp_path), "--dry-run")
         assert "to send:  36 (OK 20, NOK 10, REVISE 6)" in dry.err
         assert sum(o["outcome"] == "would-rate" for o in report(dry.out).values()) == 36

@@ -58,8 +58,8 @@ class Repo:
 
     def faults(self, **spec: Any) -> None:
         """Switch faults on (``{}``: off) and zero the call counters."""
-        httpx.post(f"{self.server.url}/_sandbox/faults", json=spec, timeout=10).raise_for_status()
-        httpx.post(f"{self.server.url}/_sandbox/reset-stats", timeout=10).raise_for_status()
+        httpx.post(f"{self.server.url}/_sandbox/faults", json=spec, headers=self.server.admin, timeout=10).raise_for_status()
+        httpx.post(f"{self.server.url}/_sandbox/reset-stats", headers=self.server.admin, timeout=10).raise_for_status()
 
     def calls(self, method: str) -> int:
         return int(self.server.stats().get("swarms", {}).get(method, 0))

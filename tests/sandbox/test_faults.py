@@ -155,6 +155,9 @@ def test_max_bounds_the_faults_but_not_the_latency() -> None:
 
 
 # -- in-process: every kind ----------------------------------------------------------------------
+ADMIN = {"X-Sandbox-Key": Settings().api_key}  # the admin routes' key: the sandbox's own
+
+
 def make_app(spec: str | None = None) -> Starlette:
     return create_app(Store(), Settings(faults=parse_faults(spec)))
 
@@ -164,7 +167,7 @@ def tasks(app: Starlette) -> int:
 
 
 async def send(app: Starlette, method: str, path: str, **kwargs: Any) -> httpx.Response | Exception:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sandbox") as client:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1") as client:
         try:
             return await client.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
@@ -333,7 +336,7 @@ def test_faults_are_set_and_cleared_at_run_time() -> None:
     async def main() -> None:
         async def admin(body: Any) -> httpx.Response:
             response = await send(app, "POST", "/_sandbox/faults", content=body if isinstance(body, bytes) else None,
-                                  json=None if isinstance(body, bytes) else body)
+                                  json=None if isinstance(body, bytes) else body, headers=ADMIN)
             assert isinstance(response, httpx.Response)
             return response
 
@@ -342,9 +345,9 @@ def test_faults_are_set_and_cleared_at_run_time() -> None:
         assert response.status_code == 200
         assert response.json()["spec"] == "reset-before=1,seed=0,platforms=swarms,methods=POST"
         assert isinstance(await send(app, "POST", "/swarms/tasks", headers=SWARMS, json=TASK), ConnectionDropped)
-        shown = await send(app, "GET", "/_sandbox/faults")
+        shown = await send(app, "GET", "/_sandbox/faults", headers=ADMIN)
         assert isinstance(shown, httpx.Response) and shown.json()["faults"]["reset-before"] == 1
-        stats = await send(app, "GET", "/_sandbox/stats")
+        stats = await send(app, "GET", "/_sandbox/stats", headers=ADMIN)
         assert isinstance(stats, httpx.Response)
         assert stats.json() == {"swarms": {"POST": 2}, "_faults": {"reset-before": 1, "total": 1}}
         bad = await admin({"5xx": 7})
@@ -352,7 +355,7 @@ def test_faults_are_set_and_cleared_at_run_time() -> None:
         assert (await admin(b"[1]")).status_code == 400
         assert (await admin({})).json() == {"faults": None, "spec": ""}
         assert isinstance(await send(app, "POST", "/swarms/tasks", headers=SWARMS, json=TASK), httpx.Response)
-        stats = await send(app, "GET", "/_sandbox/stats")
+        stats = await send(app, "GET", "/_sandbox/stats", headers=ADMIN)
         assert isinstance(stats, httpx.Response) and "_faults" not in stats.json()
 
     asyncio.run(main())
@@ -410,7 +413,7 @@ DROPPED = (httpx.RemoteProtocolError, httpx.ReadError)
 def test_reset_after_over_loopback_commits_while_the_client_sees_a_transport_error(tmp_path: Path) -> None:
     server = start_server(tmp_path, "--faults", "reset-after=1,platforms=swarms,methods=POST")
     try:
-        headers = {"X-Auth-Token": server.key}
+        headers = {"X-Auth-Token": server.key, **server.admin}
         with httpx.Client(base_url=server.url, headers=headers, timeout=5) as client:
             # the dropped connection reads as a clean close, or as a reset when the kernel sends RST
             with pytest.raises(DROPPED):
@@ -446,7 +449,7 @@ def test_reset_after_over_loopback_commits_while_the_client_sees_a_transport_err
 def test_latency_and_slow_over_loopback(tmp_path: Path) -> None:
     server = start_server(tmp_path, "--faults", "latency=250ms,jitter=20ms,platforms=swarms,methods=GET")
     try:
-        headers = {"X-Auth-Token": server.key}
+        headers = {"X-Auth-Token": server.key, **server.admin}
         with httpx.Client(base_url=server.url, headers=headers, timeout=5) as client:
             started = time.monotonic()
             assert client.get("/swarms/tasks").status_code == 200
