@@ -825,7 +825,10 @@ class MicroworkersProvider(Provider):
                         return None
                     start, _, end = str(std["workingHours"][0]).partition("-")
                     spec["workingHours"] = {"from": start, "to": end}
-                spec.update({k: std[k] for k in ("limitPerDay", "limitPerHour") if std[k] is not None})
+                if limit.get("limitPerDay") is not None:
+                    spec["limitPerDay"] = limit["limitPerDay"]
+                if std["limitPerHour"] is not None:
+                    spec["limitPerHour"] = std["limitPerHour"]
             else:
                 assert adv is not None
                 spec["timeZone"] = adv["timeZone"]

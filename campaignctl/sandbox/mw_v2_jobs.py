@@ -168,6 +168,8 @@ def poll(sb: Sandbox, job: dict[str, Any]) -> dict[str, Any]:
 
 
 def render_job(sb: Sandbox, job: dict[str, Any]) -> dict[str, Any]:
-    return {"id": JOB_IDS.encode(job["id"]), "status": job["status"], "output": job["output"],
-            "errors": job["errors"] if job["status"] in ("Validation_Error", "Upload_Error") else [],
-            "type": job["type"], "campaignId": CAMPAIGN_IDS.encode(job["campaign"])}
+    out = {"id": JOB_IDS.encode(job["id"]), "status": job["status"], "output": job["output"]}
+    if sb.settings.docs_only:
+        return out
+    return {**out, "errors": job["errors"] if job["status"] in ("Validation_Error", "Upload_Error") else [],
+            "type": job["type"], "campaignId": CAMPAIGN_IDS.encode(job["campaign"])}  # guess v2.queueJob.extra
