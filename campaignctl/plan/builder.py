@@ -83,6 +83,8 @@ async def read_live(
     async def one(name: str, provider: Provider) -> tuple[dict[str, Live], float | None]:
         known = known_of(state, name)
         provider.applied = {a: e.get("attrs") for a, e in state.resources.items() if e.get("provider") == name}
+        provider.recorded = {a: e["recorded"] for a, e in state.resources.items()
+                             if e.get("provider") == name and isinstance(e.get("recorded"), dict)}  # fmt: skip
         mine = None
         if only is not None:
             mine = {a for a in only if a in wanted[name] or state.resources.get(a, {}).get("provider") == name}

@@ -102,6 +102,9 @@ class Provider:
         self._client: ApiClient | None = None
         #: address -> attributes the last apply recorded (state), set by the planner before ``read``
         self.applied: dict[str, Any] = {}
+        #: address -> what applies recorded of calls they made beside the attributes (an operation's
+        #: ``payload["recorded"]``, see campaignctl.apply), set by the planner before ``read``
+        self.recorded: dict[str, dict[str, Any]] = {}
         #: set by a caller of a whole ``read``: called with live objects that are final before the
         #: read ends (those of a list that names no others, read to its last page), for the
         #: caller to plan them while the rest is read (``settled``, which must not depend on what

@@ -258,7 +258,9 @@ def create_app(sandbox: Sandbox) -> Starlette:
             return ok(info, 201, {"Location": f"{request.url.path.rstrip('/')}/{info['id']}"})
 
         async def get(request: Request) -> Response:
-            return ok(model.render_campaign(sb, load(request)))
+            with store.transaction():
+                doc = jobs.advance_campaign_jobs(sb, load(request))
+                return ok(model.render_campaign(sb, doc))
 
         async def patch(request: Request) -> Response:
             body = await _body(request)
