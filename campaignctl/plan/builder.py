@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ..config.model import Config, Document, address_of
 from ..dag import DAG, CycleError
 from ..errors import PlanError
-from ..providers.base import Live, Provider, Resource, field_changes
+from ..providers.base import Live, Provider, Resource, blank, field_changes, same
 from ..state.base import State
 from .model import Drift, LazyMapping, Operation, Plan, ResourceChange, refs_in
 
@@ -192,9 +192,9 @@ def detect_drift(
     for name in ignore:
         current.pop(name, None)
     applied = {k: v for k, v in applied.items() if k not in ignore}
-    if current == applied:
+    if same(current, applied):
         return None
-    return Drift(address, provider.name, "changed", field_changes(applied, current))
+    return Drift(address, provider.name, "changed", field_changes(blank(applied) or {}, blank(current) or {}))
 
 
 async def build_plan(
