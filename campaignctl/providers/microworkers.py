@@ -855,7 +855,10 @@ class MicroworkersProvider(Provider):
                     return False if isinstance(expect, int) else None
                 if time.monotonic() - started > self.queue_timeout:
                     return None
-                await asyncio.sleep(0.2)
+                if job.get("id"):  # not documented in jobQueues; where answered, poll the job itself
+                    await self.client.json("GET", f"/queue-jobs/{job['id']}")
+                else:
+                    await asyncio.sleep(0.2)
                 continue
             leads_to, leaves = READ_BACK[action]
             if status in leads_to or (payload.get("ifRunning") and status not in leaves):
