@@ -177,6 +177,9 @@ def test_v1_legacy_converges_through_edits(server: Server, tmp_path: Path) -> No
     campaigns = config / "campaigns.yaml"
     repo.apply()
     repo.converged()
+    with httpx.Client(base_url=f"{server.url}/microworkers-v1", headers={"MicroworkersApiKey": server.key}) as v1:
+        records = v1.get("/campaigns_b/list_extend").json()["campaigns"]
+        assert records and not {"folder", "positions_done", "created_datetime", "category_name"} & set(records[0])
 
     edit_file(campaigns, "  qt_required: true\n  state: running\n", "  qt_required: true\n  state: paused\n")
     repo.apply()
