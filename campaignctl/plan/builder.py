@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ..config.model import Config, Document, address_of
 from ..dag import DAG, CycleError
 from ..errors import PlanError
-from ..providers.base import Live, Provider, Resource, blank, field_changes, same
+from ..providers.base import Live, Provider, Resource, meaningful_changes, same
 from ..state.base import State
 from .model import Drift, LazyMapping, Operation, Plan, ResourceChange, refs_in
 
@@ -194,7 +194,7 @@ def detect_drift(
     applied = {k: v for k, v in applied.items() if k not in ignore}
     if same(current, applied):
         return None
-    return Drift(address, provider.name, "changed", field_changes(blank(applied) or {}, blank(current) or {}))
+    return Drift(address, provider.name, "changed", meaningful_changes(applied, current))
 
 
 async def build_plan(

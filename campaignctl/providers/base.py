@@ -67,6 +67,11 @@ def same(live: Any, desired: Any) -> bool:
     return live == desired or blank(live) == blank(desired)
 
 
+def meaningful_changes(before: dict[str, Any], after: dict[str, Any]) -> list[FieldChange]:
+    """:func:`field_changes`, without those that only spell "nothing" another way (:func:`same`)."""
+    return [f for f in field_changes(before, after) if not same(f.before, f.after)]
+
+
 class NeedsReplace(Exception):
     """The platform cannot change these fields in place: the object must be replaced."""
 
@@ -357,7 +362,7 @@ class Provider:
                 else:
                     current.pop(name, None)
             if not same(current, desired):
-                change.fields = field_changes(blank(current) or {}, blank(desired) or {})
+                change.fields = meaningful_changes(current, desired)
                 changed = {f.path.split("[", 1)[0].split(".", 1)[0] for f in change.fields}
                 try:
                     ops = self.update_ops(res, changed)
