@@ -202,6 +202,17 @@ def test_v2_unreadable_reference_list_is_said_not_held_against_the_config(tmp_pa
     assert any("could not read GET /basic-categories: unexpected shape" in w for w in change.warnings)
 
 
+def test_v2_reference_routes_a_platform_lacks_fail_no_plan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    gone = ("/basic-categories", "/basic-campaigns/configuration", "/accounts/me")
+    _odd(monkeypatch, lambda m, p: (404, {"title": "NotFound"}) if p.endswith(gone) else None)
+    root = _write(tmp_path, V2)
+    plan = _plan(root)
+    assert not plan.errors, plan.errors
+    assert plan.balances == {"mw": None}
+    (change,) = [c for c in plan.changes if c.address == "mw/campaign/basic"]
+    assert any("could not read GET /basic-categories" in w for w in change.warnings)
+
+
 def _v1_other_keys(method: str, path: str, body: Any) -> Any:
     if path.endswith("/zones_list"):
         body["zones"] = [{"zone": z["zone_id"], "name": z["zone_name"], "countries": z["countries"]} for z in body["zones"]]

@@ -302,9 +302,20 @@ class MicroworkersProvider(Provider):
                 raise ApiError(f"the platform's pages of {path} loop: nextPageToken {token!r} came back", method="GET", url=path)
             seen.add(token)
 
+    async def _optional_get(self, path: str) -> Any:
+        """A read the plan can do without (reference data, the balance; known from third-party
+        client code, not the docs): a platform without the route (404, 405, 501) answers None."""
+        try:
+            return await self.client.json("GET", path)
+        except ApiError as exc:
+            if exc.status in (404, 405, 501):
+                log.info("%s: GET %s answered HTTP %s; planning without it", self.name, path, exc.status)
+                return None
+            raise
+
     async def _reference_data(self) -> None:
         categories, config = await asyncio.gather(
-            self.client.json("GET", "/basic-categories"), self.client.json("GET", "/basic-campaigns/configuration")
+            self._optional_get("/basic-categories"), self._optional_get("/basic-campaigns/configuration")
         )
         self._categories = reference.v2_categories(categories)
         self._zones = reference.v2_zones(config)
@@ -545,7 +556,7 @@ class MicroworkersProvider(Provider):
         live.attrs["tasks"] = _summary_of(digests)
 
     async def balance(self) -> float | None:
-        me = await self.client.json("GET", "/accounts/me")
+        me = await self._optional_get("/accounts/me")
         try:
             return float(me["balance"])
         except (KeyError, TypeError, ValueError):
