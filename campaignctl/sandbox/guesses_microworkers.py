@@ -48,6 +48,10 @@ GUESSES: list[tuple[str, str, str]] = [
     ("v2.templates", "the shapes of /templates (from third-party client code)", "mw_v2_templates"),
     ("v2.slots", "the shapes of slots and their rating", "mw_v2_slots"),
     ("v2.stop", "stop moves a campaign to FINISHED", "mw_v2_model.stop"),
+    ("v2.emptyAsNull", "an empty adminInstructions / allowedFileTypes is kept, and answered, as null",
+     "mw_v2_create._internal_template"),
+    ("v2.jobsAdvanceOnGet", "docs-only: a GET of a campaign advances its queue jobs as a poll would (the platform "
+     "works on them unpolled; jobQueues has no job id to poll)", "mw_v2_jobs.advance_campaign_jobs"),
     # -- API v1 ----------------------------------------------------------------------------------
     ("v1.campaign.folder", "folder in get_info / list_extend records", "mw_v1_core.campaign_record"),
     ("v1.campaign.positions_done", "positions_done in get_info / list_extend records", "mw_v1_core.campaign_record"),

@@ -204,3 +204,86 @@ def test_v1_legacy_converges_through_edits(server: Server, tmp_path: Path) -> No
     campaigns.write_text(text[: text.index("---\nkind: Campaign\nname: moderate-renamed")])
     repo.apply()
     repo.converged()
+
+
+REALISTIC_V2 = """\
+kind: Provider
+name: mw
+spec:
+  type: microworkers
+  endpoint: sandbox
+---
+kind: Schedule
+name: december
+spec:
+  timeZone: Europe/Berlin
+  events:
+    - {type: recurring, start: "2026-12-01T08:00", end: "2026-12-23T18:00", daysOfWeek: [mon, wed, fri], limit: 40}
+    - {type: one-time, start: "2026-12-27T10:00", end: "2026-12-27T16:00", limit: 10}
+  limitPerHour: 8
+---
+kind: Campaign
+name: label-shops
+provider: mw
+spec:
+  type: basic
+  title: Label shop fronts
+  description: Open the link and answer in the form shown there.
+  categoryId: "1001"
+  paymentPerTask: 0.10
+  minutesToFinish: 15
+  externalTemplate: {url: "https://forms.example.org/label?shop={{shop}}", height: 800px, parameters: [label]}
+  targetedZone: {id: europe1, countries: [DE, FR]}
+  tasks:
+    rows: [%s]
+  schedule: december
+  speed: 200
+  ttr: 5
+  successRate: 80
+  autoRateOkTask: true
+  timeToWaitAfterSlotExpiration: 30
+  autoSkipTask: {enabled: true, timeLimit: 120}
+  visibilityDelay: 60
+---
+kind: Template
+name: review
+provider: mw
+spec: {title: Review form, htmlCode: '<p>Review the draft</p><textarea name="notes" required></textarea>'}
+---
+kind: Campaign
+name: reviewers
+provider: mw
+spec:
+  type: hire-group
+  title: Review drafts with our group
+  description: Read the draft and write what to improve.
+  categoryId: "1302"
+  paymentPerTask: 0.80
+  minutesToFinish: 45
+  template: review
+  internalTemplate: {ratingMethodId: 3, numberOfFileProofs: 1, allowedFileTypes: [pdf, docx]}
+  groupId: "2222"
+  availablePositions: 12
+  maxPositionPerWorker: 3
+  taskOrder: sequential
+  autoRefillPositions: true
+"""
+
+
+def test_v2_realistic_config_converges(server: Server, tmp_path: Path) -> None:
+    """External template with row variables, targeted countries, an advanced schedule, settings the
+    documented answer does not echo, and a hire-group campaign whose group the answer does not show."""
+    config = tmp_path / "realistic"
+    config.mkdir()
+    rows = ", ".join(f"{{id: shop{i}, shop: s{i}}}" for i in range(30))
+    (config / "repo.yaml").write_text(REALISTIC_V2 % rows)
+    repo = Repo(config, point_at_server(config, server, "microworkers", "MW_API_KEY"))
+    repo.apply()
+    repo.converged()
+    edit_file(config / "repo.yaml", 'groupId: "2222"', 'groupId: "3333"')  # a PATCH of a field the answer omits
+    edit_file(config / "repo.yaml", "successRate: 80", "successRate: 90")
+    edit_file(config / "repo.yaml", "{id: shop0, shop: s0}", "{id: shop0, shop: s0}, {id: late1, shop: l1}")
+    repo.apply()
+    repo.converged()
+    with _v2(server) as api:
+        assert len(_campaigns(api, "basic-campaigns")) == 1 and len(_campaigns(api, "hire-group-campaigns")) == 1
