@@ -255,6 +255,17 @@ def test_v2_pause_whose_answer_was_lost_is_read_back_not_resent(tmp_path: Path, 
     assert not _plan(root).has_changes
 
 
+def test_v2_patch_whose_answer_was_lost_is_read_back(tmp_path: Path) -> None:
+    root = _write(tmp_path, V2)
+    _apply(root)
+    _edit(root, "state: running", "state: running\n  speed: 321")
+    sandbox = _lose_next(root, "microworkers", "PATCH")
+    _apply(root)
+    assert sandbox.stats()["microworkers"]["PATCH"] == 1  # read back as done, not sent again
+    sandbox.set_faults(None)
+    assert not _plan(root).has_changes
+
+
 def test_v2_rows_whose_upload_answer_was_lost_are_read_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(embedded.DOCS_ONLY_ENV, "1")
     text = V2.replace("availablePositions: 30", "tasks: {file: rows.csv}").replace(

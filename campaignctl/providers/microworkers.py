@@ -6,6 +6,15 @@ its exact ``title`` (titles are unique on Microworkers), a Campaign by its exact
 campaigns of the same type that no state entry claims (a running/paused one is preferred over a
 finished one, then the newest).
 
+Reading: only what the docs document (the GET basic-campaign page's BasicCampaignInfoResponse) plus
+what state recorded. The docs have no read of uploaded task rows: apply records the rows it sent
+(``payload["recorded"]``: row id -> digest) in state, and a plan counts those as uploaded. A field
+the documented answer does not carry (the create/PATCH settings it does not echo, a hire-group
+campaign's group and worker fields) counts as what the last apply set. Only the lists the config or
+state needs are read; reference data (categories, zones) in any plausible shape
+(:mod:`.microworkers_reference`). An unanswered write other than a create is read back
+(:meth:`MicroworkersProvider.confirm`) before it is sent again.
+
 What changes how:
 
 =========  ===========================================  ===========================================
@@ -49,7 +58,7 @@ from ..config.model import Config, Document, address_of
 from ..errors import ApiError, Diagnostic, TransportError
 from ..http import error_json
 from ..plan.model import Operation, ResourceChange, ref
-from .base import ExecResult, Impossible, Live, NeedsReplace, Provider, Resource
+from .base import ExecResult, Impossible, Live, NeedsReplace, Provider, Resource, same
 from .microworkers_rows import (
     Row,
     check_rows_against,
@@ -832,8 +841,9 @@ class MicroworkersProvider(Provider):
         ``status`` is the one it leads to, and did not while it is still in one the call leaves;
         more positions (restart, tasks-groups) took when ``availablePositions`` reached what the
         plan expects (a queue job still running, as ``jobQueues`` shows, is waited for); a deleted
-        template is gone. A PATCH or a template PUT sets the values it carries: sending it again is
-        harmless (False)."""
+        template is gone; a PATCH when every field it sent reads back as sent (one the answer does not
+        show: sending it again sets the same values, harmlessly, so False). A template PUT replaces
+        the template whole: sent again (False)."""
         action = op.action.split("@", 1)[0]
         payload = op.payload if isinstance(op.payload, dict) else {}
         if op.address.split("/")[1] == "template":
@@ -846,8 +856,15 @@ class MicroworkersProvider(Provider):
                     return True
                 raise
             return False
+        if action == "update":  # PATCH: done when every field the answer shows reads as sent
+            obj = await self.client.json("GET", op.call.split(" ")[1].replace("{id}", str(op.target)))
+            sent = payload.get("body") or {}
+            shown = [k for k in sent if k in obj]
+            if any(not same(normalise_limit(obj[k]) if k == "maximumJobLimit" else obj[k], v) for k, v in sent.items() if k in obj):
+                return False
+            return len(shown) == len(sent)  # else: sending it again sets the same values, harmlessly
         if action not in READ_BACK:
-            return False if action == "update" else None
+            return None
         path = op.call.split(" ")[1].replace("{id}", str(op.target)).rsplit("/", 1)[0]
         started = time.monotonic()
         while True:
