@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -39,9 +39,9 @@ def _odd(monkeypatch: pytest.MonkeyPatch, replace: Replace | None = None, rewrit
             method, path = scope["method"], scope["path"]
             answer = replace(method, path) if replace else None
             if answer is None:
-                messages: list[dict[str, Any]] = []
+                messages: list[MutableMapping[str, Any]] = []
 
-                async def keep(message: dict[str, Any]) -> None:
+                async def keep(message: MutableMapping[str, Any]) -> None:
                     messages.append(message)
 
                 await app(scope, receive, keep)

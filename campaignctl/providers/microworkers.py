@@ -58,6 +58,7 @@ from ..config.model import Config, Document, address_of
 from ..errors import ApiError, Diagnostic, TransportError
 from ..http import error_json
 from ..plan.model import Operation, ResourceChange, ref
+from . import microworkers_reference as reference
 from .base import ExecResult, Impossible, Live, NeedsReplace, Provider, Resource, same
 from .microworkers_rows import (
     Row,
@@ -70,7 +71,6 @@ from .microworkers_rows import (
     schedule_doc,
     variables_of,
 )
-from . import microworkers_reference as reference
 from .schedule import check_schedule
 
 log = logging.getLogger("campaignctl.microworkers")
@@ -345,7 +345,7 @@ class MicroworkersProvider(Provider):
         async def listing(name: str, path: str, **params: Any) -> list[dict[str, Any]]:
             return await self._list(path, **params) if name in want else []
 
-        async def reference() -> None:
+        async def reference_data() -> None:
             if want & set(COLLECTION):
                 await self._reference_data()
 
@@ -353,7 +353,7 @@ class MicroworkersProvider(Provider):
             listing("Template", "/templates"),
             listing("basic", "/basic-campaigns", sort="id"),
             listing("hire-group", "/hire-group-campaigns", sort="id"),
-            reference(),
+            reference_data(),
         )
         return templates, basic, hire
 
@@ -875,9 +875,10 @@ class MicroworkersProvider(Provider):
                 if isinstance(expect, int) and isinstance(obj.get("availablePositions"), int) \
                         and obj["availablePositions"] >= expect:
                     return True
-                queues = obj.get("jobQueues") if isinstance(obj.get("jobQueues"), dict) else {}
+                queues: dict[str, Any] = obj.get("jobQueues") if isinstance(obj.get("jobQueues"), dict) else {}
                 kind = "restartCampaignJob" if "/restart" in op.call else "addPositionJob"
-                job = queues.get(kind) if isinstance(queues.get(kind), dict) else {}
+                entry = queues.get(kind)
+                job: dict[str, Any] = entry if isinstance(entry, dict) else {}
                 running = job.get("status") in ("Pending", "Uploading") or status == "PENDING_RESTART"
                 if not running:
                     return False if isinstance(expect, int) else None

@@ -58,8 +58,8 @@ from typing import Any, ClassVar
 from ..config.model import Config, Document, address_of
 from ..errors import ApiError, Diagnostic
 from ..plan.model import FieldChange, Operation, ResourceChange, ref
-from .base import ExecResult, Live, Provider, Resource
 from . import microworkers_reference as reference
+from .base import ExecResult, Live, Provider, Resource
 from .microworkers_v1_plan import EXCLUDE_LIST, CampaignChanges
 from .microworkers_v1_read import (
     ADMIN_STATUSES,
@@ -85,7 +85,7 @@ V1_READ_BACK: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "pause": (("PAUSED",), ("RUNNING",)),
     "resume": (("RUNNING",), ("PAUSED",)),
     "stop": (("FINISHED",), ("RUNNING", "PAUSED")),
-    "restart": (("RUNNING", "PENDING_RESTART", "PENDING_REVIEW", "PAUSED"), ("FINISHED",)),
+    "restart": (("RUNNING", "PENDING_RESTART", "PENDING_REVIEW"), ("FINISHED",)),
     "add-positions": ((), ()), "set-speed": ((), ()), "retarget": ((), ()), "change-group": ((), ()), "toggle-qt": ((), ()),
 }  # fmt: skip
 #: 4xx replies whose JSON body says what happened (429 stays with the client's retry rules)

@@ -26,8 +26,9 @@ GUESSES: list[tuple[str, str, str]] = [
      "mw_v2_model.render_campaign"),
     ("v2.campaign.uniqueTasks", "whether the campaign takes unique task rows", "mw_v2_model.render_campaign"),
     ("v2.campaign.tasksCount", "how many task rows were uploaded", "mw_v2_model.render_campaign"),
-    ("v2.campaign.hireGroupFields", "groupId, maxPositionPerWorker, numberOfWorkerOnSamePosition, taskOrder in a "
-     "hire-group campaign's answer (documented for POST only)", "mw_v2_model.render_campaign"),
+    ("v2.campaign.hireGroupFields", ("groupId, maxPositionPerWorker, numberOfWorkerOnSamePosition, taskOrder in a "
+                                     "hire-group campaign's answer (documented for POST only)"),
+     "mw_v2_model.render_campaign"),
     ("v2.campaign.jobQueues.id", "the id of each jobQueues entry (JobQueueInfoResponse has status and output only)",
      "mw_v2_model._job_info"),
     # -- API v2: routes ---------------------------------------------------------------------------
@@ -38,8 +39,8 @@ GUESSES: list[tuple[str, str, str]] = [
     ("v2.queueJob.extra", "errors [{index, id, field, message}], type and campaignId in GET /queue-jobs/{id}",
      "mw_v2_jobs.render_job"),
     # -- API v2: kept in docs-only mode (the docs need some answer) -------------------------------
-    ("v2.referenceData", "shapes and contents of /basic-categories ({items: [{id, subCategories: [{id, "
-     "minimumPayment}]}]}), /basic-campaigns/configuration (zones, fee, limits) and /accounts/me",
+    ("v2.referenceData", ("shapes and contents of /basic-categories ({items: [{id, subCategories: [{id, "
+                          "minimumPayment}]}]}), /basic-campaigns/configuration (zones, fee, limits) and /accounts/me"),
      "mw_v2_data"),
     ("v2.limits", "ranges not in the docs (minutesToFinish 1..10080, hire-group positions >= 1, ...)", "mw_v2_data.LIMITS"),
     ("v2.fee", "the 7.5 % fee on payment x positions", "mw_v2_data.FEE_RATE"),
@@ -50,17 +51,17 @@ GUESSES: list[tuple[str, str, str]] = [
     ("v2.stop", "stop moves a campaign to FINISHED", "mw_v2_model.stop"),
     ("v2.emptyAsNull", "an empty adminInstructions / allowedFileTypes is kept, and answered, as null",
      "mw_v2_create._internal_template"),
-    ("v2.jobsAdvanceOnGet", "docs-only: a GET of a campaign advances its queue jobs as a poll would (the platform "
-     "works on them unpolled; jobQueues has no job id to poll)", "mw_v2_jobs.advance_campaign_jobs"),
+    ("v2.jobsAdvanceOnGet", ("docs-only: a GET of a campaign advances its queue jobs as a poll would (the platform "
+                             "works on them unpolled; jobQueues has no job id to poll)"), "mw_v2_jobs.advance_campaign_jobs"),
     # -- API v1 ----------------------------------------------------------------------------------
     ("v1.campaign.folder", "folder in get_info / list_extend records", "mw_v1_core.campaign_record"),
     ("v1.campaign.positions_done", "positions_done in get_info / list_extend records", "mw_v1_core.campaign_record"),
     ("v1.campaign.datetimes", "created/approved/restarted/finished/blocked datetimes and blocked_reason in records",
      "mw_v1_core.campaign_record"),
     ("v1.campaign.category_name", "category_name in get_info / list_extend records", "mw_v1_core.campaign_record"),
-    ("v1.catalogs", "the shapes of zones_list ({zone_id, zone_name, countries}), categories_list ({category_id, "
-     "category_name, min_payment_per_task, min_payment_per_zone}) and groups_list ({group_id, group_name, workers})",
-     "mw_v1.zones_list, mw_v1.categories_list, mw_v1.groups_list"),
+    ("v1.catalogs", ("the shapes of zones_list ({zone_id, zone_name, countries}), categories_list ({category_id, "
+                     "category_name, min_payment_per_task, min_payment_per_zone}) and groups_list ({group_id, "
+                     "group_name, workers})"), "mw_v1.zones_list, mw_v1.categories_list, mw_v1.groups_list"),
     ("v1.errors", "error strings and HTTP statuses not on the seed pages (see the mw_v1 docstring)", "mw_v1"),
     ("v1.fee", "the 10 % fee on payment x positions", "mw_v1_data.FEE_RATE"),
 ]

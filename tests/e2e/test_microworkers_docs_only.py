@@ -11,7 +11,15 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Server, copy_example, edit_file, point_at_server, run_cli, start_server, stop_server
+from tests.conftest import (
+    Server,
+    copy_example,
+    edit_file,
+    point_at_server,
+    run_cli,
+    start_server,
+    stop_server,
+)
 
 
 @pytest.fixture
