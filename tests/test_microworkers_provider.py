@@ -89,8 +89,10 @@ def test_schedule_maps_onto_what_the_sandbox_accepts_and_echoes(schedule: dict[s
 def test_standard_schedule_shape() -> None:
     mapped = job_limit(SCHEDULES[0])
     assert mapped["enabled"] is True and mapped["advancedSchedule"] is None
+    # the documented shape: limitPerDay beside standardSchedule, not inside it (issue 19, finding 8)
+    assert mapped["limitPerDay"] == 20
     assert mapped["standardSchedule"] == {
-        "timeZone": "Europe/Berlin", "limitPerDay": 20, "limitPerHour": 5, "allDay": False, "allWeekdays": False,
+        "timeZone": "Europe/Berlin", "limitPerHour": 5, "allDay": False, "allWeekdays": False,
         "daysOfWeek": [1, 5], "workingHours": ["08:00-18:00"],
     }
     assert job_limit(None)["enabled"] is False

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ..config.model import Config, Document, address_of
 from ..dag import DAG, CycleError
 from ..errors import PlanError
-from ..providers.base import Live, Provider, Resource, field_changes
+from ..providers.base import Live, Provider, Resource, meaningful_changes, same
 from ..state.base import State
 from .model import Drift, LazyMapping, Operation, Plan, ResourceChange, refs_in
 
@@ -83,6 +83,8 @@ async def read_live(
     async def one(name: str, provider: Provider) -> tuple[dict[str, Live], float | None]:
         known = known_of(state, name)
         provider.applied = {a: e.get("attrs") for a, e in state.resources.items() if e.get("provider") == name}
+        provider.recorded = {a: e["recorded"] for a, e in state.resources.items()
+                             if e.get("provider") == name and isinstance(e.get("recorded"), dict)}  # fmt: skip
         mine = None
         if only is not None:
             mine = {a for a in only if a in wanted[name] or state.resources.get(a, {}).get("provider") == name}
@@ -190,9 +192,9 @@ def detect_drift(
     for name in ignore:
         current.pop(name, None)
     applied = {k: v for k, v in applied.items() if k not in ignore}
-    if current == applied:
+    if same(current, applied):
         return None
-    return Drift(address, provider.name, "changed", field_changes(applied, current))
+    return Drift(address, provider.name, "changed", meaningful_changes(applied, current))
 
 
 async def build_plan(

@@ -45,6 +45,33 @@ class Live:
     found_by: str = "by its address marker"
 
 
+def blank(value: Any) -> Any:
+    """The one canonical form of "nothing" every provider compares by: ``None``, ``""``, ``[]``
+    and ``{}`` are all None, and so is a mapping key whose value is (the key is dropped), at any
+    depth of mappings. Absent, null and empty then plan alike for desired and live objects, on
+    every platform: no plan differs only by how a platform, or a config, spells "nothing"."""
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            item = blank(item)
+            if item is not None:
+                out[key] = item
+        return out or None
+    if isinstance(value, list):
+        return [blank(item) for item in value] or None
+    return None if value == "" else value
+
+
+def same(live: Any, desired: Any) -> bool:
+    """``live`` and ``desired`` are equal, or differ only in how they spell "nothing" (:func:`blank`)."""
+    return live == desired or blank(live) == blank(desired)
+
+
+def meaningful_changes(before: dict[str, Any], after: dict[str, Any]) -> list[FieldChange]:
+    """:func:`field_changes`, without those that only spell "nothing" another way (:func:`same`)."""
+    return [f for f in field_changes(before, after) if not same(f.before, f.after)]
+
+
 class NeedsReplace(Exception):
     """The platform cannot change these fields in place: the object must be replaced."""
 
@@ -102,6 +129,9 @@ class Provider:
         self._client: ApiClient | None = None
         #: address -> attributes the last apply recorded (state), set by the planner before ``read``
         self.applied: dict[str, Any] = {}
+        #: address -> what applies recorded of calls they made beside the attributes (an operation's
+        #: ``payload["recorded"]``, see campaignctl.apply), set by the planner before ``read``
+        self.recorded: dict[str, dict[str, Any]] = {}
         #: set by a caller of a whole ``read``: called with live objects that are final before the
         #: read ends (those of a list that names no others, read to its last page), for the
         #: caller to plan them while the rest is read (``settled``, which must not depend on what
@@ -298,11 +328,11 @@ class Provider:
         live, desired = res.live, res.desired
         if (
             type(self).plan_change is not Provider.plan_change or live is None or desired is None or live.deposed
-            or res.ignore_changes or applied != desired
+            or res.ignore_changes or not same(applied, desired)
         ):  # fmt: skip
             return None
         try:
-            if self.comparable(res) != desired:
+            if not same(self.comparable(res), desired):
                 return None
         except (KeyError, TypeError, AttributeError):  # detect_drift's fallback: the long way
             return None
@@ -331,8 +361,8 @@ class Provider:
                     current[name] = desired[name]
                 else:
                     current.pop(name, None)
-            if current != desired:
-                change.fields = field_changes(current, desired)
+            if not same(current, desired):
+                change.fields = meaningful_changes(current, desired)
                 changed = {f.path.split("[", 1)[0].split(".", 1)[0] for f in change.fields}
                 try:
                     ops = self.update_ops(res, changed)

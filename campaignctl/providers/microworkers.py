@@ -6,6 +6,15 @@ its exact ``title`` (titles are unique on Microworkers), a Campaign by its exact
 campaigns of the same type that no state entry claims (a running/paused one is preferred over a
 finished one, then the newest).
 
+Reading: only what the docs document (the GET basic-campaign page's BasicCampaignInfoResponse) plus
+what state recorded. The docs have no read of uploaded task rows: apply records the rows it sent
+(``payload["recorded"]``: row id -> digest) in state, and a plan counts those as uploaded. A field
+the documented answer does not carry (the create/PATCH settings it does not echo, a hire-group
+campaign's group and worker fields) counts as what the last apply set. Only the lists the config or
+state needs are read; reference data (categories, zones) in any plausible shape
+(:mod:`.microworkers_reference`). An unanswered write other than a create is read back
+(:meth:`MicroworkersProvider.confirm`) before it is sent again.
+
 What changes how:
 
 =========  ===========================================  ===========================================
@@ -49,7 +58,8 @@ from ..config.model import Config, Document, address_of
 from ..errors import ApiError, Diagnostic, TransportError
 from ..http import error_json
 from ..plan.model import Operation, ResourceChange, ref
-from .base import ExecResult, Impossible, Live, NeedsReplace, Provider, Resource
+from . import microworkers_reference as reference
+from .base import ExecResult, Impossible, Live, NeedsReplace, Provider, Resource, same
 from .microworkers_rows import (
     Row,
     check_rows_against,
@@ -87,6 +97,14 @@ STATUS = {
     "PAUSED": "paused", "PAUSED_ADMIN": "paused", "PAUSED_SYSTEM": "paused", "FINISHED": "stopped",
     "BLOCKED": "blocked",
 }  # fmt: skip
+#: lifecycle action -> (statuses it leads to, statuses it leaves): read back after a lost answer
+READ_BACK: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "pause": (("PAUSED",), ("RUNNING", "PENDING_REVIEW")),
+    "resume": (("RUNNING", "PENDING_REVIEW"), ("PAUSED",)),
+    "stop": (("FINISHED",), ("RUNNING", "PAUSED", "PENDING_REVIEW")),
+    "restart": (("RUNNING", "PENDING_RESTART", "PENDING_REVIEW"), ("FINISHED",)),
+    "add-positions": ((), ()),  # by availablePositions (see confirm)
+}
 MIN_BASIC_POSITIONS = 30
 DEFAULT_FEE = 0.075
 
@@ -134,6 +152,7 @@ class MicroworkersProvider(Provider):
         self._desired: dict[str, dict[str, Any]] = {}
         self._categories: dict[str, float] | None = None  # sub-category id -> minimum payment
         self._zones: dict[str, list[str]] | None = None  # zone id -> country codes
+        self._unreadable: list[str] = []  # reference lists of an unexpected shape (plan warnings)
 
     # -- connection ------------------------------------------------------------------------
     def auth_headers(self, credentials: dict[str, str]) -> dict[str, str]:
@@ -292,28 +311,68 @@ class MicroworkersProvider(Provider):
                 raise ApiError(f"the platform's pages of {path} loop: nextPageToken {token!r} came back", method="GET", url=path)
             seen.add(token)
 
+    async def _optional_get(self, path: str) -> Any:
+        """A read the plan can do without (reference data, the balance; known from third-party
+        client code, not the docs): a platform without the route (404, 405, 501) answers None."""
+        try:
+            return await self.client.json("GET", path)
+        except ApiError as exc:
+            if exc.status in (404, 405, 501):
+                log.info("%s: GET %s answered HTTP %s; planning without it", self.name, path, exc.status)
+                return None
+            raise
+
     async def _reference_data(self) -> None:
         categories, config = await asyncio.gather(
-            self.client.json("GET", "/basic-categories"), self.client.json("GET", "/basic-campaigns/configuration")
+            self._optional_get("/basic-categories"), self._optional_get("/basic-campaigns/configuration")
         )
-        self._categories = {
-            str(sub["id"]): float(sub.get("minimumPayment") or 0)
-            for cat in (categories or {}).get("items") or [] for sub in cat.get("subCategories") or []
-        }
-        self._zones = {str(z["id"]): [c["code"] for c in z.get("countries") or []] for z in (config or {}).get("zones") or []}
-        rate = ((config or {}).get("fee") or {}).get("rate")
+        self._categories = reference.v2_categories(categories)
+        self._zones = reference.v2_zones(config)
+        self._unreadable = [reference.unreadable(name) for name, parsed in (
+            ("GET /basic-categories", self._categories), ("GET /basic-campaigns/configuration (zones)", self._zones))
+            if parsed is None]  # fmt: skip
+        rate = ((config if isinstance(config, dict) else {}).get("fee") or {})
+        rate = rate.get("rate") if isinstance(rate, dict) else None
         if isinstance(rate, (int, float)):
             self.fee = float(rate)
 
-    async def _account_lists(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
-        """Templates, basic and hire-group campaigns (and the reference data to read them with)."""
+    async def _account_lists(self, needed: set[str] | None = None) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+        """Templates, basic and hire-group campaigns (and the reference data to read them with).
+        ``needed`` (None: all): the lists to read, of "Template", "basic", "hire-group"; a list
+        nobody needs is not asked for, so a platform without it fails nothing."""
+        want = {"Template", *COLLECTION} if needed is None else needed
+
+        async def listing(name: str, path: str, **params: Any) -> list[dict[str, Any]]:
+            return await self._list(path, **params) if name in want else []
+
+        async def reference_data() -> None:
+            if want & set(COLLECTION):
+                await self._reference_data()
+
         templates, basic, hire, _ = await asyncio.gather(
-            self._list("/templates"),
-            self._list("/basic-campaigns", sort="id"),
-            self._list("/hire-group-campaigns", sort="id"),
-            self._reference_data(),
+            listing("Template", "/templates"),
+            listing("basic", "/basic-campaigns", sort="id"),
+            listing("hire-group", "/hire-group-campaigns", sort="id"),
+            reference_data(),
         )
         return templates, basic, hire
+
+    def _lists_needed(self, known: dict[str, Any], wanted: dict[str, str]) -> set[str]:
+        """The lists a plan reads: templates when the config or state holds a Template; the
+        campaigns of each type the config or state holds (both for a state entry whose type state
+        does not say)."""
+        needed: set[str] = set()
+        for address in set(known) | set(wanted):
+            kind = _kind_of(address)
+            if kind == "Template":
+                needed.add("Template")
+            elif kind == "Campaign":
+                desired = (self._desired.get(address) or {}).get("type") if address in wanted else None
+                applied = (self.applied.get(address) or {}).get("type")
+                needed |= {t for t in (desired, applied) if t in COLLECTION}
+                if address in known and applied not in COLLECTION:
+                    needed |= set(COLLECTION)
+        return needed
 
     async def _campaigns_by_id(self, known: dict[str, Any], wanted: dict[str, str], only: set[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]] | None:
         """(basic, hire-group) campaigns of ``only`` that state knows, one ``GET`` each, in place of
@@ -351,12 +410,14 @@ class MicroworkersProvider(Provider):
         """Templates by state id or exact title, campaigns by state id or exact title (the two lists),
         and the task rows of unique-task campaigns when needed. With ``only``, its campaigns may be
         read by id instead (:meth:`_campaigns_by_id`); templates and reference data are read whole."""
+        needed = self._lists_needed(known, wanted)
         by_id_read = await self._campaigns_by_id(known, wanted, only) if only is not None else None
         if by_id_read is None:
-            templates, basic, hire = await self._account_lists()
+            templates, basic, hire = await self._account_lists(needed)
         else:
             basic, hire = by_id_read
-            templates, _ = await asyncio.gather(self._list("/templates"), self._reference_data())
+            (templates, _, _), _ = await asyncio.gather(self._account_lists(needed - set(COLLECTION)),
+                                                        self._reference_data())
         found: dict[str, Live] = {}
         claimed = {(_kind_of(a), str(v)) for a, v in known.items()}
         by_id = {(_kind_of(a), str(v)): a for a, v in known.items()}
@@ -409,11 +470,14 @@ class MicroworkersProvider(Provider):
             "zone": None,
         }
         geo = obj.get("geoZone")
-        if kind == "basic" and geo:
-            codes = sorted(c["code"] for c in geo.get("countries") or [])
+        if kind == "basic" and isinstance(geo, dict):
+            codes = sorted(reference.country_codes(geo.get("countries")))
             if geo.get("id") == "int":
-                everything = (self._zones or {}).get("int", [])
-                attrs["zone"] = {"id": "int", "excludedCountries": sorted(set(everything) - set(codes))}
+                everything = (self._zones or {}).get("int")
+                if everything:
+                    attrs["zone"] = {"id": "int", "excludedCountries": sorted(set(everything) - set(codes))}
+                else:  # which countries are left out cannot be told without the zone's list
+                    attrs["zone"] = self._optional({}, "zone", address, {"id": "int", "excludedCountries": []})
             else:
                 attrs["zone"] = {"id": geo.get("id"), "countries": codes}
         internal = obj.get("internalTemplate")
@@ -429,46 +493,79 @@ class MicroworkersProvider(Provider):
             attrs["externalTemplate"] = {"url": ext.get("url"), "height": ext.get("height"), "width": ext.get("width"),
                                          "parameters": list(ext.get("parameters") or [])}
         for key, default in DEFAULTS.items():
-            attrs[key] = obj.get(key, default)
+            attrs[key] = self._optional(obj, key, address, default)
         attrs["maximumJobLimit"] = normalise_limit(obj.get("maximumJobLimit"))
         if kind == "hire-group":
-            attrs["groupId"] = str(obj.get("groupId"))
+            group = self._optional(obj, "groupId", address, None)
+            attrs["groupId"] = None if group is None else str(group)
             for key, default in HIRE_FIELDS.items():
-                attrs[key] = obj.get(key, default)
+                attrs[key] = self._optional(obj, key, address, default)
         attrs["tasks"] = None
         attrs["availablePositions"] = obj.get("availablePositions")
         attrs["state"] = STATUS.get(str(obj.get("status")), str(obj.get("status")).lower())
         return Live(address, "Campaign", obj["id"], attrs, status=obj.get("status"), raw=obj)
 
+    def _optional(self, obj: dict[str, Any], key: str, address: str, default: Any) -> Any:
+        """A field the documented BasicCampaignInfoResponse does not promise (the create/PATCH
+        settings it does not echo, the hire-group fields): the platform's value when it answers one,
+        else what the last apply set (state), else what the config wants -- never a default that
+        would plan a change (or money) only because the answer left the field out."""
+        if key in obj:
+            return obj[key]
+        applied = self.applied.get(address)
+        if isinstance(applied, dict) and key in applied:
+            return applied[key]
+        desired = self._desired.get(address)
+        if desired is not None and key in desired:
+            return desired[key]
+        return default
+
+    def _unique_tasks(self, live: Live) -> bool | None:
+        """Does the campaign take unique task rows? From what the platform documents (a
+        ``csvUploadJob`` in ``jobQueues``: rows came with the create; template ``variables``: the
+        rows fill them), an undocumented ``uniqueTasks`` where answered, and what state recorded
+        (rows sent, or the attributes applied); None when nothing tells."""
+        raw = live.raw
+        if isinstance(raw.get("uniqueTasks"), bool):
+            return bool(raw["uniqueTasks"])
+        queues = raw.get("jobQueues")
+        if (isinstance(queues, dict) and queues.get("csvUploadJob")) or raw.get("variables"):
+            return True
+        if (self.recorded.get(live.address) or {}).get("rows"):
+            return True
+        applied = self.applied.get(live.address)
+        if isinstance(applied, dict) and "tasks" in applied:
+            return applied["tasks"] is not None
+        return None
+
     async def _read_rows(self, live: Live) -> None:
-        if not live.raw.get("uniqueTasks"):
-            live.raw["rows"] = {}
+        """The rows a unique-task campaign holds, as far as campaignctl can know them. The documented
+        API has no read of uploaded rows (and rows cannot be edited or deleted, only added), so they
+        are the rows state recorded as sent (row id -> digest); a state written before rows were
+        recorded counts the config's rows when the last apply uploaded exactly those. When nothing
+        tells (adopted, or state lost), the config's rows are taken as uploaded: nothing is sent,
+        and the plan says so."""
+        unique = self._unique_tasks(live)
+        live.raw["unique"] = unique
+        live.raw["rows"] = {}
+        desired = self._desired.get(live.address) or {}
+        if unique is False or (unique is None and desired.get("tasks") is None):
             return
-        # Uploaded rows cannot be edited or deleted through the API, only added. When the last apply
-        # uploaded exactly the rows the config holds now and the campaign still counts that many
-        # (where the platform's answer carries ``tasksCount``), there is nothing new to read.
-        applied = (self.applied.get(live.address) or {}).get("tasks")
+        sent = (self.recorded.get(live.address) or {}).get("rows")
         rows = self._rows.get(live.address)
-        if isinstance(applied, dict) and rows is not None and live.raw.get("tasksCount") == applied.get("count"):
+        applied = (self.applied.get(live.address) or {}).get("tasks")
+        if isinstance(sent, dict):
+            digests = {str(k): str(v) for k, v in sent.items()}
+        elif rows is not None and isinstance(applied, dict) and _summary_of({r.id: r.digest for r in rows}) == applied:
             digests = {r.id: r.digest for r in rows}
-            if _summary_of(digests) == applied:
-                live.raw["rows"] = digests
-                live.attrs["tasks"] = applied
-                return
-        coll = COLLECTION[live.attrs["type"]]
-        items = await self._list(f"/{coll}/{live.id}/tasks")
-        names = {q.get("id"): q.get("name") for q in live.raw.get("questions") or []}
-        rows: dict[str, str] = {}
-        for item in items:
-            data = {kv["key"]: kv["value"] for kv in item.get("data") or []}
-            tests = {names.get(tc.get("questionId"), tc.get("questionId")): list(tc.get("answers") or [])
-                     for tc in item.get("testCases") or []}
-            rows[str(item["id"])] = content_digest(data, tests)
-        live.raw["rows"] = rows
-        live.attrs["tasks"] = _summary_of(rows)
+        else:
+            digests = {r.id: r.digest for r in rows or []}
+            live.raw["rows_unknown"] = True
+        live.raw["rows"] = digests
+        live.attrs["tasks"] = _summary_of(digests)
 
     async def balance(self) -> float | None:
-        me = await self.client.json("GET", "/accounts/me")
+        me = await self._optional_get("/accounts/me")
         try:
             return float(me["balance"])
         except (KeyError, TypeError, ValueError):
@@ -483,9 +580,9 @@ class MicroworkersProvider(Provider):
                 attrs["questions"] = None  # derived by the platform from htmlCode
             return attrs
         zone, want = attrs.get("zone"), d.get("zone")
-        everything = sorted((self._zones or {}).get(str((zone or {}).get("id")), []))
+        everything = (self._zones or {}).get(str((zone or {}).get("id")))
         if zone and want and zone.get("id") == want.get("id") and want.get("countries") is None \
-                and "countries" in zone and sorted(zone["countries"]) == everything:
+                and "countries" in zone and (everything is None or sorted(zone["countries"]) == sorted(everything)):
             attrs["zone"] = {**zone, "countries": None}  # "all countries of the zone"
         slots = res.live.raw.get("slotsCount")  # the platform's reply as is: check its shape
         untaken = (slots.get("unTaken") if isinstance(slots, dict) else 0) or 0
@@ -496,7 +593,7 @@ class MicroworkersProvider(Provider):
     # -- planning --------------------------------------------------------------------------
     def plan_change(self, res: Resource) -> tuple[ResourceChange, list[Operation]]:
         try:
-            return super().plan_change(res)
+            change, ops = super().plan_change(res)
         except Impossible as exc:  # from create_ops (plan-time checks against live configuration)
             change = ResourceChange(
                 address=res.address, provider=self.name, kind=res.kind, name=res.name,
@@ -506,6 +603,14 @@ class MicroworkersProvider(Provider):
             )  # fmt: skip
             change.errors.append(str(exc))
             return change, []
+        if res.kind == "Campaign" and res.desired is not None and change.actions != ["no-op"]:
+            change.warnings += self._unreadable
+        if res.live is not None and res.live.raw.get("rows_unknown"):
+            change.warnings.append(
+                "state holds no record of the task rows uploaded to this campaign (it was adopted, or the state "
+                "was lost) and Microworkers documents no read of them: the config's rows are taken as uploaded, "
+                "so none is sent; give new rows to a campaign campaignctl created")
+        return change, ops
 
     def _cost(self, payment: float, positions: int) -> float:
         return round(float(payment) * positions * (1 + self.fee), 4)
@@ -564,6 +669,7 @@ class MicroworkersProvider(Provider):
         if rows is not None:
             body["tasks"] = [r.body() for r in rows]
             payload["sources"] = [r.source for r in rows]
+            payload["recorded"] = {"rows": {r.id: r.digest for r in rows}}
         ops = [self.op(address, "create", f"POST /{coll}", payload=payload, records="create",
                        cost=self._cost(d["paymentPerTask"], d["availablePositions"]))]  # fmt: skip
         if d.get("state") == "paused":
@@ -610,7 +716,8 @@ class MicroworkersProvider(Provider):
         assert live is not None
         address = res.address
         payment = d["paymentPerTask"]
-        if (d.get("tasks") is None) != (not live.raw.get("uniqueTasks")):
+        unique = live.raw.get("unique")
+        if unique is not None and (d.get("tasks") is None) == unique:  # known, not guessed from an absent field
             raise NeedsReplace("switching between unique task rows and plain positions needs a new campaign")
         if d.get("tasks") is None:
             delta = int(d["availablePositions"]) - int(live.attrs.get("availablePositions") or 0)
@@ -621,7 +728,8 @@ class MicroworkersProvider(Provider):
                     f"Microworkers adds positions to a campaign without task rows only by restarting it once it is "
                     f"finished (it is {live.status}); set state: stopped first, or wait until it finishes")
             return self.op(address, "add-positions", f"POST /{coll}/{{id}}/restart +{delta} positions", target=live.id,
-                           payload={"body": {"positionsToAdd": delta}, "queue": True},
+                           payload={"body": {"positionsToAdd": delta}, "queue": True,
+                                    "expect": {"availablePositions": int(d["availablePositions"])}},
                            cost=self._cost(payment, delta))  # fmt: skip
         live_rows: dict[str, str] = live.raw.get("rows") or {}
         rows = self._rows.get(address, [])
@@ -648,14 +756,18 @@ class MicroworkersProvider(Provider):
         positions = len(new) // sub * same
         tasks = [r.body() for r in new]
         sources = [r.source for r in new]
+        recorded = {"rows": {r.id: r.digest for r in new}}
+        expect = {"availablePositions": int(live.attrs.get("availablePositions") or 0) + positions}
         if finished:
             note = f"+{positions} positions ({len(new)} new rows)"
             return self.op(address, "add-positions", f"POST /{coll}/{{id}}/restart {note}", target=live.id,
-                           payload={"body": {"positionsToAdd": positions, "tasks": tasks}, "sources": sources, "queue": True},
+                           payload={"body": {"positionsToAdd": positions, "tasks": tasks}, "sources": sources, "queue": True,
+                                    "recorded": recorded, "expect": expect},
                            cost=self._cost(payment, positions))  # fmt: skip
         note = f"+{positions} positions ({len(new)} new rows)"
         return self.op(address, "add-positions", f"POST /{coll}/{{id}}/tasks-groups {note}", target=live.id,
-                       payload={"body": {"tasks": tasks}, "sources": sources, "queue": True, "positions": positions},
+                       payload={"body": {"tasks": tasks}, "sources": sources, "queue": True, "positions": positions,
+                                "recorded": recorded, "expect": expect},
                        cost=self._cost(payment, positions))  # fmt: skip
 
     def _lifecycle(self, res: Resource, coll: str, current: str, want: str) -> list[Operation]:
@@ -699,14 +811,17 @@ class MicroworkersProvider(Provider):
             current = await self.client.json("GET", path.rsplit("/", 1)[0])
             if current.get("status") not in ("RUNNING", "PAUSED", "PENDING_REVIEW"):
                 return ExecResult()
-            await self.client.request(method, path)
+            await self.client.request(method, path, idempotent=False)  # read back, never resent blindly
             return ExecResult()
         body = payload.get("body")
         sources: list[str] = payload.get("sources") or []
         if isinstance(body, dict) and body.get("tasks"):
             body = {**body, "tasks": await self._resolve_questions(body, path, op)}
+        # a lifecycle PUT (pause, resume, stop) or a DELETE sent again after it took fails
+        # (CampaignIsNotRunning...): it is sent once, and an unanswered one is read back (confirm)
+        once = op.action.split("@", 1)[0] in READ_BACK or method == "DELETE"
         try:
-            response = await self.client.request(method, path, json=body)
+            response = await self.client.request(method, path, json=body, idempotent=False if once else None)
         except ApiError as exc:
             if sources and not isinstance(exc, TransportError):  # keep "no answer" errors as they are
                 raise _with_sources(exc, sources) from None
@@ -719,6 +834,67 @@ class MicroworkersProvider(Provider):
         if op.action == "create":
             return ExecResult(id=self.client.decode(response)["id"])
         return ExecResult()
+
+    async def confirm(self, op: Operation) -> bool | None:
+        """Reads the object back after a write other than a create went unanswered (or failed with a
+        5xx): a lifecycle call (pause, resume, stop, restart) took when the campaign's documented
+        ``status`` is the one it leads to, and did not while it is still in one the call leaves;
+        more positions (restart, tasks-groups) took when ``availablePositions`` reached what the
+        plan expects (a queue job still running, as ``jobQueues`` shows, is waited for); a deleted
+        template is gone; a PATCH when every field it sent reads back as sent (one the answer does not
+        show: sending it again sets the same values, harmlessly, so False). A template PUT replaces
+        the template whole: sent again (False)."""
+        action = op.action.split("@", 1)[0]
+        payload = op.payload if isinstance(op.payload, dict) else {}
+        if op.address.split("/")[1] == "template":
+            if action != "delete":
+                return False
+            try:
+                await self.client.json("GET", f"/templates/{op.target}")
+            except ApiError as exc:
+                if exc.status == 404:
+                    return True
+                raise
+            return False
+        if action == "update":  # PATCH: done when every field the answer shows reads as sent
+            obj = await self.client.json("GET", op.call.split(" ")[1].replace("{id}", str(op.target)))
+            sent = payload.get("body") or {}
+            shown = [k for k in sent if k in obj]
+            if any(not same(normalise_limit(obj[k]) if k == "maximumJobLimit" else obj[k], v) for k, v in sent.items() if k in obj):
+                return False
+            return len(shown) == len(sent)  # else: sending it again sets the same values, harmlessly
+        if action not in READ_BACK:
+            return None
+        path = op.call.split(" ")[1].replace("{id}", str(op.target)).rsplit("/", 1)[0]
+        started = time.monotonic()
+        while True:
+            obj = await self.client.json("GET", path)
+            status = str(obj.get("status"))
+            if action == "add-positions":
+                expect = (payload.get("expect") or {}).get("availablePositions")
+                if isinstance(expect, int) and isinstance(obj.get("availablePositions"), int) \
+                        and obj["availablePositions"] >= expect:
+                    return True
+                queues: dict[str, Any] = obj.get("jobQueues") if isinstance(obj.get("jobQueues"), dict) else {}
+                kind = "restartCampaignJob" if "/restart" in op.call else "addPositionJob"
+                entry = queues.get(kind)
+                job: dict[str, Any] = entry if isinstance(entry, dict) else {}
+                running = job.get("status") in ("Pending", "Uploading") or status == "PENDING_RESTART"
+                if not running:
+                    return False if isinstance(expect, int) else None
+                if time.monotonic() - started > self.queue_timeout:
+                    return None
+                if job.get("id"):  # not documented in jobQueues; where answered, poll the job itself
+                    await self.client.json("GET", f"/queue-jobs/{job['id']}")
+                else:
+                    await asyncio.sleep(0.2)
+                continue
+            leads_to, leaves = READ_BACK[action]
+            if status in leads_to or (payload.get("ifRunning") and status not in leaves):
+                return True
+            if status in leaves:
+                return False
+            return None
 
     async def _resolve_questions(self, body: dict[str, Any], path: str, op: Operation) -> list[dict[str, Any]]:
         """Test cases name questions; the API wants their ids (known once the template exists)."""
@@ -779,9 +955,15 @@ class MicroworkersProvider(Provider):
 
         async def rows(live: Live) -> None:
             live.raw["row_table"] = []
-            if not live.raw.get("uniqueTasks"):
+            if not self._unique_tasks(live):
                 return
-            items = await self._list(f"/{COLLECTION[live.attrs['type']]}/{live.id}/tasks")
+            try:  # not a documented route: where the platform has it, the rows are exported too
+                items = await self._list(f"/{COLLECTION[live.attrs['type']]}/{live.id}/tasks")
+            except ApiError as exc:
+                if exc.status not in (404, 405):
+                    raise
+                live.attrs["tasks"] = _summary_of({})  # unique rows, none to read: left to the platform
+                return
             names = {q.get("id"): q.get("name") for q in live.raw.get("questions") or []}
             digests: dict[str, str] = {}
             for item in items:
@@ -825,7 +1007,10 @@ class MicroworkersProvider(Provider):
                         return None
                     start, _, end = str(std["workingHours"][0]).partition("-")
                     spec["workingHours"] = {"from": start, "to": end}
-                spec.update({k: std[k] for k in ("limitPerDay", "limitPerHour") if std[k] is not None})
+                if limit.get("limitPerDay") is not None:
+                    spec["limitPerDay"] = limit["limitPerDay"]
+                if std["limitPerHour"] is not None:
+                    spec["limitPerHour"] = std["limitPerHour"]
             else:
                 assert adv is not None
                 spec["timeZone"] = adv["timeZone"]

@@ -10,7 +10,7 @@ Rows
 
 Schedule -> ``maximumJobLimit``
     no ``events`` and no ``start``/``end``: ``standardSchedule`` (daysOfWeek, workingHours,
-    limitPerDay, limitPerHour); ``start``/``end``: ``advancedSchedule`` with one recurring event
+    limitPerHour) with ``limitPerDay`` beside it (``maximumJobLimit.limitPerDay``, as documented); ``start``/``end``: ``advancedSchedule`` with one recurring event
     (daysOfWeek and workingHours give its days and daily window; default every day, all day);
     ``events``: ``advancedSchedule`` with one event each (one-time -> ``one-time``, recurring ->
     ``recur`` with the start/end dates and times). Top-level ``limitPerDay`` is not expressible
@@ -366,27 +366,35 @@ def job_limit(schedule: dict[str, Any] | None) -> dict[str, Any]:
                  "startRecur": start, "endRecur": end, "limitPerDay": per_day, "limitPerHour": per_hour}
         return normalise_limit({"enabled": True, "advancedSchedule": {"timeZone": tz, "limitPerHour": per_hour,
                                                                       "events": [event]}})
-    standard = {"timeZone": tz, "limitPerDay": per_day, "limitPerHour": per_hour, "allDay": window is None,
+    standard = {"timeZone": tz, "limitPerHour": per_hour, "allDay": window is None,
                 "allWeekdays": not schedule.get("daysOfWeek"), "daysOfWeek": _days(schedule.get("daysOfWeek")),
                 "workingHours": [window] if window else []}
-    return normalise_limit({"enabled": True, "standardSchedule": standard})
+    return normalise_limit({"enabled": True, "limitPerDay": per_day, "standardSchedule": standard})
 
 
 def normalise_limit(value: dict[str, Any] | None) -> dict[str, Any]:
-    """``maximumJobLimit`` with every default filled in, so config and API answers compare equal."""
-    v = dict(value or {})
+    """``maximumJobLimit`` with every default filled in, so config and API answers compare equal.
+
+    The documented shape (the GET basic-campaign page's JSON): ``{enabled, limitPerDay,
+    distributionType, standardSchedule: {timeZone, limitPerHour, allDay, allWeekdays, daysOfWeek,
+    workingHours}, advancedSchedule}``. Read liberally: a ``limitPerDay`` inside
+    ``standardSchedule`` (the docs' table lists one there) counts as the top-level one when that is
+    unset, and ``allWeekDays`` (the table's spelling) as ``allWeekdays``."""
+    v = dict(value or {}) if isinstance(value, dict) else {}
+    std = v.get("standardSchedule") if isinstance(v.get("standardSchedule"), dict) else None
+    per_day = v.get("limitPerDay")
+    if per_day is None and std:
+        per_day = std.get("limitPerDay")
     out: dict[str, Any] = {
         "enabled": bool(v.get("enabled", False)),
-        "limitPerDay": v.get("limitPerDay"),
+        "limitPerDay": per_day,
         "distributionType": v.get("distributionType") or "asap",
         "standardSchedule": None,
         "advancedSchedule": None,
     }
-    std = v.get("standardSchedule")
     if std:
         out["standardSchedule"] = {
             "timeZone": std.get("timeZone") or "UTC",
-            "limitPerDay": std.get("limitPerDay"),
             "limitPerHour": std.get("limitPerHour"),
             "allDay": bool(std.get("allDay", True)),
             "allWeekdays": bool(std.get("allWeekdays", std.get("allWeekDays", True))),

@@ -58,8 +58,9 @@ from typing import Any, ClassVar
 from ..config.model import Config, Document, address_of
 from ..errors import ApiError, Diagnostic
 from ..plan.model import FieldChange, Operation, ResourceChange, ref
+from . import microworkers_reference as reference
 from .base import ExecResult, Live, Provider, Resource
-from .microworkers_v1_plan import EXCLUDE_LIST, NOT_IDEMPOTENT, CampaignChanges
+from .microworkers_v1_plan import EXCLUDE_LIST, CampaignChanges
 from .microworkers_v1_read import (
     ADMIN_STATUSES,
     LIST,
@@ -79,6 +80,14 @@ from .microworkers_v1_read import (
 )
 
 BLOCKLIST_ID = "exclude_list"
+#: lifecycle action -> (statuses it leads to, statuses it leaves); the other writes read back a field
+V1_READ_BACK: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "pause": (("PAUSED",), ("RUNNING",)),
+    "resume": (("RUNNING",), ("PAUSED",)),
+    "stop": (("FINISHED",), ("RUNNING", "PAUSED")),
+    "restart": (("RUNNING", "PENDING_RESTART", "PENDING_REVIEW"), ("FINISHED",)),
+    "add-positions": ((), ()), "set-speed": ((), ()), "retarget": ((), ()), "change-group": ((), ()), "toggle-qt": ((), ()),
+}  # fmt: skip
 #: 4xx replies whose JSON body says what happened (429 stays with the client's retry rules)
 BODY_DECIDES = tuple(s for s in range(400, 500) if s != 429)
 
@@ -203,20 +212,30 @@ class MicroworkersV1Provider(CampaignChanges, Provider):
         return [{**item, "_type": type_} for item in items if item.get("folder", "DEFAULT") == "DEFAULT"]
 
     async def _catalogs(self, types: set[str], groups: bool) -> None:
+        """The account's zones, categories (per type) and hire groups, read liberally
+        (:mod:`.microworkers_reference`); one of an unexpected shape is left unchecked and noted."""
+        self.catalog.unreadable = []
+
+        def parsed(name: str, value: Any) -> Any:
+            if value is None:
+                self.catalog.unreadable.append(reference.unreadable(name))
+            return value
+
         async def zones() -> None:
             body = await self.call("GET", "/campaign_b/zones_list")
-            self.catalog.zones = {
-                str(z["zone_id"]): (str(z.get("zone_name", "")), [str(c.get("code")) for c in z.get("countries") or []])
-                for z in (body or {}).get("zones") or []
-            }
+            self.catalog.zones = parsed("/campaign_b/zones_list", reference.v1_zones(body))
 
         async def categories(type_: str) -> None:
             body = await self.call("GET", f"{PREFIX[type_]}/categories_list")
-            self.catalog.categories[type_] = {str(c["category_id"]): c for c in (body or {}).get("categories") or []}
+            found = parsed(f"{PREFIX[type_]}/categories_list", reference.v1_categories(body))
+            if found is not None:
+                self.catalog.categories[type_] = found
+            else:
+                self.catalog.categories.pop(type_, None)
 
         async def group_list() -> None:
             body = await self.call("GET", "/campaign_hg/groups_list")
-            self.catalog.groups = {str(g["group_id"]): str(g.get("group_name", "")) for g in (body or {}).get("groups") or []}
+            self.catalog.groups = parsed("/campaign_hg/groups_list", reference.v1_groups(body))
 
         jobs = [categories(t) for t in sorted(types)]
         if "basic" in types:
@@ -235,7 +254,14 @@ class MicroworkersV1Provider(CampaignChanges, Provider):
         types = {self._wanted[a][0] for a, k in kinds.items() if k == "Campaign" and a in wanted and a in self._wanted}
         need_groups = "hire-group" in types or "WorkerGroup" in kinds.values()
         campaigns_needed = "Campaign" in kinds.values()
-        lists = [self._campaigns(t) for t in ("basic", "hire-group")] if campaigns_needed else []
+        # the list of each type the config or state holds (both for a state entry whose type is not
+        # recorded): a list nobody needs is not asked for, so a platform without it fails nothing
+        listed = set(types)
+        for address, kind in kinds.items():
+            if kind == "Campaign" and address in known:
+                recorded = (self.applied.get(address) or {}).get("type")
+                listed |= {recorded} if recorded in LIST else set(LIST)
+        lists = [self._campaigns(t) for t in ("basic", "hire-group") if t in listed] if campaigns_needed else []
         results = await asyncio.gather(
             asyncio.gather(*lists),
             self._catalogs(types, need_groups),
@@ -291,12 +317,17 @@ class MicroworkersV1Provider(CampaignChanges, Provider):
         return Live(address, "Campaign", str(rec["campaign_id"]), attrs, status=str(rec.get("campaign_status")), raw=rec)
 
     def _read_groups(self, known: dict[str, Any], wanted: dict[str, str], found: dict[str, Live]) -> None:
+        unreadable = self.catalog.groups is None and any("groups_list" in u for u in self.catalog.unreadable)
         groups = self.catalog.groups or {}
         for address, kind in sorted(wanted.items()):
             if kind != "WorkerGroup":
                 continue
             gid = self._group_of.get(address)
-            if gid in groups:
+            if unreadable and gid is not None:  # cannot be checked: taken as it is declared
+                recorded = str(known.get(address, gid))
+                found[address] = Live(address, "WorkerGroup", recorded, {"groupId": recorded},
+                                      found_by="as declared (groups_list could not be read)")  # fmt: skip
+            elif gid in groups:
                 recorded = str(known.get(address, gid))  # a changed groupId shows as a change
                 found[address] = Live(address, "WorkerGroup", recorded, {"groupId": recorded},
                                       found_by=f"in groups_list ({groups[gid]})")  # fmt: skip
@@ -334,6 +365,8 @@ class MicroworkersV1Provider(CampaignChanges, Provider):
             return change, []
         change, ops = super().plan_change(res)
         warnings, errors = self._notes.pop(res.address, ([], []))
+        if res.desired is not None and res.kind in ("Campaign", "WorkerGroup") and change.actions != ["no-op"]:
+            warnings = [*self.catalog.unreadable, *warnings]
         change.warnings += warnings
         change.errors += errors
         if res.desired is not None:
@@ -433,13 +466,62 @@ class MicroworkersV1Provider(CampaignChanges, Provider):
             accept = (NOTHING_ADDED,)  # every id is already excluded: nothing to do
         elif op.action == "exclude-remove":
             accept = (NOTHING_REMOVED,)
-        body = await self.call(method, path, data=data or None, idempotent=op.action not in NOT_IDEMPOTENT, accept=accept)
+        data.pop("expect", None)  # what confirm reads back, not a parameter
+        # every write is sent once: one that went unanswered is read back (confirm) before it is
+        # sent again (a pause repeated after it took fails with CAMPAIGN NOT RUNNING)
+        body = await self.call(method, path, data=data or None, idempotent=False, accept=accept)
         if op.action == "create":
             campaign_id = (body or {}).get("campaign_id")
             if not campaign_id:
                 raise ApiError(f"{path} answered SUCCESS without a campaign_id", method=method, url=path)
             return ExecResult(id=str(campaign_id))
         return ExecResult()
+
+    async def confirm(self, op: Operation) -> bool | None:
+        """After a write other than a create went unanswered (or failed with a 5xx): read it back.
+        A lifecycle call (pause, resume, stop, restart_campaign) took when get_info's
+        ``campaign_status`` is the one it leads to, and did not while it is one the call leaves;
+        add_positions when ``available_positions`` reached what the plan expects; set_speed,
+        retarget, change_group and toggle_qt_required when the field reads as sent; an exclude-list
+        edit when the list holds (or no longer holds) the workers."""
+        action = op.action.split("@", 1)[0]
+        payload = op.payload if isinstance(op.payload, dict) else {}
+        if action in ("exclude-add", "exclude-remove"):
+            listed = set(await self._exclude_list())
+            workers = {str(w) for w in payload.get("worker[]") or []}
+            return workers <= listed if action == "exclude-add" else not workers & listed
+        if action not in V1_READ_BACK:
+            return None
+        prefix = "/" + op.call.split(" ")[1].split("/")[1]
+        info = await self.call("GET", f"{prefix}/get_info/{op.target}") or {}
+        status = str(info.get("campaign_status"))
+        if action in ("pause", "resume", "stop", "restart"):
+            leads_to, leaves = V1_READ_BACK[action]
+            if status in leads_to:
+                return True
+            return False if status in leaves else None
+        if action == "add-positions":
+            expect = payload.get("expect")
+            if not isinstance(expect, int):
+                return None
+            try:
+                return int(str(info.get("available_positions")).strip()) >= expect
+            except ValueError:
+                return None
+        if action == "toggle-qt":
+            return (str(info.get("qt_required")).strip() == "1") == bool(payload.get("qt_required"))
+        fields = {"set-speed": ("speed",), "retarget": ("zone", "selected_countries"), "change-group": ("group_id",)}[action]
+        for key in fields:
+            sent, now = payload.get(key), info.get(key)
+            if key == "selected_countries":
+                sent, now = countries(sent), countries(now)
+            elif key == "zone" or key == "group_id":
+                sent, now = str(sent), str(now)
+            else:
+                sent, now = str(sent).strip(), str(now).strip()
+            if sent != now:
+                return False
+        return True
 
     # -- importing (campaignctl import) ----------------------------------------------------
     async def read_account(self, managed: dict[tuple[str, str], str]) -> dict[str, Live]:

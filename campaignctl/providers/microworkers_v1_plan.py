@@ -15,8 +15,6 @@ REPLACE_FIELDS = (
     "type", "title", "category", "payment_per_task", "minutes_to_finish", "required_work", "required_proof",
     "ttr", "auto_rate", "file_proof", "max_positions_per_worker",
 )  # fmt: skip
-#: calls that must not be repeated after a possibly-applied attempt
-NOT_IDEMPOTENT = {"create", "add-positions", "restart", "toggle-qt"}
 TRANSITIONS = {
     ("RUNNING", "paused"): "pause",
     ("RUNNING", "stopped"): "stop",
@@ -187,6 +185,7 @@ class CampaignChanges:
         if delta > 0:
             ops.append(self._action(address, type_, "add-positions", "add_positions", cid, {"positions": delta},
                                     cost=self._cost(payment, delta)))  # fmt: skip
+            ops[-1].payload = {**ops[-1].payload, "expect": d["available_positions"]}  # read back after a lost answer
         action = TRANSITIONS.get((status, d["state"]))
         if action:
             ops.append(self._action(address, type_, action, action, cid, destructive=action == "stop"))

@@ -78,6 +78,7 @@ class Catalog:
     zones: dict[str, tuple[str, list[str]]] | None = None  # zone id -> (name, country codes)
     categories: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # type -> id -> record
     groups: dict[str, str] | None = None  # group id -> name
+    unreadable: list[str] = field(default_factory=list)  # "could not read <list>: unexpected shape"
 
     def zone_problems(self, zone: str, countries: list[str]) -> list[str]:
         if self.zones is None:

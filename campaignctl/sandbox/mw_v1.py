@@ -83,6 +83,7 @@ from . import mw_v1_core as core
 from . import mw_v1_data as D
 from . import mw_v1_tasks as tasks
 from .app import Sandbox
+from .guesses_microworkers import V1_CAMPAIGN_GUESSED_FIELDS
 from .mw_v1_core import (
     Params,
     add_group,
@@ -113,11 +114,20 @@ Handler = Callable[[Sandbox, str, str, Params], Awaitable[Response]]
 
 
 # -- reads -------------------------------------------------------------------------------------
+def _record(sb: Sandbox, c: dict[str, Any]) -> dict[str, Any]:
+    """A campaign's record; in docs-only mode without the guessed fields (guesses_microworkers)."""
+    rec = core.campaign_record(c)
+    if sb.settings.docs_only:
+        for key in V1_CAMPAIGN_GUESSED_FIELDS:
+            rec.pop(key, None)
+    return rec
+
+
 async def get_info(sb: Sandbox, kind: str, cid: str, params: Params) -> Response:
     c = find_campaign(sb, kind, cid)
     if c is None:
         return no_such_campaign(cid)
-    return ok(**core.campaign_record(c))
+    return ok(**_record(sb, c))
 
 
 async def get_status(sb: Sandbox, kind: str, cid: str, params: Params) -> Response:
@@ -175,9 +185,9 @@ async def list_campaigns(sb: Sandbox, kind: str, extend: bool, params: Params) -
             if core.refresh(sb, c):
                 core.save(sb, c)
             if all(p(c) for p in preds):
-                rec = core.campaign_record(c)
+                rec = _record(sb, c)
                 if not extend:
-                    rec = {k: rec[k] for k in ("campaign_id", "title", "campaign_status", "folder")}
+                    rec = {k: rec[k] for k in ("campaign_id", "title", "campaign_status", "folder") if k in rec}
                 out.append(rec)
     if not out:
         return fail(D.NO_CAMPAIGNS)

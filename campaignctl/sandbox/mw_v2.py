@@ -60,10 +60,11 @@ Campaigns (basic: ``/basic-campaigns``; hire-group: ``/hire-group-campaigns``, o
     docs' ``finished`` is "finished or stopped manually"); PENDING_RESTART while a restart job runs.
     ``GET`` -> the BasicCampaignInfoResponse of the docs, every property present (null when unset;
     ``blocked``/``blockedReason`` always null; ``jobQueues.<kind>`` null until such a job exists, else
-    ``{id, status, output}``), plus **guess** echoes autoRateOkTask, autoRateNokTask,
+    ``{id (**guess**), status, output}``), plus **guess** echoes autoRateOkTask, autoRateNokTask,
     autoRefillPositions, successRate, timeToWaitAfterSlotExpiration, folder (DEFAULT|ARCHIVE),
     uniqueTasks, tasksCount; HG adds groupId, maxPositionPerWorker, numberOfWorkerOnSamePosition,
-    taskOrder (``geoZone`` null). ``geoZone.countries`` = the targeted countries (for ``int``: all
+    taskOrder (``geoZone`` null). Settings.docs_only leaves every **guess** field and route out
+    (the list: :mod:`campaignctl.sandbox.guesses_microworkers`). ``geoZone.countries`` = the targeted countries (for ``int``: all
     countries minus the excluded ones). htmlCode/cssSection/jsSection/variables/questions are a
     snapshot of the template taken at creation. ``standardSchedule`` is spelt ``allWeekdays`` (the
     docs' JSON; ``allWeekDays`` from the docs' table is accepted on input).
@@ -91,7 +92,7 @@ Campaigns (basic: ``/basic-campaigns``; hire-group: ``/hire-group-campaigns``, o
 
 maximumJobLimit (**shape**: the docs' response model; input = output)
     ``{enabled, limitPerDay: int|null, distributionType: random|asap (asap), standardSchedule: null |
-    {timeZone, limitPerDay, limitPerHour, allDay (true), allWeekdays (true), daysOfWeek: [0..6]
+    {timeZone, limitPerHour, allDay (true), allWeekdays (true), daysOfWeek: [0..6]
     (0 = Sunday; required when allWeekdays is false), workingHours: ["HH:MM-HH:MM", ...] (required
     when allDay is false)}, advancedSchedule: null | {timeZone, limitPerHour, events: [{type:
     "recur", daysOfWeek, startTime "HH:MM", endTime, startRecur, endRecur|null, limitPerDay,
@@ -257,7 +258,9 @@ def create_app(sandbox: Sandbox) -> Starlette:
             return ok(info, 201, {"Location": f"{request.url.path.rstrip('/')}/{info['id']}"})
 
         async def get(request: Request) -> Response:
-            return ok(model.render_campaign(sb, load(request)))
+            with store.transaction():
+                doc = jobs.advance_campaign_jobs(sb, load(request))
+                return ok(model.render_campaign(sb, doc))
 
         async def patch(request: Request) -> Response:
             body = await _body(request)
@@ -290,7 +293,7 @@ def create_app(sandbox: Sandbox) -> Starlette:
             return ok(slots.list_tasks(sb, load(request), dict(request.query_params)))
 
         one = prefix + "/{id}"
-        return [
+        routes = [
             Route(prefix, listing, methods=["GET"]),
             Route(prefix, create, methods=["POST"]),
             Route(one, get, methods=["GET"]),
@@ -298,13 +301,17 @@ def create_app(sandbox: Sandbox) -> Starlette:
             Route(one + "/pause", action(model.pause), methods=["PUT"]),
             Route(one + "/resume", action(model.resume), methods=["PUT"]),
             Route(one + "/stop", action(model.stop), methods=["PUT"]),
-            Route(one + "/archive", action(lambda s, d: model.archive(s, d, "ARCHIVE")), methods=["PUT"]),
-            Route(one + "/unarchive", action(lambda s, d: model.archive(s, d, "DEFAULT")), methods=["PUT"]),
             Route(one + "/restart", restart, methods=["POST"]),
             Route(one + "/tasks-groups", tasks_groups, methods=["POST"]),
             Route(one + "/slots", slot_list, methods=["GET"]),
-            Route(one + "/tasks", task_list, methods=["GET"]),
         ]
+        if not sb.settings.docs_only:  # guesses v2.route.archive and v2.route.tasks
+            routes += [
+                Route(one + "/archive", action(lambda s, d: model.archive(s, d, "ARCHIVE")), methods=["PUT"]),
+                Route(one + "/unarchive", action(lambda s, d: model.archive(s, d, "DEFAULT")), methods=["PUT"]),
+                Route(one + "/tasks", task_list, methods=["GET"]),
+            ]
+        return routes
 
     # -- queue jobs, templates, slots -------------------------------------------------------
     async def queue_job(request: Request) -> Response:
@@ -361,7 +368,6 @@ def create_app(sandbox: Sandbox) -> Starlette:
         Route("/accounts/me", account, methods=["GET"]),
         Route("/basic-categories", categories, methods=["GET"]),
         Route("/basic-campaigns/configuration", configuration, methods=["GET"]),
-        Route("/hire-groups", hire_groups, methods=["GET"]),
         *campaign_routes("/basic-campaigns", model.BASIC),
         *campaign_routes("/hire-group-campaigns", model.HIRE_GROUP),
         Route("/queue-jobs/{id}", queue_job, methods=["GET"]),
@@ -374,6 +380,8 @@ def create_app(sandbox: Sandbox) -> Starlette:
         Route("/slots/{id}/rate", slot_rate, methods=["PUT"]),
         slots.submit_route(sb),
     ]
+    if not sb.settings.docs_only:  # guess v2.route.hire-groups
+        routes.append(Route("/hire-groups", hire_groups, methods=["GET"]))
     app = Starlette(routes=routes, exception_handlers={ApiError: api_error, HTTPException: http_error})
     app.add_middleware(_Gate, api_key=sb.settings.api_key)
     return app

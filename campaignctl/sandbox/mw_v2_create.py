@@ -103,8 +103,8 @@ def _internal_template(sb: Sandbox, c: Checker, value: Any) -> dict[str, Any] | 
     if (types is not None and c.array(types, f + ".allowedFileTypes") is not None
             and not all(isinstance(x, str) and x for x in types)):
         c.add(f + ".allowedFileTypes", "Must be a list of file extensions.")
-    return {
-        "adminInstructions": admin,
+    return {  # **decision**: an empty text or list is kept, and answered, as null (as a database column would)
+        "adminInstructions": admin or None,
         "numberOfSubTasks": c.integer(t.get("numberOfSubTasks", 1), f + ".numberOfSubTasks",
                                       limit("numberOfSubTasks", "min"), limit("numberOfSubTasks", "max")),
         "displaySubTasksOnSamePage": c.boolean(t.get("displaySubTasksOnSamePage", False),
@@ -113,7 +113,7 @@ def _internal_template(sb: Sandbox, c: Checker, value: Any) -> dict[str, Any] | 
         "id": t.get("id"),
         "numberOfFileProofs": c.integer(t.get("numberOfFileProofs", 0), f + ".numberOfFileProofs",
                                         limit("numberOfFileProofs", "min"), limit("numberOfFileProofs", "max")),
-        "allowedFileTypes": types,
+        "allowedFileTypes": types or None,
         "_template": tpl,
     }
 

@@ -19,6 +19,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import mw_v2_data as data
+from .guesses_microworkers import V2_CAMPAIGN_GUESSED_FIELDS
 from .mw_v2_rules import (
     PATCHABLE,
     ApiError,
@@ -248,7 +249,10 @@ def _job_info(sb: Sandbox, job_id: int | None) -> dict[str, Any] | None:
     job = sb.store.get(P, "queuejob", job_id) if job_id else None
     if job is None:
         return None
-    return {"id": JOB_IDS.encode(job["id"]), "status": job["status"], "output": job["output"]}
+    info = {"status": job["status"], "output": job["output"]}
+    if not sb.settings.docs_only:
+        info = {"id": JOB_IDS.encode(job["id"]), **info}  # guess v2.campaign.jobQueues.id
+    return info
 
 
 def render_campaign(sb: Sandbox, doc: dict[str, Any]) -> dict[str, Any]:
@@ -288,7 +292,8 @@ def render_campaign(sb: Sandbox, doc: dict[str, Any]) -> dict[str, Any]:
         "estimateCost": float(cost(doc["paymentPerTask"], doc["availablePositions"])),
         "jsSection": doc["jsSection"],
         "cssSection": doc["cssSection"],
-        # accepted on create/PATCH but not in the documented response: echoed (guess)
+        # accepted on create/PATCH but not in the documented response: echoed (guesses v2.campaign.*,
+        # campaignctl.sandbox.guesses_microworkers; left out in docs-only mode)
         "autoRateOkTask": doc["autoRateOkTask"],
         "autoRateNokTask": doc["autoRateNokTask"],
         "autoRefillPositions": doc["autoRefillPositions"],
@@ -301,6 +306,9 @@ def render_campaign(sb: Sandbox, doc: dict[str, Any]) -> dict[str, Any]:
     if doc["kind"] == HIRE_GROUP:
         out.update({k: doc[k] for k in ("groupId", "maxPositionPerWorker", "numberOfWorkerOnSamePosition",
                                         "taskOrder")})
+    if sb.settings.docs_only:
+        for key in V2_CAMPAIGN_GUESSED_FIELDS:
+            out.pop(key, None)
     return out
 
 

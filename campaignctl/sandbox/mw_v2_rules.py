@@ -221,7 +221,8 @@ def check_notifications(c: Checker, value: Any) -> list[dict[str, Any]] | None:
 _TIME = re.compile(r"^(?:[01]\d|2[0-3]):[0-5]\d$|^24:00$")
 _OFFSET_TZ = re.compile(r"^(?:UTC)?[+-](?:0\d|1[0-4]):[0-5]\d$")
 JOB_LIMIT_KEYS = {"enabled", "limitPerDay", "distributionType", "standardSchedule", "advancedSchedule"}
-STANDARD_KEYS = {"timeZone", "limitPerDay", "limitPerHour", "allDay", "allWeekdays", "daysOfWeek", "workingHours"}
+#: the docs' StandardScheduleResponse JSON: no limitPerDay (that is maximumJobLimit.limitPerDay, beside it)
+STANDARD_KEYS = {"timeZone", "limitPerHour", "allDay", "allWeekdays", "daysOfWeek", "workingHours"}
 RECUR_KEYS = {"type", "daysOfWeek", "startTime", "endTime", "startRecur", "endRecur", "limitPerDay", "limitPerHour"}
 ONE_TIME_KEYS = {"type", "start", "end", "allDay", "limitPerDay", "limitPerHour"}
 
@@ -318,7 +319,7 @@ def _standard(c: Checker, value: Any, f: str) -> dict[str, Any] | None:
     if "allWeekDays" in body and "allWeekdays" not in body:  # the docs' table spells it this way
         body["allWeekdays"] = body.pop("allWeekDays")
     c.unknown(body, STANDARD_KEYS, f + ".")
-    per_day, per_hour = _limits(c, body, f + ".")
+    _, per_hour = _limits(c, body, f + ".")
     all_day = c.boolean(body.get("allDay", True), f + ".allDay")
     all_week = c.boolean(body.get("allWeekdays", True), f + ".allWeekdays")
     days = _days(c, body.get("daysOfWeek"), f + ".daysOfWeek", required=all_week is False)
@@ -331,7 +332,6 @@ def _standard(c: Checker, value: Any, f: str) -> dict[str, Any] | None:
         c.add(f + ".workingHours", "Must list at least one range when allDay is false.")
     return {
         "timeZone": _timezone(c, body.get("timeZone", "UTC"), f + ".timeZone"),
-        "limitPerDay": per_day,
         "limitPerHour": per_hour,
         "allDay": all_day,
         "allWeekdays": all_week,

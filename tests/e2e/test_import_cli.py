@@ -208,8 +208,8 @@ SURVEY_HTML = (
     "<h3>Visit {{url}}</h3>\n<label>Loads? <input type=\"radio\" name=\"loads\" value=\"yes\" required> yes\n"
     "<input type=\"radio\" name=\"loads\" value=\"no\"> no</label>\n<textarea name=\"impression\"></textarea>\n"
 )
-WEEKDAYS = {"enabled": True, "standardSchedule": {
-    "timeZone": "Europe/Berlin", "limitPerDay": 20, "limitPerHour": 5, "allDay": False, "allWeekdays": False,
+WEEKDAYS = {"enabled": True, "limitPerDay": 20, "standardSchedule": {  # limitPerDay beside it, as documented
+    "timeZone": "Europe/Berlin", "limitPerHour": 5, "allDay": False, "allWeekdays": False,
     "daysOfWeek": [1, 2, 3, 4, 5], "workingHours": ["08:00-18:00"]}}  # fmt: skip
 
 

@@ -347,12 +347,16 @@ def test_patch_whitelist_and_ranges(api: Api) -> None:
 def test_maximum_job_limit_schedules(api: Api) -> None:
     cid = api.create()["id"]
     standard = {"enabled": True, "limitPerDay": 100, "distributionType": "random", "advancedSchedule": None,
-                "standardSchedule": {"timeZone": "Europe/Berlin", "limitPerDay": 100, "limitPerHour": 10,
+                "standardSchedule": {"timeZone": "Europe/Berlin", "limitPerHour": 10,
                                      "allDay": False, "allWeekdays": False, "daysOfWeek": [1, 2, 3, 4, 5],
                                      "workingHours": ["09:00-12:00", "13:00-17:00"]}}
     r = api.patch(f"/basic-campaigns/{cid}", {"maximumJobLimit": standard})
     assert r.status_code == 200, r.text
     assert r.json()["maximumJobLimit"] == standard
+    # the documented standardSchedule has no limitPerDay: it is maximumJobLimit.limitPerDay (issue 19, finding 8)
+    inside = {**standard, "standardSchedule": {**standard["standardSchedule"], "limitPerDay": 100}}
+    assert fields(api.patch(f"/basic-campaigns/{cid}", {"maximumJobLimit": inside})) == {
+        "maximumJobLimit.standardSchedule.limitPerDay"}
     advanced = {"enabled": True, "limitPerDay": None, "distributionType": "asap", "standardSchedule": None,
                 "advancedSchedule": {"timeZone": "UTC", "limitPerHour": 20, "events": [
                     {"type": "recur", "daysOfWeek": [0, 6], "startTime": "10:00", "endTime": "18:00",

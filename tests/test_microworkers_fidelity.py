@@ -1,0 +1,325 @@
+"""Issue 19, the Microworkers providers against a server that answers what the docs allow but our
+sandbox did not: lists of kinds nobody uses missing (finding 3), reference lists in other shapes
+(finding 4), answers lost after the platform committed a lifecycle write (finding 7); and the one
+canonical "nothing" every platform compares by (finding 2). The server is the embedded sandbox
+behind a small ASGI wrapper that rewrites or replaces chosen answers."""
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, MutableMapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from campaignctl.plan.model import Plan
+from campaignctl.providers.base import Live, Provider, Resource, blank, same
+from campaignctl.sandbox import embedded
+from campaignctl.sandbox.app import Sandbox
+from campaignctl.sandbox.faults import FaultSpec
+from campaignctl.session import Session
+
+#: (method, path) -> None (answer as the sandbox does), or (status, body) to answer instead
+Replace = Callable[[str, str], tuple[int, Any] | None]
+#: (method, path, decoded JSON answer) -> the answer to give
+Rewrite = Callable[[str, str, Any], Any]
+
+
+def _odd(monkeypatch: pytest.MonkeyPatch, replace: Replace | None = None, rewrite: Rewrite | None = None) -> None:
+    real = embedded.embedded_app
+
+    def patched(root: Path) -> Any:
+        app = real(root)
+
+        async def wrapper(scope: dict[str, Any], receive: Any, send: Any) -> None:
+            if scope["type"] != "http":
+                await app(scope, receive, send)
+                return
+            method, path = scope["method"], scope["path"]
+            answer = replace(method, path) if replace else None
+            if answer is None:
+                messages: list[MutableMapping[str, Any]] = []
+
+                async def keep(message: MutableMapping[str, Any]) -> None:
+                    messages.append(message)
+
+                await app(scope, receive, keep)
+                start, body = messages[0], b"".join(m.get("body", b"") for m in messages[1:])
+                if rewrite is None or not body:
+                    await send(start)
+                    await send({"type": "http.response.body", "body": body})
+                    return
+                answer = (start["status"], rewrite(method, path, json.loads(body)))
+            status, content = answer
+            raw = json.dumps(content).encode()
+            await send({"type": "http.response.start", "status": status,
+                        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode())]})
+            await send({"type": "http.response.body", "body": raw})
+
+        wrapper.state = app.state  # type: ignore[attr-defined]
+        return wrapper
+
+    monkeypatch.setattr(embedded, "embedded_app", patched)
+
+
+def _plan(root: Path) -> Plan:
+    return asyncio.run(Session.load(root).plan())
+
+
+def _apply(root: Path) -> None:
+    session = Session.load(root)
+    plan = asyncio.run(session.plan())
+    assert not plan.errors, plan.errors
+    result, check = asyncio.run(session.apply(plan, progress=False))
+    assert result.ok, result.failed
+    assert check is None or not check.pending, [c.address for c in check.pending]
+
+
+def _sandbox(root: Path) -> Sandbox:
+    sandbox: Sandbox = embedded.embedded_app(root).state.sandbox
+    return sandbox
+
+
+V2 = """kind: Provider
+name: mw
+spec: {type: microworkers, endpoint: sandbox}
+---
+kind: Template
+name: form
+provider: mw
+spec: {title: Form, htmlCode: '<p>Look</p><input name="answer">'}
+---
+kind: Campaign
+name: basic
+provider: mw
+spec:
+  type: basic
+  title: Basic only
+  description: Answer one question.
+  categoryId: "1001"
+  paymentPerTask: 0.10
+  minutesToFinish: 10
+  template: form
+  targetedZone: {id: europe1}
+  availablePositions: 30
+  state: running
+"""
+V1 = """kind: Provider
+name: mw1
+spec: {type: microworkers-v1, endpoint: sandbox}
+---
+kind: Campaign
+name: signup
+provider: mw1
+spec:
+  type: basic
+  title: Sign up
+  zone: int
+  category: "1001"
+  available_positions: 40
+  payment_per_task: 0.2
+  speed: 100
+  minutes_to_finish: 10
+  ttr: 7
+  required_work: Do it
+  required_proof: Username
+  auto_rate: "NO"
+  file_proof: 0
+  state: running
+"""
+
+
+def _write(root: Path, text: str) -> Path:
+    (root / "c.yaml").write_text(text)
+    return root
+
+
+def _edit(root: Path, old: str, new: str) -> None:
+    text = (root / "c.yaml").read_text()
+    assert old in text, old
+    (root / "c.yaml").write_text(text.replace(old, new, 1))
+
+
+# -- finding 3: lists of kinds nobody uses -----------------------------------------------------------
+def test_v2_plan_of_basic_campaigns_never_reads_hire_group_campaigns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[str] = []
+
+    def replace(method: str, path: str) -> tuple[int, Any] | None:
+        seen.append(path)
+        if path.endswith("/hire-group-campaigns"):
+            return 404, {"title": "NotFound", "detail": "No such route."}
+        return None
+
+    _odd(monkeypatch, replace)
+    root = _write(tmp_path, V2)
+    plan = _plan(root)
+    assert not plan.errors, plan.errors
+    _apply(root)
+    assert not _plan(root).has_changes
+    assert not any(p.endswith("/hire-group-campaigns") for p in seen)
+
+
+def test_v1_plan_of_basic_campaigns_never_reads_hire_group_campaigns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[str] = []
+
+    def replace(method: str, path: str) -> tuple[int, Any] | None:
+        seen.append(path)
+        if "campaigns_hg" in path or "campaign_hg" in path:
+            return 404, {"status": "ERROR", "error": "UNKNOWN METHOD"}
+        return None
+
+    _odd(monkeypatch, replace)
+    root = _write(tmp_path, V1)
+    assert not _plan(root).errors
+    _apply(root)
+    assert not _plan(root).has_changes
+    assert not any("_hg" in p for p in seen)
+
+
+# -- finding 4: reference data in shapes the docs do not fix ------------------------------------------
+def _flat_categories(method: str, path: str, body: Any) -> Any:
+    if path.endswith("/basic-categories"):  # sub-categories as one flat list
+        return [sub for cat in body["items"] for sub in cat["subCategories"]]
+    return body
+
+
+def test_v2_flat_categories_are_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _odd(monkeypatch, rewrite=_flat_categories)
+    root = _write(tmp_path, V2)
+    plan = _plan(root)
+    assert not plan.errors, plan.errors
+    _edit(root, "paymentPerTask: 0.10", "paymentPerTask: 0.0001")  # the minimum payment is still checked
+    assert any("below the minimum" in e for e in _plan(root).errors)
+
+
+def test_v2_unreadable_reference_list_is_said_not_held_against_the_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _odd(monkeypatch, rewrite=lambda m, p, b: {"something": "else"} if p.endswith("/basic-categories") else b)
+    root = _write(tmp_path, V2)
+    plan = _plan(root)
+    assert not plan.errors, plan.errors
+    (change,) = [c for c in plan.changes if c.address == "mw/campaign/basic"]
+    assert any("could not read GET /basic-categories: unexpected shape" in w for w in change.warnings)
+
+
+def test_v2_reference_routes_a_platform_lacks_fail_no_plan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    gone = ("/basic-categories", "/basic-campaigns/configuration", "/accounts/me")
+    _odd(monkeypatch, lambda m, p: (404, {"title": "NotFound"}) if p.endswith(gone) else None)
+    root = _write(tmp_path, V2)
+    plan = _plan(root)
+    assert not plan.errors, plan.errors
+    assert plan.balances == {"mw": None}
+    (change,) = [c for c in plan.changes if c.address == "mw/campaign/basic"]
+    assert any("could not read GET /basic-categories" in w for w in change.warnings)
+
+
+def _v1_other_keys(method: str, path: str, body: Any) -> Any:
+    if path.endswith("/zones_list"):
+        body["zones"] = [{"zone": z["zone_id"], "name": z["zone_name"], "countries": z["countries"]} for z in body["zones"]]
+    elif path.endswith("/categories_list"):
+        body["categories"] = [{"id": c["category_id"], "name": c["category_name"],
+                               "min_payment_per_task": c["min_payment_per_task"]} for c in body["categories"]]
+    elif path.endswith("/groups_list"):
+        body["groups"] = [{"id": g["group_id"], "name": g["group_name"]} for g in body["groups"]]
+    return body
+
+
+def test_v1_catalogs_with_other_keys_are_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _odd(monkeypatch, rewrite=_v1_other_keys)
+    root = _write(tmp_path, V1 + '---\nkind: WorkerGroup\nname: typists\nprovider: mw1\nspec: {groupId: "1111"}\n')
+    plan = _plan(root)
+    assert not plan.errors, plan.errors
+    _edit(root, 'category: "1001"', 'category: "9999"')
+    _edit(root, 'groupId: "1111"', 'groupId: "9876"')
+    errors = _plan(root).errors
+    assert any("'9999'" in e and "1001 (Sign up)" in e for e in errors), errors  # names read from "name"
+    assert any("'9876'" in e and "1111 (" in e and "1111 ()" not in e for e in errors), errors
+
+
+# -- finding 7: lost answers of lifecycle writes ----------------------------------------------------
+def _lose_next(root: Path, platform: str, method: str) -> Sandbox:
+    sandbox = _sandbox(root)
+    sandbox.set_faults(FaultSpec(reset_after=1.0, platforms=(platform,), methods=(method,), max_faults=1))
+    sandbox.calls.clear()
+    return sandbox
+
+
+def test_v2_pause_whose_answer_was_lost_is_read_back_not_resent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _write(tmp_path, V2)
+    _apply(root)
+    _edit(root, "state: running", "state: paused")
+    sandbox = _lose_next(root, "microworkers", "PUT")
+    _apply(root)  # without the read back: PUT sent again -> 400 CampaignIsNotRunning
+    assert sandbox.stats()["microworkers"]["PUT"] == 1
+    sandbox.set_faults(None)
+    assert not _plan(root).has_changes
+
+
+def test_v2_patch_whose_answer_was_lost_is_read_back(tmp_path: Path) -> None:
+    root = _write(tmp_path, V2)
+    _apply(root)
+    _edit(root, "state: running", "state: running\n  speed: 321")
+    sandbox = _lose_next(root, "microworkers", "PATCH")
+    _apply(root)
+    assert sandbox.stats()["microworkers"]["PATCH"] == 1  # read back as done, not sent again
+    sandbox.set_faults(None)
+    assert not _plan(root).has_changes
+
+
+def test_v2_rows_whose_upload_answer_was_lost_are_read_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(embedded.DOCS_ONLY_ENV, "1")
+    text = V2.replace("availablePositions: 30", "tasks: {file: rows.csv}").replace(
+        '<input name="answer">', '{{site}} <input name="answer">')
+    (tmp_path / "rows.csv").write_text("id,site\n" + "".join(f"r{i},s{i}\n" for i in range(30)))
+    root = _write(tmp_path, text)
+    _apply(root)
+    with (tmp_path / "rows.csv").open("a") as f:
+        f.writelines(f"n{i},t{i}\n" for i in range(5))
+    sandbox = _lose_next(root, "microworkers", "POST")
+    _apply(root)  # without the read back: the tasks-groups error stands, apply fails
+    assert sandbox.stats()["microworkers"]["POST"] == 1  # uploaded once
+    sandbox.set_faults(None)
+    assert not _plan(root).has_changes
+
+
+def test_v1_pause_whose_answer_was_lost_is_read_back_not_resent(tmp_path: Path) -> None:
+    root = _write(tmp_path, V1)
+    _apply(root)
+    _edit(root, "state: running", "state: paused")
+    sandbox = _lose_next(root, "microworkers-v1", "PUT")
+    _apply(root)  # without the read back: pause sent again -> CAMPAIGN NOT RUNNING
+    assert sandbox.stats()["microworkers-v1"]["PUT"] == 1
+    sandbox.set_faults(None)
+    assert not _plan(root).has_changes
+
+
+# -- finding 2: absent, null and empty plan alike, on every platform -------------------------------
+def test_blank_is_one_nothing() -> None:
+    assert blank({"a": "", "b": [], "c": {}, "d": None, "e": {"f": ""}, "g": 0, "h": False}) == {"g": 0, "h": False}
+    assert same({"adminInstructions": ""}, {"adminInstructions": None}) and same({"x": []}, {})
+    assert not same({"x": "a"}, {"x": ""})
+
+
+class _Fake(Provider):
+    type = "fake"
+    kinds = ("Thing",)
+
+    def __init__(self) -> None:  # no document, no client: only the planning template
+        self.name = "fake"
+        self.applied = {}
+
+    def update_ops(self, res: Resource, changed: set[str]) -> list[Any]:
+        raise AssertionError(f"an update planned for {changed}")
+
+
+@pytest.mark.parametrize(("live", "desired"), [
+    ({"description": None, "tags": None}, {"description": "", "tags": []}),  # SWARMS-like: empty in the config
+    ({"internalTemplate": {"adminInstructions": None, "allowedFileTypes": None}},
+     {"internalTemplate": {"adminInstructions": "", "allowedFileTypes": []}}),  # Microworkers v2
+    ({"selected_countries": []}, {}),  # Microworkers v1: absent
+])  # fmt: skip
+def test_no_plan_differs_only_by_representation(live: dict[str, Any], desired: dict[str, Any]) -> None:
+    res = Resource("fake/thing/a", "Thing", "a", desired, Live("fake/thing/a", "Thing", 1, live))
+    change, ops = _Fake().plan_change(res)
+    assert change.actions == ["no-op"] and ops == []
+    assert _Fake().settled(res, desired) is not None
