@@ -217,17 +217,27 @@ def fields_lines(fields: Iterable[FieldChange], paired: bool = False) -> list[Li
         parent = m.group("parent") if m else ""
         if parent != run_parent:
             if more:
-                out.append(Line("#", f"... and {more} more {run_parent} (every one in --format json and the saved plan)"))
+                out.append(Line("#", f"... and {more} more task rows (every one in --format json and the saved plan)"))
             run_parent, run_length, more = parent, 0, 0
         if parent:
             run_length += 1
             if run_length > ROWS_SHOWN:
                 more += 1
                 continue
-        out += change_lines(f, paired)
+        out += _row_line(f, paired) if parent else change_lines(f, paired)
     if more:
-        out.append(Line("#", f"... and {more} more {run_parent} (every one in --format json and the saved plan)"))
+        out.append(Line("#", f"... and {more} more task rows (every one in --format json and the saved plan)"))
     return out
+
+
+def _row_line(f: FieldChange, paired: bool) -> list[Line]:
+    """A task row added or removed on one line, ``id: column=value, ...`` (every column, whole)."""
+    value, sign = (f.after, "+") if f.before is None else (f.before, "-")
+    plain = isinstance(value, dict) and value and not any(isinstance(v, (dict, list)) or _multiline(v) for v in value.values())
+    if (f.before is not None and f.after is not None) or not plain:
+        return change_lines(f, paired)
+    columns = ", ".join(f"{k}={scalar(v)}" for k, v in value.items())
+    return [Line(sign, f"{f.path}: {columns}{_note(f.how)}")]
 
 
 # ----------------------------------------------------------------------------- printing
