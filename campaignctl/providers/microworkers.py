@@ -58,6 +58,8 @@ from .microworkers_rows import (
     job_limit,
     load_rows,
     normalise_limit,
+    row_changes,
+    row_columns,
     schedule_doc,
     variables_of,
 )
@@ -459,12 +461,15 @@ class MicroworkersProvider(Provider):
         items = await self._list(f"/{coll}/{live.id}/tasks")
         names = {q.get("id"): q.get("name") for q in live.raw.get("questions") or []}
         rows: dict[str, str] = {}
+        columns: dict[str, dict[str, str]] = {}  # for the plan to show a row that is gone or changed
         for item in items:
             data = {kv["key"]: kv["value"] for kv in item.get("data") or []}
             tests = {names.get(tc.get("questionId"), tc.get("questionId")): list(tc.get("answers") or [])
                      for tc in item.get("testCases") or []}
             rows[str(item["id"])] = content_digest(data, tests)
+            columns[str(item["id"])] = row_columns(data, tests)
         live.raw["rows"] = rows
+        live.raw["row_columns"] = columns
         live.attrs["tasks"] = _summary_of(rows)
 
     async def balance(self) -> float | None:
@@ -496,7 +501,7 @@ class MicroworkersProvider(Provider):
     # -- planning --------------------------------------------------------------------------
     def plan_change(self, res: Resource) -> tuple[ResourceChange, list[Operation]]:
         try:
-            return super().plan_change(res)
+            change, ops = super().plan_change(res)
         except Impossible as exc:  # from create_ops (plan-time checks against live configuration)
             change = ResourceChange(
                 address=res.address, provider=self.name, kind=res.kind, name=res.name,
@@ -506,6 +511,13 @@ class MicroworkersProvider(Provider):
             )  # fmt: skip
             change.errors.append(str(exc))
             return change, []
+        digest = next((f for f in change.fields if f.path == "tasks.digest"), None)
+        if digest is not None and res.live is not None:  # the rows themselves, not their digest
+            rows = row_changes(self._rows.get(res.address, []), res.live.raw.get("rows") or {},
+                               res.live.raw.get("row_columns") or {}, digest.how)  # fmt: skip
+            at = change.fields.index(digest)
+            change.fields[at:at + 1] = rows or [digest]
+        return change, ops
 
     def _cost(self, payment: float, positions: int) -> float:
         return round(float(payment) * positions * (1 + self.fee), 4)
