@@ -84,3 +84,8 @@ def test_task_rows_first_ones_then_a_count() -> None:
     assert text([FieldChange("tasks.rows[r1]", {"url": "a", "brand": "B"}, {"url": "a", "brand": "C"})]) == [
         '~ tasks.rows[r1].brand: "B" -> "C"', "# tasks.rows[r1]: 1 unchanged field(s) hidden",
     ]
+
+
+def test_trailing_spaces_are_kept() -> None:
+    """A line whose only change is trailing whitespace must not print as the same line twice."""
+    assert text([FieldChange("css", "a {}  \nb {}\n", "a {}\nb {}\n")])[1:4] == ["    @@ -1,2 +1,2 @@", "    - a {}  ", "    + a {}"]

@@ -171,7 +171,7 @@ def _fit(build: Callable[[float], str], budget: int) -> str:
         else:
             hi = mid
     text = build(lo / 1000)
-    if len(text) > budget:  # the fixed parts alone are too large (cannot happen with clipped values)
+    if len(text) > budget:  # the fixed parts, or a single line (a value of ~64,000 characters), are too large
         text = "<details><summary>(a resource too large to show)</summary>\n\n_Not shown: too large for one comment._\n\n</details>"
     return text
 

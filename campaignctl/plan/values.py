@@ -245,7 +245,7 @@ def _row_line(f: FieldChange, paired: bool) -> list[Line]:
 def text_line(line: Line) -> str:
     """For the text plan: ``~ path: a -> b``; the lines of a multi-line string indented under it."""
     sign = "" if line.sign == "@" else f"{line.sign} "
-    return f"{_INDENT * line.depth}{sign}{line.text}".rstrip()
+    return f"{_INDENT * line.depth}{sign}".rstrip() if not line.text else f"{_INDENT * line.depth}{sign}{line.text}"
 
 
 def diff_line(line: Line) -> str:
@@ -253,5 +253,4 @@ def diff_line(line: Line) -> str:
     ``@@`` hunk headers as they are)."""
     if line.sign == "@":
         return line.text
-    sign = " " if line.sign == " " else line.sign
-    return f"{sign} {_INDENT * line.depth}{line.text}".rstrip()
+    return f"{line.sign} {_INDENT * line.depth}{line.text}" if line.text else line.sign
