@@ -88,9 +88,10 @@ def _money(value: float) -> str:
 
 def _diff_lines(change: ResourceChange) -> list[str]:
     """The resource's changes as ```` ```diff ```` lines, every value in full (:mod:`.values`)."""
-    lines = [diff_line(x) for x in fields_lines(change.fields, paired=True)]
-    if not change.fields and change.actions == ["create"] and change.after:
+    lines = []
+    if change.actions == ["create"] and change.after:  # its fields: the task rows it uploads
         lines += [diff_line(x) for x in object_lines("+", change.after)]
+    lines += [diff_line(x) for x in fields_lines(change.fields, paired=True)]
     if not change.fields and change.actions == ["delete"] and change.before:
         lines += [diff_line(x) for x in object_lines("-", change.before)]
     return lines

@@ -75,9 +75,9 @@ def render_text(plan: Plan, style: Style = PLAIN) -> str:
         lines.append(head)
         for reason in change.reasons:
             lines.append(f"      # {reason}")
-        lines += _lines(fields_lines(change.fields), "      ", style)
         if change.actions == ["create"] and change.after:
             lines += _lines(object_lines("+", change.after), "      ", style)
+        lines += _lines(fields_lines(change.fields), "      ", style)  # a create's: the task rows it uploads
         for warning in change.warnings:
             lines.append(f"      {_paint('!', '!', style)} {warning}")
         for error in change.errors:

@@ -517,6 +517,8 @@ class MicroworkersProvider(Provider):
                                res.live.raw.get("row_columns") or {}, digest.how)  # fmt: skip
             at = change.fields.index(digest)
             change.fields[at:at + 1] = rows or [digest]
+        elif change.actions == ["create"] and res.address in self._rows:  # the rows a new campaign uploads
+            change.fields = row_changes(self._rows[res.address], {}, {}, "update")
         return change, ops
 
     def _cost(self, payment: float, positions: int) -> float:

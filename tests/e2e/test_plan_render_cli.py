@@ -127,7 +127,14 @@ def test_show_a_saved_plan_offline(tmp_path: Path) -> None:
 
 
 def test_rows_added_show_in_the_plan_and_export_joins_rows(tmp_path: Path) -> None:
-    config = _survey(tmp_path)
+    config = copy_example("microworkers-survey", tmp_path)
+    new = run_cli("plan", config).out  # a new campaign: the rows it uploads
+    block = new[new.index("mw/campaign/website-survey  create"):]
+    assert '+ title: "First impression of a company website"' in block
+    assert '+ tasks.rows[site001]: url="https://acme.example.com/", brand="Acme"' in block
+    assert "# ... and 10 more task rows" in block
+    assert run_cli("apply", config, "--auto-approve").code == 0
+
     with (config / "data" / "rows.csv").open("a") as f:
         for i in range(31, 56):
             f.write(f"site{i:03d},https://extra{i}.example.com/,Extra {i}\n")
