@@ -3,8 +3,8 @@
 A plan is rendered as one or more *parts*, each strictly shorter than ``limit`` characters (GitHub
 refuses comments over 65,536), each valid Markdown on its own (no unclosed fence or ``<details>``).
 Parts are split only between resource blocks; values are never cut (:mod:`.values`), but a single
-block too large for a part (GitHub's limit) loses its last lines, with a note saying how many. Every part starts with two hidden lines, so CI can find and update its comments in
-place::
+block too large for a part (GitHub's limit) loses its last lines, with a note saying how many.
+Every part starts with two hidden lines, so CI can find and update its comments in place::
 
     <!-- campaignctl-plan -->
     <!-- campaignctl-plan part 1/3 -->
@@ -88,7 +88,7 @@ def _money(value: float) -> str:
 
 def _diff_lines(change: ResourceChange) -> list[str]:
     """The resource's changes as ```` ```diff ```` lines, every value in full (:mod:`.values`)."""
-    lines = []
+    lines: list[str] = []
     if change.actions == ["create"] and change.after:  # its fields: the task rows it uploads
         lines += [diff_line(x) for x in object_lines("+", change.after)]
     lines += [diff_line(x) for x in fields_lines(change.fields, paired=True)]
