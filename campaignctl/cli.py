@@ -171,6 +171,21 @@ def drift(path: Path, detailed_exitcode: bool, fmt: str, parallelism: int) -> No
         sys.exit(2)
 
 
+# -- show ---------------------------------------------------------------------------------------
+@cli.command()
+@click.argument("planfile", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(PLAN_FORMATS), default="text", show_default=True, help="text for people, json for machines, markdown for a pull-request comment.")
+@pass_app
+def show(app: App, planfile: Path, fmt: str) -> None:
+    """Show a plan saved with `plan -out FILE`, as `plan` printed it.
+
+    Offline: no platform is called and no configuration is needed.
+    """
+    from .plan.output import emit
+
+    emit(_read_saved(planfile, None), fmt, app.color(sys.stdout))
+
+
 # -- apply -------------------------------------------------------------------------------------
 @cli.command()
 @click.argument("target", default=".", type=click.Path(path_type=Path))

@@ -291,7 +291,10 @@ def test_markdown_small_plan() -> None:
     assert "mw/campaign/old" in rows[2] and "removed from the configuration" in rows[2]
 
     drift = head[head.index("### Drift: 2 object(s) changed outside campaignctl"):]
-    assert "- **swarms/job/j** (swarms): changed — `description`: `\"a\"` → `` \"b`c\" ``" in drift  # a code span that the backtick cannot close
+    assert "- **swarms/job/j** (swarms): changed — `description`\n" in drift  # the paths; the values in full below
+    assert "### Drift in full (before: last applied, after: live now)" in resources
+    details = resources[resources.index("### Drift in full"):]
+    assert "<b>swarms/job/j</b> — changed on the platform</summary>\n\n```diff\n- description: \"a\"\n+ description: \"b`c\"\n```" in details
     assert "- **mw/campaign/old** (mw): deleted" in drift
 
     # one <details> per shown resource (the no-op one is not shown); destructive ones open
@@ -300,7 +303,7 @@ def test_markdown_small_plan() -> None:
     assert "<details><summary><code>+</code> <b>swarms/task/new</b> — create</summary>" in resources
     assert "mw/template/same" not in md
     assert "```diff\n- tasks: []\n+ tasks: [\"swarms/task/new\"]\n```" in resources
-    assert "```diff\n- title: \"Old\"\n+ title: \"Pipe | and `tick`\"   # forces replacement\n```" in resources
+    assert "```diff\n- title: \"Old\"\n+ title: \"Pipe | and `tick`\"  # forces replacement\n```" in resources
     assert "```text\n  3. POST /campaigns\n  4. POST /campaigns/{id}/publish   12.50 USD\n  5. POST /campaigns/3/cancel   (destructive)\n```" in resources
     assert "  2. PUT /jobs/7/tasks" in resources
     assert "```diff\n- title: \"Gone\"\n```" in resources  # a delete shows what goes

@@ -2,9 +2,9 @@
 
 A plan is rendered as one or more *parts*, each strictly shorter than ``limit`` characters (GitHub
 refuses comments over 65,536), each valid Markdown on its own (no unclosed fence or ``<details>``).
-Parts are split only between resource blocks; a single block too large for a part is truncated
-with a note. Every part starts with two hidden lines, so CI can find and update its comments in
-place::
+Parts are split only between resource blocks; values are never cut (:mod:`.values`), but a single
+block too large for a part (GitHub's limit) loses its last lines, with a note saying how many.
+Every part starts with two hidden lines, so CI can find and update its comments in place::
 
     <!-- campaignctl-plan -->
     <!-- campaignctl-plan part 1/3 -->
@@ -15,7 +15,6 @@ HTML escapes inside ``<summary>``, and code fences longer than any backtick run 
 from __future__ import annotations
 
 import html
-import json
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -23,14 +22,15 @@ from functools import partial
 from typing import Any
 
 from .. import __version__
-from .model import Drift, FieldChange, Operation, Plan, ResourceChange
+from .model import Drift, Operation, Plan, ResourceChange
 from .render import describe_actions, shown_call
+from .values import diff_line, fields_lines, object_lines
 
 MARKER = "<!-- campaignctl-plan -->"
 LIMIT = 65000
 #: rows of the destructive-changes table and drift entries shown before "... and N more"
 SECTION_ROWS = 50
-VALUE_CHARS = 300  # a value in a diff line is cut after this many characters
+VALUE_CHARS = 300  # an API call's line is cut after this many characters (values are not: see .values)
 TEXT_CHARS = 500  # a reason, warning or error line
 
 
@@ -80,47 +80,21 @@ def code(text: Any, limit: int = VALUE_CHARS) -> str:
     return f"{bar}{body}{bar}"
 
 
-def _value(value: Any) -> str:
-    return _clip(json.dumps(value, default=str, ensure_ascii=False), VALUE_CHARS)
-
-
 def _money(value: float) -> str:
     return f"{value:.2f} USD"
 
 
 # ----------------------------------------------------------------------------------- sections
 
-def _object_lines(sign: str, obj: dict[str, Any]) -> list[str]:
-    """A whole object as diff lines (creates and deletes); lists of objects one item a line."""
-    lines: list[str] = []
-    for key, value in obj.items():
-        if value in (None, [], {}):
-            continue
-        if isinstance(value, list) and any(isinstance(v, dict) for v in value):
-            lines += [f"{sign} {key}[{i}]: {_value(item)}" for i, item in enumerate(value)]
-        else:
-            lines.append(f"{sign} {key}: {_value(value)}")
-    return lines
-
-
 def _diff_lines(change: ResourceChange) -> list[str]:
+    """The resource's changes as ```` ```diff ```` lines, every value in full (:mod:`.values`)."""
     lines: list[str] = []
-    for f in change.fields:
-        lines += _field_diff(f)
-    if not change.fields and change.actions == ["create"] and change.after:
-        lines += _object_lines("+", change.after)
+    if change.actions == ["create"] and change.after:  # its fields: the task rows it uploads
+        lines += [diff_line(x) for x in object_lines("+", change.after)]
+    lines += [diff_line(x) for x in fields_lines(change.fields, paired=True)]
     if not change.fields and change.actions == ["delete"] and change.before:
-        lines += _object_lines("-", change.before)
+        lines += [diff_line(x) for x in object_lines("-", change.before)]
     return lines
-
-
-def _field_diff(f: FieldChange) -> list[str]:
-    note = "" if f.how == "update" else f"   # {f.how}"
-    if f.before is None:
-        return [f"+ {f.path}: {_value(f.after)}{note}"]
-    if f.after is None:
-        return [f"- {f.path}: {_value(f.before)}{note}"]
-    return [f"- {f.path}: {_value(f.before)}", f"+ {f.path}: {_value(f.after)}{note}"]
 
 
 def _call_line(op: Operation, number: int) -> str:
@@ -198,7 +172,7 @@ def _fit(build: Callable[[float], str], budget: int) -> str:
         else:
             hi = mid
     text = build(lo / 1000)
-    if len(text) > budget:  # the fixed parts alone are too large (cannot happen with clipped values)
+    if len(text) > budget:  # the fixed parts, or a single line (a value of ~64,000 characters), are too large
         text = "<details><summary>(a resource too large to show)</summary>\n\n_Not shown: too large for one comment._\n\n</details>"
     return text
 
@@ -245,11 +219,33 @@ def _destructive_section(plan: Plan, ops: dict[str, Operation], rows: int) -> li
 
 
 def _drift_item(d: Drift, fields: int) -> str:
+    """One drifted object in the summary: the paths that changed (their values: :func:`drift_block`)."""
     head = f"- **{md(d.address, 200)}** ({md(d.provider, 100)}): {md(d.kind, 50)}"
-    shown = [f"{code(f.path, 100)}: {code(_value(f.before))} → {code(_value(f.after))}" for f in d.fields[:fields]]
+    shown = [code(f.path, 200) for f in d.fields[:fields]]
     if len(d.fields) > fields:
         shown.append(f"… {len(d.fields) - fields} more")
-    return head + (" — " + "; ".join(shown) if shown else "")
+    return head + (" — " + ", ".join(shown) if shown else "")
+
+
+DRIFT_DETAILS = "### Drift in full (before: last applied, after: live now)"
+
+
+def drift_block(d: Drift, keep: float = 1.0) -> str:
+    """One drifted object's changes, every value in full, as a ``<details>`` block; ``keep`` as in
+    :func:`resource_block`."""
+    diff = [diff_line(x) for x in fields_lines(d.fields, paired=True)]
+    kept = diff[: math.ceil(len(diff) * keep)]
+    out = [f"<details><summary><b>{h(d.address, 200)}</b> — changed on the platform</summary>", ""]
+    if kept:
+        out += [fence(kept, "diff"), ""]
+    if len(kept) < len(diff):
+        out += [
+            f"_… {len(diff) - len(kept)} of {len(diff)} lines of this object are not shown (too large for one comment): "
+            + "run `campaignctl drift` for all of them._",
+            "",
+        ]
+    out.append("</details>")
+    return "\n".join(out)
 
 
 def _drift_section(plan: Plan, rows: int) -> list[str]:
@@ -264,6 +260,8 @@ def _drift_section(plan: Plan, rows: int) -> list[str]:
     out += [_drift_item(d, max(1, rows // 5)) for d in plan.drift[:rows]]
     if len(plan.drift) > rows:
         out += ["", f"_… and {len(plan.drift) - rows} more._"]
+    if any(d.fields for d in plan.drift):
+        out += ["", "_Every value in full: “Drift in full”, after the changes._"]
     return out
 
 
@@ -340,6 +338,9 @@ def render_markdown(plan: Plan, limit: int = LIMIT) -> list[str]:
     if len(first) > budget:  # only the free text of warnings/errors can do this
         first = "## campaignctl plan\n\n_The summary is too large for a comment: run `campaignctl plan`._"
     blocks = [first] + [_fit(partial(resource_block, c, ops, numbers), budget) for c in shown]
+    drifted = [d for d in plan.drift if d.fields]
+    if drifted:
+        blocks += [DRIFT_DETAILS] + [_fit(partial(drift_block, d), budget) for d in drifted]
 
     groups: list[list[str]] = [[]]
     size = 0

@@ -1,32 +1,24 @@
-"""Plan renderers. Each takes a Plan and returns text; the CLI prints it on stdout."""
+"""Plan renderers. Each takes a Plan and returns text; the CLI prints it on stdout.
+
+Every value is shown in full (:mod:`.values`): only unchanged context is left out, with a note.
+"""
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from .model import Drift, FieldChange, Operation, Plan, ResourceChange
+from .values import Line, fields_lines, object_lines, text_line
 
 Style = dict[str, str]
 PLAIN: Style = {}
 ANSI: Style = {"+": "\x1b[32m", "~": "\x1b[33m", "-": "\x1b[31m", "-/+": "\x1b[35m", "+/-": "\x1b[35m", "!": "\x1b[31m", "end": "\x1b[0m", "dim": "\x1b[2m"}
 
 
-def _fmt(value: Any, limit: int = 80) -> str:
-    text = json.dumps(value, default=str, ensure_ascii=False)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
 def _paint(text: str, key: str, style: Style) -> str:
     return f"{style[key]}{text}{style['end']}" if key in style else text
 
 
-def _field_line(f: FieldChange) -> str:
-    note = "" if f.how == "update" else f"  # {f.how}"
-    if f.before is None:
-        return f"+ {f.path}: {_fmt(f.after)}{note}"
-    if f.after is None:
-        return f"- {f.path}: {_fmt(f.before)}{note}"
-    return f"~ {f.path}: {_fmt(f.before)} -> {_fmt(f.after)}{note}"
+def _lines(lines: list[Line], indent: str, style: Style) -> list[str]:
+    """Value lines (:mod:`.values`) under a resource, painted by their sign on a terminal."""
+    return [indent + _paint(text_line(x), x.sign, style) if x.sign in "+-~" else indent + text_line(x) for x in lines]
 
 
 def shown_call(op: Operation) -> str:
@@ -57,8 +49,7 @@ def render_drift(drift: list[Drift], style: Style = PLAIN) -> str:
             lines.append(f"  {_paint('!', '!', style)} {d.address}  deleted on the platform")
             continue
         lines.append(f"  {_paint('!', '!', style)} {d.address}  changed on the platform")
-        for f in d.fields:
-            lines.append(f"      {_field_line(FieldChange(f.path, f.before, f.after))}")
+        lines += _lines(fields_lines(FieldChange(f.path, f.before, f.after) for f in d.fields), "      ", style)
     return "\n".join(lines) + "\n"
 
 
@@ -84,17 +75,9 @@ def render_text(plan: Plan, style: Style = PLAIN) -> str:
         lines.append(head)
         for reason in change.reasons:
             lines.append(f"      # {reason}")
-        for f in change.fields:
-            lines.append(f"      {_field_line(f)}")
         if change.actions == ["create"] and change.after:
-            for key, value in change.after.items():
-                if value in (None, [], {}):
-                    continue
-                if isinstance(value, list) and any(isinstance(v, dict) for v in value):
-                    for i, item in enumerate(value):
-                        lines.append(f"      + {key}[{i}]: {_fmt(item, 100)}")
-                else:
-                    lines.append(f"      + {key}: {_fmt(value)}")
+            lines += _lines(object_lines("+", change.after), "      ", style)
+        lines += _lines(fields_lines(change.fields), "      ", style)  # a create's: the task rows it uploads
         for warning in change.warnings:
             lines.append(f"      {_paint('!', '!', style)} {warning}")
         for error in change.errors:

@@ -68,6 +68,7 @@ from .microworkers_rows import (
     job_limit,
     load_rows,
     normalise_limit,
+    row_changes,
     schedule_doc,
     variables_of,
 )
@@ -610,6 +611,14 @@ class MicroworkersProvider(Provider):
                 "state holds no record of the task rows uploaded to this campaign (it was adopted, or the state "
                 "was lost) and Microworkers documents no read of them: the config's rows are taken as uploaded, "
                 "so none is sent; give new rows to a campaign campaignctl created")
+        digest = next((f for f in change.fields if f.path == "tasks.digest"), None)
+        if digest is not None and res.live is not None:  # the rows themselves, not their digest
+            rows = row_changes(self._rows.get(res.address, []), res.live.raw.get("rows") or {},
+                               res.live.raw.get("row_columns") or {}, digest.how)  # fmt: skip
+            at = change.fields.index(digest)
+            change.fields[at:at + 1] = rows or [digest]
+        elif change.actions == ["create"] and res.address in self._rows:  # the rows a new campaign uploads
+            change.fields = row_changes(self._rows[res.address], {}, {}, "update")
         return change, ops
 
     def _cost(self, payment: float, positions: int) -> float:

@@ -33,6 +33,7 @@ from typing import Any
 
 from ..config.model import Config, Document
 from ..errors import Diagnostic
+from ..plan.model import FieldChange
 
 ROW_ID = re.compile(r"^[A-Za-z0-9]{1,64}$")
 VARIABLE = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
@@ -116,6 +117,27 @@ def _row(values: dict[str, Any], source: str, diag: Any, rows: Rows) -> None:
         rows.diags.append(diag("the row has no data columns"))
         return
     rows.rows.append(Row(row_id, data, tests, source))
+
+
+def row_columns(data: dict[str, str], tests: dict[str, list[str]]) -> dict[str, str]:
+    """A row as its file's columns: the data, then ``test:<question>`` answers joined by ``|``."""
+    return {**data, **{f"{TEST_PREFIX}{q}": "|".join(a) for q, a in tests.items()}}
+
+
+def row_changes(rows: list[Row], live: dict[str, str], live_columns: dict[str, dict[str, str]], how: str) -> list[FieldChange]:
+    """The task rows a plan adds, changes or drops, one ``tasks.rows[<id>]`` field each (its
+    columns: the row's file order; new rows in file order first, then those gone): what the plan
+    shows in place of the rows' digest. ``live``: id -> digest of the uploaded rows,
+    ``live_columns``: their columns where read."""
+    out: list[FieldChange] = []
+    for row in rows:
+        if row.id not in live:
+            out.append(FieldChange(f"tasks.rows[{row.id}]", None, row_columns(row.data, row.tests), how))
+        elif live[row.id] != row.digest:
+            out.append(FieldChange(f"tasks.rows[{row.id}]", live_columns.get(row.id, {}), row_columns(row.data, row.tests), how))
+    wanted = {row.id for row in rows}
+    out += [FieldChange(f"tasks.rows[{i}]", live_columns.get(i, {}), None, how) for i in live if i not in wanted]
+    return out
 
 
 def load_rows(doc: Document, root: Path) -> Rows | None:

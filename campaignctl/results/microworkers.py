@@ -2,10 +2,16 @@
 ``PUT /slots/{id}/rate {rating, comment, bonus}`` (one call per slot; v2 has no batch, so the calls
 run concurrently). A slot waits for a rating while its status is ``NOTRATED``.
 
-Export columns: ``task_ids``, ``proof``, ``rated``, ``comment``, ``bonus``, ``auto_rated``, then one
-per template question by its name (``loads``, ``product``...); each answer is the list the
+Export columns: ``task_ids``, ``proof``, ``rated``, ``comment``, ``bonus``, ``auto_rated``, then, for
+a campaign with task rows, the columns of the slot's row from the config's rows file as
+``row.<column>`` (``row.url``, ``row.brand``; a second row of the same slot ``row.url#2``...), then
+one per template question by its name (``loads``, ``product``...); each answer is the list the
 platform gives (CSV joins it with ``; ``); a question answered for several task rows of one slot
 gets ``#2``, ``#3``...
+
+Which rows a slot belongs to: the API docs we have do not describe a slot's fields; the sandbox
+(a guess) names them in ``taskIds``, and that is what the rows are joined by. A slot without it, or
+naming a row the config no longer has, gets no ``row.`` columns.
 """
 from __future__ import annotations
 
@@ -32,6 +38,7 @@ class MicroworkersReviewer(Reviewer):
     platform = "Microworkers"
     states = STATES
     columns = ("task_ids", "proof", "rated", "comment", "bonus", "auto_rated")
+    _rows: dict[str, dict[str, str]] | None = None
 
     def payment(self) -> Decimal | None:
         try:
@@ -39,10 +46,27 @@ class MicroworkersReviewer(Reviewer):
         except (KeyError, InvalidOperation):
             return None
 
+    def row_columns(self) -> dict[str, dict[str, str]]:
+        """Task row id -> its columns in the config's rows file (empty without task rows); read once."""
+        if self._rows is None:
+            from ..providers.microworkers_rows import load_rows, row_columns
+
+            rows = load_rows(self.ref.doc, self.provider.root)
+            self._rows = {r.id: row_columns(r.data, r.tests) for r in (rows.rows if rows is not None else [])}
+        return self._rows
+
+    def row_fields(self, task_ids: list[Any]) -> dict[str, Any]:
+        """``row.<column>`` of each task row the slot names, as the config's rows file has them."""
+        known = self.row_columns()
+        pairs = [(f"row.{k}", v) for i in task_ids for k, v in known.get(str(i), {}).items()]
+        return dict(zip(occurrence_names([k for k, _ in pairs]), [v for _, v in pairs], strict=True))
+
     def to_submission(self, slot: dict[str, Any]) -> Submission:
         answers = slot.get("answers") or []
         names = occurrence_names([str(a.get("name") or a.get("questionId")) for a in answers])
         status = str(slot.get("status"))
+        task_ids = slot.get("taskIds")
+        rows = self.row_fields(task_ids) if isinstance(task_ids, list) else {}
         return Submission(
             id=str(slot["id"]), worker=str(slot.get("workerId")), state=status,
             rating=STATES.get(status, status),  # NOTREVIEWED (Microworkers staff first), REVISE_ADMIN: not ours to rate
@@ -50,7 +74,7 @@ class MicroworkersReviewer(Reviewer):
             fields={
                 "task_ids": list(slot.get("taskIds") or []), "proof": slot.get("proof"),
                 "rated": iso_utc(platform_time(slot.get("rated"))), "comment": slot.get("comment") or "",
-                "bonus": slot.get("bonus"), "auto_rated": slot.get("autoRated"),
+                "bonus": slot.get("bonus"), "auto_rated": slot.get("autoRated"), **rows,
             },
             answers={name: list(a.get("answers") or []) for name, a in zip(names, answers, strict=True)},
         )

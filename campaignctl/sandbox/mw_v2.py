@@ -123,7 +123,9 @@ Templates (**guess** shapes) ``POST /templates {title (unique, else AlreadyExist
     (input|textarea|select), type, options}``; ids are stable per (template, name).
 
 Slots ``GET .../{id}/slots?filter[status]=&pageSize=&nextPageToken=``, ``GET /slots/{id}``
-    -> ``{id, campaignId, workerId, status: NOTRATED|OK|NOK|REVISE (also LOCKED, NOTREVIEWED,
+    -> (**guess**: the docs we have name these routes but not a slot's fields; ``taskIds``, the ids
+    of the task rows a slot belongs to, is what ``results export`` joins the config's rows by)
+    ``{id, campaignId, workerId, status: NOTRATED|OK|NOK|REVISE (also LOCKED, NOTREVIEWED,
     REVISE_ADMIN in counts), taskIds, answers: [{taskId, questionId, name, answers[]}], proof,
     locked, submitted, rated, comment, bonus, autoRated}``. ``PUT /slots/{id}/rate {rating, comment,
     bonus}`` -> 204; only NOTRATED slots; comment mandatory for NOK/REVISE; bonus only with OK,
