@@ -112,7 +112,8 @@ def plan(
     """Show what apply would change on the platforms for the config in PATH.
 
     Changes made on the platforms outside campaignctl since the last apply (drift) are listed
-    apart; what apply would refuse without an override is listed as a warning.
+    apart; so is what apply would refuse without an override (--allow-replace, --force, a
+    higher --max-spend), e.g. a replacement, or more money than an account's balance.
     """
     from .plan.builder import Selection
     from .session import Session, run
@@ -124,12 +125,10 @@ def plan(
 
     the_plan = run(session.plan(selection=Selection(list(targets), list(excludes))))
     _KEPT.extend((session, the_plan))
-    guards = safety.Guards(max_destroy_percent=max_destroy_percent, max_spend=max_spend, allow_replace=True)
-    for problem in safety.problems(the_plan, guards):
-        the_plan.warnings.append(f"apply will refuse: {problem}")
+    safety.review(the_plan, max_destroy_percent, max_spend)
     emit(the_plan, fmt, app.color(sys.stdout), parts_dir=markdown_parts)
     if out is not None:
-        data = json.dumps(the_plan.to_dict(), indent=2, sort_keys=True, default=str) + "\n"
+        data = json.dumps(_saved_form(the_plan, session.config, out), indent=2, sort_keys=True, default=str) + "\n"
         out.write_text(data, encoding="utf-8")
         digest = hashlib.sha256(data.encode()).hexdigest()
         click.echo(
@@ -184,8 +183,9 @@ def apply(
 ) -> None:
     """Make the platforms match the config in TARGET (a directory, or a plan saved with -out).
 
-    A saved plan is applied exactly, and only if the config and every live object it read are
-    unchanged since it was made.
+    A saved plan is applied exactly, from any directory, and only if the config and every live
+    object it read are unchanged since it was made. When the plan commits money, deletes or
+    replaces, the prompt takes only 'yes' typed out.
     """
     from .plan import safety
     from .plan.builder import Selection
@@ -200,7 +200,7 @@ def apply(
         saved = _read_saved(target, checksum)
         if selection:
             raise PlanError("--target/--exclude apply to planning; a saved plan is applied whole (plan it with --target)")
-        config_path = Path(saved.config_root)
+        config_path = _saved_root(saved, target)
     elif checksum:
         raise PlanError("--checksum checks a saved plan: give the plan file, not a directory")
     session = Session.for_cli(config_path, parallelism, prefetch=saved is None, read_state=False)
@@ -212,16 +212,18 @@ def apply(
         current = run(session.plan(only=only, selection=selection))
         _KEPT.extend((session, current))
         if saved is not None:
-            _check_saved(saved, current, session.config.digest)
+            _check_saved(saved, current, session.config)
             the_plan = saved
+            # the balances as they are now (an account topped up since the plan, or spent meanwhile)
+            the_plan.balances = {**saved.balances, **{k: v for k, v in current.balances.items() if v is not None}}
         else:
-            the_plan = current
+            the_plan = safety.review(current, max_destroy_percent, max_spend)
             click.echo(render_text(the_plan, ANSI if app.color(sys.stdout) else PLAIN), nl=False)
         _refuse_impossible(the_plan)
         guards = safety.Guards(force, allow_replace, max_destroy_percent, max_spend)
         refused = safety.problems(the_plan, guards)
         if refused:
-            raise PlanError("refusing to apply:\n  " + "\n  ".join(refused))
+            raise PlanError("refusing to apply (nothing was sent):\n  " + "\n  ".join(refused))
         if not the_plan.operations:
             # what a run killed after its last call left in the journal becomes the state proper
             session.backend.commit(session.state)
@@ -230,8 +232,7 @@ def apply(
         if saved is None and not auto_approve:
             if not sys.stdin.isatty():
                 raise PlanError("apply needs confirmation: re-run with --auto-approve (stdin is not a terminal)")
-            if not click.confirm("Apply these changes?", default=False, err=True):
-                raise PlanError("cancelled; nothing was changed")
+            _confirm(the_plan)
         result, check = run(session.apply(the_plan))
         _KEPT.append(check)
     finally:
@@ -258,9 +259,67 @@ def _read_saved(path: Path, checksum: str | None) -> Any:
         raise PlanError(f"{path} is not a saved campaignctl plan ({exc})") from None
 
 
-def _check_saved(saved: Any, current: Any, digest: str) -> None:
-    if saved.config_digest != digest:
-        raise PlanError("the configuration changed since this plan was made (a YAML file, or a data file it names); run plan again")
+def _confirm(plan: Any) -> None:
+    """Ask before applying: y/N, or, when the plan commits money, deletes or replaces something, or
+    makes a destructive call (cancel, stop), 'yes' typed out (as Terraform asks)."""
+    weighty = []
+    if plan.cost > 0:
+        weighty.append(f"commits {plan.cost:.2f} USD")
+    counts = plan.counts()
+    if counts["delete"] or counts["replace"]:
+        weighty.append(f"deletes {counts['delete']} and replaces {counts['replace']} resource(s)")
+    destructive = [op for op in plan.operations if op.destructive]
+    if destructive:
+        weighty.append(f"makes {len(destructive)} destructive call(s) ({', '.join(sorted({op.action.split('@')[0] for op in destructive}))})")
+    if not weighty:
+        if not click.confirm("Apply these changes?", default=False, err=True):
+            raise PlanError("cancelled; nothing was changed")
+        return
+    click.echo(f"This plan {'; '.join(weighty)}. Only 'yes' will be accepted to approve.", err=True)
+    answer = click.prompt("Apply these changes? Enter a value", default="", show_default=False, err=True)
+    if answer.strip() != "yes":
+        raise PlanError(f"cancelled: the answer was {answer.strip()[:20]!r}, not 'yes'; nothing was changed")
+
+
+def _saved_form(plan: Any, config: Any, out: Path) -> dict[str, Any]:
+    """What ``plan -out FILE`` writes: the plan, its config root absolute and relative to FILE's
+    directory (so it applies from any working directory, or after both moved together), and the
+    digest of every config and data file (so a stale plan names the files that changed)."""
+    root = config.root.resolve()
+    plan.config_root = str(root)
+    plan.config_root_relative = os.path.relpath(root, out.resolve().parent)
+    plan.config_files = dict(config.all_file_digests)
+    data: dict[str, Any] = plan.to_dict()
+    return data
+
+
+def _saved_root(saved: Any, plan_file: Path) -> Path:
+    """The config directory of a saved plan: relative to the plan file, else the absolute path it
+    recorded (a plan of an older campaignctl: its ``config_root``, relative to the working directory)."""
+    candidates = []
+    if saved.config_root_relative:
+        candidates.append(plan_file.resolve().parent / saved.config_root_relative)
+    if saved.config_root:
+        candidates.append(Path(saved.config_root))
+    for candidate in candidates:
+        if candidate.is_dir():
+            return candidate
+    tried = " or ".join(str(c) for c in candidates) or "(the plan names none)"
+    raise PlanError(f"{plan_file}: the configuration directory of this plan is not there: {tried}")
+
+
+def _check_saved(saved: Any, current: Any, config: Any) -> None:
+    if saved.config_digest != config.digest:
+        now: dict[str, str] = config.all_file_digests
+        before: dict[str, str] = saved.config_files
+        moved = sorted(p for p in set(before) | set(now) if before.get(p) != now.get(p)) if before else []
+        where = f" in {config.root.resolve()}"
+        if moved:
+            named = ", ".join(
+                f"{p} ({'added' if p not in before else 'removed' if p not in now else 'edited'})" for p in moved[:20]
+            ) + (f" and {len(moved) - 20} more" if len(moved) > 20 else "")
+            raise PlanError(f"the configuration{where} changed since this plan was made: {named}; run plan again")
+        raise PlanError(f"the configuration{where} changed since this plan was made (a YAML file, or a data file it names); run plan again")
     moved = sorted(
         a for a in set(saved.live_fingerprints) | set(current.live_fingerprints)
         if saved.live_fingerprints.get(a) != current.live_fingerprints.get(a)
