@@ -305,3 +305,39 @@ def test_money_needs_yes_typed_out(tmp_path: Path) -> None:
     edit_file(config / "campaign.yaml", "state: active", "state: cancelled")
     cancel = run_in_terminal("apply", config, answer="y")
     assert cancel.code == 1 and "makes 1 destructive call(s) (cancel)" in cancel.err
+
+
+# ------------------------------------------------------------------------ finding 3: bonuses
+
+def test_bonuses_count_the_fee_and_never_start_over_the_balance(tmp_path: Path) -> None:
+    from campaignctl.sandbox import mw_v2_model
+
+    config = copy_example("microworkers-survey", tmp_path)
+    db = config / ".campaignctl" / "sandbox.db"
+    assert run_cli("apply", config, "--auto-approve").code == 0
+    assert run_cli("sandbox", "submit", "website-survey", "--dir", config, "--count", "30").code == 0
+    ids = [json.loads(line)["id"] for line in run_cli("results", "export", "website-survey", "--dir", config).out.splitlines()]
+    ratings = tmp_path / "ratings.csv"
+    ratings.write_text("id,rating,comment,bonus\n" + "".join(f"{i},OK,,0.20\n" for i in ids[:5]))
+
+    def set_balance(amount: str) -> None:
+        store = Store(db)
+        try:
+            store.kv_set(mw_v2_model.P, "balance", amount)
+        finally:
+            store.close()
+
+    set_balance("1.00")  # the bonuses are 1.00 USD; with the 7.5 % fee, 1.075
+    refused = run_cli("results", "rate", "website-survey", "--dir", config, "--from", ratings, "--yes")
+    assert refused.code == 1, refused.text
+    assert "bonuses:  5, total 1.00 USD (1.08 USD with the platform's fee)" in refused.err
+    assert "NOT ENOUGH for the bonuses" in refused.err
+    assert "the bonuses cost 1.08 USD (fee included) but only 1.00 USD is available: nothing was sent" in refused.err
+    assert _store_balance(db, "microworkers") == Decimal("1.00")
+    exported = [json.loads(line) for line in run_cli("results", "export", "website-survey", "--dir", config).out.splitlines()]
+    assert all(r["rating"] == "" for r in exported)  # not one rating sent
+
+    set_balance("2.00")
+    done = run_cli("results", "rate", "website-survey", "--dir", config, "--from", ratings, "--yes")
+    assert done.code == 0, done.text
+    assert Decimal("2.00") - _store_balance(db, "microworkers") == Decimal("1.075")  # what the summary said, on the sandbox's books
