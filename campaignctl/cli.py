@@ -170,7 +170,8 @@ def drift(path: Path, detailed_exitcode: bool, fmt: str, parallelism: int) -> No
 @click.argument("target", default=".", type=click.Path(path_type=Path))
 @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--allow-replace", is_flag=True, help="Accept replacements (a new object, then the old one removed).")
-@click.option("--force", is_flag=True, help="Allow deleting or replacing protected resources, beyond the threshold, or with an empty config.")
+@click.option("--force", is_flag=True, help="Allow deleting or replacing protected resources, beyond the threshold, or with an empty config; "
+              "and committing more money than an account's balance.")
 @click.option("--checksum", metavar="SHA256", help="Apply the saved plan only if its sha256 is this (as printed by plan -out).")
 @click.option("--lock-timeout", default=0.0, type=click.FloatRange(0), help="Seconds to wait for the state lock.")
 @selection_options
@@ -184,8 +185,8 @@ def apply(
     """Make the platforms match the config in TARGET (a directory, or a plan saved with -out).
 
     A saved plan is applied exactly, from any directory, and only if the config and every live
-    object it read are unchanged since it was made. When the plan commits money, deletes or
-    replaces, the prompt takes only 'yes' typed out.
+    object it read are unchanged since it was made. When the plan commits money, deletes,
+    replaces, cancels or stops, the prompt takes only 'yes' typed out.
     """
     from .plan import safety
     from .plan.builder import Selection
@@ -266,8 +267,7 @@ def _confirm(plan: Any) -> None:
     if plan.cost > 0:
         weighty.append(f"commits {plan.cost:.2f} USD")
     counts = plan.counts()
-    if counts["delete"] or counts["replace"]:
-        weighty.append(f"deletes {counts['delete']} and replaces {counts['replace']} resource(s)")
+    weighty += [f"{verb} {counts[what]} resource(s)" for what, verb in (("delete", "deletes"), ("replace", "replaces")) if counts[what]]
     destructive = [op for op in plan.operations if op.destructive]
     if destructive:
         weighty.append(f"makes {len(destructive)} destructive call(s) ({', '.join(sorted({op.action.split('@')[0] for op in destructive}))})")

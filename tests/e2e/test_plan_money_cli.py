@@ -84,7 +84,7 @@ def test_a_replacement_of_a_running_campaign_is_refused_in_the_plan_and_applies_
     assert md.code == 0, md.text
     caution = md.out[md.out.index("> [!CAUTION]"):]
     assert caution.startswith("> [!CAUTION]\n> **`campaignctl apply` will refuse this plan** without an override (2):\n")
-    assert "> - `--allow-replace`: swarms/campaign/image\\-rating must be replaced" in caution or "> - `--allow-replace`: swarms/campaign/image-rating must be replaced" in caution
+    assert "> - `--allow-replace`: swarms/campaign/image-rating must be replaced" in caution
     assert md.out.index("> [!CAUTION]") < md.out.index("### Changes")
 
     plan_file = tmp_path / "plan.json"
