@@ -122,13 +122,14 @@ def plan(
     # what only the plan's printing needs, imported while the platforms answer the reads
     from .plan import safety
     from .plan.output import emit
+    from .plan.saved import saved_form
 
     the_plan = run(session.plan(selection=Selection(list(targets), list(excludes))))
     _KEPT.extend((session, the_plan))
     safety.review(the_plan, max_destroy_percent, max_spend)
     emit(the_plan, fmt, app.color(sys.stdout), parts_dir=markdown_parts)
     if out is not None:
-        data = json.dumps(_saved_form(the_plan, session.config, out), indent=2, sort_keys=True, default=str) + "\n"
+        data = json.dumps(saved_form(the_plan, session.config, out), indent=2, sort_keys=True, default=str) + "\n"
         out.write_text(data, encoding="utf-8")
         digest = hashlib.sha256(data.encode()).hexdigest()
         click.echo(
@@ -192,6 +193,7 @@ def apply(
     from .plan.builder import Selection
     from .plan.model import Plan
     from .plan.render import ANSI, PLAIN, render_text
+    from .plan.saved import check_saved, saved_root
     from .session import Session, run, verify
 
     saved: Plan | None = None
@@ -201,7 +203,7 @@ def apply(
         saved = _read_saved(target, checksum)
         if selection:
             raise PlanError("--target/--exclude apply to planning; a saved plan is applied whole (plan it with --target)")
-        config_path = _saved_root(saved, target)
+        config_path = saved_root(saved, target)
     elif checksum:
         raise PlanError("--checksum checks a saved plan: give the plan file, not a directory")
     session = Session.for_cli(config_path, parallelism, prefetch=saved is None, read_state=False)
@@ -213,7 +215,7 @@ def apply(
         current = run(session.plan(only=only, selection=selection))
         _KEPT.extend((session, current))
         if saved is not None:
-            _check_saved(saved, current, session.config)
+            check_saved(saved, current, session.config)
             the_plan = saved
             # the balances as they are now (an account topped up since the plan, or spent meanwhile)
             the_plan.balances = {**saved.balances, **{k: v for k, v in current.balances.items() if v is not None}}
@@ -279,56 +281,6 @@ def _confirm(plan: Any) -> None:
     answer = click.prompt("Apply these changes? Enter a value", default="", show_default=False, err=True)
     if answer.strip() != "yes":
         raise PlanError(f"cancelled: the answer was {answer.strip()[:20]!r}, not 'yes'; nothing was changed")
-
-
-def _saved_form(plan: Any, config: Any, out: Path) -> dict[str, Any]:
-    """What ``plan -out FILE`` writes: the plan, its config root absolute and relative to FILE's
-    directory (so it applies from any working directory, or after both moved together), and the
-    digest of every config and data file (so a stale plan names the files that changed)."""
-    root = config.root.resolve()
-    plan.config_root = str(root)
-    plan.config_root_relative = os.path.relpath(root, out.resolve().parent)
-    plan.config_files = dict(config.all_file_digests)
-    data: dict[str, Any] = plan.to_dict()
-    return data
-
-
-def _saved_root(saved: Any, plan_file: Path) -> Path:
-    """The config directory of a saved plan: relative to the plan file, else the absolute path it
-    recorded (a plan of an older campaignctl: its ``config_root``, relative to the working directory)."""
-    candidates = []
-    if saved.config_root_relative:
-        candidates.append(plan_file.resolve().parent / saved.config_root_relative)
-    if saved.config_root:
-        candidates.append(Path(saved.config_root))
-    for candidate in candidates:
-        if candidate.is_dir():
-            return candidate
-    tried = " or ".join(str(c) for c in candidates) or "(the plan names none)"
-    raise PlanError(f"{plan_file}: the configuration directory of this plan is not there: {tried}")
-
-
-def _check_saved(saved: Any, current: Any, config: Any) -> None:
-    if saved.config_digest != config.digest:
-        now: dict[str, str] = config.all_file_digests
-        before: dict[str, str] = saved.config_files
-        moved = sorted(p for p in set(before) | set(now) if before.get(p) != now.get(p)) if before else []
-        where = f" in {config.root.resolve()}"
-        if moved:
-            named = ", ".join(
-                f"{p} ({'added' if p not in before else 'removed' if p not in now else 'edited'})" for p in moved[:20]
-            ) + (f" and {len(moved) - 20} more" if len(moved) > 20 else "")
-            raise PlanError(f"the configuration{where} changed since this plan was made: {named}; run plan again")
-        raise PlanError(f"the configuration{where} changed since this plan was made (a YAML file, or a data file it names); run plan again")
-    moved = sorted(
-        a for a in set(saved.live_fingerprints) | set(current.live_fingerprints)
-        if saved.live_fingerprints.get(a) != current.live_fingerprints.get(a)
-    )
-    if moved:
-        raise PlanError(
-            f"live state changed since this plan was made ({len(moved)} object(s)): "
-            + ", ".join(moved[:20]) + ("..." if len(moved) > 20 else "") + "; run plan again"
-        )
 
 
 def _summarise(result: Any) -> None:
