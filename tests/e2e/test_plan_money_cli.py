@@ -212,6 +212,33 @@ def test_a_plan_over_the_balance_is_refused_before_any_call(tmp_path: Path) -> N
         stop_server(server)
 
 
+def test_a_saved_plan_is_checked_against_the_balance_at_apply_time(tmp_path: Path) -> None:
+    """Refused while the account is short; once topped up, the same reviewed plan applies."""
+    from campaignctl.sandbox.swarms import set_balance
+
+    config = copy_example("quickstart", tmp_path)
+    db = config / ".campaignctl" / "sandbox.db"
+
+    def fund(amount: str) -> None:
+        store = Store(db)
+        try:
+            set_balance(store, {"available": Decimal(amount), "frozen": Decimal(0)})
+        finally:
+            store.close()
+
+    assert run_cli("validate", config).code == 0 and run_cli("plan", config).code == 0  # makes the sandbox's file
+    fund("0.10")
+    plan_file = tmp_path / "plan.json"
+    made = run_cli("plan", config, "-out", plan_file)
+    assert "[--force] provider swarms: this plan commits 0.36 USD but only 0.10 USD is available" in made.out
+    refused = run_cli("apply", plan_file)
+    assert refused.code == 1 and "only 0.10 USD is available" in refused.err
+    fund("1.00")
+    done = run_cli("apply", plan_file)
+    assert done.code == 0, done.text
+    assert _store_balance(db, "swarms") == Decimal("0.64")  # 0.36 USD frozen, as planned
+
+
 def test_the_balance_is_checked_per_account(tmp_path: Path) -> None:
     """One repo, two accounts: SWARMS (in-process, 10,000 USD) is covered, the Microworkers v2
     account (served, 5 USD) is not: only that one is refused, naming its campaigns."""
