@@ -112,7 +112,8 @@ def plan(
     """Show what apply would change on the platforms for the config in PATH.
 
     Changes made on the platforms outside campaignctl since the last apply (drift) are listed
-    apart; what apply would refuse without an override is listed as a warning.
+    apart; so is what apply would refuse without an override (--allow-replace, --force, a
+    higher --max-spend), e.g. a replacement, or more money than an account's balance.
     """
     from .plan.builder import Selection
     from .session import Session, run
@@ -121,17 +122,16 @@ def plan(
     # what only the plan's printing needs, imported while the platforms answer the reads
     from .plan import safety
     from .plan.output import emit
+    from .plan.saved import saved_form
 
     the_plan = run(session.plan(selection=Selection(list(targets), list(excludes))))
     _KEPT.extend((session, the_plan))
-    guards = safety.Guards(max_destroy_percent=max_destroy_percent, max_spend=max_spend, allow_replace=True)
-    for problem in safety.problems(the_plan, guards):
-        the_plan.warnings.append(f"apply will refuse: {problem}")
+    safety.review(the_plan, max_destroy_percent, max_spend)
     emit(the_plan, fmt, app.color(sys.stdout), parts_dir=markdown_parts)
     if out is not None:
         from .fsutil import atomic_write, describe
 
-        data = json.dumps(the_plan.to_dict(), indent=2, sort_keys=True, default=str) + "\n"
+        data = json.dumps(saved_form(the_plan, session.config, out), indent=2, sort_keys=True, default=str) + "\n"
         try:
             atomic_write(out, data)  # whole or not at all, readable by its owner only
         except OSError as exc:
@@ -191,7 +191,8 @@ def show(app: App, planfile: Path, fmt: str) -> None:
 @click.argument("target", default=".", type=click.Path(path_type=Path))
 @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--allow-replace", is_flag=True, help="Accept replacements (a new object, then the old one removed).")
-@click.option("--force", is_flag=True, help="Allow deleting or replacing protected resources, beyond the threshold, or with an empty config.")
+@click.option("--force", is_flag=True, help="Allow deleting or replacing protected resources, beyond the threshold, or with an empty config; "
+              "and committing more money than an account's balance.")
 @click.option("--checksum", metavar="SHA256", help="Apply the saved plan only if its sha256 is this (as printed by plan -out).")
 @click.option("--lock-timeout", default=0.0, type=click.FloatRange(0), help="Seconds to wait for the state lock.")
 @selection_options
@@ -204,13 +205,15 @@ def apply(
 ) -> None:
     """Make the platforms match the config in TARGET (a directory, or a plan saved with -out).
 
-    A saved plan is applied exactly, and only if the config and every live object it read are
-    unchanged since it was made.
+    A saved plan is applied exactly, from any directory, and only if the config and every live
+    object it read are unchanged since it was made. When the plan commits money, deletes,
+    replaces, cancels or stops, the prompt takes only 'yes' typed out.
     """
     from .plan import safety
     from .plan.builder import Selection
     from .plan.model import Plan
     from .plan.render import ANSI, PLAIN, render_text
+    from .plan.saved import check_saved, saved_root
     from .session import Session, run, verify
 
     saved: Plan | None = None
@@ -220,7 +223,7 @@ def apply(
         saved = _read_saved(target, checksum)
         if selection:
             raise PlanError("--target/--exclude apply to planning; a saved plan is applied whole (plan it with --target)")
-        config_path = Path(saved.config_root)
+        config_path = saved_root(saved, target)
     elif checksum:
         raise PlanError("--checksum checks a saved plan: give the plan file, not a directory")
     session = Session.for_cli(config_path, parallelism, prefetch=saved is None, read_state=False)
@@ -232,16 +235,18 @@ def apply(
         current = run(session.plan(only=only, selection=selection))
         _KEPT.extend((session, current))
         if saved is not None:
-            _check_saved(saved, current, session.config.digest)
+            check_saved(saved, current, session.config)
             the_plan = saved
+            # the balances as they are now (an account topped up since the plan, or spent meanwhile)
+            the_plan.balances = {**saved.balances, **{k: v for k, v in current.balances.items() if v is not None}}
         else:
-            the_plan = current
+            the_plan = safety.review(current, max_destroy_percent, max_spend)
             click.echo(render_text(the_plan, ANSI if app.color(sys.stdout) else PLAIN), nl=False)
         _refuse_impossible(the_plan)
         guards = safety.Guards(force, allow_replace, max_destroy_percent, max_spend)
         refused = safety.problems(the_plan, guards)
         if refused:
-            raise PlanError("refusing to apply:\n  " + "\n  ".join(refused))
+            raise PlanError("refusing to apply (nothing was sent):\n  " + "\n  ".join(refused))
         if not the_plan.operations:
             # what a run killed after its last call left in the journal becomes the state proper
             session.backend.commit(session.state)
@@ -250,8 +255,7 @@ def apply(
         if saved is None and not auto_approve:
             if not sys.stdin.isatty():
                 raise PlanError("apply needs confirmation: re-run with --auto-approve (stdin is not a terminal)")
-            if not click.confirm("Apply these changes?", default=False, err=True):
-                raise PlanError("cancelled; nothing was changed")
+            _confirm(the_plan)
         result, check = run(session.apply(the_plan))
         _KEPT.append(check)
     finally:
@@ -278,18 +282,25 @@ def _read_saved(path: Path, checksum: str | None) -> Any:
         raise PlanError(f"{path} is not a saved campaignctl plan ({exc})") from None
 
 
-def _check_saved(saved: Any, current: Any, digest: str) -> None:
-    if saved.config_digest != digest:
-        raise PlanError("the configuration changed since this plan was made (a YAML file, or a data file it names); run plan again")
-    moved = sorted(
-        a for a in set(saved.live_fingerprints) | set(current.live_fingerprints)
-        if saved.live_fingerprints.get(a) != current.live_fingerprints.get(a)
-    )
-    if moved:
-        raise PlanError(
-            f"live state changed since this plan was made ({len(moved)} object(s)): "
-            + ", ".join(moved[:20]) + ("..." if len(moved) > 20 else "") + "; run plan again"
-        )
+def _confirm(plan: Any) -> None:
+    """Ask before applying: y/N, or, when the plan commits money, deletes or replaces something, or
+    makes a destructive call (cancel, stop), 'yes' typed out (as Terraform asks)."""
+    weighty = []
+    if plan.cost > 0:
+        weighty.append(f"commits {plan.cost:.2f} USD")
+    counts = plan.counts()
+    weighty += [f"{verb} {counts[what]} resource(s)" for what, verb in (("delete", "deletes"), ("replace", "replaces")) if counts[what]]
+    destructive = [op for op in plan.operations if op.destructive]
+    if destructive:
+        weighty.append(f"makes {len(destructive)} destructive call(s) ({', '.join(sorted({op.action.split('@')[0] for op in destructive}))})")
+    if not weighty:
+        if not click.confirm("Apply these changes?", default=False, err=True):
+            raise PlanError("cancelled; nothing was changed")
+        return
+    click.echo(f"This plan {'; '.join(weighty)}. Only 'yes' will be accepted to approve.", err=True)
+    answer = click.prompt("Apply these changes? Enter a value", default="", show_default=False, err=True)
+    if answer.strip() != "yes":
+        raise PlanError(f"cancelled: the answer was {answer.strip()[:20]!r}, not 'yes'; nothing was changed")
 
 
 def _summarise(result: Any) -> None:

@@ -168,7 +168,7 @@ def test_json_document_shape() -> None:
     plan = mixed_plan()
     doc = to_document(plan)
     assert_schema_valid(doc)
-    assert doc["format_version"] == "1.0"
+    assert doc["format_version"] == "1.1"
     assert doc["campaignctl_version"] == __version__
     assert (doc["created_at"], doc["config_digest"]) == ("2026-01-02T03:04:05Z", DIGEST)
     by_address = {r["address"]: r for r in doc["resource_changes"]}

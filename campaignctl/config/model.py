@@ -105,10 +105,16 @@ class Config:
         return out
 
     @cached_property
+    def all_file_digests(self) -> dict[str, str]:
+        """Every config file's and data file's sha256 by path (data files as they are when first
+        asked, once per process): what a saved plan records, to name the files that moved."""
+        return {**self.file_digests, **self.data_files()}
+
+    @cached_property
     def digest(self) -> str:
         """sha256 over every config file's and data file's path and content (data files as they
         are when first asked, once per process): changes whenever the config does."""
         h = hashlib.sha256()
-        for path, digest in sorted({**self.file_digests, **self.data_files()}.items()):
+        for path, digest in sorted(self.all_file_digests.items()):
             h.update(f"{path}\0{digest}\n".encode())
         return h.hexdigest()

@@ -298,12 +298,7 @@ async def build_plan(
         managed=dict(Counter(state.resources[a].get("kind") or _kind_of(a).capitalize() for a in known_addresses)),
         configured=len(config.resources),
     )
-    for name, available in balances.items():
-        spend = sum(o.cost for o in ordered if o.provider == name)
-        if available is not None and spend > available:
-            plan.warnings.append(
-                f"provider {name}: this plan commits {spend:.2f} USD but only {available:.2f} USD is available"
-            )
+    # a commitment over a balance is a refusal of apply (plan.safety), listed by plan with the others
     return plan
 
 

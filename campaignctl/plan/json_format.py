@@ -18,7 +18,7 @@ from .. import __version__
 from .model import Drift, FieldChange, Operation, Plan, ResourceChange, refs_in
 from .render import shown_call
 
-JSON_FORMAT_VERSION = "1.0"
+JSON_FORMAT_VERSION = "1.1"  # 1.1: refusals
 CURRENCY = "USD"
 
 
@@ -114,4 +114,5 @@ def to_document(plan: Plan) -> dict[str, Any]:
         "summary": _summary(plan),
         "warnings": list(plan.warnings),
         "errors": plan.errors,
+        "refusals": [r.to_dict() for r in plan.refusals],
     }

@@ -280,6 +280,7 @@ def preamble(plan: Plan, rows: int = SECTION_ROWS) -> str:
         "",
         *_cost_lines(plan),
         "",
+        *_refusals_section(plan, rows),
     ]
     if plan.warnings:
         warnings = [md(w) for w in plan.warnings[:rows]]
@@ -296,6 +297,20 @@ def preamble(plan: Plan, rows: int = SECTION_ROWS) -> str:
     else:
         out.append("**No changes.** The platforms match the configuration.")
     return "\n".join(out)
+
+
+# ----------------------------------------------------------------------------------- refusals
+
+def _refusals_section(plan: Plan, rows: int) -> list[str]:
+    """A ``[!CAUTION]`` block: what ``campaignctl apply`` refuses without an override, each with
+    its flag (a reviewer who approves one passes that flag on merge)."""
+    if not plan.refusals:
+        return []
+    head = f"**`campaignctl apply` will refuse this plan** without an override ({len(plan.refusals)}):"
+    items = [f"- `{r.flag}`: {md(r.reason)}" for r in plan.refusals[:rows]]
+    if len(plan.refusals) > rows:
+        items.append(f"- … and {len(plan.refusals) - rows} more")
+    return [*_alert("CAUTION", [head, *items]), ""]
 
 
 # ----------------------------------------------------------------------------------- parts

@@ -159,6 +159,23 @@ class Drift:
 
 
 @dataclass
+class Refusal:
+    """What apply refuses without an override (computed by :func:`campaignctl.plan.safety.refusals`):
+    why, the flag that overrides it, and the addresses concerned."""
+
+    reason: str
+    flag: str  # "--allow-replace" | "--force" | "--max-spend"
+    addresses: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Refusal:
+        return cls(str(data["reason"]), str(data["flag"]), [str(a) for a in data.get("addresses") or []])
+
+
+@dataclass
 class Plan:
     changes: list[ResourceChange]
     operations: list[Operation]  # in a valid execution order
@@ -171,6 +188,12 @@ class Plan:
     drift: list[Drift] = field(default_factory=list)  # changes made outside campaignctl since the last apply
     managed: dict[str, int] = field(default_factory=dict)  # kind -> objects in state before this plan (thresholds)
     configured: int = 0  # resources the configuration declares
+    #: what apply would refuse without an override (``--force``, ``--allow-replace``...), for reviewers
+    refusals: list[Refusal] = field(default_factory=list)
+    #: a saved plan's config directory relative to the plan file's directory (``config_root`` is absolute)
+    config_root_relative: str = ""
+    #: path (relative to the config root) -> sha256 of every config and data file, so a stale plan names them
+    config_files: dict[str, str] = field(default_factory=dict)
 
     @property
     def pending(self) -> list[ResourceChange]:
@@ -211,6 +234,9 @@ class Plan:
             "drift": [d.to_dict() for d in self.drift],
             "managed": self.managed,
             "configured": self.configured,
+            "refusals": [r.to_dict() for r in self.refusals],
+            "config_root_relative": self.config_root_relative,
+            "config_files": self.config_files,
         }
 
     @classmethod
@@ -227,4 +253,7 @@ class Plan:
             drift=[Drift.from_dict(d) for d in data.get("drift", [])],
             managed={str(k): int(v) for k, v in (data.get("managed") or {}).items()},
             configured=int(data.get("configured", 0)),
+            refusals=[Refusal.from_dict(r) for r in data.get("refusals") or []],
+            config_root_relative=str(data.get("config_root_relative") or ""),
+            config_files={str(k): str(v) for k, v in (data.get("config_files") or {}).items()},
         )

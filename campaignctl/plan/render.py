@@ -91,6 +91,7 @@ def render_text(plan: Plan, style: Style = PLAIN) -> str:
         lines.append("")
     for warning in plan.warnings:
         lines.append(f"Warning: {warning}")
+    lines += refusal_lines(plan, style)
     counts = plan.counts()
     summary = (
         f"Plan: {counts['create']} to create, {counts['update']} to update, {counts['replace']} to replace, "
@@ -102,3 +103,16 @@ def render_text(plan: Plan, style: Style = PLAIN) -> str:
     if plan.errors:
         lines.append(f"{len(plan.errors)} change(s) cannot be made (see 'error:' above); nothing can be applied until they are resolved.")
     return "\n".join(lines) + "\n"
+
+
+# ----------------------------------------------------------------------------------- refusals
+
+def refusal_lines(plan: Plan, style: Style = PLAIN) -> list[str]:
+    """What apply would refuse without an override (``plan.refusals``, see plan.safety), each
+    with its flag; nothing when there is none."""
+    if not plan.refusals:
+        return []
+    lines = [f"Apply will refuse this plan without an override ({len(plan.refusals)}):"]
+    for refusal in plan.refusals:
+        lines.append(f"  {_paint('!', '!', style)} [{refusal.flag}] {refusal.reason}")
+    return [*lines, ""]

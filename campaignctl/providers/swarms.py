@@ -455,6 +455,22 @@ class SwarmsProvider(Provider):
         pay = float(desired.get("workerPayment") or 0)
         return round(pay * int(desired.get("results") or 1) * len(desired.get("jobs") or []) * (1 + self.commission), 6)
 
+    def _added_jobs_cost(self, res: Resource) -> float:
+        """What jobs added to an active or paused campaign commit: SWARMS freezes a campaign's money
+        (payment x results x jobs x (1 + commission), the publish) for every job it runs, so each
+        added job freezes payment x results x (1 + commission) more. Every job not in the campaign
+        yet counts; jobs removed at the same time free money, never counted (the plan states at
+        most what it commits)."""
+        live = res.live
+        assert live is not None
+        if live.status not in RUNNING:
+            return 0.0  # unpublished: publishing pays for every job; cancelled/finished: no change
+        added = len(set((res.desired or {}).get("jobs") or []) - set(live.attrs.get("jobs") or []))
+        if added <= 0:
+            return 0.0
+        pay = float(live.attrs.get("workerPayment") or 0)
+        return round(pay * int(live.attrs.get("results") or 1) * added * (1 + self.commission), 6)
+
     def _lifecycle(self, res: Resource, start: str, target: str) -> list[Operation]:
         address = res.address
         if start == target:
@@ -512,8 +528,9 @@ class SwarmsProvider(Provider):
         if relation and relation in changed:
             if kind == "Campaign" and live.status in ("cancelled", "finished"):
                 raise Impossible(f"the campaign is {live.status}: its jobs can no longer change")
+            cost = self._added_jobs_cost(res) if kind == "Campaign" else 0.0
             ops.append(self.op(address, f"set-{relation}", f"PUT /{coll}/{{id}}/{relation}", target=live.id,
-                               payload=[ref(x) for x in d.get(relation, [])]))  # fmt: skip
+                               payload=[ref(x) for x in d.get(relation, [])], cost=cost))  # fmt: skip
         if kind == "Campaign" and "state" in changed:
             ops += self._lifecycle(res, str(live.status), d.get("state", "unpublished"))
             for op in ops:

@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from ..errors import CampaignctlError
 from .common import RATINGS, Progress, Reviewer, Submission
 from .ratings import Ledger, Outcome, RatingRow
 
@@ -23,6 +24,7 @@ class RatingPlan:
     send: list[RatingRow] = field(default_factory=list)
     decided: list[Outcome] = field(default_factory=list)  # skipped or failed without a call
     balance: float | None = None
+    fee: Decimal = Decimal(0)  # the platform's fee on a bonus (Microworkers v2), as a rate
 
     @property
     def counts(self) -> Counter[str]:
@@ -35,6 +37,18 @@ class RatingPlan:
     @property
     def bonus_total(self) -> Decimal:
         return sum(self.bonuses, Decimal(0))
+
+    @property
+    def bonus_cost(self) -> Decimal:
+        """What the bonuses take from the account: their total plus the platform's fee."""
+        return (self.bonus_total * (1 + self.fee)).quantize(Decimal("0.0001"))
+
+    def over_balance(self) -> str | None:
+        """Why sending must not start (the bonuses cost more than the balance read), or None."""
+        if self.balance is None or not self.bonuses or self.bonus_cost <= Decimal(str(self.balance)):
+            return None
+        return (f"the bonuses cost {self.bonus_cost:.2f} USD (fee included) but only {self.balance:.2f} USD is available: "
+                "nothing was sent (the platform would refuse bonuses part-way); top the account up, or give fewer bonuses")
 
 
 async def plan_ratings(
@@ -61,6 +75,8 @@ async def plan_ratings(
             plan.send.append(row)
     if plan.bonuses:
         plan.balance = await reviewer.provider.balance()
+        # Microworkers v2 charges its fee on bonuses too (the provider's ``fee``; v1 and SWARMS have none)
+        plan.fee = Decimal(str(getattr(reviewer.provider, "fee", 0) or 0))
     return plan
 
 
@@ -74,10 +90,10 @@ def describe(plan: RatingPlan, reviewer: Reviewer) -> str:
     else:
         lines.append("  to send:  nothing")
     if reviewer.supports_bonus:
-        note = " (plus the platform's fee)" if plan.bonuses else ""
+        note = f" ({plan.bonus_cost:.2f} USD with the platform's fee)" if plan.bonuses and plan.fee else ""
         lines.append(f"  bonuses:  {len(plan.bonuses)}, total {plan.bonus_total:.2f} USD{note}")
         if plan.balance is not None:
-            warn = "  -- NOT ENOUGH for the bonuses" if plan.bonus_total > Decimal(str(plan.balance)) else ""
+            warn = "  -- NOT ENOUGH for the bonuses" if plan.over_balance() else ""
             lines.append(f"  balance:  {plan.balance:.2f} USD{warn}")
     skipped = Counter(o.group for o in plan.decided if o.outcome == "skipped")
     for why, n in sorted(skipped.items()):
@@ -95,6 +111,9 @@ def _lines(outcomes: list[Outcome], limit: int = 10) -> str:
 
 
 async def send(reviewer: Reviewer, plan: RatingPlan, ledger: Ledger) -> list[Outcome]:
+    refused = plan.over_balance()
+    if refused is not None:
+        raise CampaignctlError(refused)
     outcomes = await reviewer.rate(plan.send, ledger.add)
     failed = [o for o in outcomes if o.outcome == "failed"]
     if failed:

@@ -113,7 +113,7 @@ def test_show_a_saved_plan_offline(tmp_path: Path) -> None:
     assert not (config / ".campaignctl" / "sandbox.db").exists()
     text = run_cli("show", saved, cwd=elsewhere).out
     assert "~ speed: 500 -> 400" in text and f"+ {NEW_LAST_LINE}" in text
-    assert json.loads(run_cli("show", saved, "--format", "json").out)["format_version"] == "1.0"
+    assert json.loads(run_cli("show", saved, "--format", "json").out)["format_version"] == "1.1"
 
     garbage = tmp_path / "not-a-plan.json"
     garbage.write_text("[1, 2]")

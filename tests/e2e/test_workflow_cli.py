@@ -93,7 +93,7 @@ def test_saved_plan_notices_a_data_file_edit(tmp_path: Path, sandbox_server: Ser
     rows.write_text(rows.read_text().replace("\n", "\r\n", 1))
     refused = run_cli("apply", tmp_path / "plan.json", env=env)
     assert refused.code == 1
-    assert "configuration changed since this plan was made (a YAML file, or a data file it names)" in refused.err
+    assert "changed since this plan was made: data/rows.csv (edited); run plan again" in refused.err
     assert sandbox_server.stats().get("microworkers", {}).get("POST", 0) == 0
 
 
@@ -105,7 +105,8 @@ def test_threshold_empty_config_and_max_spend(tmp_path: Path, sandbox_server: Se
 
     remove_campaigns(root, ["c0", "c1", "c2", "c3", "c4"])
     plan = run_cli("plan", root, env=env)
-    assert "apply will refuse: this plan deletes or replaces" in plan.out
+    assert "Apply will refuse this plan without an override (1):" in plan.out
+    assert "[--force] this plan deletes or replaces 5 of 12 managed campaign(s)" in plan.out
     refused = run_cli("apply", root, "--auto-approve", env=env)
     assert refused.code == 1
     assert "deletes or replaces 5 of 12 managed campaign(s) (42 %)" in refused.err
