@@ -59,11 +59,12 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(path: Path, data: str | bytes) -> None:
+def atomic_write(path: Path, data: str | bytes, keep_mode: bool = True) -> None:
     """Replace ``path`` by ``data`` whole, or leave it as it was (and no temporary file behind).
 
-    A new file is 0600; a file that exists keeps its mode. Something that is no regular file (a
-    device such as ``/dev/stdout``, a pipe) cannot be replaced: it is written directly.
+    A new file is 0600; a file that exists keeps its mode (``keep_mode=False``, for campaignctl's
+    own caches: 0600 too). Something that is no regular file (a device such as ``/dev/stdout``, a
+    pipe) cannot be replaced: it is written directly.
     """
     raw = data.encode("utf-8") if isinstance(data, str) else data
     try:
@@ -81,7 +82,7 @@ def atomic_write(path: Path, data: str | bytes) -> None:
             fh.write(raw)
             fh.flush()
             os.fsync(fh.fileno())
-            if st is not None:
+            if st is not None and keep_mode:
                 os.fchmod(fh.fileno(), stat.S_IMODE(st.st_mode))
         os.replace(tmp, path)
     except BaseException as exc:

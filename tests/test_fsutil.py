@@ -128,3 +128,17 @@ def test_a_lock_on_a_full_disk_is_a_state_error_and_leaves_no_lock_file(tmp_path
     with pytest.raises(StateError, match="cannot lock the state: .*state.lock: Read-only file system"):
         backend.lock("apply")
     assert leftovers(backend.dir) == []
+
+
+def test_the_validation_cache_is_made_private_even_over_an_older_file(tmp_path: Path) -> None:
+    from campaignctl.config.valid_cache import ValidCache
+
+    first = ValidCache(tmp_path / "cache")
+    assert first.path is not None
+    first.path.parent.mkdir()
+    first.path.write_bytes(b"\0" * 16)
+    first.path.chmod(0o644)  # as a version before private files wrote it
+    cache = ValidCache(tmp_path / "cache")
+    cache.add(b"\1" * 16)
+    cache.save()
+    assert mode(first.path) == 0o600 and len(first.path.read_bytes()) == 32

@@ -132,7 +132,7 @@ class ValidCache:
             return
         keep = [*self.known, *self.added][-LIMIT:]
         try:
-            atomic_write(self.path, b"".join(keep))
+            atomic_write(self.path, b"".join(keep), keep_mode=False)  # 0600, even over a file an older version made
         except OSError as exc:
             log.debug("cannot write the validation cache %s: %s", self.path, exc)
             return
