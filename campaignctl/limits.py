@@ -21,6 +21,8 @@ from httpx._decoders import SUPPORTED_DECODERS  # what httpx decodes (br, zstd: 
 
 #: bytes of one answer's body, as received and as decoded, unless the Provider says otherwise
 DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+#: decoded bytes asked of zlib at a time: a bomb's output grows by this much, not by the cap at once
+_OUT_PIECE = 1024 * 1024
 #: a Content-Encoding httpx knows but zlib does not (br, zstd: only when their packages are
 #: installed) is decoded this many received bytes at a time, the output counted after each
 _PIECE = 1024
@@ -64,13 +66,14 @@ def decode(content: bytes, encodings: list[str], cap: int) -> bytes:
 
 
 def _inflate(data: bytes, wbits: int, cap: int) -> bytes:
-    """zlib's decompression, asking for at most ``cap`` + 1 bytes at a time (``max_length``)."""
+    """zlib's decompression, asking for at most 1 MiB at a time (``max_length``) and stopping
+    past ``cap``."""
     inflater = zlib.decompressobj(wbits)
     out = bytearray()
     try:
         pending = data
         while True:
-            piece = inflater.decompress(pending, cap + 1 - len(out))  # max_length >= 1 (0 would mean no limit)
+            piece = inflater.decompress(pending, min(_OUT_PIECE, cap + 1 - len(out)))  # >= 1 (0 would mean no limit)
             out += piece
             if len(out) > cap:
                 raise ResponseTooLarge(cap, decoded=True)
