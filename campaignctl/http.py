@@ -644,10 +644,13 @@ class ApiClient:
         error.reason = "CertificateVerifyFailed"
         return error
 
-    def _deadline_error(self, method: str, url: str, sent: bool, write: bool = False) -> DeadlineError:
+    def _deadline_error(self, method: str, url: str, sent: bool, write: bool = False, after: str = "") -> DeadlineError:
         self.stats.give_ups += 1
         seconds = limits.deadline_seconds() or 0.0
-        what = "cut short" + (", so it may or may not have been applied" if write else "") if sent else "not sent"
+        if sent:
+            what = "cut short" + (", so it may or may not have been applied" if write else "")
+        else:
+            what = f"not retried after {after}" if after else "not sent"
         error = DeadlineError(
             f"the run's deadline of {seconds:g} s (--deadline / CAMPAIGNCTL_DEADLINE) passed: {what}",
             method=method, url=self.redact(url),
@@ -700,7 +703,7 @@ class ApiClient:
             delay = min(self.retry.max_retry_after, _parse_retry_after(response.headers["Retry-After"]))
         left = limits.deadline_left()
         if left is not None and delay >= left:  # the retry would start after the deadline
-            raise self._deadline_error(method, url, sent=False)
+            raise self._deadline_error(method, url, sent=False, after=why)
         self.stats.retries += 1
         log.info("retrying %s %s after %s in %.2fs (attempt %d)", method, self.redact(url), why, delay, attempt + 1)
         await asyncio.sleep(delay)

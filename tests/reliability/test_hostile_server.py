@@ -392,6 +392,25 @@ def test_a_request_after_the_deadline_is_not_sent() -> None:
     assert server.paths == ["/x"]
 
 
+def test_no_retry_waits_past_the_deadline() -> None:
+    async def main(server: Hostile) -> tuple[ApiError, float]:
+        client = client_for(server, "direct")
+        started = time.monotonic()
+        try:
+            limits.set_deadline(1)
+            with pytest.raises(DeadlineError) as info:
+                await client.request("GET", "/x")
+            return info.value, time.monotonic() - started
+        finally:
+            limits.set_deadline(None)
+            await client.aclose()
+
+    with Hostile(lambda _: reply(503, b"{}", {"Retry-After": "20"})) as server:
+        error, took = asyncio.run(main(server))
+    assert "deadline of 1 s" in str(error) and "not retried after HTTP 503" in str(error), str(error)
+    assert took < 1 and server.paths == ["/x"]
+
+
 def test_max_response_bytes_comes_from_the_provider_spec(tmp_path: Path) -> None:
     page = b'{"tasks": [], "_links": {}, "pad": "' + b"x" * 8000 + b'"}'
     with Hostile(lambda _: reply(200, page)) as server:
