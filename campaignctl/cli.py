@@ -47,8 +47,12 @@ parallelism_opt = click.option("--parallelism", default=8, show_default=True, ty
 @click.option("-v", "--verbose", count=True, help="More logs on stderr (-v info, -vv debug).")
 @click.option("--color/--no-color", default=None, help="Colour output (default: on a terminal, unless NO_COLOR is set).")
 @click.option("--workspace", metavar="NAME", envvar="CAMPAIGNCTL_WORKSPACE", help="Which state of the Backend to use (overrides its workspace; env CAMPAIGNCTL_WORKSPACE).")
+@click.option(
+    "--deadline", metavar="SECONDS", envvar="CAMPAIGNCTL_DEADLINE", type=click.FloatRange(min=0, min_open=True),
+    help="Stop calling the platforms this many seconds after the start: later calls fail, one under way is cut (env CAMPAIGNCTL_DEADLINE).",
+)
 @click.pass_context
-def cli(ctx: click.Context, debug: bool, verbose: int, color: bool | None, workspace: str | None) -> None:
+def cli(ctx: click.Context, debug: bool, verbose: int, color: bool | None, workspace: str | None, deadline: float | None) -> None:
     """Declarative campaign-as-code for SWARMS and Microworkers.
 
     Keep campaigns, jobs, tasks, schedules and task UI in YAML; `validate` checks them offline,
@@ -59,6 +63,10 @@ def cli(ctx: click.Context, debug: bool, verbose: int, color: bool | None, works
     for noisy in ("httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
     ctx.obj = App(debug, verbose, color, workspace)
+    if deadline is not None:
+        from .limits import set_deadline
+
+        set_deadline(deadline)
     if workspace:  # every command's backend_for (Session.load included) selects it
         os.environ["CAMPAIGNCTL_WORKSPACE"] = workspace
 

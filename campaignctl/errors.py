@@ -7,7 +7,10 @@
      +-- PlanError          the plan cannot be made or is refused by a safety check
      +-- ApiError           a platform answered with an error (code, message, request id)
      |    +-- TransportError    no usable answer (timeout, connection reset, retry budget spent)
-     |         +-- AmbiguousWriteError   a write was sent but no answer came: it may have happened
+     |    |    +-- AmbiguousWriteError   a write was sent but no answer came: it may have happened
+     |    |    +-- CertificateError      the server's TLS certificate did not verify (not retried)
+     |    |    +-- DeadlineError         the run's deadline (--deadline) passed (not retried)
+     |    +-- ResponseTooLargeError  an answer larger than the provider's maxResponseBytes
      +-- StateError         state file unreadable, or a problem with its contents
      |    +-- LockError         the state is locked by another run
      +-- ApplyError         some operations failed (the summary names them)
@@ -86,7 +89,13 @@ class ApiError(CampaignctlError):
 
 
 class TransportError(ApiError):
-    pass
+    #: the name of the error that left no answer (``ReadTimeout``, ``ConnectError``...), when known
+    reason: str = ""
+
+    @property
+    def timed_out(self) -> bool:
+        """No answer came in time: every attempt already waited out its timeout."""
+        return self.reason.endswith("Timeout")
 
 
 class AmbiguousWriteError(TransportError):
@@ -98,6 +107,28 @@ class AmbiguousWriteError(TransportError):
     def __init__(self, message: str, *, method: str = "", url: str = "", reason: str = "") -> None:
         self.reason = reason
         super().__init__(message, method=method, url=url)
+
+
+class CertificateError(TransportError):
+    """The server's TLS certificate did not verify (untrusted, expired, another host's): trying
+    again will not change it, so it is not retried."""
+
+    @property
+    def transient(self) -> bool:
+        return False
+
+
+class DeadlineError(TransportError):
+    """The run's deadline (``--deadline`` / ``CAMPAIGNCTL_DEADLINE``) passed: no more calls."""
+
+    @property
+    def transient(self) -> bool:
+        return False
+
+
+class ResponseTooLargeError(ApiError):
+    """An answer's body (as received, or once decoded) is larger than the provider's
+    ``maxResponseBytes``: it was not read to its end, and is not retried."""
 
 
 class StateError(CampaignctlError):

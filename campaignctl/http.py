@@ -24,6 +24,12 @@
   :class:`~campaignctl.transport.AppTransport` for the embedded sandbox), and the same
   ``httpx.Response`` (see :class:`ApiClient`); other transports go through httpx's client;
 - errors carry the method, URL, status, the platform's error code/message and the request id;
+- bounds (:mod:`campaignctl.limits`): an answer's body may not exceed ``max_response_bytes``
+  (received, and decoded), else :class:`~campaignctl.errors.ResponseTooLargeError`; a 3xx is an
+  error naming its Location (redirects are never followed); a TLS certificate that does not
+  verify is a :class:`~campaignctl.errors.CertificateError`, not retried; past the run's deadline
+  (``limits.set_deadline``) no request starts and one under way is cut: a
+  :class:`~campaignctl.errors.DeadlineError`;
 - secrets (tokens, keys, passwords) are redacted from every message.
 """
 from __future__ import annotations
@@ -46,8 +52,9 @@ import httpx
 import orjson
 from httpx._content import encode_request  # what httpx's client sends for json=/data=, byte for byte
 
-from .errors import AmbiguousWriteError, ApiError, TransportError
-from .transport import AppTransport, StreamTransport, network_transport, origin_of
+from . import limits
+from .errors import AmbiguousWriteError, ApiError, CertificateError, DeadlineError, ResponseTooLargeError, TransportError
+from .transport import AppTransport, StreamTransport, certificate_failure, framing_problem, network_transport, origin_of
 
 log = logging.getLogger("campaignctl.http")
 httpx_log = logging.getLogger("httpx")  # its client logs every exchange at INFO: so does the direct path
@@ -257,11 +264,13 @@ class ApiClient:
         error_parser: ErrorParser = default_error_parser,
         secrets: list[str] | None = None,
         request_id_header: str = "X-Request-ID",
+        max_response_bytes: int = limits.DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         """``timeout``: seconds (or an httpx.Timeout); ``deadline``: seconds an attempt may take in
         all, by default the read timeout when ``transport`` is not a network transport (httpx's or
         a StreamTransport; in-process transports ignore httpx's timeouts), else none. ``budget``:
-        share one RetryBudget between clients; by default each client has its own."""
+        share one RetryBudget between clients; by default each client has its own.
+        ``max_response_bytes``: the largest body of an answer, received and decoded."""
         self.base_url = base_url.rstrip("/")
         self._base = httpx.URL(self.base_url)
         self._split_base()
@@ -274,6 +283,7 @@ class ApiClient:
         self.error_parser = error_parser
         self.secrets = [s for s in (secrets or []) if s]
         self.request_id_header = request_id_header
+        self.max_response_bytes = max_response_bytes
         self.stats = CallStats()
         self._sem = asyncio.Semaphore(parallelism)
         if transport is None:  # over the network: one keep-alive connection per slot (see campaignctl.transport)
@@ -285,6 +295,8 @@ class ApiClient:
             timeout=timeouts,
             limits=httpx.Limits(max_connections=parallelism, max_keepalive_connections=parallelism),
         )
+        if isinstance(transport, (StreamTransport, AppTransport)):
+            transport.max_response_bytes = max_response_bytes
         #: the transport _send_direct hands requests to; None: everything goes through httpx's client
         self._stream = transport if isinstance(transport, (StreamTransport, AppTransport)) and self._origin is not None else None
         self._head: tuple[bytes, frozenset[bytes]] | None = None  # see _headers_block
@@ -400,8 +412,15 @@ class ApiClient:
             try:
                 async with self._sem:
                     response = await self._send(method, target, json=json, data=data)
+            except limits.ResponseTooLarge as exc:
+                raise self._too_large_error(method, url, exc) from None
             except httpx.TransportError as exc:
                 why = _error_name(exc)
+                if isinstance(exc, _DeadlinePassed):
+                    raise self._deadline_error(method, url, sent=exc.sent, write=not idempotent) from None
+                if certificate_failure(exc) is not None:  # trying again will not change the certificate
+                    self.stats.give_ups += 1
+                    raise self._certificate_error(method, url, exc) from None
                 if not idempotent and not isinstance(exc, NOT_SENT_ERRORS):
                     # sent, no answer: the platform may have applied it; a retry could duplicate it
                     self.stats.give_ups += 1
@@ -412,7 +431,7 @@ class ApiClient:
                     raise self._transport_error(method, url, exc) from None
                 cost = self.budget.cost(transport_error=True)
                 if not self.budget.acquire(cost):
-                    raise self._budget_error(method, url, f"{why}: {self.redact(str(exc)) or why}", None) from None
+                    raise self._budget_error(method, url, f"{why}: {self.redact(str(exc)) or why}", None, reason=why) from None
                 last_retry_cost = cost
                 await self._sleep_before_retry(attempt, None, method, url, why)
                 continue
@@ -423,9 +442,11 @@ class ApiClient:
             status = response.status_code
             if log.isEnabledFor(logging.DEBUG):  # redact() is not free: only when it is shown
                 log.debug("%s %s -> %s", method, self.redact(url), status)
-            if status < 400 or status in ok_statuses:
+            if status < 300 or status in ok_statuses:
                 self.budget.release(last_retry_cost or self.budget.success_refund)
                 return response
+            if status < 400:  # redirects are never followed: a 3xx is not the answer asked for
+                raise self._redirect_error(response)
             retryable = status in RETRY_STATUSES and (idempotent or status == 429)
             if not retryable:
                 raise self.error_from(response)
@@ -439,6 +460,9 @@ class ApiClient:
             await self._sleep_before_retry(attempt, response, method, url, f"HTTP {status}")
 
     async def _send(self, method: str, target: _Target, json: Any, data: Any) -> httpx.Response:
+        left = limits.deadline_left()
+        if left is not None and left <= 0:
+            raise _DeadlinePassed(sent=False)
         if (
             self._stream is not None
             and self._origin is not None
@@ -448,14 +472,29 @@ class ApiClient:
         ):
             send = self._send_direct(self._stream, self._origin, method, target, json, data)
         else:
-            send = self._client.request(method, target.parsed(), json=json, data=data)
-        if self.deadline is None:
+            send = self._send_via_httpx(method, target, json, data)
+        if self.deadline is None and left is None:
             return await send
+        by_deadline = left is not None and (self.deadline is None or left < self.deadline)
         try:
-            async with asyncio.timeout(self.deadline):
+            async with asyncio.timeout(left if by_deadline else self.deadline):
                 return await send
         except TimeoutError:
+            if by_deadline:
+                raise _DeadlinePassed(sent=True) from None
             raise httpx.ReadTimeout(f"no answer within {self.deadline:g}s") from None
+
+    async def _send_via_httpx(self, method: str, target: _Target, json: Any, data: Any) -> httpx.Response:
+        """``self._client.request(...)``, its answer read within ``max_response_bytes`` (as
+        received, and decoded): httpx's own reading has no bound. Redirects are not followed."""
+        request = self._client.build_request(method, target.parsed(), json=json, data=data)
+        response = await self._client.send(request, stream=True, follow_redirects=False)
+        problem = framing_problem(response.headers.raw)
+        if problem is not None:  # as StreamTransport's parser would have it
+            await response.aclose()
+            raise httpx.RemoteProtocolError(problem)
+        await limits.read_bounded(response, self.max_response_bytes)
+        return response
 
     def _headers_block(self) -> tuple[bytes, frozenset[bytes]]:
         """The client's headers (httpx's defaults merged with ours and set_header's) as they go
@@ -517,8 +556,14 @@ class ApiClient:
                 cookies = True
         if cookies:
             self._client.cookies.extract_cookies(response)
-        if encoded:  # httpx's decoders (gzip, deflate, br/zstd when installed), httpx.DecodingError
-            await response.aread()
+        if encoded:  # as httpx decodes (gzip, deflate, br/zstd when installed; httpx.DecodingError), bounded
+            try:
+                response._content = limits.decode(content_bytes, limits.content_encodings(headers), self.max_response_bytes)
+            except limits.ResponseTooLarge as exc:
+                exc.status = status
+                raise
+            response._num_bytes_downloaded = len(content_bytes)
+            response.is_stream_consumed = response.is_closed = True
         else:  # what aread() leaves, without its stream layers
             response._content = content_bytes
             response._num_bytes_downloaded = len(content_bytes)
@@ -567,7 +612,51 @@ class ApiClient:
     def _transport_error(self, method: str, url: str, exc: Exception) -> TransportError:
         name = _error_name(exc)
         detail = self.redact(str(exc)) or name
-        return TransportError(f"no answer from the platform ({name}: {detail})", method=method, url=self.redact(url))
+        error = TransportError(f"no answer from the platform ({name}: {detail})", method=method, url=self.redact(url))
+        error.reason = name
+        return error
+
+    def _too_large_error(self, method: str, url: str, exc: limits.ResponseTooLarge) -> ResponseTooLargeError:
+        return ResponseTooLargeError(
+            f"the answer is larger than the limit of {exc.cap:,} bytes{' once decoded' if exc.decoded else ''} "
+            "(the provider's maxResponseBytes); it was not read further",
+            method=method, url=self.redact(url), status=exc.status,
+        )  # fmt: skip
+
+    def _redirect_error(self, response: httpx.Response) -> ApiError:
+        location = response.headers.get("Location")
+        where = f" to {self.redact(location)[:200]!r}" if location is not None else " without a Location"
+        return ApiError(
+            f"the platform redirected{where}; redirects are not followed (is the provider's endpoint right?)",
+            method=response.request.method,
+            url=self.redact(str(response.request.url)),
+            status=response.status_code,
+            request_id=self.redact(response.headers.get(self.request_id_header) or "") or None,
+        )
+
+    def _certificate_error(self, method: str, url: str, exc: Exception) -> CertificateError:
+        failure = certificate_failure(exc)
+        detail = getattr(failure, "verify_message", None) or str(failure) or str(exc)
+        error = CertificateError(
+            f"the server's TLS certificate did not verify ({self.redact(str(detail))}); not retried",
+            method=method, url=self.redact(url),
+        )  # fmt: skip
+        error.reason = "CertificateVerifyFailed"
+        return error
+
+    def _deadline_error(self, method: str, url: str, sent: bool, write: bool = False, after: str = "") -> DeadlineError:
+        self.stats.give_ups += 1
+        seconds = limits.deadline_seconds() or 0.0
+        if sent:
+            what = "cut short" + (", so it may or may not have been applied" if write else "")
+        else:
+            what = f"not retried after {after}" if after else "not sent"
+        error = DeadlineError(
+            f"the run's deadline of {seconds:g} s (--deadline / CAMPAIGNCTL_DEADLINE) passed: {what}",
+            method=method, url=self.redact(url),
+        )  # fmt: skip
+        error.reason = "DeadlinePassed"
+        return error
 
     def _ambiguous_error(self, method: str, url: str, exc: Exception) -> AmbiguousWriteError:
         name = _error_name(exc)
@@ -580,7 +669,7 @@ class ApiClient:
             reason=name,
         )
 
-    def _budget_error(self, method: str, url: str, why: str, response: httpx.Response | None) -> TransportError:
+    def _budget_error(self, method: str, url: str, why: str, response: httpx.Response | None, reason: str = "") -> TransportError:
         self.stats.give_ups += 1
         self.stats.budget_exhausted += 1
         detail = why
@@ -590,7 +679,7 @@ class ApiClient:
         first = self.stats.budget_exhausted == 1
         log.log(logging.WARNING if first else logging.DEBUG, "retry budget exhausted (%s): not retrying %s %s after %s",
                 self.budget, method, self.redact(url), detail)
-        return TransportError(
+        error = TransportError(
             f"retry budget exhausted: too many calls to this platform failed and were retried, so it seems "
             f"to be down; not retrying ({detail}). Try again later",
             method=method,
@@ -598,6 +687,8 @@ class ApiClient:
             status=response.status_code if response is not None else None,
             request_id=self.redact(response.headers.get(self.request_id_header) or "") or None if response is not None else None,
         )
+        error.reason = reason
+        return error
 
     def _count(self, method: str, seconds: float) -> None:
         self.stats.calls += 1
@@ -610,9 +701,20 @@ class ApiClient:
         delay = self.retry.backoff(attempt)
         if response is not None and "Retry-After" in response.headers:
             delay = min(self.retry.max_retry_after, _parse_retry_after(response.headers["Retry-After"]))
+        left = limits.deadline_left()
+        if left is not None and delay >= left:  # the retry would start after the deadline
+            raise self._deadline_error(method, url, sent=False, after=why)
         self.stats.retries += 1
         log.info("retrying %s %s after %s in %.2fs (attempt %d)", method, self.redact(url), why, delay, attempt + 1)
         await asyncio.sleep(delay)
+
+
+class _DeadlinePassed(httpx.TransportError):
+    """(inside ApiClient) the run's deadline passed before (``sent`` False) or during an attempt."""
+
+    def __init__(self, sent: bool) -> None:
+        super().__init__("the run's deadline passed")
+        self.sent = sent
 
 
 def _parse_retry_after(value: str) -> float:

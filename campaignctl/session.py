@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from .apply import ApplyResult, execute_plan
 from .config.load import load_config, loading_for_process
 from .config.model import Config
-from .errors import ApiError, ApplyError, PlanError
+from .errors import ApiError, ApplyError, PlanError, TransportError
 from .plan.builder import Selection, build_plan, desired_of
 from .plan.model import Operation, Plan
 from .plan.render import shown_call
@@ -159,7 +159,11 @@ class Session:
     async def _read_plan(self, only: set[str] | None = None, selection: Selection | None = None) -> Plan:
         """Build a plan; a read that failed on a transient error (every request already had its 3
         attempts) is read again as a whole, up to READ_ROUNDS times in all: a plan only reads, so
-        this is always safe, and the client's retry budget still ends it when a platform is down."""
+        this is always safe, and the client's retry budget still ends it when a platform is down.
+        Not after a timeout: its request already waited out the timeout on each of its attempts,
+        and reading again would multiply them (3 x 3 x 30 s for a platform that never answers);
+        nor after an error that is not transient (a certificate that does not verify, the run's
+        deadline: see ``ApiError.transient``)."""
         prefetch, self.prefetch = self.prefetch, None
         if self._desired is None or self._desired[0] is not self.config:
             # once per config: the plan after an apply (of what it touched) needs the same
@@ -172,7 +176,7 @@ class Session:
                         prefetch=prefetch if round_ == 1 else None, desired=self._desired[1],
                     )
                 except ApiError as exc:
-                    if round_ == READ_ROUNDS or not exc.transient:
+                    if round_ == READ_ROUNDS or not exc.transient or (isinstance(exc, TransportError) and exc.timed_out):
                         raise
                     log.warning("reading the platforms failed (%s); reading once more", exc)
             raise AssertionError("unreachable")  # pragma: no cover

@@ -27,7 +27,15 @@ cookies, content decoding, ``Response``); ApiClient skips that client and hands 
 bytes to :meth:`StreamTransport.exchange` itself (see :class:`campaignctl.http.ApiClient`).
 
 HTTP/1.1 only: answers delimited by ``Content-Length``, ``Transfer-Encoding: chunked`` or the
-end of the connection; no body for ``HEAD``, 1xx, 204 and 304. TLS for ``https``. httpx's
+end of the connection; no body for ``HEAD``, 1xx, 204 and 304. Answers are parsed by httptools
+(llhttp, Node.js's parser, in C; the sandbox server's too), which rejects what RFC 9112 says to
+reject (two Content-Length headers, one that is not all digits or with Transfer-Encoding, a
+malformed chunk size or header line...): ``RemoteProtocolError``, and the connection is not
+reused. (h11, pure Python, is as strict, but took ~60 us to parse an answer where llhttp takes
+~2 us.) An answer's body larger than ``max_response_bytes`` stops the read at once (a declared
+Content-Length, before any byte of the body) with :class:`campaignctl.limits.ResponseTooLarge`.
+TLS for ``https``; a certificate that does not verify is :class:`CertificateVerifyFailed`, a
+``ConnectError`` the client does not retry. httpx's
 timeouts (``connect``, ``read``, ``write``, ``pool``) apply and raise httpx's exceptions, as do
 connection failures (``ConnectError``: nothing was sent) and a server that hangs up
 (``RemoteProtocolError`` / ``ReadError`` / ``WriteError``), so the client's retry rules read them
@@ -47,11 +55,32 @@ import ssl
 from typing import Any
 from urllib.parse import unquote
 
+import httptools
 import httpx
 
+from .limits import DEFAULT_MAX_RESPONSE_BYTES, ResponseTooLarge
+
 MAX_HEAD = 64 * 1024  # bytes of status line + headers
+READ_SIZE = 64 * 1024  # bytes asked of the socket at a time
 DEFAULT_PORTS = {"http": 80, "https": 443}
-NO_BODY_STATUSES = {204, 304}
+
+
+class CertificateVerifyFailed(httpx.ConnectError):
+    """The server's TLS certificate did not verify: nothing was sent, and trying again will not
+    change it (see :func:`certificate_failure`)."""
+
+
+def certificate_failure(exc: BaseException) -> BaseException | None:
+    """The certificate verification failure behind a transport error (ours, or httpx's: its
+    ConnectError over an ``ssl.SSLCertVerificationError``), or None."""
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        if isinstance(cur, (CertificateVerifyFailed, ssl.SSLCertVerificationError)):
+            return cur
+        seen.add(id(cur))
+        cur = cur.__cause__ or cur.__context__
+    return None
 
 
 class _Conn:
@@ -71,8 +100,12 @@ class _Conn:
 class StreamTransport(httpx.AsyncBaseTransport):
     """Up to ``size`` keep-alive connections per origin (scheme, host, port)."""
 
-    def __init__(self, size: int, *, verify: ssl.SSLContext | bool = True) -> None:
+    def __init__(
+        self, size: int, *, verify: ssl.SSLContext | bool = True, max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    ) -> None:
         self.size = max(1, size)
+        #: bytes of an answer's body (see campaignctl.limits); ApiClient sets its provider's
+        self.max_response_bytes = max_response_bytes
         self._verify = verify
         self._ssl: ssl.SSLContext | None = None
         self._idle: dict[tuple[str, str, int], collections.deque[_Conn]] = {}
@@ -126,6 +159,8 @@ class StreamTransport(httpx.AsyncBaseTransport):
                 )
         except TimeoutError:
             raise httpx.ConnectTimeout(f"no connection to {host}:{port} within {timeout:g}s") from None
+        except ssl.SSLCertVerificationError as exc:
+            raise CertificateVerifyFailed(f"the TLS certificate of {host}:{port} did not verify: {exc.verify_message or exc}") from None
         except (OSError, ssl.SSLError) as exc:
             raise httpx.ConnectError(str(exc) or type(exc).__name__) from None
         return _Conn(reader, writer)
@@ -205,42 +240,43 @@ class StreamTransport(httpx.AsyncBaseTransport):
         self, conn: _Conn, head_request: bool, timeout: float | None
     ) -> tuple[int, bytes, list[tuple[bytes, bytes]], bytes, bool]:
         reader = conn.reader
+        answer = _Answer(head_request)
+        parser = answer.parser = httptools.HttpResponseParser(answer)
+        cap = self.max_response_bytes
+        received = 0
         try:
             async with asyncio.timeout(timeout):  # the whole answer: see the module's docstring
-                while True:
+                while not answer.done:
+                    data = await reader.read(READ_SIZE)
+                    if not data:
+                        if answer.until_close:  # delimited by the end of the connection
+                            break
+                        if not received:
+                            raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
+                        raise httpx.RemoteProtocolError("the server hung up in the middle of its answer")
+                    received += len(data)
                     try:
-                        head = await reader.readuntil(b"\r\n\r\n")
-                    except asyncio.IncompleteReadError as exc:
-                        if not exc.partial:
-                            raise httpx.RemoteProtocolError("Server disconnected without sending a response.") from None
-                        raise httpx.RemoteProtocolError("the server hung up in the middle of its answer") from None
-                    except asyncio.LimitOverrunError:
-                        raise httpx.RemoteProtocolError(f"an answer's headers are longer than {MAX_HEAD} bytes") from None
-                    status, reason, headers, length, chunked, connection = _parse_head(head)
-                    if 100 <= status < 200 and status != 101:
-                        continue  # an interim answer (100 Continue...): the real one follows
-                    break
-                keep = connection != b"close" and (head.startswith(b"HTTP/1.1") or connection == b"keep-alive")
-                if head_request or status in NO_BODY_STATUSES or status < 200:
-                    return status, reason, headers, b"", keep
-                if chunked:
-                    return status, reason, headers, await _read_chunked(reader), keep
-                if length is not None:
-                    try:
-                        length_value = int(length)
-                        if length_value < 0:  # readexactly(-5) raises a bare ValueError: a malformed length, as said
-                            raise ValueError(length_value)
-                    except ValueError:
-                        raise httpx.RemoteProtocolError("an answer with a malformed Content-Length") from None
-                    try:
-                        return status, reason, headers, await reader.readexactly(length_value), keep
-                    except asyncio.IncompleteReadError:
-                        raise httpx.RemoteProtocolError("the server hung up in the middle of its answer") from None
-                return status, reason, headers, await reader.read(), False  # delimited by the end of the connection
+                        parser.feed_data(data)
+                    except httptools.HttpParserUpgrade:
+                        raise httpx.RemoteProtocolError("the server switched protocols, which no request asked for") from None
+                    except httptools.HttpParserError as exc:
+                        raise httpx.RemoteProtocolError(f"a malformed answer ({exc})") from None
+                    if answer.problem is not None:
+                        raise httpx.RemoteProtocolError(answer.problem)
+                    if answer.status is None:
+                        if received - answer.size > MAX_HEAD:
+                            raise httpx.RemoteProtocolError(f"an answer's headers are longer than {MAX_HEAD} bytes")
+                    elif answer.size > cap or (answer.length or 0) > cap:
+                        raise ResponseTooLarge(cap, status=answer.status)
         except TimeoutError:
             raise httpx.ReadTimeout("no answer in time") from None
         except OSError as exc:
             raise httpx.ReadError(str(exc) or type(exc).__name__) from None
+        finally:
+            answer.parser = None  # no cycle left for the garbage collector
+        assert answer.status is not None
+        keep = answer.keep and not answer.extra and not answer.until_close
+        return answer.status, answer.reason, answer.headers, b"".join(answer.body), keep
 
     async def aclose(self) -> None:
         self._closed = True
@@ -256,49 +292,91 @@ def origin_of(url: httpx.URL) -> tuple[str, str, int]:
     return url.scheme, url.host, url.port or DEFAULT_PORTS.get(url.scheme, 80)
 
 
-def _parse_head(head: bytes) -> tuple[int, bytes, list[tuple[bytes, bytes]], bytes | None, bool, bytes]:
-    """(status, reason, headers, the Content-Length's value or None, chunked, Connection lower-cased)."""
-    lines = head[:-4].split(b"\r\n")
-    parts = lines[0].split(b" ", 2)
-    if len(parts) < 2 or not parts[0].startswith(b"HTTP/1.") or not parts[1].isdigit():
-        raise httpx.RemoteProtocolError(f"not an HTTP/1.1 answer: {lines[0][:80]!r}")
-    headers = []
-    length: bytes | None = None
-    chunked = False
-    connection = b""
-    for line in lines[1:]:
-        name, sep, value = line.partition(b":")
-        if not sep:
-            raise httpx.RemoteProtocolError(f"a malformed header line: {line[:80]!r}")
-        name = name.strip()
-        value = value.strip()
-        headers.append((name, value))
-        key = name.lower()
-        if key == b"content-length":
-            length = value
-        elif key == b"transfer-encoding":
-            chunked = b"chunked" in value.lower()
-        elif key == b"connection":
-            connection = value.lower()
-    return int(parts[1]), parts[2] if len(parts) > 2 else b"", headers, length, chunked, connection
+class _Answer:
+    """httptools' callbacks for one answer: llhttp (Node.js's HTTP parser, in C) checks the
+    framing as RFC 9112 says (one valid Content-Length, never with Transfer-Encoding, chunk sizes,
+    header syntax) and raises ``HttpParserError`` on anything else. Interim answers (1xx) are
+    skipped; after a final one, anything more the server sends keeps the connection from reuse."""
+
+    __slots__ = ("parser", "head_request", "status", "reason", "headers", "length", "body", "size", "keep", "until_close", "done", "extra", "problem")
+
+    def __init__(self, head_request: bool) -> None:
+        self.parser: httptools.HttpResponseParser | None = None
+        self.head_request = head_request
+        self.status: int | None = None  # set once the final answer's headers are complete
+        self.reason = b""
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.length: int | None = None  # the Content-Length
+        self.body: list[bytes] = []
+        self.size = 0
+        self.keep = False
+        self.until_close = False  # the body ends with the connection
+        self.done = False
+        self.extra = False  # bytes after the answer: not a connection to reuse
+        self.problem: str | None = None  # what is wrong with an answer llhttp parsed
+
+    def on_message_begin(self) -> None:
+        if self.done:
+            self.extra = True
+
+    def on_status(self, reason: bytes) -> None:
+        if not self.done:
+            self.reason += reason
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if not self.done:
+            self.headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        if self.done:
+            return
+        parser = self.parser
+        assert parser is not None
+        if parser.get_http_version() not in ("1.1", "1.0"):
+            self.problem = f"not an HTTP/1.1 answer (HTTP/{parser.get_http_version()})"
+            self.done = True  # read no further: the exchange fails
+            return
+        status = parser.get_status_code()
+        if status < 200:
+            return  # an interim answer (100 Continue...): the real one follows
+        self.status = status
+        self.keep = parser.should_keep_alive()
+        chunked = False
+        for name, value in self.headers:
+            key = name.lower()
+            if key == b"content-length":
+                self.length = int(value)  # digits only: llhttp checked it
+            elif key == b"transfer-encoding":
+                chunked = value.lower().rstrip().endswith(b"chunked")
+        if self.head_request or status in (204, 304):
+            self.done = True  # no body, whatever the headers say
+        elif self.length is None and not chunked:
+            self.until_close = True
+
+    def on_body(self, body: bytes) -> None:
+        if self.done:
+            self.extra = True
+        else:
+            self.body.append(body)
+            self.size += len(body)
+
+    def on_message_complete(self) -> None:
+        if self.status is None:  # the end of an interim answer
+            self.reason, self.headers = b"", []
+        else:
+            self.done = True
 
 
-async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
-    out = bytearray()
-    try:
-        while True:
-            size_line = await reader.readuntil(b"\r\n")
-            size = int(size_line.split(b";", 1)[0].strip(), 16)
-            if size == 0:
-                while (await reader.readuntil(b"\r\n")) != b"\r\n":
-                    pass  # trailers
-                return bytes(out)
-            out += await reader.readexactly(size)
-            await reader.readexactly(2)
-    except asyncio.IncompleteReadError:
-        raise httpx.RemoteProtocolError("the server hung up in the middle of its answer") from None
-    except (ValueError, asyncio.LimitOverrunError):  # a size line longer than the reader's limit
-        raise httpx.RemoteProtocolError("a malformed chunk in the answer") from None
+def framing_problem(headers: list[tuple[bytes, bytes]]) -> str | None:
+    """What llhttp would reject in an answer's framing headers that httpx's own transport (h11,
+    under an environment proxy) lets through: a Content-Length beside Transfer-Encoding, or more
+    than one Content-Length (h11 takes equal ones as one)."""
+    lengths = sum(1 for name, _ in headers if name.lower() == b"content-length")
+    if lengths and any(name.lower() == b"transfer-encoding" for name, _ in headers):
+        return "a malformed answer (Transfer-Encoding can't be present with Content-Length)"
+    if lengths > 1:
+        return "a malformed answer (Duplicate Content-Length)"
+    return None
 
 
 def network_transport(base_url: str, size: int) -> httpx.AsyncBaseTransport | None:
@@ -316,7 +394,12 @@ class AppTransport(httpx.ASGITransport):
     :meth:`exchange` that :class:`campaignctl.http.ApiClient` hands a request's bytes to, as it
     does to :class:`StreamTransport`: the app gets the scope and body httpx's ASGITransport would
     give it (read back from the bytes), and ApiClient skips httpx's client as it does over the
-    network. Through httpx's client (other requests) it is httpx's ASGITransport, unchanged."""
+    network. Through httpx's client (other requests) it is httpx's ASGITransport, unchanged.
+    An answer's body larger than ``max_response_bytes`` raises ResponseTooLarge, as over the
+    network."""
+
+    #: bytes of an answer's body (see campaignctl.limits); ApiClient sets its provider's
+    max_response_bytes = DEFAULT_MAX_RESPONSE_BYTES
 
     async def exchange(
         self, origin: tuple[str, str, int], head: bytes, body: bytes, head_request: bool, timeouts: dict[str, Any]
@@ -346,6 +429,8 @@ class AppTransport(httpx.ASGITransport):
         status: int | None = None
         response_headers: list[tuple[bytes, bytes]] = []
         parts: list[bytes] = []
+        size = 0
+        cap = self.max_response_bytes
         sent = False
         done = asyncio.Event()
 
@@ -358,13 +443,16 @@ class AppTransport(httpx.ASGITransport):
             return {"type": "http.request", "body": body, "more_body": False}
 
         async def send(message: Any) -> None:
-            nonlocal status, response_headers
+            nonlocal status, response_headers, size
             if message["type"] == "http.response.start":
                 status = message["status"]
                 response_headers = [(bytes(k), bytes(v)) for k, v in message.get("headers", [])]
             elif message["type"] == "http.response.body":
                 if message.get("body") and not head_request:
                     parts.append(message["body"])
+                    size += len(message["body"])
+                    if size > cap:
+                        raise ResponseTooLarge(cap, status=status)
                 if not message.get("more_body", False):
                     done.set()
 

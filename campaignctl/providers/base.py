@@ -24,6 +24,7 @@ from ..config.model import Config, Document
 from ..config.yamlload import dotted_path
 from ..errors import ConfigError, Diagnostic
 from ..http import ApiClient, ErrorParser, RetryPolicy, default_error_parser
+from ..limits import DEFAULT_MAX_RESPONSE_BYTES
 from ..plan.model import FieldChange, Operation, ResourceChange
 from ..transport import AppTransport
 
@@ -126,6 +127,7 @@ class Provider:
         self.parallelism = int(self.spec.get("parallelism", 8))
         self.page_size = int(self.spec.get("pageSize", 100))
         self.timeout = float(self.spec.get("timeout", 30))
+        self.max_response_bytes = int(self.spec.get("maxResponseBytes", DEFAULT_MAX_RESPONSE_BYTES))
         self._client: ApiClient | None = None
         #: address -> attributes the last apply recorded (state), set by the planner before ``read``
         self.applied: dict[str, Any] = {}
@@ -201,6 +203,7 @@ class Provider:
             error_parser=type(self).error_parser,
             secrets=list(creds.values()),
             request_id_header=self.request_id_header,
+            max_response_bytes=self.max_response_bytes,
         )
 
     async def open(self, parallelism: int | None = None) -> None:
