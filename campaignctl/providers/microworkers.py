@@ -124,6 +124,8 @@ class MicroworkersProvider(Provider):
     references: ClassVar[dict[str, dict[str, str]]] = {"Campaign": {"template": "Template", "schedule": "Schedule"}}
     schedule_fields = frozenset({"start", "end", "daysOfWeek", "workingHours", "limitPerDay", "limitPerHour", "events"})
     sandbox_prefix = "/microworkers/api/v2"
+    official_endpoint = "https://ttv.microworkers.com/api/v2"
+    platform_name = "Microworkers API v2"
     error_parser = staticmethod(mw_error)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -158,6 +158,8 @@ class SwarmsProvider(Provider):
     component_lists: ClassVar[dict[str, str]] = {"Task": "components"}
     schedule_fields = frozenset({"start", "end"})
     sandbox_prefix = "/swarms"
+    official_endpoint = "https://api.swarms.com"
+    platform_name = "SWARMS"
     error_parser = staticmethod(swarms_error)
     prefetchable = True
     read_attributes = ("commission",)
