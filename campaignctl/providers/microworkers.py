@@ -48,6 +48,7 @@ import httpx
 from ..config.model import Config, Document, address_of
 from ..errors import ApiError, Diagnostic, TransportError
 from ..http import error_json
+from ..paging import PageGuard
 from ..plan.model import Operation, ResourceChange, ref
 from .base import ExecResult, Impossible, Live, NeedsReplace, Provider, Resource
 from .microworkers_rows import (
@@ -280,19 +281,19 @@ class MicroworkersProvider(Provider):
     async def _list(self, path: str, **params: Any) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         token: str | None = None
-        seen: set[Any] = set()
+        guard = PageGuard(path, redact=self.client.redact)  # a token that comes back, endless pages
         while True:
             query: dict[str, Any] = {"pageSize": min(self.page_size, 100), **params}
             if token:
                 query["nextPageToken"] = token
             body = await self.client.json("GET", path, params=query)
-            items += body.get("items") or []
+            page = body.get("items") or []
+            guard.items(item.get("id") for item in page if isinstance(item, dict))
+            items += page
             token = body.get("nextPageToken")
             if not token:
                 return items
-            if token in seen:  # a platform handing back a token already used would be read forever
-                raise ApiError(f"the platform's pages of {path} loop: nextPageToken {token!r} came back", method="GET", url=path)
-            seen.add(token)
+            guard.follow(str(token), f"nextPageToken {token!r}")
 
     async def _reference_data(self) -> None:
         categories, config = await asyncio.gather(
