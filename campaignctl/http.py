@@ -30,11 +30,17 @@
   verify is a :class:`~campaignctl.errors.CertificateError`, not retried; past the run's deadline
   (``limits.set_deadline``) no request starts and one under way is cut: a
   :class:`~campaignctl.errors.DeadlineError`;
-- secrets (tokens, keys, passwords) are redacted from every message.
+- secrets (tokens, keys, passwords) are redacted from every message, in any letter case, and
+  percent-encoded or base64-encoded too (see :meth:`ApiClient.redact`);
+- credentials stay with their origin: a request to another origin than the base URL's (a link a
+  platform gave), a cleartext link under an https base or a link with user:password is refused
+  (:func:`~campaignctl.origin.check_same_origin`); every header value is checked before it is
+  sent (no CR/LF, printable ASCII only).
 """
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime
 import email.utils
 import functools
@@ -54,6 +60,7 @@ from httpx._content import encode_request  # what httpx's client sends for json=
 
 from . import limits
 from .errors import AmbiguousWriteError, ApiError, CertificateError, DeadlineError, ResponseTooLargeError, TransportError
+from .origin import check_same_origin, header_problem
 from .transport import AppTransport, StreamTransport, certificate_failure, framing_problem, network_transport, origin_of
 
 log = logging.getLogger("campaignctl.http")
@@ -282,8 +289,11 @@ class ApiClient:
         self.deadline = deadline
         self.error_parser = error_parser
         self.secrets = [s for s in (secrets or []) if s]
+        self._redactor: tuple[tuple[str, ...], re.Pattern[str], list[str]] | None = None  # see redact
         self.request_id_header = request_id_header
         self.max_response_bytes = max_response_bytes
+        for name, value in (headers or {}).items():
+            self._check_header(name, value)
         self.stats = CallStats()
         self._sem = asyncio.Semaphore(parallelism)
         if transport is None:  # over the network: one keep-alive connection per slot (see campaignctl.transport)
@@ -331,21 +341,59 @@ class ApiClient:
             self.secrets.append(value)
 
     def set_header(self, name: str, value: str) -> None:
+        self._check_header(name, value)
         self._client.headers[name] = value
         self._head = None  # _send_direct encodes them again
 
+    def check_link(self, link: str) -> None:
+        """Before following a link a platform gave (``_links.next``...): ApiError naming it unless it
+        is on the base URL's origin (:func:`~campaignctl.origin.check_same_origin`); ``request``
+        checks again whatever it is given."""
+        try:
+            check_same_origin(self._base, link)
+        except ApiError as exc:
+            raise ApiError(self.redact(exc.message)) from None
+
+    def _check_header(self, name: str, value: str) -> None:
+        """Refuse a header value that would not go on the wire as one header (CR/LF, non-ASCII...);
+        the message names the header, never the value."""
+        why = header_problem(value)
+        if why is not None:
+            raise ApiError(f"the value of the {name} header cannot be sent: {why}")
+
     def redact(self, text: str) -> str:
-        for secret in self.secrets:
-            # also the forms a secret takes inside a URL (query params are percent-encoded)
-            forms = {secret, urllib.parse.quote(secret, safe=""), urllib.parse.quote_plus(secret)}
-            for form in sorted(forms, key=len, reverse=True):
-                text = text.replace(form, "***")
-                # error texts are cut short (a body's first 200 characters...): the cut may end in a secret's start
-                for n in range(len(form) - 1, 5, -1):
-                    if text.endswith(form[:n]):
-                        text = text[:-n] + "***"
-                        break
+        """``text`` with every secret replaced by ``***``: in any letter case, percent-encoded
+        (wholly or partly, ``+`` for a space: a URL's query), base64-encoded (standard or URL-safe,
+        at any alignment: inside a longer encoded text), and a secret's start (6 characters or
+        more) where the text ends (error texts are cut short: the cut may end in a secret)."""
+        if not self.secrets:
+            return text
+        pattern, prefixes = self._redaction()
+        text = pattern.sub("***", text)
+        for form in prefixes:
+            longest = len(form) - 1
+            if longest < 6 or form[:6] not in text[-longest:].lower():
+                continue
+            for n in range(longest, 5, -1):
+                if text[-n:].lower() == form[:n]:
+                    text = text[:-n] + "***"
+                    break
         return text
+
+    def _redaction(self) -> tuple[re.Pattern[str], list[str]]:
+        """(one regex matching every form of every secret, the lower-cased forms whose starts are
+        looked for at a text's end); made again when the secrets change."""
+        key = tuple(self.secrets)
+        if self._redactor is None or self._redactor[0] != key:
+            alternatives: list[str] = []
+            prefixes: set[str] = set()
+            for secret in sorted(set(key), key=len, reverse=True):
+                alternatives.append("(?i:" + "".join(_char_forms(c) for c in secret) + ")")
+                prefixes.update(f.lower() for f in (secret, urllib.parse.quote(secret, safe=""), urllib.parse.quote_plus(secret)))
+                for core in _base64_cores(secret):
+                    alternatives.append(re.escape(core))
+            self._redactor = (key, re.compile("|".join(alternatives)), sorted(prefixes, key=len, reverse=True))
+        return self._redactor[1], self._redactor[2]
 
     def url_for(self, path_or_url: str) -> httpx.URL:
         """``/tasks`` -> base + path; a link the API returned (``/swarms/tasks?after=3``) -> same host.
@@ -404,6 +452,11 @@ class ApiClient:
             idempotent = method in IDEMPOTENT_METHODS
         target = self._target(path if not params else f"{path}{'&' if '?' in path else '?'}{httpx.QueryParams(params)}")
         url = target.url
+        if target.raw is None:  # not plainly on the base's origin: a link a platform gave, say
+            try:
+                check_same_origin(self._base, target.parsed())
+            except ApiError as exc:
+                raise ApiError(self.redact(exc.message), method=method, url=self.redact(url)) from None
         attempt = 0
         last_retry_cost = 0
         while True:
@@ -715,6 +768,29 @@ class _DeadlinePassed(httpx.TransportError):
     def __init__(self, sent: bool) -> None:
         super().__init__("the run's deadline passed")
         self.sent = sent
+
+
+def _char_forms(char: str) -> str:
+    """A regex for one character of a secret as it may appear in a text: itself, or
+    percent-encoded (its UTF-8 bytes), or ``+`` for a space."""
+    forms = [re.escape(char), "".join(f"%{b:02X}" for b in char.encode("utf-8", "surrogatepass"))]
+    if char == " ":
+        forms.append(r"\+")
+    return "(?:" + "|".join(forms) + ")"
+
+
+def _base64_cores(secret: str) -> list[str]:
+    """The parts of the base64 encodings (standard and URL-safe) of ``secret`` that do not depend on
+    what surrounds it, at each of the three alignments it can have inside a longer encoded text;
+    only those of 8 characters or more (shorter ones would match by chance)."""
+    data = secret.encode("utf-8", "surrogatepass")
+    cores = set()
+    for shift in range(3):
+        encoded = base64.b64encode(b"\0" * shift + data).decode("ascii")
+        core = encoded[-(-8 * shift // 6) : 8 * (shift + len(data)) // 6]
+        if len(core) >= 8:
+            cores.update((core, core.replace("+", "-").replace("/", "_")))
+    return sorted(cores, key=len, reverse=True)
 
 
 def _parse_retry_after(value: str) -> float:

@@ -25,6 +25,7 @@ from ..config.yamlload import dotted_path
 from ..errors import ConfigError, Diagnostic
 from ..http import ApiClient, ErrorParser, RetryPolicy, default_error_parser
 from ..limits import DEFAULT_MAX_RESPONSE_BYTES
+from ..origin import check_endpoint, header_problem
 from ..plan.model import FieldChange, Operation, ResourceChange
 from ..transport import AppTransport
 
@@ -110,6 +111,13 @@ class Provider:
     schedule_fields: ClassVar[frozenset[str]] = frozenset()
     #: where the sandbox app mounts this platform
     sandbox_prefix: ClassVar[str]
+    #: the platform's published API endpoint: credentials go to its origin, to loopback, to
+    #: ``sandbox`` and to what the operator allows (campaignctl.origin), nowhere else
+    official_endpoint: ClassVar[str | None] = None
+    #: the name the errors give the platform
+    platform_name: ClassVar[str] = ""
+    #: credentials sent as a header value (the others go in a body: a password may be any text)
+    header_credentials: ClassVar[frozenset[str]] = frozenset({"token", "apiKey"})
     error_parser: ClassVar[ErrorParser] = staticmethod(default_error_parser)
     request_id_header: ClassVar[str] = "X-Request-ID"
     #: ``read`` depends only on its arguments (not on ``desired`` having run): a plan may start it
@@ -152,11 +160,14 @@ class Provider:
         return self._client
 
     def credentials(self) -> dict[str, str]:
-        """Secrets named by ``spec.auth`` (``fooEnv: VAR`` -> ``{"foo": $VAR}``). Missing -> ConfigError."""
+        """Secrets named by ``spec.auth`` (``fooEnv: VAR`` -> ``{"foo": $VAR}``). Missing, or not
+        sendable as a header -> ConfigError. Before reading any, the endpoint must be one
+        credentials may go to (:meth:`check_endpoint`)."""
         if self.embedded:
             from ..sandbox.embedded import EMBEDDED_KEY
 
             return {"token": EMBEDDED_KEY, "apiKey": EMBEDDED_KEY}
+        self.check_endpoint()
         auth = self.spec.get("auth") or {}
         out: dict[str, str] = {}
         problems = []
@@ -170,11 +181,25 @@ class Provider:
                         f"provider {self.name!r}: environment variable {var} is not set (it holds the {key[:-3]})"
                     )
                 )
+            elif key[:-3] in self.header_credentials and (why := header_problem(value)) is not None:
+                problems.append(  # its name, never its value
+                    self.doc.mark("auth", key).diag(
+                        f"provider {self.name!r}: environment variable {var} cannot be sent as an HTTP header: {why}"
+                    )
+                )
             else:
                 out[key[:-3]] = value
         if problems:
             raise ConfigError(problems)
         return out
+
+    def check_endpoint(self) -> None:
+        """ConfigError (at the Provider's ``endpoint``, naming CAMPAIGNCTL_ALLOWED_ENDPOINTS) when
+        credentials must not go to it: neither the official endpoint, nor loopback, nor one the
+        operator allows in the environment; or it holds user:password."""
+        why = check_endpoint(str(self.spec.get("endpoint")), self.official_endpoint, self.env, self.platform_name or self.type)
+        if why is not None:
+            raise ConfigError(self.doc.mark("endpoint").diag(f"provider {self.name!r}: {why}"))
 
     def auth_headers(self, credentials: dict[str, str]) -> dict[str, str]:
         return {}

@@ -57,6 +57,7 @@ import httpx
 from ..config.model import Config, Document, address_of
 from ..errors import ApiError, Diagnostic, TransportError
 from ..http import error_json
+from ..paging import PageGuard
 from ..plan.model import Operation, ResourceChange, ref
 from . import microworkers_reference as reference
 from .base import ExecResult, Impossible, Live, NeedsReplace, Provider, Resource, same
@@ -143,6 +144,8 @@ class MicroworkersProvider(Provider):
     references: ClassVar[dict[str, dict[str, str]]] = {"Campaign": {"template": "Template", "schedule": "Schedule"}}
     schedule_fields = frozenset({"start", "end", "daysOfWeek", "workingHours", "limitPerDay", "limitPerHour", "events"})
     sandbox_prefix = "/microworkers/api/v2"
+    official_endpoint = "https://ttv.microworkers.com/api/v2"
+    platform_name = "Microworkers API v2"
     error_parser = staticmethod(mw_error)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -298,19 +301,19 @@ class MicroworkersProvider(Provider):
     async def _list(self, path: str, **params: Any) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         token: str | None = None
-        seen: set[Any] = set()
+        guard = PageGuard(path, redact=self.client.redact)  # a token that comes back, endless pages
         while True:
             query: dict[str, Any] = {"pageSize": min(self.page_size, 100), **params}
             if token:
                 query["nextPageToken"] = token
             body = await self.client.json("GET", path, params=query)
-            items += body.get("items") or []
+            page = body.get("items") or []
+            guard.items(item.get("id") for item in page if isinstance(item, dict))
+            items += page
             token = body.get("nextPageToken")
             if not token:
                 return items
-            if token in seen:  # a platform handing back a token already used would be read forever
-                raise ApiError(f"the platform's pages of {path} loop: nextPageToken {token!r} came back", method="GET", url=path)
-            seen.add(token)
+            guard.follow(str(token), f"nextPageToken {token!r}")
 
     async def _optional_get(self, path: str) -> Any:
         """A read the plan can do without (reference data, the balance; known from third-party

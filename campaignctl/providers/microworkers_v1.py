@@ -102,6 +102,8 @@ class MicroworkersV1Provider(CampaignChanges, Provider):
     references: ClassVar[dict[str, dict[str, str]]] = {"Campaign": {"group": "WorkerGroup"}}
     schedule_fields = frozenset()
     sandbox_prefix = "/microworkers-v1"
+    official_endpoint = "https://api.microworkers.com"
+    platform_name = "Microworkers API v1"
     error_parser = staticmethod(v1_error)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

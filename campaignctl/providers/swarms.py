@@ -34,6 +34,7 @@ from ..config.load import resolve_component
 from ..config.model import Config, Document, address_of
 from ..errors import ApiError, Diagnostic
 from ..http import error_json
+from ..paging import PageGuard
 from ..plan.model import Operation, ref
 from .base import ExecResult, Impossible, Live, NeedsReplace, Provider, Resource
 from .schedule import check_schedule, schedule_of, to_utc
@@ -158,6 +159,8 @@ class SwarmsProvider(Provider):
     component_lists: ClassVar[dict[str, str]] = {"Task": "components"}
     schedule_fields = frozenset({"start", "end"})
     sandbox_prefix = "/swarms"
+    official_endpoint = "https://api.swarms.com"
+    platform_name = "SWARMS"
     error_parser = staticmethod(swarms_error)
     prefetchable = True
     read_attributes = ("commission",)
@@ -252,16 +255,21 @@ class SwarmsProvider(Provider):
     async def _pages(self, path: str, key: str, lane: int = LIST_LANE) -> AsyncIterator[list[dict[str, Any]]]:
         url: str | None = path
         params: dict[str, Any] | None = {"limit": min(self.page_size, MAX_PAGE)}
-        seen: set[Any] = set()
+        guard = PageGuard(path, redact=self.client.redact)  # a next link that comes back, endless pages
         while url:
             async with self._gate.slot(lane):
                 body = await self.client.json("GET", url, params=params)
-            yield body.get(key) or []
+            items = body.get(key) or []
+            if lane == LIST_LANE:  # a relation (a job's tasks) may hold an object many times: no stale-page rule
+                guard.items(obj.get("id") for obj in items if isinstance(obj, dict))
+            yield items
             url = ((body.get("_links") or {}).get("next") or {}).get("href")
             params = None  # the next link carries the query
-            if url in seen:  # a platform whose next link comes back would be read forever
-                raise ApiError(f"the platform's pages of {path} loop: the next link {url} was already read", method="GET", url=str(url))
-            seen.add(url)
+            if url:
+                if not isinstance(url, str):
+                    raise ApiError(f"the platform's pages of {path}: the next link is no URL but a {type(url).__name__}")
+                self.client.check_link(url)  # the token goes to the endpoint's origin only
+                guard.follow(url, f"the next link {url}")
 
     async def read(self, known: dict[str, Any], wanted: dict[str, str], only: set[str] | None = None) -> dict[str, Live]:
         """The three lists, page by page, and one relation read per managed job and campaign (the

@@ -20,6 +20,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from ..paging import PageGuard
 from .common import (
     Progress,
     Reviewer,
@@ -83,13 +84,16 @@ class MicroworkersReviewer(Reviewer):
         path = f"/{COLLECTION.get(self.ref.doc.spec.get('type', 'basic'), 'basic-campaigns')}/{self.remote_id}/slots"
         token: str | None = None
         count = pages = 0
+        guard = PageGuard(path, redact=self.client.redact)  # a token that comes back, endless pages
         while True:
             query: dict[str, Any] = {"pageSize": min(self.provider.page_size, 100)}
             if token:
                 query["nextPageToken"] = token
             body = await self.client.json("GET", path, params=query)
             pages += 1
-            for slot in body.get("items") or []:
+            slots = body.get("items") or []
+            guard.items(slot.get("id") for slot in slots if isinstance(slot, dict))
+            for slot in slots:
                 if slot.get("submitted") is None:
                     continue  # locked, not submitted yet
                 count += 1
@@ -99,6 +103,7 @@ class MicroworkersReviewer(Reviewer):
             token = body.get("nextPageToken")
             if not token:
                 return
+            guard.follow(str(token), f"nextPageToken {token!r}")
 
     async def rate_one(self, row: RatingRow) -> None:
         body: dict[str, Any] = {"rating": row.rating, "comment": row.comment}

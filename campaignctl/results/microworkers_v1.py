@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ..errors import ApiError
+from ..paging import PageGuard
 from .common import Progress, Reviewer, Submission, iso_utc, platform_time
 from .ratings import Outcome, RatingRow
 
@@ -76,13 +77,17 @@ class MicroworkersV1Reviewer(Reviewer):
     async def submissions(self, since: datetime | None = None, progress: Progress | None = None) -> AsyncIterator[Submission]:
         per_page = min(self.provider.page_size, MAX_PAGE)
         page = count = 0
+        path = f"{self.prefix}/list_tasks_extend/{self.remote_id}"
+        guard = PageGuard(path)  # the same tasks page after page, a total_pages without end
         while True:
             page += 1
+            if page > 1:
+                guard.follow(page, f"page {page}")
             body = await self.provider.call(  # type: ignore[attr-defined]
-                "GET", f"{self.prefix}/list_tasks_extend/{self.remote_id}",
-                params={"page": page, "entries_per_page": per_page}, accept=NO_TASKS,
+                "GET", path, params={"page": page, "entries_per_page": per_page}, accept=NO_TASKS,
             )
             tasks = (body or {}).get("tasks") or []
+            guard.items(task.get("task_id") for task in tasks if isinstance(task, dict))
             for task in tasks:
                 count += 1
                 yield self.to_submission(task)

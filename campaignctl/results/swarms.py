@@ -13,6 +13,8 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ..errors import ApiError
+from ..paging import PageGuard
 from .common import Progress, Reviewer, Submission, occurrence_names, platform_time
 from .ratings import RatingRow
 
@@ -60,16 +62,24 @@ class SwarmsReviewer(Reviewer):
         url: str | None = f"/campaigns/{self.remote_id}/results"
         query: dict[str, Any] | None = params
         count = pages = 0
+        guard = PageGuard(url, redact=self.client.redact)  # a next link that comes back, endless pages
         while url:
             body = await self.client.json("GET", url, params=query)
             query = None  # the next link carries them
             pages += 1
-            for result in body.get("results") or []:
+            results = body.get("results") or []
+            guard.items(r.get("id") for r in results if isinstance(r, dict))
+            for result in results:
                 count += 1
                 yield self.to_submission(result)
             if progress:
                 progress(count, pages)
             url = (((body.get("_links") or {}).get("next") or {}).get("href")) or None
+            if url:
+                if not isinstance(url, str):
+                    raise ApiError(f"the platform's pages of results: the next link is no URL but a {type(url).__name__}")
+                self.client.check_link(url)  # the token goes to the endpoint's origin only
+                guard.follow(url, f"the next link {url}")
 
     async def rate_one(self, row: RatingRow) -> None:
         path = f"/results/{row.id}"
