@@ -290,15 +290,18 @@ def _summarise(result: Any) -> None:
 @click.option("--provider", "provider", required=True, help="The Provider document (name) whose account to import.")
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), help="Directory for the YAML, inside PATH (default: PATH/imported/<provider>/).")
 @click.option("--lock-timeout", default=0.0, type=click.FloatRange(0), help="Seconds to wait for the state lock.")
+@click.option("--include-finished", is_flag=True, help="Also import stopped, finished, archived and cancelled objects (skipped by default).")
 @parallelism_opt
-def import_cmd(path: Path, provider: str, out: Path | None, lock_timeout: float, parallelism: int) -> None:
+def import_cmd(path: Path, provider: str, out: Path | None, lock_timeout: float, include_finished: bool, parallelism: int) -> None:
     """Write YAML and state for the live objects on a provider's account that PATH does not manage yet.
 
-    Existing files are never overwritten; afterwards `plan PATH` shows no changes for what was imported.
+    Stopped, finished, archived and cancelled objects are skipped (and counted on stderr) unless
+    --include-finished. Existing files are never overwritten; afterwards `plan PATH` shows no
+    changes for what was imported.
     """
     from .importer import Importer, report
 
-    importer = Importer(path, provider, out, parallelism)
+    importer = Importer(path, provider, out, parallelism, include_finished=include_finished)
     importer.backend.lock("import", lock_timeout)
     try:
         result = importer.run()
