@@ -174,19 +174,31 @@ def drift(path: Path, detailed_exitcode: bool, fmt: str, parallelism: int) -> No
 @click.option("--force", is_flag=True, help="Allow deleting or replacing protected resources, beyond the threshold, or with an empty config.")
 @click.option("--checksum", metavar="SHA256", help="Apply the saved plan only if its sha256 is this (as printed by plan -out).")
 @click.option("--lock-timeout", default=0.0, type=click.FloatRange(0), help="Seconds to wait for the state lock.")
+@click.option(
+    "--refresh-only", is_flag=True,
+    help="Change nothing on the platforms: show what changed there outside campaignctl (drift) and record those live values in state as the new baseline.",
+)
 @selection_options
 @guard_options
 @parallelism_opt
 @pass_app
 def apply(
     app: App, target: Path, auto_approve: bool, allow_replace: bool, force: bool, checksum: str | None, lock_timeout: float,
-    targets: tuple[str, ...], excludes: tuple[str, ...], max_destroy_percent: float, max_spend: float | None, parallelism: int,
+    refresh_only: bool, targets: tuple[str, ...], excludes: tuple[str, ...], max_destroy_percent: float, max_spend: float | None,
+    parallelism: int,
 ) -> None:
     """Make the platforms match the config in TARGET (a directory, or a plan saved with -out).
 
     A saved plan is applied exactly, and only if the config and every live object it read are
-    unchanged since it was made.
+    unchanged since it was made. An apply that is interrupted (Ctrl-C, SIGTERM, an error) says
+    how many of its calls were done and exits 1; run apply again. With --refresh-only nothing is
+    sent to the platforms: the drift is shown and, once confirmed, recorded as the new baseline.
     """
+    if refresh_only:
+        if target.is_file() or checksum:
+            raise PlanError("--refresh-only reads the platforms afresh: give the config directory, not a saved plan")
+        _refresh_only(app, target, auto_approve, lock_timeout, targets, excludes, parallelism)
+        return
     from .plan import safety
     from .plan.builder import Selection
     from .plan.model import Plan
@@ -238,6 +250,52 @@ def apply(
         session.backend.unlock()
     _summarise(result)
     verify(check)
+
+
+def _refresh_only(
+    app: App, path: Path, auto_approve: bool, lock_timeout: float, targets: tuple[str, ...], excludes: tuple[str, ...],
+    parallelism: int,
+) -> None:
+    """``apply --refresh-only``: the drift, shown on stdout, recorded in state once confirmed."""
+    from .plan.builder import Selection
+    from .plan.render import ANSI, PLAIN, render_drift
+    from .refresh import refresh
+    from .session import Session, run
+
+    session = Session.for_cli(path, parallelism, read_state=False)
+    session.backend.lock("apply --refresh-only", lock_timeout)
+    try:
+        session.state = session.backend.read()  # read under the lock
+        found, reconciled = run(refresh(session, Selection(list(targets), list(excludes))))
+        _KEPT.append(session)
+        if not found:
+            if reconciled:  # writes an interrupted apply left in flight: now part of the baseline
+                session.backend.commit(session.state)
+            click.echo("No drift: the platforms match the last apply; nothing to record.", err=True)
+            return
+        click.echo(render_drift([r.drift for r in found], ANSI if app.color(sys.stdout) else PLAIN), nl=False)
+        click.echo(
+            f"apply --refresh-only will record these live values of {len(found)} object(s) in state as the new baseline "
+            "(nothing is sent to the platforms; an object deleted on the platform is dropped from state)."
+        )
+        if not auto_approve:
+            if not sys.stdin.isatty():
+                raise PlanError("apply --refresh-only needs confirmation: re-run with --auto-approve (stdin is not a terminal)")
+            if not click.confirm("Record these live values in state?", default=False, err=True):
+                raise PlanError("cancelled; state was not changed")
+        for item in found:
+            if item.entry is None:
+                session.state.resources.pop(item.drift.address, None)
+            else:
+                session.state.resources[item.drift.address] = item.entry
+        session.backend.commit(session.state)
+    finally:
+        session.backend.unlock()
+    click.echo(
+        f"Recorded the live values of {len(found)} object(s) in state; the next plan shows what it takes to bring them back "
+        "to the config, as changes, not as drift.",
+        err=True,
+    )
 
 
 def _refuse_impossible(plan: Any) -> None:
