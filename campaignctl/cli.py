@@ -69,12 +69,20 @@ def cli(ctx: click.Context, debug: bool, verbose: int, color: bool | None, works
 def validate(path: Path) -> None:
     """Check the config in PATH offline: YAML, schemas, references, platform rules.
 
-    Prints every problem as file:line:col: message and exits 1 if there is any.
+    Prints every problem as file:line:col: message and exits 1 if there is any. The rules of
+    Policy documents are checked too: those at level error fail, those at level warning are
+    printed on stderr.
     """
+    from . import policy
     from .config.load import load_config, loading_for_process
 
     with loading_for_process():
         config = load_config(path)
+    findings = policy.check_config(config)
+    for finding in findings:
+        if finding.level == "warning":
+            click.echo(f"Warning: {finding.diagnostic}", err=True)
+    policy.raise_for_validate(findings)
     n = len(config.documents)
     click.echo(f"{path}: {n} document(s), {len(config.resources)} resource(s): valid.")
 
@@ -127,7 +135,9 @@ def plan(
     guards = safety.Guards(max_destroy_percent=max_destroy_percent, max_spend=max_spend, allow_replace=True)
     for problem in safety.problems(the_plan, guards):
         the_plan.warnings.append(f"apply will refuse: {problem}")
+    findings = _policy_findings(session.config, the_plan)
     emit(the_plan, fmt, app.color(sys.stdout), parts_dir=markdown_parts)
+    _policy_refuses(findings, "plan")  # a plan the policy refuses is shown, not saved
     if out is not None:
         data = json.dumps(the_plan.to_dict(), indent=2, sort_keys=True, default=str) + "\n"
         out.write_text(data, encoding="utf-8")
@@ -230,6 +240,11 @@ def apply(
             the_plan = current
             click.echo(render_text(the_plan, ANSI if app.color(sys.stdout) else PLAIN), nl=False)
         _refuse_impossible(the_plan)
+        findings = _policy_findings(session.config, the_plan, warnings=False)
+        for finding in findings:
+            if finding.level == "warning":
+                click.echo(f"Warning: policy: {finding.diagnostic}", err=True)
+        _policy_refuses(findings, "apply")
         guards = safety.Guards(force, allow_replace, max_destroy_percent, max_spend)
         refused = safety.problems(the_plan, guards)
         if refused:
@@ -296,6 +311,22 @@ def _refresh_only(
         "to the config, as changes, not as drift.",
         err=True,
     )
+
+
+def _policy_findings(config: Any, plan: Any, warnings: bool = True) -> list[Any]:
+    """The Policy documents' findings for ``plan`` (added to its warnings unless ``warnings`` is False)."""
+    from . import policy
+
+    findings = policy.check_plan(config, plan.cost)
+    if warnings:
+        plan.warnings.extend(policy.plan_lines(findings))
+    return findings
+
+
+def _policy_refuses(findings: list[Any], verb: str) -> None:
+    from . import policy
+
+    policy.raise_for_plan(findings, verb)
 
 
 def _refuse_impossible(plan: Any) -> None:
