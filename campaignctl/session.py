@@ -226,14 +226,15 @@ class Session:
 
 @contextlib.contextmanager
 def _terminate_as_cancel() -> Iterator[list[str]]:
-    """While an apply runs: SIGINT (asyncio.run's own handler) and SIGTERM cancel it, and the
-    list yielded names the signal, so the apply can record state and say how far it got."""
+    """While an apply runs, SIGINT and SIGTERM cancel it (in place of asyncio.run's SIGINT handler
+    and the default SIGTERM, restored after), and the list yielded names the signal, so the apply
+    can record state and say how far it got."""
     import signal
 
     names: list[str] = []
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
-    previous = signal.getsignal(signal.SIGINT)
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
 
     def cancel(name: str) -> None:
         if not names and task is not None:  # once: a second signal waits for the first to be handled
@@ -252,8 +253,8 @@ def _terminate_as_cancel() -> Iterator[list[str]]:
     finally:
         for sig in installed:
             loop.remove_signal_handler(sig)
-        if signal.SIGINT in installed:
-            signal.signal(signal.SIGINT, previous)
+            if previous[sig] is not None:
+                signal.signal(sig, previous[sig])
 
 
 class ProgressReporter:
