@@ -63,8 +63,12 @@ async def execute_plan(
     *,
     parallelism: int = 8,
     report: Reporter | None = None,
+    result: ApplyResult | None = None,
 ) -> ApplyResult:
-    result = ApplyResult()
+    """``result``: filled in as the calls finish, so a caller whose apply is interrupted (Ctrl-C,
+    SIGTERM) can still say how many were done; calls still running are then cancelled (their
+    writes are marked in flight in state, see :func:`_mark_in_flight`)."""
+    result = result if result is not None else ApplyResult()
     ops = {op.id: op for op in plan.operations}
     changes = {c.address: c for c in plan.changes}
     remaining_per_address: dict[str, int] = {}
@@ -106,7 +110,12 @@ async def execute_plan(
             waiting.pop(op_id, None)
             task = asyncio.ensure_future(run_one(ops[op_id]))
             running[task] = op_id
-        finished, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+        try:
+            finished, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+        except BaseException:  # interrupted: the calls in flight stop too (marked in flight in state)
+            for task in running:
+                task.cancel()
+            raise
         newly_ready = []
         for task in finished:
             op_id = running.pop(task)
@@ -162,6 +171,7 @@ async def _run(op: Operation, providers: dict[str, Provider], state: State, back
             raise error  # the platform cannot tell: the write's own error stands
         return ExecResult() if done else None
 
+    _mark_in_flight(op, change, state, backend)
     await _write(resolved, provider, took)
     _record_sent(op, state, backend)
     if op.records == "forget":
@@ -287,11 +297,27 @@ def _forget(address: str, state: State, backend: StateBackend) -> None:
     backend.record(address, None)
 
 
+def _mark_in_flight(op: Operation, change: ResourceChange | None, state: State, backend: StateBackend) -> None:
+    """Before a write to an object state holds applied attributes of, record what the write will
+    make of it (``inflight``: the op, and the attributes after its resource's calls; None for a
+    removal). If the run stops before the write's answer (Ctrl-C, SIGTERM, a crash), the next plan
+    takes the live values the write set as applied, not as changes made outside campaignctl (see
+    :func:`campaignctl.plan.inflight.reconcile`). Objects without applied attributes (a create,
+    an adopted object) have no drift to confuse, and cost no extra record."""
+    entry = state.resources.get(op.address)
+    if change is None or entry is None or not isinstance(entry.get("attrs"), dict):
+        return
+    marked = {**entry, "inflight": {"op": op.id, "attrs": change.after}}
+    state.resources[op.address] = marked
+    backend.record(op.address, marked)
+
+
 def _finish_resource(change: ResourceChange | None, state: State, backend: StateBackend) -> None:
     """All calls for a resource succeeded: remember what was applied (for drift detection)."""
     if change is None or change.address not in state.resources or change.after is None:
         return
     entry = dict(state.resources[change.address])
+    entry.pop("inflight", None)
     entry["attrs"] = change.after
     entry["protect"] = change.protect
     state.resources[change.address] = entry

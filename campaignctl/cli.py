@@ -77,12 +77,20 @@ def cli(ctx: click.Context, debug: bool, verbose: int, color: bool | None, works
 def validate(path: Path) -> None:
     """Check the config in PATH offline: YAML, schemas, references, platform rules.
 
-    Prints every problem as file:line:col: message and exits 1 if there is any.
+    Prints every problem as file:line:col: message and exits 1 if there is any. The rules of
+    Policy documents are checked too: those at level error fail, those at level warning are
+    printed on stderr.
     """
+    from . import policy
     from .config.load import load_config, loading_for_process
 
     with loading_for_process():
         config = load_config(path)
+    findings = policy.check_config(config)
+    for finding in findings:
+        if finding.level == "warning":
+            click.echo(f"Warning: {finding.diagnostic}", err=True)
+    policy.raise_for_validate(findings)
     n = len(config.documents)
     click.echo(f"{path}: {n} document(s), {len(config.resources)} resource(s): valid.")
 
@@ -135,7 +143,9 @@ def plan(
     the_plan = run(session.plan(selection=Selection(list(targets), list(excludes))))
     _KEPT.extend((session, the_plan))
     safety.review(the_plan, max_destroy_percent, max_spend)
+    findings = _policy_findings(session.config, the_plan)
     emit(the_plan, fmt, app.color(sys.stdout), parts_dir=markdown_parts)
+    _policy_refuses(findings, "plan")  # a plan the policy refuses is shown, not saved
     if out is not None:
         from .fsutil import atomic_write, describe
 
@@ -203,20 +213,33 @@ def show(app: App, planfile: Path, fmt: str) -> None:
               "and committing more money than an account's balance.")
 @click.option("--checksum", metavar="SHA256", help="Apply the saved plan only if its sha256 is this (as printed by plan -out).")
 @click.option("--lock-timeout", default=0.0, type=click.FloatRange(0), help="Seconds to wait for the state lock.")
+@click.option(
+    "--refresh-only", is_flag=True,
+    help="Change nothing on the platforms: show what changed there outside campaignctl (drift) and record those live values in state as the new baseline.",
+)
 @selection_options
 @guard_options
 @parallelism_opt
 @pass_app
 def apply(
     app: App, target: Path, auto_approve: bool, allow_replace: bool, force: bool, checksum: str | None, lock_timeout: float,
-    targets: tuple[str, ...], excludes: tuple[str, ...], max_destroy_percent: float, max_spend: float | None, parallelism: int,
+    refresh_only: bool, targets: tuple[str, ...], excludes: tuple[str, ...], max_destroy_percent: float, max_spend: float | None,
+    parallelism: int,
 ) -> None:
     """Make the platforms match the config in TARGET (a directory, or a plan saved with -out).
 
     A saved plan is applied exactly, from any directory, and only if the config and every live
     object it read are unchanged since it was made. When the plan commits money, deletes,
-    replaces, cancels or stops, the prompt takes only 'yes' typed out.
+    replaces, cancels or stops, the prompt takes only 'yes' typed out. An apply that is
+    interrupted (Ctrl-C, SIGTERM, an error) says how many of its calls were done and exits 1; run
+    apply again. With --refresh-only nothing is sent to the platforms: the drift is shown and, once
+    confirmed, recorded as the new baseline.
     """
+    if refresh_only:
+        if target.is_file() or checksum:
+            raise PlanError("--refresh-only reads the platforms afresh: give the config directory, not a saved plan")
+        _refresh_only(app, target, auto_approve, lock_timeout, targets, excludes, parallelism)
+        return
     from .plan import safety
     from .plan.builder import Selection
     from .plan.model import Plan
@@ -251,6 +274,11 @@ def apply(
             the_plan = safety.review(current, max_destroy_percent, max_spend)
             click.echo(render_text(the_plan, ANSI if app.color(sys.stdout) else PLAIN), nl=False)
         _refuse_impossible(the_plan)
+        findings = _policy_findings(session.config, the_plan, warnings=False)
+        for finding in findings:
+            if finding.level == "warning":
+                click.echo(f"Warning: policy: {finding.diagnostic}", err=True)
+        _policy_refuses(findings, "apply")
         guards = safety.Guards(force, allow_replace, max_destroy_percent, max_spend)
         refused = safety.problems(the_plan, guards)
         if refused:
@@ -270,6 +298,68 @@ def apply(
         session.backend.unlock()
     _summarise(result)
     verify(check)
+
+
+def _refresh_only(
+    app: App, path: Path, auto_approve: bool, lock_timeout: float, targets: tuple[str, ...], excludes: tuple[str, ...],
+    parallelism: int,
+) -> None:
+    """``apply --refresh-only``: the drift, shown on stdout, recorded in state once confirmed."""
+    from .plan.builder import Selection
+    from .plan.render import ANSI, PLAIN, render_drift
+    from .refresh import refresh
+    from .session import Session, run
+
+    session = Session.for_cli(path, parallelism, read_state=False)
+    session.backend.lock("apply --refresh-only", lock_timeout)
+    try:
+        session.state = session.backend.read()  # read under the lock
+        found, reconciled = run(refresh(session, Selection(list(targets), list(excludes))))
+        _KEPT.append(session)
+        if not found:
+            if reconciled:  # writes an interrupted apply left in flight: now part of the baseline
+                session.backend.commit(session.state)
+            click.echo("No drift: the platforms match the last apply; nothing to record.", err=True)
+            return
+        click.echo(render_drift([r.drift for r in found], ANSI if app.color(sys.stdout) else PLAIN), nl=False)
+        click.echo(
+            f"apply --refresh-only will record these live values of {len(found)} object(s) in state as the new baseline "
+            "(nothing is sent to the platforms; an object deleted on the platform is dropped from state)."
+        )
+        if not auto_approve:
+            if not sys.stdin.isatty():
+                raise PlanError("apply --refresh-only needs confirmation: re-run with --auto-approve (stdin is not a terminal)")
+            if not click.confirm("Record these live values in state?", default=False, err=True):
+                raise PlanError("cancelled; state was not changed")
+        for item in found:
+            if item.entry is None:
+                session.state.resources.pop(item.drift.address, None)
+            else:
+                session.state.resources[item.drift.address] = item.entry
+        session.backend.commit(session.state)
+    finally:
+        session.backend.unlock()
+    click.echo(
+        f"Recorded the live values of {len(found)} object(s) in state; the next plan shows what it takes to bring them back "
+        "to the config, as changes, not as drift.",
+        err=True,
+    )
+
+
+def _policy_findings(config: Any, plan: Any, warnings: bool = True) -> list[Any]:
+    """The Policy documents' findings for ``plan`` (added to its warnings unless ``warnings`` is False)."""
+    from . import policy
+
+    findings = policy.check_plan(config, plan.cost)
+    if warnings:
+        plan.warnings.extend(policy.plan_lines(findings))
+    return findings
+
+
+def _policy_refuses(findings: list[Any], verb: str) -> None:
+    from . import policy
+
+    policy.raise_for_plan(findings, verb)
 
 
 def _refuse_impossible(plan: Any) -> None:
@@ -329,15 +419,18 @@ def _summarise(result: Any) -> None:
 @click.option("--provider", "provider", required=True, help="The Provider document (name) whose account to import.")
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), help="Directory for the YAML, inside PATH (default: PATH/imported/<provider>/).")
 @click.option("--lock-timeout", default=0.0, type=click.FloatRange(0), help="Seconds to wait for the state lock.")
+@click.option("--include-finished", is_flag=True, help="Also import stopped, finished, archived and cancelled objects (skipped by default).")
 @parallelism_opt
-def import_cmd(path: Path, provider: str, out: Path | None, lock_timeout: float, parallelism: int) -> None:
+def import_cmd(path: Path, provider: str, out: Path | None, lock_timeout: float, include_finished: bool, parallelism: int) -> None:
     """Write YAML and state for the live objects on a provider's account that PATH does not manage yet.
 
-    Existing files are never overwritten; afterwards `plan PATH` shows no changes for what was imported.
+    Stopped, finished, archived and cancelled objects are skipped (and counted on stderr) unless
+    --include-finished. Existing files are never overwritten; afterwards `plan PATH` shows no
+    changes for what was imported.
     """
     from .importer import Importer, report
 
-    importer = Importer(path, provider, out, parallelism)
+    importer = Importer(path, provider, out, parallelism, include_finished=include_finished)
     importer.backend.lock("import", lock_timeout)
     try:
         result = importer.run()

@@ -151,6 +151,10 @@ def rate_cmd(campaign: str, source: Path, path: Path, dry_run: bool, yes: bool, 
 
     Every row is checked before anything is sent. The counts per rating and the bonus total are
     shown before sending; a re-run with the same file rates nothing twice.
+
+    Exit 0 when every row was rated or skipped (a row without a rating is left alone on purpose,
+    as is one already rated or sent by an earlier run); exit 1 when any row failed or was
+    refused (not a submission of CAMPAIGN, or the platform said no), or when the file has a bad row.
     """
     from datetime import timedelta
 

@@ -48,6 +48,16 @@ IGNORE_NAMES: dict[str, dict[str, list[str]]] = {
     "microworkers": {"internationalZone": ["zone"], "targetedZone": ["zone"], "schedule": ["maximumJobLimit"]},
 }
 NAME_LIMIT = 60
+#: statuses of objects that are done with (any platform, compared upper-case): import leaves them
+#: out unless ``--include-finished``; a SWARMS object flagged ``archived`` too (and Microworkers'
+#: ARCHIVE folder is never listed). campaignctl's own delete ends in one of them (SWARMS cancel,
+#: Microworkers stop), so an object it replaced or deleted does not come back as a new document.
+ENDED_STATUSES = frozenset({"FINISHED", "STOPPED", "CANCELLED", "CANCELED", "ARCHIVED"})
+
+
+def has_ended(live: Live) -> bool:
+    """Whether ``live`` is stopped, finished, archived or cancelled."""
+    return str(live.status or "").upper() in ENDED_STATUSES or bool(live.raw.get("archived"))
 
 
 @dataclass
@@ -228,8 +238,11 @@ class ImportResult:
 
 class Importer:
     def __init__(self, path: Path, provider: str, out: Path | None = None, parallelism: int = 8,
-                 env: Mapping[str, str] | None = None) -> None:  # fmt: skip
+                 env: Mapping[str, str] | None = None, include_finished: bool = False) -> None:  # fmt: skip
         from .session import backend_for
+
+        self.include_finished = include_finished
+        self.ended = 0  # objects left out for being stopped, finished, archived or cancelled
 
         if path.exists() and not path.is_dir():
             raise CampaignctlError(f"{path}: import writes into a config directory; give the directory, not a file")
@@ -289,6 +302,11 @@ class Importer:
             account = await provider.read_account(managed)
         finally:
             await provider.close()
+        if not self.include_finished:
+            ended = [address for address, obj in account.items() if has_ended(obj)]
+            self.ended = len(ended)
+            for address in ended:
+                del account[address]
         self.ctx = ExportContext(self.provider_name, self.config)
         if not account:
             return []
@@ -487,10 +505,14 @@ def report(result: ImportResult, importer: Importer) -> None:
         click.echo(text, err=True)
 
     name = importer.provider_name
+    if importer.ended:
+        echo(f"Skipped {importer.ended} stopped, finished, archived or cancelled object(s) on provider {name} "
+             "(--include-finished imports them too).")
     if not result.docs and result.skipped:
         echo(f"Nothing imported from provider {name}.")
     elif not result.docs:
-        echo(f"Nothing to import: every live object on provider {name}'s account is managed by {importer.path} already.")
+        other = " other" if importer.ended else ""
+        echo(f"Nothing to import: every{other} live object on provider {name}'s account is managed by {importer.path} already.")
     else:
         imported = [d for d in result.docs if d.live is not None]
         echo(f"Imported {len(imported)} object(s) from provider {name} into {display_path(importer.out)}:")

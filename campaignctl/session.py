@@ -7,7 +7,7 @@ import gc
 import logging
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from .apply import ApplyResult, execute_plan
 from .config.load import load_config, loading_for_process
 from .config.model import Config
-from .errors import ApiError, ApplyError, PlanError, TransportError
+from .errors import ApiError, ApplyError, CampaignctlError, PlanError, TransportError
 from .plan.builder import Selection, build_plan, desired_of
 from .plan.model import Operation, Plan
 from .plan.render import shown_call
@@ -199,17 +199,66 @@ class Session:
         """Run the plan, commit state, then re-read what it touched. Returns the result and the
         verification plan of the touched addresses (None when nothing ran)."""
         reporter = ProgressReporter(len(plan.operations)) if progress else None
+        result = ApplyResult()
         async with opened(self.providers, self.parallelism):
             try:
-                result = await execute_plan(
-                    plan, self.providers, self.state, self.backend, parallelism=self.parallelism, report=reporter
-                )
-            finally:
+                with _terminate_as_cancel() as signalled:
+                    await execute_plan(
+                        plan, self.providers, self.state, self.backend, parallelism=self.parallelism, report=reporter,
+                        result=result,
+                    )
+            except (asyncio.CancelledError, KeyboardInterrupt, Exception) as exc:
+                current = asyncio.current_task()
+                if isinstance(exc, asyncio.CancelledError) and current is not None:
+                    current.uncancel()  # handled here: what follows (closing the clients) may await
                 self.backend.commit(self.state)
+                total = len(plan.operations)
+                why = (
+                    f"interrupted ({signalled[0]})" if signalled else "interrupted" if not isinstance(exc, Exception)
+                    else f"stopped by an error ({exc if isinstance(exc, CampaignctlError) else f'{type(exc).__name__}: {exc}'})"
+                )
+                raise ApplyError(
+                    f"apply {why}: {len(result.done)} of {total} call(s) done; run apply again "
+                    "(state holds every call that finished; writes in flight are checked by the next plan)"
+                ) from exc
+            self.backend.commit(self.state)
             check = None
             if result.touched:
                 check = await self._read_plan(only=result.touched)
         return result, check
+
+
+@contextlib.contextmanager
+def _terminate_as_cancel() -> Iterator[list[str]]:
+    """While an apply runs, SIGINT and SIGTERM cancel it (in place of asyncio.run's SIGINT handler
+    and the default SIGTERM, restored after), and the list yielded names the signal, so the apply
+    can record state and say how far it got."""
+    import signal
+
+    names: list[str] = []
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+    def cancel(name: str) -> None:
+        if not names and task is not None:  # once: a second signal waits for the first to be handled
+            task.cancel()
+        names.append(name)
+
+    installed = []
+    for sig, name in ((signal.SIGTERM, "SIGTERM"), (signal.SIGINT, "SIGINT")):
+        try:
+            loop.add_signal_handler(sig, cancel, name)
+            installed.append(sig)
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no signals here
+            pass
+    try:
+        yield names
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+            if previous[sig] is not None:
+                signal.signal(sig, previous[sig])
 
 
 class ProgressReporter:

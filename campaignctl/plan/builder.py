@@ -236,6 +236,9 @@ async def build_plan(
     ops: list[Operation] = []
     drift: list[Drift] = []
     for address in addresses:
+        if "inflight" in state.resources.get(address, ()):  # a write an interrupted apply left unanswered
+            _reconcile_in_flight(address, state, providers, live.get(address))
+            settled_early.pop(address, None)
         early = settled_early.get(address)
         if early is not None and early[0] is live.get(address):  # the read returned what was settled
             changes.append(early[1])
@@ -300,6 +303,16 @@ async def build_plan(
     )
     # a commitment over a balance is a refusal of apply (plan.safety), listed by plan with the others
     return plan
+
+
+def _reconcile_in_flight(address: str, state: State, providers: dict[str, Provider], live: Live | None) -> None:
+    """Take what a write in flight did as applied (see :mod:`.inflight`), in ``state`` (in memory)."""
+    from .inflight import reconcile
+
+    entry = state.resources[address]
+    provider = providers.get(entry.get("provider") or "")
+    if provider is not None:
+        state.resources[address] = reconcile(address, entry, live, provider)
 
 
 def _resource(address: str, doc: Document | None, entry: dict[str, Any], desired: dict[str, dict[str, Any]], live: Live | None) -> Resource:

@@ -109,6 +109,9 @@ class Provider:
     component_lists: ClassVar[dict[str, str]] = {}
     #: Schedule spec fields this platform can express
     schedule_fields: ClassVar[frozenset[str]] = frozenset()
+    #: a Campaign's (payment per task in USD, time per task) spec fields, for a Policy's pay rules
+    #: (campaignctl.policy); the time is a number of minutes, or a duration such as "10 sec"
+    pay_fields: ClassVar[tuple[str, str] | None] = None
     #: where the sandbox app mounts this platform
     sandbox_prefix: ClassVar[str]
     #: the platform's published API endpoint: credentials go to its origin, to loopback, to

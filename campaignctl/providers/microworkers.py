@@ -141,6 +141,7 @@ def _kind_of(address: str) -> str:
 class MicroworkersProvider(Provider):
     type = "microworkers"
     kinds = ("Template", "Campaign")
+    pay_fields = ("paymentPerTask", "minutesToFinish")  # USD per position, the time limit of one
     references: ClassVar[dict[str, dict[str, str]]] = {"Campaign": {"template": "Template", "schedule": "Schedule"}}
     schedule_fields = frozenset({"start", "end", "daysOfWeek", "workingHours", "limitPerDay", "limitPerHour", "events"})
     sandbox_prefix = "/microworkers/api/v2"

@@ -99,6 +99,7 @@ def _kind_of(address: str) -> str:
 class MicroworkersV1Provider(CampaignChanges, Provider):
     type = "microworkers-v1"
     kinds = ("Campaign", "WorkerGroup", "Blocklist")
+    pay_fields = ("payment_per_task", "minutes_to_finish")  # USD per position, the time limit of one
     references: ClassVar[dict[str, dict[str, str]]] = {"Campaign": {"group": "WorkerGroup"}}
     schedule_fields = frozenset()
     sandbox_prefix = "/microworkers-v1"

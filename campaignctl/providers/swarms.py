@@ -152,6 +152,7 @@ def _props(properties: Any) -> dict[str, Any]:
 class SwarmsProvider(Provider):
     type = "swarms"
     kinds = ("Task", "Job", "Campaign")
+    pay_fields = ("workerPayment", "estDuration")  # USD per result (a job done), estimated duration of a job
     references: ClassVar[dict[str, dict[str, str]]] = {
         "Job": {"tasks": "Task"},
         "Campaign": {"jobs": "Job", "schedule": "Schedule"},

@@ -329,3 +329,39 @@ def test_microworkers_v1_import(tmp_path: Path, server: Server) -> None:
     one_update(config, env, out / "campaign-sign-up-and-tell-us.yaml", "speed: 100", "speed: 150",
                "legacy/campaign/sign-up-and-tell-us")  # fmt: skip
     assert_no_canary(config)
+
+
+# -- what is over stays over ---------------------------------------------------------------------
+@pytest.mark.parametrize("example, provider, campaign", [
+    ("microworkers-survey", "mw", "website-survey"),
+    ("microworkers-legacy", "mw-legacy", "app-signup"),
+])  # fmt: skip
+def test_import_skips_finished_campaigns(tmp_path: Path, example: str, provider: str, campaign: str) -> None:
+    """A campaign campaignctl deleted (stopped on the platform) is not imported again, unless
+    --include-finished; stderr says how many were skipped."""
+    from tests.conftest import copy_example
+
+    config = copy_example(example, tmp_path)
+    assert run_cli("apply", config, "--auto-approve").code == 0
+    docs = (config / "campaigns.yaml").read_text().split("---")
+    kept = [d for d in docs if f"name: {campaign}\n" not in d]
+    assert len(kept) == len(docs) - 1
+    (config / "campaigns.yaml").write_text("---".join(kept))
+    if example == "microworkers-survey":  # the schedule only that campaign used
+        (config / "schedule.yaml").unlink()
+    removed = run_cli("apply", config, "--auto-approve", "--force")
+    assert removed.code == 0, removed.text
+    assert f"{provider}/campaign/{campaign}" not in state_of(config)
+
+    managed = set(state_of(config))
+    skipped = run_cli("import", config, "--provider", provider)
+    assert skipped.code == 0, skipped.text
+    assert f"Skipped 1 stopped, finished, archived or cancelled object(s) on provider {provider}" in skipped.err
+    assert not list(config.rglob("campaign-*.yaml"))
+    assert not [a for a in set(state_of(config)) - managed if "/campaign/" in a]
+    assert run_cli("plan", config, "--detailed-exitcode").code == 0
+
+    included = run_cli("import", config, "--provider", provider, "--include-finished")
+    assert included.code == 0, included.text
+    assert "Skipped" not in included.err and "Imported" in included.err
+    assert list((config / "imported").rglob("campaign-*.yaml"))

@@ -248,3 +248,29 @@ def test_submit_and_export_on_served_microworkers(tmp_path: Path) -> None:
             assert len(rows) == 10 and all(all(row.get(c) not in (None, "") for c in repo.case.answers) for row in rows)
     finally:
         stop_server(server)
+
+
+def test_rate_exit_code_skipped_is_not_failed(tmp_path: Path) -> None:
+    """`results rate` exits 0 when rows were only rated or skipped (a row without a rating is left
+    alone on purpose), 1 when any row failed; --help and README say so."""
+    repo = make_repo("microworkers-v1", tmp_path)
+    assert run_cli("apply", repo.path, "--auto-approve", env=repo.env).code == 0
+    assert repo.cli("sandbox", "submit", "app-signup", "--count", "5").code == 0
+    ids = sorted(str(r["id"]) for r in repo.export())
+    rows = [[ids[0], "OK", "", "", ""], [ids[1], "OK", "", "", ""]] + [[i, "", "", "", ""] for i in ids[2:]]
+    done = repo.cli("results", "rate", "app-signup", "--from", write_csv(tmp_path / "some.csv", rows), "--yes")
+    assert done.code == 0, done.text
+    outcome = report(done.out)
+    assert sorted(o["outcome"] for o in outcome.values()) == ["rated", "rated", "skipped", "skipped", "skipped"]
+    # the same file again: every row skipped (sent before, or no rating): still not a failure
+    again = repo.cli("results", "rate", "app-signup", "--from", tmp_path / "some.csv", "--yes")
+    assert again.code == 0, again.text
+    assert all(o["outcome"] == "skipped" for o in report(again.out).values())
+    # a row that is not a submission of the campaign fails the run
+    bad = repo.cli("results", "rate", "app-signup", "--from", write_csv(tmp_path / "bad.csv", [["999999", "OK", "", "", ""]]), "--yes")
+    assert bad.code == 1 and "1 row(s) were not rated" in bad.err
+
+    help_text = " ".join(run_cli("results", "rate", "--help").out.split())
+    assert "Exit 0 when every row was rated or skipped" in help_text and "exit 1 when any row failed or was refused" in help_text
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert "exit 1 if any row failed or was refused" in readme and "exit 1 if any row was not rated" not in readme
