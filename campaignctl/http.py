@@ -68,6 +68,8 @@ DEFAULT_CONNECT_TIMEOUT = 10.0
 #: sub-delimiters, ":@/?" and %-escapes; anything else (spaces, non-ASCII, "#"...) goes through it
 PLAIN_TARGET = re.compile(r"/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9A-Fa-f]{2})*\Z")
 NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+#: a URL with a scheme (``https://...``): see join_href
+ABSOLUTE_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 #: a \uD800-\uDFFF escape in JSON: maybe a lone surrogate (see json_body)
 SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 #: methods for which httpx sends "Content-Length: 0" when there is no body
@@ -80,6 +82,30 @@ def _error_name(exc: BaseException) -> str:
         if cls.__module__.split(".")[0] == "httpx":
             return cls.__name__
     return type(exc).__name__
+
+
+def join_href(base: str, href: Any) -> str:
+    """The URL a link the platform returned (``_links.*.href``) names, for the client of endpoint
+    ``base``: as the SWARMS docs write them (``"href": "/resources?after=42&..."``) and its python
+    SDK follows them, an href is a path under the API base, joined as text: ``base + href``
+    (``http://127.0.0.1:8080/swarms`` + ``/tasks?after=3``). An absolute URL is taken as it is only
+    on the base's origin (scheme, host, port); one elsewhere, or a link that is no string, is the
+    platform's error (ApiError): the client never follows a link off the endpoint it was given.
+    Every href a client follows goes through here."""
+    if not isinstance(href, str) or not href.strip():
+        raise ApiError(f"the platform returned a link that is not a URL: {str(href)[:100]!r}")
+    root = base.rstrip("/")
+    if not (href.startswith("//") or ABSOLUTE_URL.match(href)):
+        return root + href if href.startswith("/") else f"{root}/{href}"  # "tasks?after=3": under the base too
+    try:
+        parts, origin = urllib.parse.urlsplit(href), urllib.parse.urlsplit(root)
+        scheme = parts.scheme or origin.scheme
+        same = (scheme, parts.hostname, parts.port) == (origin.scheme, origin.hostname, origin.port)
+    except ValueError:  # a port that is no number, a broken IPv6 literal...
+        same = False
+    if not same:
+        raise ApiError(f"the platform returned a link off the endpoint {root}: {href[:200]!r}; it is not followed")
+    return href if parts.scheme else f"{scheme}:{href}"
 
 
 def make_timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeout:

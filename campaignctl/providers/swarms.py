@@ -9,12 +9,16 @@ kind       field                            change
 =========  ===============================  ===================================================
 Task       name, components, properties     ``PUT /tasks/{id}`` (refused if the task is readOnly)
 Job        name, description, properties    ``PUT /jobs/{id}``
-Job        tasks                            ``PUT /jobs/{id}/tasks``
-Campaign   jobs                             ``PUT /campaigns/{id}/jobs`` (any state but cancelled/finished)
+Job        tasks                            ``PUT /jobs/{id}/tasks`` (refused if the job is readOnly)
+Campaign   jobs                             ``PUT /campaigns/{id}/jobs`` while unpublished
 Campaign   state                            publish / pause / continue / cancel
 Campaign   other fields                     ``PUT`` while unpublished; once published the campaign
                                             is readOnly: replacement (new campaign, cancel the old)
 =========  ===============================  ===================================================
+
+A relation is part of its object: a job or campaign that reads ``readOnly: true`` ("whether the
+resource can be modified", the docs) has its task / job list planned like its fields -- a
+replacement for a published campaign, an error in the plan for a job -- before any write.
 
 Removing a resource archives it (a published campaign is cancelled first), so results stay.
 """
@@ -33,7 +37,7 @@ import httpx
 from ..config.load import resolve_component
 from ..config.model import Config, Document, address_of
 from ..errors import ApiError, Diagnostic
-from ..http import error_json
+from ..http import error_json, join_href
 from ..plan.model import Operation, ref
 from .base import ExecResult, Impossible, Live, NeedsReplace, Provider, Resource
 from .schedule import check_schedule, schedule_of, to_utc
@@ -257,7 +261,8 @@ class SwarmsProvider(Provider):
             async with self._gate.slot(lane):
                 body = await self.client.json("GET", url, params=params)
             yield body.get(key) or []
-            url = ((body.get("_links") or {}).get("next") or {}).get("href")
+            href = ((body.get("_links") or {}).get("next") or {}).get("href")
+            url = join_href(self.client.base_url, href) if href is not None else None
             params = None  # the next link carries the query
             if url in seen:  # a platform whose next link comes back would be read forever
                 raise ApiError(f"the platform's pages of {path} loop: the next link {url} was already read", method="GET", url=str(url))
@@ -496,9 +501,11 @@ class SwarmsProvider(Provider):
         coll = COLLECTION[kind]
         ops: list[Operation] = []
         relation = {"Job": "tasks", "Campaign": "jobs"}.get(kind)
-        fields = changed - {relation, "state"}
+        fields = changed - {"state"}  # the relation too: readOnly "indicates whether the resource can be modified"
         if fields:
-            if kind == "Campaign" and live.status != "unpublished":
+            if kind == "Campaign" and live.status in ("cancelled", "finished") and fields == {relation}:
+                raise Impossible(f"the campaign is {live.status}: its jobs can no longer change")
+            if kind == "Campaign" and (live.status != "unpublished" or live.read_only):
                 raise NeedsReplace(
                     f"the campaign is published (state {live.status}) and SWARMS keeps published campaigns read-only; "
                     f"changing {', '.join(sorted(fields))} needs a new campaign (the old one is cancelled)"
@@ -508,10 +515,9 @@ class SwarmsProvider(Provider):
                     f"the {kind.lower()} is read-only on SWARMS (it belongs to a published campaign); "
                     f"{', '.join(sorted(fields))} cannot change while that campaign runs"
                 )
+        if fields - {relation}:
             ops.append(self.op(address, "update", f"PUT /{coll}/{{id}}", target=live.id, payload=self._body(res)))
         if relation and relation in changed:
-            if kind == "Campaign" and live.status in ("cancelled", "finished"):
-                raise Impossible(f"the campaign is {live.status}: its jobs can no longer change")
             ops.append(self.op(address, f"set-{relation}", f"PUT /{coll}/{{id}}/{relation}", target=live.id,
                                payload=[ref(x) for x in d.get(relation, [])]))  # fmt: skip
         if kind == "Campaign" and "state" in changed:

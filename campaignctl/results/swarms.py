@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ..http import join_href
 from .common import Progress, Reviewer, Submission, occurrence_names, platform_time
 from .ratings import RatingRow
 
@@ -69,7 +70,8 @@ class SwarmsReviewer(Reviewer):
                 yield self.to_submission(result)
             if progress:
                 progress(count, pages)
-            url = (((body.get("_links") or {}).get("next") or {}).get("href")) or None
+            href = ((body.get("_links") or {}).get("next") or {}).get("href")
+            url = join_href(self.client.base_url, href) if href else None
 
     async def rate_one(self, row: RatingRow) -> None:
         path = f"/results/{row.id}"

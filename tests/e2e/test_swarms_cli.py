@@ -44,17 +44,20 @@ def test_quickstart_lifecycle(quickstart: tuple[Path, dict[str, str]]) -> None:
     assert again.code == 0, again.text
     assert "No changes" in again.out
 
-    # one component attribute -> exactly one update
+    # the campaign is published: its tasks and jobs read "readOnly": an attribute of a task is an
+    # error in the plan, and apply refuses it before any call
     edit_file(config / "tasks.yaml", 'hint: "A dog on a beach..."', 'hint: "A cat on a roof..."')
     one = run_cli("plan", config, "--detailed-exitcode", env=env)
-    assert one.code == 2
+    assert one.code == 1, one.text
     assert changed_addresses(one.out) == ["swarms/task/describe-photo"]
-    assert "~ components[2].properties.hint" in one.out
-    assert "Plan: 0 to create, 1 to update, 0 to replace, 0 to delete; 1 API call(s)" in one.out
-    assert run_cli("apply", config, "--auto-approve", env=env).code == 0
+    assert "read-only on SWARMS" in one.text
+    refused = run_cli("apply", config, "--auto-approve", env=env)
+    assert refused.code == 1 and "call(s) done" not in refused.err, refused.text
+    edit_file(config / "tasks.yaml", 'hint: "A cat on a roof..."', 'hint: "A dog on a beach..."')
     assert run_cli("plan", config, "--detailed-exitcode", env=env).code == 0
 
-    # remove a job and pause the campaign
+    # remove a job and pause the campaign: its job list is read-only too -> a replacement, shown
+    # in the plan like a change of its fields (finding 5), never a PUT that fails half-way
     jobs = (config / "jobs.yaml").read_text().split("---")[0]
     (config / "jobs.yaml").write_text(jobs)
     edit_file(config / "campaign.yaml", "jobs: [rate-batch-1, describe-batch-1]", "jobs: [rate-batch-1]")
@@ -62,14 +65,15 @@ def test_quickstart_lifecycle(quickstart: tuple[Path, dict[str, str]]) -> None:
     plan = run_cli("plan", config, "--detailed-exitcode", env=env)
     assert plan.code == 2
     assert sorted(changed_addresses(plan.out)) == ["swarms/campaign/image-rating", "swarms/job/describe-batch-1"]
+    assert "+/- swarms/campaign/image-rating" in plan.out and "forces replacement" in plan.out
     assert '- jobs[1]: "swarms/job/describe-batch-1"' in plan.out
-    assert "update (pause)" in plan.out
+    assert "PUT /campaigns/1/jobs" not in plan.out
     assert "POST /jobs/" in plan.out and "/archive" in plan.out
-    # the job is archived only after the campaign stopped listing it
+    # the job is archived only after the old campaign, which listed it, was cancelled
     calls = re.findall(r"^\s+(\d+)\. (\S+ \S+)", plan.out, flags=re.MULTILINE)
     order = {call: int(n) for n, call in calls}
-    assert order["PUT /campaigns/1/jobs"] < next(v for k, v in order.items() if "archive" in k)
-    applied = run_cli("apply", config, "--auto-approve", env=env)
+    assert order["POST /campaigns/1/cancel"] < next(v for k, v in order.items() if k.startswith("POST /jobs/") and "archive" in k)
+    applied = run_cli("apply", config, "--auto-approve", "--allow-replace", "--force", env=env)
     assert applied.code == 0, applied.text
     assert run_cli("plan", config, "--detailed-exitcode", env=env).code == 0
     assert_no_canary(config)
