@@ -14,6 +14,7 @@ from campaignctl.config.model import Document
 from campaignctl.config.yamlload import MarkedDict
 from campaignctl.errors import ApiError
 from campaignctl.http import ApiClient, RetryPolicy, join_href
+from campaignctl.plan.builder import detect_drift, remote_ids
 from campaignctl.providers.base import Live, Resource
 from campaignctl.providers.swarms import SwarmsProvider
 from campaignctl.results.swarms import SwarmsReviewer
@@ -130,3 +131,29 @@ def test_the_job_list_of_a_published_campaign_forces_a_replacement(tmp_path: Pat
     unpublished = _campaign(["swarms/job/a"], "unpublished")
     change, ops = provider.plan_change(_res("Campaign", unpublished, {**desired, "state": "unpublished"}, status="unpublished"))
     assert change.actions == ["update"] and [o.call for o in ops] == ["PUT /campaigns/{id}/jobs"]
+
+
+# -- finding 6: drift compares references by remote id (shared by every platform) ---------------------
+def test_drift_compares_references_by_the_remote_object_they_name() -> None:
+    def comparable(res: Resource) -> dict[str, Any]:
+        raise KeyError("the long way")
+
+    provider = SimpleNamespace(name="mw", references={"Campaign": {"template": "Template", "groups": "Group"}}, comparable=comparable)
+    entry = {"kind": "Campaign", "name": "c", "attrs": {"template": "mw/template/old", "groups": ["mw/group/g", "mw/group/#9"], "title": "t"}}
+    live = Live("mw/campaign/c", "Campaign", 1, {"template": "mw/template/new", "groups": ["mw/group/g", "mw/group/h"], "title": "t"})
+    ids = {"mw/template/new": 4, "mw/template/old": 4, "mw/group/g": 8, "mw/group/h": 9}
+    assert detect_drift("mw/campaign/c", entry, live, provider, [], ids) is None  # type: ignore[arg-type]
+    drifted = detect_drift("mw/campaign/c", entry, live, provider, [], {**ids, "mw/template/old": 3})  # type: ignore[arg-type]
+    assert drifted is not None and [f.path for f in drifted.fields] == ["template"]
+    live.attrs["title"] = "changed by hand"
+    drifted = detect_drift("mw/campaign/c", entry, live, provider, [], ids)  # type: ignore[arg-type]
+    assert drifted is not None and [f.path for f in drifted.fields] == ["title"]
+
+
+def test_remote_ids_know_an_object_by_its_movedfrom_address_too(tmp_path: Path) -> None:
+    from campaignctl.state.base import State
+
+    doc = Document(kind="Task", name="new", provider="swarms", spec={}, raw=MarkedDict(), file="t.yaml", moved_from="old")
+    config = SimpleNamespace(resources={"swarms/task/new": doc})
+    state = State(resources={"swarms/task/new": {"provider": "swarms", "kind": "Task", "id": 7}})
+    assert remote_ids(config, state, {}) == {"swarms/task/new": 7, "swarms/task/old": 7}  # type: ignore[arg-type]

@@ -102,6 +102,9 @@ class Provider:
         self._client: ApiClient | None = None
         #: address -> attributes the last apply recorded (state), set by the planner before ``read``
         self.applied: dict[str, Any] = {}
+        #: old address -> the address the config now gives the object (its ``movedFrom``): an object
+        #: whose marker still names the old address is the renamed one (``plan.builder.moved_of``)
+        self.moved: Mapping[str, str] = {}
         #: set by a caller of a whole ``read``: called with live objects that are final before the
         #: read ends (those of a list that names no others, read to its last page), for the
         #: caller to plan them while the rest is read (``settled``, which must not depend on what

@@ -309,11 +309,18 @@ class SwarmsProvider(Provider):
                         continue
                     address = by_id.get((kind, obj.get("id")))
                     marker = (obj.get("properties") or {}).get(MARKER)
-                    if address is None and address_kind(marker) == kind and (marker in wanted or marker in known):
-                        address = marker
+                    renamed = None
+                    if address is None and address_kind(marker) == kind:
+                        if marker in wanted or marker in known:
+                            address = marker
+                        else:
+                            address = renamed = self._renamed(marker, wanted, known)
                     if address is None:
                         continue
-                    mine.setdefault(address, []).append((obj, self._normalise(kind, address, obj)))
+                    live = self._normalise(kind, address, obj)
+                    if renamed is not None:
+                        live.found_by = f"by the address it had before its movedFrom ({marker})"
+                    mine.setdefault(address, []).append((obj, live))
                     if kind in RELATION and (kind, obj["id"]) not in relations:
                         path, key = RELATION[kind]
                         task = asyncio.ensure_future(self._list(path.format(id=obj["id"]), key, RELATION_LANE))
@@ -382,12 +389,21 @@ class SwarmsProvider(Provider):
                 marker = (item.get("properties") or {}).get(MARKER)
                 if item.get("archived"):
                     id_to_address.pop(key, None)  # the whole read names live objects only
-                elif key not in id_to_address and address_kind(marker) == target and (marker in wanted or marker in known):
+                elif key not in id_to_address and address_kind(marker) == target and (
+                    marker in wanted or marker in known or self._renamed(marker, wanted, known)
+                ):
                     return None
         for live, items in pairs:
             if live.kind in RELATION:
                 self._set_relation(live, items, id_to_address)
         return {live.address: live for live, _ in pairs}
+
+    def _renamed(self, marker: Any, wanted: Any, known: Any) -> str | None:
+        """The address an object whose marker names ``marker`` has now, when ``marker`` is the old
+        address of a ``movedFrom`` (the marker of a read-only object, or of one whose platform name
+        is pinned, keeps it) and state has no id for the new one; else None."""
+        new = self.moved.get(marker) if isinstance(marker, str) else None
+        return new if new is not None and new in wanted and new not in known else None
 
     def _set_relation(self, live: Live, items: list[dict[str, Any]], id_to_address: dict[tuple[str, Any], str]) -> None:
         field = RELATION_FIELD[live.kind]

@@ -196,3 +196,36 @@ def test_a_run_killed_after_its_last_call_is_settled_by_a_no_op_apply(quickstart
     assert "Nothing to apply" in settled.err
     assert json.loads(state_file.read_text())["resources"] == entries
     assert not (config / ".campaignctl" / "state.journal").exists()
+
+
+def _rename_rate_beach(config: Path) -> None:
+    """rate-beach -> rate-seaside with movedFrom; its name on the platform pinned to the old one, so
+    nothing but the address changes (the marker on the platform keeps naming rate-beach)."""
+    edit_file(config / "tasks.yaml", "name: rate-beach\nprovider: swarms\nspec:\n",
+              "name: rate-seaside\nmovedFrom: rate-beach\nprovider: swarms\nspec:\n  name: rate-beach\n")  # fmt: skip
+    edit_file(config / "jobs.yaml", "tasks: [rate-beach, rate-forest]", "tasks: [rate-seaside, rate-forest]")
+
+
+def test_moved_object_is_found_by_its_old_marker_and_its_referrers_do_not_drift(tmp_path: Path) -> None:
+    config = copy_example("quickstart", tmp_path)
+    assert run_cli("apply", config, "--auto-approve").code == 0
+    _rename_rate_beach(config)
+    moved = run_cli("apply", config, "--auto-approve")
+    assert moved.code == 0, moved.text
+    assert run_cli("plan", config, "--detailed-exitcode").code == 0
+    # the job's last applied tasks name rate-beach, the live ones rate-seaside: the same remote object
+    drift = run_cli("drift", config, "--detailed-exitcode")
+    assert drift.code == 0, drift.text
+    assert "No drift" in drift.out
+
+    # state lost: the task is found again by the address its marker still holds, never created twice
+    state_file = config / ".campaignctl" / "state.json"
+    ids = {a: e["id"] for a, e in json.loads(state_file.read_text())["resources"].items()}
+    state_file.unlink()
+    plan = run_cli("plan", config, "--detailed-exitcode")
+    assert "0 to create" in plan.out, plan.text
+    assert "found on the platform by the address it had before its movedFrom (swarms/task/rate-beach)" in plan.out
+    assert run_cli("apply", config, "--auto-approve").code == 0
+    again = {a: e["id"] for a, e in json.loads(state_file.read_text())["resources"].items()}
+    assert again == ids
+    assert run_cli("plan", config, "--detailed-exitcode").code == 0
