@@ -1553,7 +1553,7 @@ async def preview_markdown(ctx: Ctx) -> Any:
     text = body.get("text")
     if not isinstance(text, str):
         raise invalid("text: required string")
-    return {"html": markdown_to_html(text)}
+    return {} if ctx.docs_only else {"html": markdown_to_html(text)}  # the docs show no reply body
 
 
 # --------------------------------------------------------------------------------------------

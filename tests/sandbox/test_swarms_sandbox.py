@@ -942,3 +942,96 @@ def test_result_hal_links(api: Api) -> None:
     links = api.ok(api.get(f"/results/{result['id']}", headers={"Accept": "application/hal+json"}))["_links"]
     assert set(links) == {"self", "approve", "reject", "softReject"}  # the python SDK's names
     assert links["approve"]["href"] == f"/results/{result['id']}/approve"
+
+
+# --------------------------------------------------------------------------------------------
+# docs-only mode: documented fields, link names and routes only (issue 19, finding 9)
+# --------------------------------------------------------------------------------------------
+
+COMMON = {"id", "readOnly", "lastModifiedAt", "createdAt", "archived", "_links"}
+DOCUMENTED = {  # the fields the docs show, per object
+    "task": {"name", "components", "properties", "resourcesSize", "estimatedUploadSize"} | COMMON,
+    "component": {"type", "sticky", "optionalResult", "landscape", "properties"},
+    "job": {"name", "description", "properties", "resourcesSize", "estimatedUploadSize"} | COMMON,
+    "campaign": set(swarms.CAMPAIGN_FIELDS) | {"state"} | COMMON,
+    "result": {"worker", "job", "startedAt", "completedAt", "state", "taskResults", "id", "assignmentId", "_links"},
+    "taskResult": {"task", "startedAt", "completedAt", "components"},
+    "resultComponent": {"data", "result"},
+    "resultData": {"type", "landscape", "properties", "sticky"},
+    "worker": {"id", "reputation", "experience", "results"},
+    "profile": {"firstName", "lastName", "phone", "organization", "website", "id", "customerId", "balance", "email",
+                "logo", "commissionRate", "charity"},
+}
+#: the link names the docs (next, previous) and the python SDK (the rest) follow
+DOCUMENTED_LINKS = {"self", "next", "previous", "copy", "tasks", "jobs", "results", "publish", "pause", "continue",
+                    "cancel", "approve", "reject", "softReject"}
+
+
+def _documented(kind: str, obj: dict[str, Any]) -> None:
+    assert set(obj) <= DOCUMENTED[kind], (kind, set(obj) - DOCUMENTED[kind])
+    assert set(obj.get("_links", {})) <= DOCUMENTED_LINKS, (kind, obj["_links"])
+    for comp in obj.get("components", []) if kind == "task" else []:
+        _documented("component", comp)
+    for task_result in obj.get("taskResults", []):
+        _documented("taskResult", task_result)
+        for comp in task_result["components"]:
+            _documented("resultComponent", comp)
+            _documented("resultData", comp["data"])
+
+
+def _listed(body: dict[str, Any], key: str, kind: str) -> list[dict[str, Any]]:
+    assert set(body) <= {"_links", key}, body.keys()
+    assert set(body["_links"]) <= {"next", "previous"}
+    for item in body[key]:
+        _documented(kind, item)
+    items: list[dict[str, Any]] = body[key]
+    return items
+
+
+def test_docs_only_answers_hold_documented_fields_links_and_routes_only() -> None:
+    api = Api(Settings(docs_only=True))
+    hal = {"headers": {"Accept": "application/hal+json"}}
+    campaign = _result_campaign(api, jobs=2, results=3)
+    assert campaign == {}  # publish: no body in the docs
+    cid = api.ok(api.get("/campaigns"))["campaigns"][0]["id"]
+    unpublished = api.ok(api.post("/campaigns", {"name": "draft"}, **hal), 201)
+    _documented("campaign", unpublished)
+    results = swarms.simulate_submissions(api.sandbox, cid, 6, seed=3)
+    for plural, kind in (("tasks", "task"), ("jobs", "job"), ("campaigns", "campaign")):
+        for item in _listed(api.ok(api.get(f"/{plural}?limit=1", **hal)), plural, kind):
+            _documented(kind, api.ok(api.get(f"/{plural}/{item['id']}", **hal)))
+    _documented("campaign", api.ok(api.get(f"/campaigns/{cid}", **hal)))
+    assert "results" in api.ok(api.get(f"/campaigns/{cid}", **hal))["_links"]  # the SDK finds results by it
+    jobs = _listed(api.ok(api.get(f"/campaigns/{cid}/jobs", **hal)), "jobs", "job")
+    _listed(api.ok(api.get(f"/jobs/{jobs[0]['id']}/tasks", **hal)), "tasks", "task")
+    listed = _listed(api.ok(api.get(f"/campaigns/{cid}/results?limit=2", **hal)), "results", "result")
+    assert set(listed[0]["_links"]) == {"approve", "reject", "softReject"}  # no self: GET /results/{id} is a guess
+    workers = _listed(api.ok(api.get(f"/campaigns/{cid}/workers", **hal)), "workers", "worker")
+    body = api.ok(api.get(f"/campaigns/{cid}/workers/{workers[0]['id']}/results", **hal))
+    assert set(body) == {"_links", "results", "worker"}
+    _documented("worker", body["worker"])
+    _documented("profile", api.ok(api.get("/me", **hal)))
+    # guessed routes are unknown URLs; guessed answers are empty
+    error(api.get(f"/results/{results[0]['id']}", **hal), 404, 4004)
+    assert api.ok(api.post(f"/results/{results[0]['id']}/approve", **hal)) == {}
+    assert api.ok(api.post(f"/results/{results[1]['id']}/reject", {"reason": "no"}, **hal)) == {}
+    assert api.ok(api.post(f"/campaigns/{cid}/workers/{results[2]['worker']}/approve-all", **hal)) == {}
+    assert api.ok(api.post(f"/campaigns/{cid}/results/approve-all", {"message": "thanks"}, **hal)) == {}
+    for action in ("pause", "continue", "cancel"):
+        assert api.ok(api.post(f"/campaigns/{cid}/{action}", **hal)) == {}
+    assert api.ok(api.post("/preview/markdown", {"text": "# hi"})) == {}
+    # the same calls in normal mode carry the guesses (so the test above can tell them apart)
+    normal = Api()
+    assert "html" in normal.ok(normal.post("/preview/markdown", {"text": "# hi"}))
+    assert "archive" in normal.ok(normal.get(f"/tasks/{normal.task()['id']}", **hal))["_links"]
+
+
+def test_every_guess_is_listed_with_what_docs_only_does_with_it() -> None:
+    from campaignctl.sandbox.guesses_swarms import GUESSES
+
+    names = [g.name for g in GUESSES]
+    assert len(names) == len(set(names))
+    assert {g.docs_only for g in GUESSES} == {"off", "kept", "switch"}
+    for guess in GUESSES:
+        module = guess.where.split(":", 1)[0]
+        assert module in ("swarms", "swarms_results"), guess
