@@ -217,6 +217,11 @@ def test_moved_object_is_found_by_its_old_marker_and_its_referrers_do_not_drift(
     drift = run_cli("drift", config, "--detailed-exitcode")
     assert drift.code == 0, drift.text
     assert "No drift" in drift.out
+    # the move is done: without movedFrom the referrer's recorded attributes name the new address
+    edit_file(config / "tasks.yaml", "movedFrom: rate-beach\n", "")
+    assert run_cli("drift", config, "--detailed-exitcode").code == 0
+    assert run_cli("plan", config, "--detailed-exitcode").code == 0
+    edit_file(config / "tasks.yaml", "name: rate-seaside\n", "name: rate-seaside\nmovedFrom: rate-beach\n")
 
     # state lost: the task is found again by the address its marker still holds, never created twice
     state_file = config / ".campaignctl" / "state.json"
