@@ -290,6 +290,13 @@ def _move(old: str, new: str, change: ResourceChange | None, state: State, backe
     backend.record(new, moved)
     state.resources.pop(old, None)
     backend.record(old, None)
+    for address, other in list(state.resources.items()):  # what was applied named the object by ``old``
+        attrs = other.get("attrs")
+        if isinstance(attrs, dict) and any(v == old or (isinstance(v, list) and old in v) for v in attrs.values()):
+            renamed = {k: new if v == old else [new if x == old else x for x in v] if isinstance(v, list) else v
+                       for k, v in attrs.items()}  # fmt: skip
+            state.resources[address] = {**other, "attrs": renamed}
+            backend.record(address, state.resources[address])
 
 
 def _forget(address: str, state: State, backend: StateBackend) -> None:

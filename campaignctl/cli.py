@@ -591,7 +591,11 @@ def sandbox() -> None:
 @click.option("--api-key-env", default="CAMPAIGNCTL_SANDBOX_KEY", show_default=True, help="Env var with the key/token the sandbox accepts (default key: sandbox-key).")
 @click.option("--balance", type=float, default=10_000.0, show_default=True, help="USD on each platform account.")
 @click.option("--review-seconds", type=float, default=0.0, show_default=True, help="Microworkers: seconds a new campaign stays in review.")
-@click.option("--strict-readonly", is_flag=True, help="SWARMS: also freeze tasks and jobs of published campaigns.")
+@click.option(
+    "--strict-readonly/--lenient-readonly", default=True, show_default=True,
+    help="SWARMS: a published campaign's job list and the tasks and jobs of running campaigns are read-only, "
+    "as readOnly says (--lenient-readonly: the old guess that left them editable).",
+)
 @click.option("--docs-only", is_flag=True, help="Serve only what the platforms' docs document: no guessed field or route.")
 @click.option(
     "--faults", "faults", default="", metavar="SPEC",

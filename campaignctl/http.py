@@ -82,6 +82,8 @@ DEFAULT_CONNECT_TIMEOUT = 10.0
 #: sub-delimiters, ":@/?" and %-escapes; anything else (spaces, non-ASCII, "#"...) goes through it
 PLAIN_TARGET = re.compile(r"/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9A-Fa-f]{2})*\Z")
 NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+#: a URL with a scheme (``https://...``): see join_href
+ABSOLUTE_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 #: a \uD800-\uDFFF escape in JSON: maybe a lone surrogate (see json_body)
 SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 #: methods for which httpx sends "Content-Length: 0" when there is no body
@@ -94,6 +96,25 @@ def _error_name(exc: BaseException) -> str:
         if cls.__module__.split(".")[0] == "httpx":
             return cls.__name__
     return type(exc).__name__
+
+
+def join_href(base: str, href: Any) -> str:
+    """The URL a link the platform returned (``_links.*.href``) names, for the client of endpoint
+    ``base``: as the SWARMS docs write them (``"href": "/resources?after=42&..."``) and its python
+    SDK follows them, an href is a path under the API base, joined as text: ``base + href``
+    (``http://127.0.0.1:8080/swarms`` + ``/tasks?after=3``). An absolute URL is taken as it is only
+    on the base's origin (:func:`~campaignctl.origin.check_same_origin`); one elsewhere, or a link
+    that is no string, is the platform's error (ApiError): the client never follows a link off the
+    endpoint it was given.
+    Every href a client follows goes through here."""
+    if not isinstance(href, str) or not href.strip():
+        raise ApiError(f"the platform returned a link that is not a URL: {str(href)[:100]!r}")
+    root = base.rstrip("/")
+    if not (href.startswith("//") or ABSOLUTE_URL.match(href)):
+        return root + href if href.startswith("/") else f"{root}/{href}"  # "tasks?after=3": under the base too
+    url = f"{urllib.parse.urlsplit(root).scheme}:{href}" if href.startswith("//") else href
+    check_same_origin(root, url)  # another origin, a downgrade, user:password@: refused, naming the link
+    return url
 
 
 def make_timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeout:
@@ -345,12 +366,12 @@ class ApiClient:
         self._client.headers[name] = value
         self._head = None  # _send_direct encodes them again
 
-    def check_link(self, link: str) -> None:
-        """Before following a link a platform gave (``_links.next``...): ApiError naming it unless it
-        is on the base URL's origin (:func:`~campaignctl.origin.check_same_origin`); ``request``
-        checks again whatever it is given."""
+    def follow(self, href: Any) -> str:
+        """The URL of a link a platform gave (``_links.next.href``...), joined to the base URL by
+        :func:`join_href`: ApiError (redacted) naming it unless it is on the base URL's origin;
+        ``request`` checks again whatever it is given."""
         try:
-            check_same_origin(self._base, link)
+            return join_href(self.base_url, href)
         except ApiError as exc:
             raise ApiError(self.redact(exc.message)) from None
 

@@ -132,6 +132,15 @@ class Prefetch:
             self._wanted = wanted_of(self._config, self._answers)
         return self._wanted[name]
 
+    def moved(self, name: str) -> dict[str, str]:
+        """old address -> new address (``movedFrom``) of provider ``name``; waits for the config."""
+        self._parsed.wait()
+        if self._config is None:
+            raise RuntimeError("the prefetch ended before the config was parsed")
+        from .plan.builder import moved_of
+
+        return moved_of(self._config, name)
+
     def _final(self, name: str, lives: dict[str, Live]) -> None:
         """(the thread) Live objects the read of ``name`` made final early: to the plan's hook,
         on the plan's loop, if it is waiting, else kept for it."""
@@ -240,6 +249,7 @@ class Prefetch:
         for name, provider in providers.items():
             provider.credentials()
             provider.on_final = functools.partial(self._final, name)
+            provider.moved = LazyMapping(functools.partial(self.moved, name))  # the config's, as the plan's
 
         async def one(name: str, provider: Any) -> None:
             future = self._answers[name]

@@ -16,7 +16,7 @@ from .apply import ApplyResult, execute_plan
 from .config.load import load_config, loading_for_process
 from .config.model import Config
 from .errors import ApiError, ApplyError, CampaignctlError, PlanError, TransportError
-from .plan.builder import Selection, build_plan, desired_of
+from .plan.builder import Selection, build_plan, desired_of, moved_of
 from .plan.model import Operation, Plan
 from .plan.render import shown_call
 from .providers import provider_class
@@ -62,6 +62,7 @@ def make_providers(config: Config, env: Mapping[str, str] | None = None) -> dict
         cls = provider_class(doc.spec["type"])
         assert cls is not None  # validated
         out[name] = cls(doc, config.root, env)
+        out[name].moved = moved_of(config, name)
     return out
 
 

@@ -40,7 +40,8 @@ from tests.conftest import (
 EXAMPLES = ["quickstart", "microworkers-survey", "microworkers-legacy"]
 #: an edit per example that the platform makes in place (one "update")
 EDITS = {
-    "quickstart": ("tasks.yaml", "photos/beach.jpg", "photos/beach-2.jpg", "swarms/task/rate-beach"),
+    # the campaign is active: its tasks are read-only on SWARMS (an edit of one is an error in the plan)
+    "quickstart": ("campaign.yaml", "state: active", "state: paused", "swarms/campaign/image-rating"),
     "microworkers-survey": ("campaigns.yaml", "speed: 500", "speed: 400", "mw/campaign/website-survey"),
     "microworkers-legacy": ("blocklist.yaml", '- "5e6f7a8b"', '- "5e6f7a8b"\n    - "99999999"', "mw-legacy/blocklist/excluded-workers"),
 }

@@ -24,6 +24,8 @@ def _account(root: Path) -> Path:
     """The three examples in one repo (SWARMS, Microworkers v2 and v1), applied to the embedded sandbox."""
     for name in ("quickstart", "microworkers-survey", "microworkers-legacy"):
         copy_example(name, root)
+    # unpublished: the tasks of a published SWARMS campaign are read-only, and these tests edit them
+    edit_file(root / "quickstart" / "campaign.yaml", "state: active", "state: unpublished")
     session = Session.load(root)
     plan = asyncio.run(session.plan())
     result, check = asyncio.run(session.apply(plan, progress=False))
@@ -156,6 +158,7 @@ def test_what_only_the_whole_read_can_tell_falls_back_to_it(tmp_path: Path) -> N
 def test_apply_verifies_a_one_field_change_with_a_few_calls(sandbox_server: Any, tmp_path: Path) -> None:
     root = tmp_path / "repo"
     copy_example("quickstart", tmp_path, to=root)
+    edit_file(root / "campaign.yaml", "state: active", "state: unpublished")  # its tasks stay writable
     env = point_at_server(root, sandbox_server)
     assert run_cli("apply", ".", "--auto-approve", cwd=root, env=env).code == 0
 

@@ -52,6 +52,14 @@ def wanted_of(config: Config, providers: Iterable[str]) -> dict[str, dict[str, s
     return wanted
 
 
+def moved_of(config: Config, provider: str) -> dict[str, str]:
+    """old address -> new address of ``provider``'s resources renamed with ``movedFrom``."""
+    return {
+        address_of(doc.provider, doc.kind, doc.moved_from): address
+        for address, doc in config.resources.items() if doc.provider == provider and doc.moved_from
+    }
+
+
 def known_of(state: State, provider: str) -> dict[str, Any]:
     """address -> remote id of ``provider``'s objects in state. An entry without id is the intent
     of a create that never answered: it is looked for like a new object."""
@@ -174,10 +182,40 @@ def apply_moves(config: Config, state: State) -> tuple[State, dict[str, str]]:
     return moved, moves
 
 
+def remote_ids(config: Config, state: State, moves: dict[str, str]) -> dict[str, Any]:
+    """address -> remote id of every object state knows, also under the addresses it had: the
+    ``movedFrom`` of its document (a move pending or done) -- what drift compares references by."""
+    ids = {a: e["id"] for a, e in state.resources.items() if e.get("id") is not None}
+    for new, old in moves.items():
+        ids.setdefault(old, ids.get(new))
+    for address, doc in config.resources.items():
+        if doc.moved_from and address in ids:
+            ids.setdefault(address_of(doc.provider, doc.kind, doc.moved_from), ids[address])
+    return ids
+
+
+def _by_remote_id(value: Any, ids: dict[str, Any]) -> Any:
+    """A reference (or list of them) as the remote object it names: ``("id", 5)`` for an address
+    with a known id or a ``<provider>/<kind>/#5`` of an object state does not know."""
+    if isinstance(value, list):
+        return [_by_remote_id(v, ids) for v in value]
+    if isinstance(value, str):
+        if value in ids:
+            return ("id", str(ids[value]))
+        tail = value.rsplit("/", 1)[-1]
+        if tail.startswith("#") and value.count("/") == 2:
+            return ("id", tail[1:])
+    return value
+
+
 def detect_drift(
-    address: str, entry: dict[str, Any], live: Live | None, provider: Provider, ignore: list[str]
+    address: str, entry: dict[str, Any], live: Live | None, provider: Provider, ignore: list[str],
+    ids: dict[str, Any] | None = None,
 ) -> Drift | None:
-    """What changed on the platform since campaignctl last applied ``address``."""
+    """What changed on the platform since campaignctl last applied ``address``. References
+    (``provider.references``) compare by the remote object they name (``ids``: address -> remote
+    id, see :func:`remote_ids`), not by its address: a referenced object renamed with ``movedFrom``
+    is the same object, though the attributes last applied name it by its old address."""
     applied = entry.get("attrs")
     if not isinstance(applied, dict):
         return None  # adopted or created by a run that did not finish: nothing to compare with
@@ -194,6 +232,12 @@ def detect_drift(
     applied = {k: v for k, v in applied.items() if k not in ignore}
     if same(current, applied):
         return None
+    if ids:
+        for name in provider.references.get(kind, {}):
+            if name in current and name in applied and _by_remote_id(current[name], ids) == _by_remote_id(applied[name], ids):
+                current[name] = applied[name]
+        if same(current, applied):
+            return None
     return Drift(address, provider.name, "changed", meaningful_changes(applied, current))
 
 
@@ -225,6 +269,7 @@ async def build_plan(
                 settled_early[address] = (found, change)
 
     desired, live, balances = await read_live(providers, config, state, only, prefetch, desired, settle)
+    ids = remote_ids(config, state, moves)
     known_addresses = {a for a, e in state.resources.items() if e.get("provider") in providers}
     addresses = sorted(set(desired) | set(live) | known_addresses)
     if selection:
@@ -255,7 +300,7 @@ async def build_plan(
             if settled is not None:  # as applied, as desired: a no-op without drift
                 changes.append(settled)
                 continue
-        drifted = detect_drift(address, entry, res.live, provider, res.ignore_changes) if entry else None
+        drifted = detect_drift(address, entry, res.live, provider, res.ignore_changes, ids) if entry else None
         if drifted is not None:
             drift.append(drifted)
         if res.desired is None and res.live is None:

@@ -145,6 +145,9 @@ class Provider:
         #: address -> what applies recorded of calls they made beside the attributes (an operation's
         #: ``payload["recorded"]``, see campaignctl.apply), set by the planner before ``read``
         self.recorded: dict[str, dict[str, Any]] = {}
+        #: old address -> the address the config now gives the object (its ``movedFrom``): an object
+        #: whose marker still names the old address is the renamed one (``plan.builder.moved_of``)
+        self.moved: Mapping[str, str] = {}
         #: set by a caller of a whole ``read``: called with live objects that are final before the
         #: read ends (those of a list that names no others, read to its last page), for the
         #: caller to plan them while the rest is read (``settled``, which must not depend on what

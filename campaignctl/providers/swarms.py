@@ -9,12 +9,16 @@ kind       field                            change
 =========  ===============================  ===================================================
 Task       name, components, properties     ``PUT /tasks/{id}`` (refused if the task is readOnly)
 Job        name, description, properties    ``PUT /jobs/{id}``
-Job        tasks                            ``PUT /jobs/{id}/tasks``
-Campaign   jobs                             ``PUT /campaigns/{id}/jobs`` (any state but cancelled/finished)
+Job        tasks                            ``PUT /jobs/{id}/tasks`` (refused if the job is readOnly)
+Campaign   jobs                             ``PUT /campaigns/{id}/jobs`` while unpublished
 Campaign   state                            publish / pause / continue / cancel
 Campaign   other fields                     ``PUT`` while unpublished; once published the campaign
                                             is readOnly: replacement (new campaign, cancel the old)
 =========  ===============================  ===================================================
+
+A relation is part of its object: a job or campaign that reads ``readOnly: true`` ("whether the
+resource can be modified", the docs) has its task / job list planned like its fields -- a
+replacement for a published campaign, an error in the plan for a job -- before any write.
 
 Removing a resource archives it (a published campaign is cancelled first), so results stay.
 """
@@ -264,12 +268,10 @@ class SwarmsProvider(Provider):
             if lane == LIST_LANE:  # a relation (a job's tasks) may hold an object many times: no stale-page rule
                 guard.items(obj.get("id") for obj in items if isinstance(obj, dict))
             yield items
-            url = ((body.get("_links") or {}).get("next") or {}).get("href")
+            href = ((body.get("_links") or {}).get("next") or {}).get("href")
+            url = self.client.follow(href) if href is not None else None  # on the endpoint's origin only
             params = None  # the next link carries the query
             if url:
-                if not isinstance(url, str):
-                    raise ApiError(f"the platform's pages of {path}: the next link is no URL but a {type(url).__name__}")
-                self.client.check_link(url)  # the token goes to the endpoint's origin only
                 guard.follow(url, f"the next link {url}")
 
     async def read(self, known: dict[str, Any], wanted: dict[str, str], only: set[str] | None = None) -> dict[str, Live]:
@@ -313,11 +315,18 @@ class SwarmsProvider(Provider):
                         continue
                     address = by_id.get((kind, obj.get("id")))
                     marker = (obj.get("properties") or {}).get(MARKER)
-                    if address is None and address_kind(marker) == kind and (marker in wanted or marker in known):
-                        address = marker
+                    renamed = None
+                    if address is None and address_kind(marker) == kind:
+                        if marker in wanted or marker in known:
+                            address = marker
+                        else:
+                            address = renamed = self._renamed(marker, wanted, known)
                     if address is None:
                         continue
-                    mine.setdefault(address, []).append((obj, self._normalise(kind, address, obj)))
+                    live = self._normalise(kind, address, obj)
+                    if renamed is not None:
+                        live.found_by = f"by the address it had before its movedFrom ({marker})"
+                    mine.setdefault(address, []).append((obj, live))
                     if kind in RELATION and (kind, obj["id"]) not in relations:
                         path, key = RELATION[kind]
                         task = asyncio.ensure_future(self._list(path.format(id=obj["id"]), key, RELATION_LANE))
@@ -386,12 +395,21 @@ class SwarmsProvider(Provider):
                 marker = (item.get("properties") or {}).get(MARKER)
                 if item.get("archived"):
                     id_to_address.pop(key, None)  # the whole read names live objects only
-                elif key not in id_to_address and address_kind(marker) == target and (marker in wanted or marker in known):
+                elif key not in id_to_address and address_kind(marker) == target and (
+                    marker in wanted or marker in known or self._renamed(marker, wanted, known)
+                ):
                     return None
         for live, items in pairs:
             if live.kind in RELATION:
                 self._set_relation(live, items, id_to_address)
         return {live.address: live for live, _ in pairs}
+
+    def _renamed(self, marker: Any, wanted: Any, known: Any) -> str | None:
+        """The address an object whose marker names ``marker`` has now, when ``marker`` is the old
+        address of a ``movedFrom`` (the marker of a read-only object, or of one whose platform name
+        is pinned, keeps it) and state has no id for the new one; else None."""
+        new = self.moved.get(marker) if isinstance(marker, str) else None
+        return new if new is not None and new in wanted and new not in known else None
 
     def _set_relation(self, live: Live, items: list[dict[str, Any]], id_to_address: dict[tuple[str, Any], str]) -> None:
         field = RELATION_FIELD[live.kind]
@@ -521,9 +539,11 @@ class SwarmsProvider(Provider):
         coll = COLLECTION[kind]
         ops: list[Operation] = []
         relation = {"Job": "tasks", "Campaign": "jobs"}.get(kind)
-        fields = changed - {relation, "state"}
+        fields = changed - {"state"}  # the relation too: readOnly "indicates whether the resource can be modified"
         if fields:
-            if kind == "Campaign" and live.status != "unpublished":
+            if kind == "Campaign" and live.status in ("cancelled", "finished") and fields == {relation}:
+                raise Impossible(f"the campaign is {live.status}: its jobs can no longer change")
+            if kind == "Campaign" and (live.status != "unpublished" or live.read_only):
                 raise NeedsReplace(
                     f"the campaign is published (state {live.status}) and SWARMS keeps published campaigns read-only; "
                     f"changing {', '.join(sorted(fields))} needs a new campaign (the old one is cancelled)"
@@ -533,6 +553,7 @@ class SwarmsProvider(Provider):
                     f"the {kind.lower()} is read-only on SWARMS (it belongs to a published campaign); "
                     f"{', '.join(sorted(fields))} cannot change while that campaign runs"
                 )
+        if fields - {relation}:
             ops.append(self.op(address, "update", f"PUT /{coll}/{{id}}", target=live.id, payload=self._body(res)))
         if relation and relation in changed:
             if kind == "Campaign" and live.status in ("cancelled", "finished"):

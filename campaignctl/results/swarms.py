@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ..errors import ApiError
 from ..paging import PageGuard
 from .common import Progress, Reviewer, Submission, occurrence_names, platform_time
 from .ratings import RatingRow
@@ -74,11 +73,9 @@ class SwarmsReviewer(Reviewer):
                 yield self.to_submission(result)
             if progress:
                 progress(count, pages)
-            url = (((body.get("_links") or {}).get("next") or {}).get("href")) or None
+            href = ((body.get("_links") or {}).get("next") or {}).get("href")
+            url = self.client.follow(href) if href else None  # on the endpoint's origin only
             if url:
-                if not isinstance(url, str):
-                    raise ApiError(f"the platform's pages of results: the next link is no URL but a {type(url).__name__}")
-                self.client.check_link(url)  # the token goes to the endpoint's origin only
                 guard.follow(url, f"the next link {url}")
 
     async def rate_one(self, row: RatingRow) -> None:

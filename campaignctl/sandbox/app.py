@@ -54,7 +54,10 @@ class Settings:
     balance: float = 10_000.0  # USD available on each platform's account
     review_seconds: float = 0.0  # Microworkers: how long a new campaign stays in review
     queue_job_polls: int = 2  # Microworkers v2: polls a queue job answers before it is Uploaded
-    strict_readonly: bool = False  # SWARMS: also freeze tasks/jobs linked to a published campaign
+    #: SWARMS: a published campaign's job list and the tasks/jobs linked to an active or paused
+    #: campaign are read-only (``readOnly`` "indicates whether the resource can be modified");
+    #: False is the old guess that left them editable (``sandbox serve --lenient-readonly``)
+    strict_readonly: bool = True
     seed: int = 0
     #: serve only what the platforms' docs document: no guessed field in any answer, no guessed route
     #: (``sandbox serve --docs-only``; ``CAMPAIGNCTL_SANDBOX_DOCS_ONLY=1`` for the embedded sandbox)

@@ -65,9 +65,12 @@ Guesses (the docs are silent)
   paused campaign uses it. Deleting a campaign deletes its results and unfreezes its money.
 * Archiving an active/paused campaign is 409 3000. Archived objects stay editable; they cannot be
   added to lists (400 2001) and block publishing (409 3004). Copies get the same name.
-* ``strict_readonly`` (default False): tasks/jobs linked to an active/paused campaign report
-  ``readOnly: true`` and reject PUT, ``PUT /jobs/{id}/tasks`` and archive with 409 3001. With the
-  default they stay editable.
+* ``readOnly`` ("indicates whether the resource can be modified", the docs) covers an object's
+  relations: a published campaign rejects PUT and ``POST|PUT /campaigns/{id}/jobs`` with 409 3001;
+  tasks/jobs linked to an active/paused campaign report ``readOnly: true`` and reject PUT,
+  ``PUT /jobs/{id}/tasks`` and archive with 409 3001. ``strict_readonly=False`` (``sandbox serve
+  --lenient-readonly``) is the old guess: linked tasks/jobs and a running campaign's job list
+  stay editable.
 * Money: publishing freezes ``workerPayment * results * jobs * (1 + commissionRate)``; approving
   a result moves ``workerPayment * (1 + commissionRate)`` out of frozen; cancelling unfreezes all
   but what results still under review (InReview/SoftRejected) may need; rejecting in a cancelled
@@ -79,7 +82,11 @@ Guesses (the docs are silent)
 * HAL (``Accept: application/hal+json``): responses are sent as ``application/hal+json``; links:
   ``self`` plus task ``copy``, ``archive``|``unarchive``; job ``tasks``, ``copy``, archive|unarchive;
   campaign ``jobs``, ``copy``, ``publish``/``pause``/``continue``/``cancel`` as the state allows,
-  ``archive`` (not while active/paused) or ``unarchive``.
+  ``results`` once published, ``archive`` (not while active/paused) or ``unarchive``. Every href
+  is a path under the API base, as the docs write them (``/campaigns/1/publish``, never with the
+  sandbox's mount prefix): the python SDK requests ``base_url + href``.
+* Docs-only mode (``Settings.docs_only``): every guess that adds a field, a link name or a route
+  is off; :mod:`.guesses_swarms` lists them all.
 """
 from __future__ import annotations
 
@@ -218,7 +225,8 @@ class Ctx:
         self.settings: Settings = sandbox.settings
         self.request = request
         self.hal = "application/hal+json" in request.headers.get("accept", "")
-        self.root: str = request.scope.get("root_path", "")
+        #: serve only what the docs document (guesses_swarms lists what this switches off)
+        self.docs_only = bool(self.settings.docs_only)
         self._locked: tuple[set[int], set[int]] | None = None
         self._tasks: dict[int, dict[str, Any] | None] = {}
 
@@ -242,6 +250,8 @@ class Ctx:
 
     async def body_object(self, *, optional: bool = False) -> dict[str, Any]:
         data = await self.body(default={} if optional else None)
+        if data is None and optional:  # ``null``: what the python SDK sends for an action without a body
+            return {}
         if not isinstance(data, dict):
             raise invalid("body: must be a JSON object")
         return data
@@ -259,7 +269,14 @@ class Ctx:
 
     # -- responses ------------------------------------------------------------------------
     def href(self, path: str, query: list[tuple[str, str]] | None = None) -> str:
-        return self.root + path + (f"?{urlencode(query)}" if query else "")
+        """A link as the docs write them (``"/resources?after=42&..."``) and the python SDK follows
+        them (``base_url + href``): a path under the API base, without the sandbox's mount prefix."""
+        return path + (f"?{urlencode(query)}" if query else "")
+
+    def guessed_route(self) -> None:
+        """A route the docs do not document: not served in docs-only mode (404 as any unknown URL)."""
+        if self.docs_only:
+            raise ApiError(404, 4004, "not found", f"no such URL: {route_path(self.request.scope)}")
 
     def respond(self, body: Any, status: int = 200) -> Response:
         media = "application/hal+json" if self.hal else "application/json"
@@ -298,19 +315,32 @@ class Ctx:
             self._tasks.update((i, found.get(i)) for i in missing)
 
     def locked(self) -> tuple[set[int], set[int]]:
-        """(job ids, task ids) used by an active or paused campaign."""
+        """(job ids, task ids) used by an active or paused campaign; kept in the store's memos of
+        campaigns and jobs across requests (every task rendered asks whether it is read-only), and
+        worked out again once either kind may have changed (a token both memos must hold)."""
         if self._locked is None:
-            jobs: set[int] = set()
-            for state in RUNNING:
-                for campaign in self.store.list(P, "campaign", where={"state": state}):
-                    jobs.update(campaign["_jobs"])
-            tasks: set[int] = set()
-            for job_id in jobs:
-                job = self.store.get(P, "job", job_id)
-                if job:
-                    tasks.update(job["_tasks"])
-            self._locked = (jobs, tasks)
+            campaigns, jobs_memo = self.store.memo(P, "campaign"), self.store.memo(P, "job")
+            kept = campaigns.get("locked")
+            if kept is not None and jobs_memo.get("locked") is kept[0]:
+                self._locked = kept[1]
+                return kept[1]
+            token = object()
+            campaigns["locked"] = (token, self._compute_locked())
+            jobs_memo["locked"] = token
+            self._locked = campaigns["locked"][1]
         return self._locked
+
+    def _compute_locked(self) -> tuple[set[int], set[int]]:
+        jobs: set[int] = set()
+        for state in RUNNING:
+            for campaign in self.store.list(P, "campaign", where={"state": state}):
+                jobs.update(campaign["_jobs"])
+        tasks: set[int] = set()
+        for job_id in jobs:
+            job = self.store.get(P, "job", job_id)
+            if job:
+                tasks.update(job["_tasks"])
+        return jobs, tasks
 
     def is_locked(self, kind: str, id: int) -> bool:
         jobs, tasks = self.locked()
@@ -320,6 +350,13 @@ class Ctx:
         if kind == "campaign":
             return bool(doc["state"] != "unpublished")
         return bool(self.settings.strict_readonly) and self.is_locked(kind, doc["id"])
+
+    def relation_writable(self, kind: str, doc: dict[str, Any]) -> None:
+        """``PUT /jobs/{id}/tasks``, ``POST|PUT /campaigns/{id}/jobs``: a read-only object's relations
+        are read-only too (``readOnly``: "whether the resource can be modified"); with
+        ``strict_readonly`` off (a guess) a published campaign's job list stays editable."""
+        if self.settings.strict_readonly or kind != "campaign":
+            ensure_writable(self, kind, doc)
 
 
 Handler = Callable[[Ctx], Awaitable[Any]]
@@ -764,6 +801,8 @@ def _common(ctx: Ctx, kind: str, doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def _archive_link(ctx: Ctx, base: str, doc: dict[str, Any]) -> dict[str, dict[str, str]]:
+    if ctx.docs_only:  # link names nothing documents (the SDK follows self, copy, tasks, jobs, results, lifecycle)
+        return {}
     if doc["archived"]:
         return {"unarchive": {"href": ctx.href(f"{base}/unarchive")}}
     if doc.get("state") in RUNNING:
@@ -827,6 +866,8 @@ def render_campaign(ctx: Ctx, doc: dict[str, Any]) -> dict[str, Any]:
             if doc["state"] in states:
                 links[action] = {"href": ctx.href(f"{base}/{action}")}
         links["jobs"] = {"href": ctx.href(f"{base}/jobs")}
+        if doc["state"] != "unpublished":  # results exist once published; the SDK finds them only by this link
+            links["results"] = {"href": ctx.href(f"{base}/results")}
         links["copy"] = {"href": ctx.href(f"{base}/copy")}
         links.update(_archive_link(ctx, base, doc))
         out["_links"] = links
@@ -1238,7 +1279,7 @@ def ensure_writable(ctx: Ctx, kind: str, doc: dict[str, Any]) -> None:
         return
     if kind == "campaign":
         raise read_only(kind, doc["id"], f"its state is '{doc['state']}'; only unpublished campaigns can be changed "
-                                         "(copy it, change the copy and publish that; the job list stays editable)")
+                                         "(copy it, change the copy and publish that)")
     raise read_only(kind, doc["id"], "it is used by an active or paused campaign")
 
 
@@ -1329,7 +1370,7 @@ async def put_job_tasks(ctx: Ctx) -> Any:
     ids = parse_id_list(await ctx.body(), "task")
     with ctx.store.transaction():
         job = ctx.get("job", ctx.path_id())
-        ensure_writable(ctx, "job", job)
+        ctx.relation_writable("job", job)
         check_linkable(ctx, "task", ids)
         job["_tasks"] = ids
         ctx.store.put(P, "job", job["id"], touch(job))
@@ -1350,8 +1391,9 @@ def _set_campaign_jobs(ctx: Ctx, campaign: dict[str, Any], ids: list[int]) -> No
     if campaign["state"] not in ("unpublished", *RUNNING):
         raise illegal_state(
             f"cannot change the jobs of campaign {campaign['id']} in state '{campaign['state']}'; "
-            "jobs can be changed while unpublished, active or paused"
+            "jobs can be changed while unpublished" + ("" if ctx.settings.strict_readonly else ", active or paused")
         )
+    ctx.relation_writable("campaign", campaign)
     check_linkable(ctx, "job", ids)
     if campaign["state"] in RUNNING:
         added = [i for i in ids if i not in campaign["_jobs"]]
@@ -1445,7 +1487,7 @@ def lifecycle(action: str) -> Handler:
                 refreeze(ctx, campaign, min(keep, Decimal(campaign.get("_frozen", "0"))))
             campaign["state"] = target
             ctx.store.put(P, "campaign", campaign["id"], touch(campaign))
-        return render_campaign(ctx, campaign)
+        return {} if ctx.docs_only else render_campaign(ctx, campaign)  # the docs show no reply body
 
     return handler
 
@@ -1511,7 +1553,7 @@ async def preview_markdown(ctx: Ctx) -> Any:
     text = body.get("text")
     if not isinstance(text, str):
         raise invalid("text: required string")
-    return {"html": markdown_to_html(text)}
+    return {} if ctx.docs_only else {"html": markdown_to_html(text)}  # the docs show no reply body
 
 
 # --------------------------------------------------------------------------------------------

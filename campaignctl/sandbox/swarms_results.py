@@ -7,8 +7,11 @@ Results are documents of kind ``"result"`` carrying the documented fields plus i
 Guesses specific to results (the docs are silent):
 
 * ``GET /results/{id}`` exists (so HAL ``self`` links resolve). Approve takes an optional
-  ``{message}``; approve/reject/soft-reject answer the result object; the approve-all endpoints
-  answer ``{"approved": <n>}``.
+  ``{message}`` (``null`` or no body: none); approve/reject/soft-reject answer the result object;
+  the approve-all endpoints answer ``{"approved": <n>}``. None of these in docs-only mode (see
+  :mod:`.guesses_swarms`): no such route, no ``self`` link, ``{}`` answers.
+* HAL links of a result: ``approve``, ``reject`` and ``softReject`` (the python SDK's names) as its
+  state allows.
 * Approve and reject are allowed from InReview and SoftRejected, soft-reject from InReview only;
   anything else is 409 code 3000. Review works in every campaign state. No auto-approval after
   ``maxReviewTime`` (the sandbox does not advance time).
@@ -85,14 +88,20 @@ def render_result(result: dict[str, Any], ctx: Ctx | None = None) -> dict[str, A
         "id": result["id"],
         "assignmentId": result["assignmentId"],
     }
+    if ctx is not None and ctx.docs_only:  # the docs' result data: type, landscape, properties, sticky
+        out["taskResults"] = [
+            {**tr, "components": [{**c, "data": {k: v for k, v in c["data"].items() if k != "optionalResult"}}
+                                  for c in tr.get("components", [])]}
+            for tr in result["taskResults"]
+        ]
     if ctx is not None and ctx.hal:
         base = f"/results/{result['id']}"
-        links = {"self": {"href": ctx.href(base)}}
+        links = {} if ctx.docs_only else {"self": {"href": ctx.href(base)}}  # GET /results/{id}: a guess
         if result["state"] in ("InReview", "SoftRejected"):
             links["approve"] = {"href": ctx.href(f"{base}/approve")}
             links["reject"] = {"href": ctx.href(f"{base}/reject")}
-        if result["state"] == "InReview":
-            links["soft-reject"] = {"href": ctx.href(f"{base}/soft-reject")}
+        if result["state"] == "InReview":  # the python SDK's name for it
+            links["softReject"] = {"href": ctx.href(f"{base}/soft-reject")}
         out["_links"] = links
     return out
 
@@ -104,7 +113,7 @@ def render_worker(ctx: Ctx, worker: dict[str, Any], campaign_id: int, counts: Co
         "experience": worker["experience"],
         "results": {name: counts[state] for state, name in COUNTED.items()},
     }
-    if ctx.hal:
+    if ctx.hal and not ctx.docs_only:  # link names nothing documents
         base = f"/campaigns/{campaign_id}/workers/{worker['id']}"
         out["_links"] = {
             "results": {"href": ctx.href(f"{base}/results")},
@@ -197,6 +206,7 @@ async def worker_results(ctx: Ctx) -> Any:
 
 
 async def get_result(ctx: Ctx) -> Any:
+    ctx.guessed_route()
     return render_result(ctx.get("result", ctx.path_id()), ctx)
 
 
@@ -276,7 +286,7 @@ async def approve_one(ctx: Ctx) -> Any:
     with ctx.store.transaction():
         result = ctx.get("result", ctx.path_id())
         approve(ctx, _campaign_of(ctx, result), result, message)
-    return render_result(result, ctx)
+    return _answer(ctx, result)
 
 
 async def reject_one(ctx: Ctx) -> Any:
@@ -295,7 +305,7 @@ async def reject_one(ctx: Ctx) -> Any:
         if worker is not None:
             worker["reputation"]["me"] = max(0, worker["reputation"]["me"] - 5)
             ctx.store.put(P, "worker", worker["id"], worker)
-    return render_result(result, ctx)
+    return _answer(ctx, result)
 
 
 async def soft_reject_one(ctx: Ctx) -> Any:
@@ -319,7 +329,12 @@ async def soft_reject_one(ctx: Ctx) -> Any:
         _check_state(result, "soft-reject", ("InReview",))
         result.update(state="SoftRejected", _reason=reason, _until=until_raw)
         ctx.store.put(P, "result", result["id"], result)
-    return render_result(result, ctx)
+    return _answer(ctx, result)
+
+
+def _answer(ctx: Ctx, result: dict[str, Any]) -> Any:
+    """What approve / reject / soft-reject answer: the result (a guess), or nothing in docs-only mode."""
+    return {} if ctx.docs_only else render_result(result, ctx)
 
 
 def _approve_all(ctx: Ctx, campaign_id: int, message: str | None, worker_id: int | None = None) -> int:
@@ -336,7 +351,8 @@ def _approve_all(ctx: Ctx, campaign_id: int, message: str | None, worker_id: int
 async def approve_all_campaign(ctx: Ctx) -> Any:
     message = _message(await ctx.body_object(optional=True))
     with ctx.store.transaction():
-        return {"approved": _approve_all(ctx, ctx.path_id("campaignId"), message)}
+        approved = _approve_all(ctx, ctx.path_id("campaignId"), message)
+    return {} if ctx.docs_only else {"approved": approved}  # the docs show no reply body
 
 
 async def approve_all_worker(ctx: Ctx) -> Any:
@@ -345,7 +361,8 @@ async def approve_all_worker(ctx: Ctx) -> Any:
     with ctx.store.transaction():
         if worker_id not in _worker_counts(ctx.store, ctx.get("campaign", campaign_id)["id"]):
             raise ApiError(404, 4004, "not found", f"worker {worker_id} has no results in campaign {campaign_id}")
-        return {"approved": _approve_all(ctx, campaign_id, message, worker_id)}
+        approved = _approve_all(ctx, campaign_id, message, worker_id)
+    return {} if ctx.docs_only else {"approved": approved}
 
 
 async def sandbox_submit(ctx: Ctx) -> Any:

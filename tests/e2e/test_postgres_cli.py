@@ -192,7 +192,7 @@ def test_state_migrate_to_postgres_and_back(tmp_path: Path, pg_dsn: str) -> None
     assert run_cli("plan", config, "--detailed-exitcode", env=env).code == 0
 
     # a change applied on PostgreSQL, then the state goes home
-    edit_file(config / "jobs.yaml", "Rate two landscape photos", "Rate two landscape pictures")
+    edit_file(config / "campaign.yaml", "state: active", "state: paused")  # its jobs are read-only while it runs
     changed = run_cli("apply", config, "--auto-approve", env=env)
     assert changed.code == 0 and "1 call(s) done" in changed.err, changed.text
     back = run_cli("state", "migrate", "--to", "local", "--dir", config, env=env)

@@ -44,17 +44,20 @@ def test_quickstart_lifecycle(quickstart: tuple[Path, dict[str, str]]) -> None:
     assert again.code == 0, again.text
     assert "No changes" in again.out
 
-    # one component attribute -> exactly one update
+    # the campaign is published: its tasks and jobs read "readOnly": an attribute of a task is an
+    # error in the plan, and apply refuses it before any call
     edit_file(config / "tasks.yaml", 'hint: "A dog on a beach..."', 'hint: "A cat on a roof..."')
     one = run_cli("plan", config, "--detailed-exitcode", env=env)
-    assert one.code == 2
+    assert one.code == 1, one.text
     assert changed_addresses(one.out) == ["swarms/task/describe-photo"]
-    assert "~ components[2].properties.hint" in one.out
-    assert "Plan: 0 to create, 1 to update, 0 to replace, 0 to delete; 1 API call(s)" in one.out
-    assert run_cli("apply", config, "--auto-approve", env=env).code == 0
+    assert "read-only on SWARMS" in one.text
+    refused = run_cli("apply", config, "--auto-approve", env=env)
+    assert refused.code == 1 and "call(s) done" not in refused.err, refused.text
+    edit_file(config / "tasks.yaml", 'hint: "A cat on a roof..."', 'hint: "A dog on a beach..."')
     assert run_cli("plan", config, "--detailed-exitcode", env=env).code == 0
 
-    # remove a job and pause the campaign
+    # remove a job and pause the campaign: its job list is read-only too -> a replacement, shown
+    # in the plan like a change of its fields (finding 5), never a PUT that fails half-way
     jobs = (config / "jobs.yaml").read_text().split("---")[0]
     (config / "jobs.yaml").write_text(jobs)
     edit_file(config / "campaign.yaml", "jobs: [rate-batch-1, describe-batch-1]", "jobs: [rate-batch-1]")
@@ -62,14 +65,15 @@ def test_quickstart_lifecycle(quickstart: tuple[Path, dict[str, str]]) -> None:
     plan = run_cli("plan", config, "--detailed-exitcode", env=env)
     assert plan.code == 2
     assert sorted(changed_addresses(plan.out)) == ["swarms/campaign/image-rating", "swarms/job/describe-batch-1"]
+    assert "+/- swarms/campaign/image-rating" in plan.out and "forces replacement" in plan.out
     assert '- jobs[1]: "swarms/job/describe-batch-1"' in plan.out
-    assert "update (pause)" in plan.out
+    assert "PUT /campaigns/1/jobs" not in plan.out
     assert "POST /jobs/" in plan.out and "/archive" in plan.out
-    # the job is archived only after the campaign stopped listing it
+    # the job is archived only after the old campaign, which listed it, was cancelled
     calls = re.findall(r"^\s+(\d+)\. (\S+ \S+)", plan.out, flags=re.MULTILINE)
     order = {call: int(n) for n, call in calls}
-    assert order["PUT /campaigns/1/jobs"] < next(v for k, v in order.items() if "archive" in k)
-    applied = run_cli("apply", config, "--auto-approve", env=env)
+    assert order["POST /campaigns/1/cancel"] < next(v for k, v in order.items() if k.startswith("POST /jobs/") and "archive" in k)
+    applied = run_cli("apply", config, "--auto-approve", "--allow-replace", "--force", env=env)
     assert applied.code == 0, applied.text
     assert run_cli("plan", config, "--detailed-exitcode", env=env).code == 0
     assert_no_canary(config)
@@ -193,3 +197,41 @@ def test_a_run_killed_after_its_last_call_is_settled_by_a_no_op_apply(quickstart
     assert "Nothing to apply" in settled.err
     assert json.loads(state_file.read_text())["resources"] == entries
     assert not (config / ".campaignctl" / "state.journal").exists()
+
+
+def _rename_rate_beach(config: Path) -> None:
+    """rate-beach -> rate-seaside with movedFrom; its name on the platform pinned to the old one, so
+    nothing but the address changes (the marker on the platform keeps naming rate-beach)."""
+    edit_file(config / "tasks.yaml", "name: rate-beach\nprovider: swarms\nspec:\n",
+              "name: rate-seaside\nmovedFrom: rate-beach\nprovider: swarms\nspec:\n  name: rate-beach\n")  # fmt: skip
+    edit_file(config / "jobs.yaml", "tasks: [rate-beach, rate-forest]", "tasks: [rate-seaside, rate-forest]")
+
+
+def test_moved_object_is_found_by_its_old_marker_and_its_referrers_do_not_drift(tmp_path: Path) -> None:
+    config = copy_example("quickstart", tmp_path)
+    assert run_cli("apply", config, "--auto-approve").code == 0
+    _rename_rate_beach(config)
+    moved = run_cli("apply", config, "--auto-approve")
+    assert moved.code == 0, moved.text
+    assert run_cli("plan", config, "--detailed-exitcode").code == 0
+    # the job's last applied tasks name rate-beach, the live ones rate-seaside: the same remote object
+    drift = run_cli("drift", config, "--detailed-exitcode")
+    assert drift.code == 0, drift.text
+    assert "No drift" in drift.out
+    # the move is done: without movedFrom the referrer's recorded attributes name the new address
+    edit_file(config / "tasks.yaml", "movedFrom: rate-beach\n", "")
+    assert run_cli("drift", config, "--detailed-exitcode").code == 0
+    assert run_cli("plan", config, "--detailed-exitcode").code == 0
+    edit_file(config / "tasks.yaml", "name: rate-seaside\n", "name: rate-seaside\nmovedFrom: rate-beach\n")
+
+    # state lost: the task is found again by the address its marker still holds, never created twice
+    state_file = config / ".campaignctl" / "state.json"
+    ids = {a: e["id"] for a, e in json.loads(state_file.read_text())["resources"].items()}
+    state_file.unlink()
+    plan = run_cli("plan", config, "--detailed-exitcode")
+    assert "0 to create" in plan.out, plan.text
+    assert "found on the platform by the address it had before its movedFrom (swarms/task/rate-beach)" in plan.out
+    assert run_cli("apply", config, "--auto-approve").code == 0
+    again = {a: e["id"] for a, e in json.loads(state_file.read_text())["resources"].items()}
+    assert again == ids
+    assert run_cli("plan", config, "--detailed-exitcode").code == 0

@@ -166,6 +166,11 @@ def first_page_of(path_pattern: str, href: Callable[[str, dict[str, str]], str])
     return rewrite
 
 
+def api(path: str) -> str:
+    """A path the proxy saw (under the sandbox's ``/swarms`` mount) as an href names it: under the API base."""
+    return path.removeprefix("/swarms")
+
+
 def tokens_seen(seen: list[Seen]) -> list[str]:
     return [f"{s.method} {s.path}" for s in seen if "x-auth-token" in s.headers or "authorization" in s.headers]
 
@@ -226,7 +231,7 @@ def test_swarms_results_next_link_that_repeats(hostile: World) -> None:
 
     def loop(method: str, path: str, query: dict[str, str], body: Any) -> Any:
         if re.fullmatch(r"/swarms/campaigns/\d+/results", path):
-            return {**body, "_links": {"next": {"href": f"{path}?after=1"}}}  # the same next page, again and again
+            return {**body, "_links": {"next": {"href": f"{api(path)}?after=1"}}}  # the same next page, again and again
         return None
 
     hostile.proxy.rewrite = loop
@@ -246,7 +251,7 @@ def test_swarms_results_endless_new_links_over_the_same_page(hostile: World) -> 
     def endless(method: str, path: str, query: dict[str, str], body: Any) -> Any:
         if re.fullmatch(r"/swarms/campaigns/\d+/results", path):
             after = int(query.get("after", "0")) + 1
-            return {**body, "_links": {"next": {"href": f"{path}?after={after}"}}}
+            return {**body, "_links": {"next": {"href": f"{api(path)}?after={after}"}}}
         return None
 
     hostile.proxy.rewrite = endless
@@ -264,7 +269,7 @@ def test_page_cap_stops_endless_new_pages(hostile: World) -> None:
         if re.fullmatch(r"/swarms/campaigns/\d+/results", path):
             after = int(query.get("after", "0")) + 1
             results = [{**r, "id": after * 100_000 + n} for n, r in enumerate(body.get("results") or [])]
-            return {**body, "results": results, "_links": {"next": {"href": f"{path}?after={after}"}}}
+            return {**body, "results": results, "_links": {"next": {"href": f"{api(path)}?after={after}"}}}
         return None
 
     hostile.proxy.rewrite = fresh
@@ -280,7 +285,7 @@ def test_plan_list_next_link_that_repeats(hostile: World) -> None:
 
     def loop(method: str, path: str, query: dict[str, str], body: Any) -> Any:
         if path == "/swarms/tasks":
-            return {**body, "_links": {"next": {"href": "/swarms/tasks?after=1"}}}
+            return {**body, "_links": {"next": {"href": "/tasks?after=1"}}}
         return None
 
     hostile.proxy.rewrite = loop

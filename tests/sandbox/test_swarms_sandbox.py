@@ -76,8 +76,9 @@ class Api:
         return Decimal(me["available"].removesuffix(" USD")), Decimal(me["frozen"].removesuffix(" USD"))
 
     def follow(self, href: str) -> Any:
-        assert href.startswith("/swarms/")
-        return self.ok(self.client.get(href, headers=TOKEN))
+        """An href is a path under the API base, as the docs write them (and the SDK follows them)."""
+        assert href.startswith("/") and not href.startswith("/swarms/")
+        return self.ok(self.client.get("/swarms" + href, headers=TOKEN))
 
 
 @pytest.fixture
@@ -267,7 +268,7 @@ def test_paging_250_tasks_with_next_and_previous_links(api: Api) -> None:
     assert "previous" not in page["_links"]
     pages = [page]
     while "next" in page["_links"]:
-        assert page["_links"]["next"]["href"].startswith("/swarms/tasks?after=")
+        assert page["_links"]["next"]["href"].startswith("/tasks?after=")
         assert "limit=100" in page["_links"]["next"]["href"]
         page = api.follow(page["_links"]["next"]["href"])
         pages.append(page)
@@ -524,10 +525,10 @@ def test_campaign_jobs_add_replace_and_states(api: Api) -> None:
     assert "repeated" in error(api.put(f"/campaigns/{cid}/jobs", [j1["id"], j1["id"]]), 400, 2000)["description"]
     assert "job 77" in error(api.post(f"/campaigns/{cid}/jobs", [77]), 400, 2001)["description"]
     api.ok(api.post(f"/campaigns/{cid}/publish"))
-    api.ok(api.post(f"/campaigns/{cid}/jobs", [j2["id"]]))  # active: still editable
+    error(api.post(f"/campaigns/{cid}/jobs", [j2["id"]]), 409, 3001)  # active: read-only, its job list too
     api.ok(api.post(f"/campaigns/{cid}/pause"))
-    api.ok(api.put(f"/campaigns/{cid}/jobs", [j1["id"]]))  # paused: still editable
-    assert jobs() == [j1["id"]]
+    error(api.put(f"/campaigns/{cid}/jobs", [j1["id"]]), 409, 3001)  # paused: read-only
+    assert jobs() == [j3["id"], j1["id"]]
     api.ok(api.post(f"/campaigns/{cid}/cancel"))
     body = error(api.put(f"/campaigns/{cid}/jobs", [j2["id"]]), 409, 3000)
     assert "cancelled" in body["description"]
@@ -655,7 +656,8 @@ def test_publish_needs_balance() -> None:
     assert api.balance() == (Decimal(1), Decimal(0))
 
 
-def test_adding_jobs_to_active_campaign_freezes_more(api: Api) -> None:
+def test_adding_jobs_to_active_campaign_freezes_more() -> None:
+    api = Api(Settings(strict_readonly=False))  # the lenient guess: a running campaign's job list stays editable
     campaign = api.published(jobs=1, workerPayment=1, results=1)
     assert api.balance()[1] == Decimal("1.2")
     api.ok(api.post(f"/campaigns/{campaign['id']}/jobs", [api.job("more")["id"]]))
@@ -672,14 +674,23 @@ def test_published_campaign_is_read_only(api: Api) -> None:
     unpublished = api.campaign()
     updated = api.ok(api.put(f"/campaigns/{unpublished['id']}", {**unpublished, "title": "new", "results": 5}))
     assert updated["title"] == "new" and updated["results"] == 5
-    # default (strict_readonly=False): linked jobs and tasks stay editable
+    # readOnly covers the relations: the job list of a published campaign cannot change either
+    job = api.ok(api.get(f"/campaigns/{campaign['id']}/jobs"))["jobs"][0]
+    error(api.put(f"/campaigns/{campaign['id']}/jobs", [job["id"]]), 409, 3001)
+    error(api.post(f"/campaigns/{campaign['id']}/jobs", [api.job("more")["id"]]), 409, 3001)
+    api.ok(api.put(f"/campaigns/{unpublished['id']}/jobs", [job["id"]]))
+
+
+def test_lenient_readonly_leaves_linked_jobs_and_job_lists_editable() -> None:
+    api = Api(Settings(strict_readonly=False))  # the old guess, still switchable
+    campaign = api.published()
     job = api.ok(api.get(f"/campaigns/{campaign['id']}/jobs"))["jobs"][0]
     assert job["readOnly"] is False
     api.ok(api.put(f"/jobs/{job['id']}", {"name": "renamed"}))
+    api.ok(api.put(f"/campaigns/{campaign['id']}/jobs", [job["id"]]))
 
 
-def test_strict_readonly_freezes_linked_jobs_and_tasks() -> None:
-    api = Api(Settings(strict_readonly=True))
+def test_readonly_freezes_linked_jobs_and_tasks(api: Api) -> None:
     campaign = api.campaign()
     job = api.ok(api.get(f"/campaigns/{campaign['id']}/jobs"))["jobs"][0]
     task = api.ok(api.get(f"/jobs/{job['id']}/tasks"))["tasks"][0]
@@ -732,7 +743,7 @@ def _links(api: Api, path: str) -> set[str]:
     response = api.get(path, headers={"Accept": "application/hal+json"})
     assert response.headers["content-type"].startswith("application/hal+json")
     links = response.json()["_links"]
-    assert links["self"]["href"] == "/swarms" + path
+    assert links["self"]["href"] == path  # under the API base, without the sandbox's mount prefix
     return set(links)
 
 
@@ -742,20 +753,20 @@ def test_hal_links_follow_state(api: Api) -> None:
     path = f"/campaigns/{cid}"
     assert _links(api, path) == {"self", "publish", "jobs", "copy", "archive"}
     api.ok(api.post(f"{path}/publish"))
-    assert _links(api, path) == {"self", "pause", "cancel", "jobs", "copy"}
+    assert _links(api, path) == {"self", "pause", "cancel", "jobs", "results", "copy"}
     api.ok(api.post(f"{path}/pause"))
-    assert _links(api, path) == {"self", "continue", "cancel", "jobs", "copy"}
+    assert _links(api, path) == {"self", "continue", "cancel", "jobs", "results", "copy"}
     api.ok(api.post(f"{path}/cancel"))
-    assert _links(api, path) == {"self", "jobs", "copy", "archive"}
+    assert _links(api, path) == {"self", "jobs", "results", "copy", "archive"}
     api.ok(api.post(f"{path}/archive"))
-    assert _links(api, path) == {"self", "jobs", "copy", "unarchive"}
+    assert _links(api, path) == {"self", "jobs", "results", "copy", "unarchive"}
     job = api.ok(api.get(f"{path}/jobs"))["jobs"][0]
     assert "_links" not in job
     assert _links(api, f"/jobs/{job['id']}") == {"self", "tasks", "copy", "archive"}
     task = api.ok(api.get(f"/jobs/{job['id']}/tasks"))["tasks"][0]
     assert _links(api, f"/tasks/{task['id']}") == {"self", "copy", "archive"}
     hal_list = api.ok(api.get("/campaigns", headers={"Accept": "application/hal+json"}))
-    assert hal_list["campaigns"][0]["_links"]["jobs"]["href"] == f"/swarms/campaigns/{cid}/jobs"
+    assert hal_list["campaigns"][0]["_links"]["jobs"]["href"] == f"/campaigns/{cid}/jobs"
     assert "_links" not in api.ok(api.get("/campaigns"))["campaigns"][0]
     assert api.ok(api.get("/campaigns"))["_links"] == {}
 
@@ -929,5 +940,98 @@ def test_result_hal_links(api: Api) -> None:
     campaign = _result_campaign(api, jobs=1, results=1)
     (result,) = swarms.simulate_submissions(api.sandbox, campaign["id"], 1)
     links = api.ok(api.get(f"/results/{result['id']}", headers={"Accept": "application/hal+json"}))["_links"]
-    assert set(links) == {"self", "approve", "reject", "soft-reject"}
-    assert links["approve"]["href"] == f"/swarms/results/{result['id']}/approve"
+    assert set(links) == {"self", "approve", "reject", "softReject"}  # the python SDK's names
+    assert links["approve"]["href"] == f"/results/{result['id']}/approve"
+
+
+# --------------------------------------------------------------------------------------------
+# docs-only mode: documented fields, link names and routes only (issue 19, finding 9)
+# --------------------------------------------------------------------------------------------
+
+COMMON = {"id", "readOnly", "lastModifiedAt", "createdAt", "archived", "_links"}
+DOCUMENTED = {  # the fields the docs show, per object
+    "task": {"name", "components", "properties", "resourcesSize", "estimatedUploadSize"} | COMMON,
+    "component": {"type", "sticky", "optionalResult", "landscape", "properties"},
+    "job": {"name", "description", "properties", "resourcesSize", "estimatedUploadSize"} | COMMON,
+    "campaign": set(swarms.CAMPAIGN_FIELDS) | {"state"} | COMMON,
+    "result": {"worker", "job", "startedAt", "completedAt", "state", "taskResults", "id", "assignmentId", "_links"},
+    "taskResult": {"task", "startedAt", "completedAt", "components"},
+    "resultComponent": {"data", "result"},
+    "resultData": {"type", "landscape", "properties", "sticky"},
+    "worker": {"id", "reputation", "experience", "results"},
+    "profile": {"firstName", "lastName", "phone", "organization", "website", "id", "customerId", "balance", "email",
+                "logo", "commissionRate", "charity"},
+}
+#: the link names the docs (next, previous) and the python SDK (the rest) follow
+DOCUMENTED_LINKS = {"self", "next", "previous", "copy", "tasks", "jobs", "results", "publish", "pause", "continue",
+                    "cancel", "approve", "reject", "softReject"}
+
+
+def _documented(kind: str, obj: dict[str, Any]) -> None:
+    assert set(obj) <= DOCUMENTED[kind], (kind, set(obj) - DOCUMENTED[kind])
+    assert set(obj.get("_links", {})) <= DOCUMENTED_LINKS, (kind, obj["_links"])
+    for comp in obj.get("components", []) if kind == "task" else []:
+        _documented("component", comp)
+    for task_result in obj.get("taskResults", []):
+        _documented("taskResult", task_result)
+        for comp in task_result["components"]:
+            _documented("resultComponent", comp)
+            _documented("resultData", comp["data"])
+
+
+def _listed(body: dict[str, Any], key: str, kind: str) -> list[dict[str, Any]]:
+    assert set(body) <= {"_links", key}, body.keys()
+    assert set(body["_links"]) <= {"next", "previous"}
+    for item in body[key]:
+        _documented(kind, item)
+    items: list[dict[str, Any]] = body[key]
+    return items
+
+
+def test_docs_only_answers_hold_documented_fields_links_and_routes_only() -> None:
+    api = Api(Settings(docs_only=True))
+    hal = {"headers": {"Accept": "application/hal+json"}}
+    campaign = _result_campaign(api, jobs=2, results=3)
+    assert campaign == {}  # publish: no body in the docs
+    cid = api.ok(api.get("/campaigns"))["campaigns"][0]["id"]
+    unpublished = api.ok(api.post("/campaigns", {"name": "draft"}, **hal), 201)
+    _documented("campaign", unpublished)
+    results = swarms.simulate_submissions(api.sandbox, cid, 6, seed=3)
+    for plural, kind in (("tasks", "task"), ("jobs", "job"), ("campaigns", "campaign")):
+        for item in _listed(api.ok(api.get(f"/{plural}?limit=1", **hal)), plural, kind):
+            _documented(kind, api.ok(api.get(f"/{plural}/{item['id']}", **hal)))
+    _documented("campaign", api.ok(api.get(f"/campaigns/{cid}", **hal)))
+    assert "results" in api.ok(api.get(f"/campaigns/{cid}", **hal))["_links"]  # the SDK finds results by it
+    jobs = _listed(api.ok(api.get(f"/campaigns/{cid}/jobs", **hal)), "jobs", "job")
+    _listed(api.ok(api.get(f"/jobs/{jobs[0]['id']}/tasks", **hal)), "tasks", "task")
+    listed = _listed(api.ok(api.get(f"/campaigns/{cid}/results?limit=2", **hal)), "results", "result")
+    assert set(listed[0]["_links"]) == {"approve", "reject", "softReject"}  # no self: GET /results/{id} is a guess
+    workers = _listed(api.ok(api.get(f"/campaigns/{cid}/workers", **hal)), "workers", "worker")
+    body = api.ok(api.get(f"/campaigns/{cid}/workers/{workers[0]['id']}/results", **hal))
+    assert set(body) == {"_links", "results", "worker"}
+    _documented("worker", body["worker"])
+    _documented("profile", api.ok(api.get("/me", **hal)))
+    # guessed routes are unknown URLs; guessed answers are empty
+    error(api.get(f"/results/{results[0]['id']}", **hal), 404, 4004)
+    assert api.ok(api.post(f"/results/{results[0]['id']}/approve", **hal)) == {}
+    assert api.ok(api.post(f"/results/{results[1]['id']}/reject", {"reason": "no"}, **hal)) == {}
+    assert api.ok(api.post(f"/campaigns/{cid}/workers/{results[2]['worker']}/approve-all", **hal)) == {}
+    assert api.ok(api.post(f"/campaigns/{cid}/results/approve-all", {"message": "thanks"}, **hal)) == {}
+    for action in ("pause", "continue", "cancel"):
+        assert api.ok(api.post(f"/campaigns/{cid}/{action}", **hal)) == {}
+    assert api.ok(api.post("/preview/markdown", {"text": "# hi"})) == {}
+    # the same calls in normal mode carry the guesses (so the test above can tell them apart)
+    normal = Api()
+    assert "html" in normal.ok(normal.post("/preview/markdown", {"text": "# hi"}))
+    assert "archive" in normal.ok(normal.get(f"/tasks/{normal.task()['id']}", **hal))["_links"]
+
+
+def test_every_guess_is_listed_with_what_docs_only_does_with_it() -> None:
+    from campaignctl.sandbox.guesses_swarms import GUESSES
+
+    names = [g.name for g in GUESSES]
+    assert len(names) == len(set(names))
+    assert {g.docs_only for g in GUESSES} == {"off", "kept", "switch"}
+    for guess in GUESSES:
+        module = guess.where.split(":", 1)[0]
+        assert module in ("swarms", "swarms_results"), guess
