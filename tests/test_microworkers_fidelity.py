@@ -293,6 +293,17 @@ def test_v1_pause_whose_answer_was_lost_is_read_back_not_resent(tmp_path: Path) 
     assert not _plan(root).has_changes
 
 
+def test_v1_exclude_list_edit_whose_answer_was_lost_is_read_back(tmp_path: Path) -> None:
+    root = _write(tmp_path, V1 + "---\nkind: Blocklist\nname: blocked\nprovider: mw1\nspec: {workers: [1a2b3c4d]}\n")
+    _apply(root)
+    _edit(root, "workers: [1a2b3c4d]", "workers: [1a2b3c4d, 5e6f7a8b]")
+    sandbox = _lose_next(root, "microworkers-v1", "POST")
+    _apply(root)  # without the read back: the POST's lost answer fails the apply
+    assert sandbox.stats()["microworkers-v1"]["POST"] == 1
+    sandbox.set_faults(None)
+    assert not _plan(root).has_changes
+
+
 # -- finding 2: absent, null and empty plan alike, on every platform -------------------------------
 def test_blank_is_one_nothing() -> None:
     assert blank({"a": "", "b": [], "c": {}, "d": None, "e": {"f": ""}, "g": 0, "h": False}) == {"g": 0, "h": False}
