@@ -304,6 +304,20 @@ def test_v1_exclude_list_edit_whose_answer_was_lost_is_read_back(tmp_path: Path)
     assert not _plan(root).has_changes
 
 
+def test_v1_campaign_that_ran_out_needs_no_positions_done(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Finding 1 on v1: ``positions_done`` is not documented; without it, a campaign the last apply
+    left running that is now FINISHED ran out of positions: no restart_campaign planned."""
+    from campaignctl.sandbox.mw_v1_core import simulate_submissions
+
+    monkeypatch.setenv(embedded.DOCS_ONLY_ENV, "1")
+    root = _write(tmp_path, V1)
+    _apply(root)
+    state = json.loads((root / ".campaignctl" / "state.json").read_text())
+    simulate_submissions(_sandbox(root), state["resources"]["mw1/campaign/signup"]["id"], 40)
+    plan = _plan(root)
+    assert not plan.has_changes, [op.call for op in plan.operations]
+
+
 # -- finding 2: absent, null and empty plan alike, on every platform -------------------------------
 def test_blank_is_one_nothing() -> None:
     assert blank({"a": "", "b": [], "c": {}, "d": None, "e": {"f": ""}, "g": 0, "h": False}) == {"g": 0, "h": False}
