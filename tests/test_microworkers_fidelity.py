@@ -293,6 +293,31 @@ def test_v1_pause_whose_answer_was_lost_is_read_back_not_resent(tmp_path: Path) 
     assert not _plan(root).has_changes
 
 
+def test_v1_exclude_list_edit_whose_answer_was_lost_is_read_back(tmp_path: Path) -> None:
+    root = _write(tmp_path, V1 + "---\nkind: Blocklist\nname: blocked\nprovider: mw1\nspec: {workers: [1a2b3c4d]}\n")
+    _apply(root)
+    _edit(root, "workers: [1a2b3c4d]", "workers: [1a2b3c4d, 5e6f7a8b]")
+    sandbox = _lose_next(root, "microworkers-v1", "POST")
+    _apply(root)  # without the read back: the POST's lost answer fails the apply
+    assert sandbox.stats()["microworkers-v1"]["POST"] == 1
+    sandbox.set_faults(None)
+    assert not _plan(root).has_changes
+
+
+def test_v1_campaign_that_ran_out_needs_no_positions_done(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Finding 1 on v1: ``positions_done`` is not documented; without it, a campaign the last apply
+    left running that is now FINISHED ran out of positions: no restart_campaign planned."""
+    from campaignctl.sandbox.mw_v1_core import simulate_submissions
+
+    monkeypatch.setenv(embedded.DOCS_ONLY_ENV, "1")
+    root = _write(tmp_path, V1)
+    _apply(root)
+    state = json.loads((root / ".campaignctl" / "state.json").read_text())
+    simulate_submissions(_sandbox(root), state["resources"]["mw1/campaign/signup"]["id"], 40)
+    plan = _plan(root)
+    assert not plan.has_changes, [op.call for op in plan.operations]
+
+
 # -- finding 2: absent, null and empty plan alike, on every platform -------------------------------
 def test_blank_is_one_nothing() -> None:
     assert blank({"a": "", "b": [], "c": {}, "d": None, "e": {"f": ""}, "g": 0, "h": False}) == {"g": 0, "h": False}

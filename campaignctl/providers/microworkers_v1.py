@@ -349,7 +349,11 @@ class MicroworkersV1Provider(CampaignChanges, Provider):
         if res.kind != "Campaign":
             return attrs
         status, want = res.live.status, d.get("state")
-        if status == "FINISHED" and want in ("running", "paused") and positions_left(res.live.raw) <= 0:
+        if "positions_done" in res.live.raw:
+            ran_out = positions_left(res.live.raw) <= 0
+        else:  # undocumented field: one the last apply left running that is FINISHED now ran out
+            ran_out = (self.applied.get(res.address) or {}).get("state") in ("running", "paused")
+        if status == "FINISHED" and want in ("running", "paused") and ran_out:
             attrs["state"] = want  # it used all its positions: nothing left to run
         elif status in ("PAUSED_ADMIN", "PAUSED_SYSTEM") and want == "paused":
             attrs["state"] = want
