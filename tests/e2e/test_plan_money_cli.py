@@ -144,17 +144,20 @@ def _add_legacy_positions(config: Path) -> None:
     edit_file(config / "campaigns.yaml", "available_positions: 50", "available_positions: 70")
 
 
-MONEY: dict[str, tuple[str, str, Callable[[Path], None], str]] = {
-    # example, sandbox platform, a change that commits money, the call that commits it
-    "swarms: a job added to an active campaign": ("quickstart", "swarms", _add_swarms_job, "PUT /campaigns/1/jobs"),
-    "microworkers: rows added (tasks-groups)": ("microworkers-survey", "microworkers", _add_survey_rows, "/tasks-groups +10 positions"),
-    "microworkers-v1: positions added": ("microworkers-legacy", "microworkers-v1", _add_legacy_positions, "add_positions"),
+MONEY: dict[str, tuple[str, str, Callable[[Path], None], str, tuple[str, ...]]] = {
+    # example, sandbox platform, a change that commits money, the call that commits it, the flags apply needs
+    # a published SWARMS campaign is read-only, its job list too: a job added to it is a new campaign,
+    # published (the money), and the old one cancelled (which gives back what it had not spent)
+    "swarms: a job added to an active campaign": ("quickstart", "swarms", _add_swarms_job, "POST /campaigns/{id}/publish",
+                                                  ("--allow-replace", "--force")),
+    "microworkers: rows added (tasks-groups)": ("microworkers-survey", "microworkers", _add_survey_rows, "/tasks-groups +10 positions", ()),
+    "microworkers-v1: positions added": ("microworkers-legacy", "microworkers-v1", _add_legacy_positions, "add_positions", ()),
 }
 
 
 @pytest.mark.parametrize("case", list(MONEY))
 def test_every_call_that_commits_money_is_costed_and_capped(tmp_path: Path, case: str) -> None:
-    example, platform, change, call = MONEY[case]
+    example, platform, change, call, flags = MONEY[case]
     config = copy_example(example, tmp_path)
     db = config / ".campaignctl" / "sandbox.db"
 
@@ -178,12 +181,15 @@ def test_every_call_that_commits_money_is_costed_and_capped(tmp_path: Path, case
     assert cost > 0 and f"commits {cost:.2f} USD" in plan.out
 
     held = _store_balance(db, platform)
-    refused = run_cli("apply", config, "--auto-approve", "--max-spend", "0.01")
+    refused = run_cli("apply", config, "--auto-approve", "--max-spend", "0.01", *flags)
     assert refused.code == 1 and f"this plan commits {cost:.2f} USD, more than --max-spend 0.01 USD" in refused.err
     assert _store_balance(db, platform) == held  # not a cent moved
 
-    cost, spent = committed("--max-spend", str(cost))
-    assert spent == cost, (spent, cost)
+    cost, spent = committed("--max-spend", str(cost), *flags)
+    if flags:  # the replaced campaign's cancel gave back what it held: never more spent than the plan said
+        assert 0 < spent <= cost, (spent, cost)
+    else:
+        assert spent == cost, (spent, cost)
     assert run_cli("plan", config, "--detailed-exitcode").code == 0
 
 
@@ -276,7 +282,7 @@ def test_a_saved_plan_applies_from_any_directory(tmp_path: Path) -> None:
     assert "problem(s)" not in ok.err
 
     # the config and its plan moved together (another checkout): found relative to the plan file
-    edit_file(config / "tasks.yaml", 'hint: "A dog on a beach..."', 'hint: "A cat on a roof..."')
+    edit_file(config / "campaign.yaml", "state: active", "state: paused")
     assert run_cli("plan", "quickstart", "-out", "plan.json", cwd=work).code == 0
     moved = work.rename(tmp_path / "moved")
     ok = run_cli("apply", moved / "plan.json", cwd=elsewhere)
@@ -322,14 +328,14 @@ def test_money_needs_yes_typed_out(tmp_path: Path) -> None:
     assert accepted.code == 0, accepted.text
     assert "10 call(s) done, 0 failed" in accepted.err
 
-    # an in-place change that commits nothing: y/N as before
-    edit_file(config / "tasks.yaml", 'hint: "A dog on a beach..."', 'hint: "A cat on a roof..."')
+    # an in-place change that commits nothing (a pause): y/N as before
+    edit_file(config / "campaign.yaml", "state: active", "state: paused")
     small = run_in_terminal("apply", config, answer="y")
     assert small.code == 0, small.text
     assert "Only 'yes'" not in small.err and "[y/N]" in small.err
 
     # a deletion (here: cancelling the campaign) needs 'yes' too
-    edit_file(config / "campaign.yaml", "state: active", "state: cancelled")
+    edit_file(config / "campaign.yaml", "state: paused", "state: cancelled")
     cancel = run_in_terminal("apply", config, answer="y")
     assert cancel.code == 1 and "makes 1 destructive call(s) (cancel)" in cancel.err
 

@@ -131,7 +131,9 @@ def test_kill_9_mid_apply_then_the_next_apply_completes(platform: str, team: Tea
 
 
 def test_two_concurrent_applies_exactly_one_runs(team: Team, tmp_path: Path) -> None:
-    server = bench.Server(tmp_path / "lock.db", "latency=20ms")
+    # 200 ms a call: both applies are still reading or writing when the other takes the lock, even
+    # when a loaded machine starts one of them a second late (at 20 ms the first could finish first)
+    server = bench.Server(tmp_path / "lock.db", "latency=200ms")
     try:
         root = tmp_path / "repo"
         team.write_repo(root, "swarms", server.url, 26)
