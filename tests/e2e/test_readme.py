@@ -82,3 +82,23 @@ def test_the_postgres_block_moves_the_state_and_keeps_workspaces_apart(tmp_path:
     # staging: another state, empty, so the live objects are found by their address markers and
     # adopted into it (recorded in state only), never created again
     assert "Plan: 0 to create" in said[2] and "(state only)" in said[2]
+
+
+def test_the_plan_shown_is_what_plan_prints(tmp_path: Path) -> None:
+    """"What a plan shows": the survey example, applied, then its template's last question reworded
+    and its campaign's payment raised, as the README says; remote ids aside, the plan is the one shown."""
+    section = README.split("\n### What a plan shows\n", 1)[1]
+    shown = re.search(r"^```\n(.*?)^```$", section, flags=re.S | re.M).group(1)  # type: ignore[union-attr]
+    config = copy_example("microworkers-survey", tmp_path)
+    assert run_cli("apply", config, "--auto-approve").code == 0
+    template, campaigns = config / "templates.yaml", config / "campaigns.yaml"
+    template.write_text(template.read_text().replace(
+        '<label>Your first impression <textarea name="impression"></textarea></label>',
+        '<label>Your first impression, in one sentence <textarea name="impression" required></textarea></label>', 1))
+    campaigns.write_text(campaigns.read_text().replace("paymentPerTask: 0.12", "paymentPerTask: 0.15", 1))
+    printed = run_cli("plan", config).out
+
+    def ids(text: str) -> str:
+        return re.sub(r"\b(T?)[0-9a-f]{12,}\b", r"\1<id>", text)
+
+    assert ids(printed) == ids(shown)
