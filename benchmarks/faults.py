@@ -170,7 +170,7 @@ def retries_in(stderr: str) -> int:
 def external_id(platform: str, kind: str, row: int, obj: dict[str, Any]) -> str:
     """The id the platform's API shows for a stored object (what state holds)."""
     if platform == "microworkers":
-        from campaignctl.sandbox.mw_v2_model import CAMPAIGN_IDS, TEMPLATE_IDS
+        from campaignctl.sandbox.microworkers.model import CAMPAIGN_IDS, TEMPLATE_IDS
 
         return (TEMPLATE_IDS if kind == "template" else CAMPAIGN_IDS).encode(row)
     if platform == "microworkers-v1":

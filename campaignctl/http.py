@@ -56,12 +56,28 @@ from typing import Any
 
 import httpx
 import orjson
-from httpx._content import encode_request  # what httpx's client sends for json=/data=, byte for byte
+from httpx._content import (
+    encode_request,  # what httpx's client sends for json=/data=, byte for byte
+)
 
 from . import limits
-from .errors import AmbiguousWriteError, ApiError, CertificateError, DeadlineError, ResponseTooLargeError, TransportError
+from .errors import (
+    AmbiguousWriteError,
+    ApiError,
+    CertificateError,
+    DeadlineError,
+    ResponseTooLargeError,
+    TransportError,
+)
 from .origin import check_same_origin, header_problem
-from .transport import AppTransport, StreamTransport, certificate_failure, framing_problem, network_transport, origin_of
+from .transport import (
+    AppTransport,
+    StreamTransport,
+    certificate_failure,
+    framing_problem,
+    network_transport,
+    origin_of,
+)
 
 log = logging.getLogger("campaignctl.http")
 httpx_log = logging.getLogger("httpx")  # its client logs every exchange at INFO: so does the direct path

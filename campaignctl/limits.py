@@ -17,7 +17,9 @@ import zlib
 from collections.abc import AsyncIterator, Iterable
 
 import httpx
-from httpx._decoders import SUPPORTED_DECODERS  # what httpx decodes (br, zstd: when installed)
+from httpx._decoders import (
+    SUPPORTED_DECODERS,  # what httpx decodes (br, zstd: when installed)
+)
 
 #: bytes of one answer's body, as received and as decoded, unless the Provider says otherwise
 DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024

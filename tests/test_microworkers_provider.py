@@ -9,13 +9,17 @@ import pytest
 
 from campaignctl.config.load import load_config
 from campaignctl.errors import ApiError, ConfigError
-from campaignctl.providers.microworkers import _job_message, _with_sources, mw_error
-from campaignctl.providers.microworkers_rows import (
+from campaignctl.platforms.microworkers.provider import (
+    _job_message,
+    _with_sources,
+    mw_error,
+)
+from campaignctl.platforms.microworkers.rows import (
     job_limit,
     load_rows,
     normalise_limit,
 )
-from campaignctl.sandbox.mw_v2_rules import Checker, check_job_limit
+from campaignctl.sandbox.microworkers.rules import Checker, check_job_limit
 
 PROVIDER = "kind: Provider\nname: mw\nspec: {type: microworkers, endpoint: sandbox}\n---\n"
 TEMPLATE = "kind: Template\nname: t\nprovider: mw\nspec: {htmlCode: 'Open {{url}}'}\n---\n"
@@ -118,7 +122,7 @@ def test_row_errors_map_back_to_source_lines() -> None:
 
 @pytest.mark.parametrize("name", ["rows.csv", "rows.jsonl"])
 def test_rows_are_remembered_by_content_and_problems_never(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str) -> None:
-    from campaignctl.providers import microworkers_rows
+    from campaignctl.platforms.microworkers import rows as microworkers_rows
 
     monkeypatch.setenv("CAMPAIGNCTL_CACHE_DIR", str(tmp_path / "cache"))
     parsed: list[str] = []

@@ -16,15 +16,15 @@ from campaignctl.config.load import load_config
 from campaignctl.errors import ApiError, ConfigError
 from campaignctl.http import ApiClient
 from campaignctl.plan.model import Operation, Plan
-from campaignctl.providers.microworkers_v1 import MicroworkersV1Provider
-from campaignctl.providers.microworkers_v1_read import (
+from campaignctl.platforms.microworkers_v1.provider import MicroworkersV1Provider
+from campaignctl.platforms.microworkers_v1.read import (
     error_text,
     pick_by_title,
     v1_error,
 )
-from campaignctl.sandbox import mw_v1
 from campaignctl.sandbox.app import Sandbox
 from campaignctl.sandbox.embedded import embedded_app
+from campaignctl.sandbox.microworkers_v1 import api as mw_v1
 from campaignctl.session import Session
 
 PROVIDER = "kind: Provider\nname: mw1\nspec: {type: microworkers-v1, endpoint: sandbox}\n"

@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from campaignctl import __version__, schemas
+from campaignctl.plan import FORMATS
 from campaignctl.plan.json_format import to_document
 from campaignctl.plan.markdown import MARKER, part_marker, render_markdown
 from campaignctl.plan.model import (
@@ -24,7 +25,6 @@ from campaignctl.plan.model import (
     ResourceChange,
     ref,
 )
-from campaignctl.plan import FORMATS
 from campaignctl.plan.output import emit, write_parts
 from tests.conftest import (
     CANARY,

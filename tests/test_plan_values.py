@@ -2,7 +2,13 @@
 from __future__ import annotations
 
 from campaignctl.plan.model import FieldChange
-from campaignctl.plan.values import ROWS_SHOWN, diff_line, fields_lines, object_lines, text_line
+from campaignctl.plan.values import (
+    ROWS_SHOWN,
+    diff_line,
+    fields_lines,
+    object_lines,
+    text_line,
+)
 
 
 def text(fields: list[FieldChange]) -> list[str]:

@@ -106,7 +106,7 @@ def test_the_reads_start_before_the_state_is_needed(repo: Path, sandbox_server: 
     prefetch sends them while the starting thread reads the state, and a state that cannot be
     read fails the plan as it would without a prefetch."""
     from campaignctl.plan.model import LazyMapping
-    from campaignctl.providers.swarms import SwarmsProvider
+    from campaignctl.platforms.swarms.provider import SwarmsProvider
 
     received: list[tuple[int, int]] = []  # the platform's GETs when the read began, when it needed the ids
     real_read = SwarmsProvider.read
@@ -326,7 +326,7 @@ def test_the_garbage_collector_is_off_until_the_first_plan_is_built(repo: Path, 
 def test_the_plan_after_an_apply_takes_the_desired_attributes_of_the_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The re-read of what an apply touched needs the config's desired attributes again: the same
     config, computed once (the embedded sandbox: no prefetch involved)."""
-    from campaignctl.providers.swarms import SwarmsProvider
+    from campaignctl.platforms.swarms.provider import SwarmsProvider
     from tests.conftest import copy_example
 
     root = copy_example("quickstart", tmp_path)

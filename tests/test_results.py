@@ -17,10 +17,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from campaignctl.platforms.microworkers.results import MicroworkersReviewer
+from campaignctl.platforms.microworkers_v1.results import MicroworkersV1Reviewer
+from campaignctl.platforms.swarms.results import SwarmsReviewer
 from campaignctl.results.common import CampaignRef, ResultsError, parse_time
 from campaignctl.results.export import csv_value
-from campaignctl.results.microworkers import MicroworkersReviewer
-from campaignctl.results.microworkers_v1 import MicroworkersV1Reviewer
 from campaignctl.results.ratings import (
     Ledger,
     RatingRow,
@@ -29,7 +30,6 @@ from campaignctl.results.ratings import (
     parse_ratings,
     read_ratings,
 )
-from campaignctl.results.swarms import SwarmsReviewer
 
 
 def reviewer(cls: type, spec: dict[str, Any] | None = None, provider: Any = None) -> Any:
@@ -225,10 +225,11 @@ def _post(app: Starlette, path: str, **kwargs: Any) -> httpx.Response:
 def test_served_submit_endpoints_of_the_microworkers_sandboxes() -> None:
     """The handlers `campaignctl sandbox submit` calls on a served sandbox (errors answered the
     platform's way)."""
-    from campaignctl.sandbox import mw_v1_tasks, mw_v2_slots
     from campaignctl.sandbox.app import Sandbox
-    from campaignctl.sandbox.mw_v1_core import parse_params
-    from campaignctl.sandbox.mw_v2_rules import ApiError
+    from campaignctl.sandbox.microworkers import slots as mw_v2_slots
+    from campaignctl.sandbox.microworkers.rules import ApiError
+    from campaignctl.sandbox.microworkers_v1 import tasks as mw_v1_tasks
+    from campaignctl.sandbox.microworkers_v1.core import parse_params
     from campaignctl.sandbox.store import Store
 
     sb = Sandbox(Store())

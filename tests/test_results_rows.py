@@ -8,9 +8,9 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from campaignctl.providers.microworkers_rows import Row, Rows
+from campaignctl.platforms.microworkers.results import MicroworkersReviewer
+from campaignctl.platforms.microworkers.rows import Row, Rows
 from campaignctl.results.common import CampaignRef
-from campaignctl.results.microworkers import MicroworkersReviewer
 
 ROOT = Path("/config")
 

@@ -16,7 +16,12 @@ import pytest
 from campaignctl.config.load import load_config
 from campaignctl.errors import ApiError, ConfigError
 from campaignctl.http import ApiClient
-from campaignctl.origin import ALLOW_ENV, check_endpoint, check_same_origin, header_problem
+from campaignctl.origin import (
+    ALLOW_ENV,
+    check_endpoint,
+    check_same_origin,
+    header_problem,
+)
 from campaignctl.paging import DEFAULT_MAX_PAGES, MAX_PAGES_ENV, STALE_PAGES, PageGuard
 from campaignctl.session import make_providers, run
 from tests.conftest import CANARY, run_cli

@@ -15,9 +15,9 @@ from campaignctl.config.yamlload import MarkedDict
 from campaignctl.errors import ApiError
 from campaignctl.http import ApiClient, RetryPolicy, join_href
 from campaignctl.plan.builder import detect_drift, remote_ids
+from campaignctl.platforms.swarms.provider import SwarmsProvider
+from campaignctl.platforms.swarms.results import SwarmsReviewer
 from campaignctl.providers.base import Live, Resource
-from campaignctl.providers.swarms import SwarmsProvider
-from campaignctl.results.swarms import SwarmsReviewer
 
 BASE = "https://api.example.test/swarms"
 

@@ -25,11 +25,19 @@ from typing import TYPE_CHECKING, Any
 from .. import schemas
 from ..dag import DAG
 from ..errors import ConfigError, Diagnostic
-from .model import NEUTRAL_KINDS, Config, Document, address_of
 from .doc_cache import DocCache
+from .model import NEUTRAL_KINDS, Config, Document, address_of
 from .valid_cache import DIGEST as VALID_DIGEST
 from .valid_cache import OFF, ValidCache, cache_dir, code_digest
-from .yamlload import SETUP_KINDS, Mark, MarkedDict, MarkedList, dotted_path, load_documents, mark_at
+from .yamlload import (
+    SETUP_KINDS,
+    Mark,
+    MarkedDict,
+    MarkedList,
+    dotted_path,
+    load_documents,
+    mark_at,
+)
 
 if TYPE_CHECKING:
     from jsonschema import ValidationError

@@ -1,29 +1,18 @@
-"""Providers: one module per platform API. ``provider_class(type)`` finds the class for a type."""
+"""Providers: the shared template every platform's provider follows (:mod:`.base`), and
+``provider_class(type)``, which finds a platform's class through the registry
+(:mod:`campaignctl.platforms`)."""
 from __future__ import annotations
 
-import importlib
-
+from ..platforms import PLATFORMS, load
 from .base import Provider
 
-PROVIDER_TYPES = {
-    "swarms": "campaignctl.providers.swarms:SwarmsProvider",
-    "microworkers": "campaignctl.providers.microworkers:MicroworkersProvider",
-    "microworkers-v1": "campaignctl.providers.microworkers_v1:MicroworkersV1Provider",
-}
+#: the Provider document's ``spec.type`` -> "module:Class"
+PROVIDER_TYPES = {type_: platform.provider for type_, platform in PLATFORMS.items()}
 
 
 def provider_class(type_: str) -> type[Provider] | None:
     target = PROVIDER_TYPES.get(type_)
-    if target is None:
-        return None
-    cls = _CLASSES.get(target)
-    if cls is None:  # validation asks once per document: import_module's lookup was 0.1 s of 6,000
-        module, _, name = target.partition(":")
-        cls = _CLASSES[target] = getattr(importlib.import_module(module), name)
-    return cls
-
-
-_CLASSES: dict[str, type[Provider]] = {}
+    return None if target is None else load(target)  # type: ignore[no-any-return]
 
 
 __all__ = ["PROVIDER_TYPES", "Provider", "provider_class"]

@@ -247,14 +247,10 @@ class Reviewer:
 
 
 def reviewer_for(ref: CampaignRef) -> Reviewer:
-    from . import microworkers, microworkers_v1, swarms
+    from ..platforms import PLATFORMS, load
 
-    classes: dict[str, type[Reviewer]] = {
-        "swarms": swarms.SwarmsReviewer,
-        "microworkers": microworkers.MicroworkersReviewer,
-        "microworkers-v1": microworkers_v1.MicroworkersV1Reviewer,
-    }
-    cls = classes.get(ref.provider.type)
-    if cls is None:
+    platform = PLATFORMS.get(ref.provider.type)
+    if platform is None:
         raise ResultsError(f"{ref.address}: results are not supported for provider type {ref.provider.type}")
+    cls: type[Reviewer] = load(platform.reviewer)
     return cls(ref)

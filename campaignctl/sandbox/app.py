@@ -34,15 +34,13 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ..platforms import PLATFORMS, sandbox_module
 from .admin import guarded
 from .faults import FaultInjector, FaultMiddleware, FaultSpec, FaultSpecError
 from .store import Store
 
-PREFIXES = {
-    "swarms": "/swarms",
-    "microworkers": "/microworkers/api/v2",
-    "microworkers-v1": "/microworkers-v1",
-}
+#: platform type -> where it is served (from the registry)
+PREFIXES = {type_: platform.prefix for type_, platform in PLATFORMS.items()}
 
 
 @dataclass
@@ -125,7 +123,6 @@ class _SandboxApp(Starlette):
 
 
 def create_app(store: Store | None = None, settings: Settings | None = None) -> Starlette:
-    from . import mw_v1, mw_v2, swarms
 
     sandbox = Sandbox(store or Store(), settings or Settings())
 
@@ -161,9 +158,7 @@ def create_app(store: Store | None = None, settings: Settings | None = None) -> 
 
     app = _SandboxApp(
         routes=[
-            Mount(PREFIXES["swarms"], app=swarms.create_app(sandbox)),
-            Mount(PREFIXES["microworkers"], app=mw_v2.create_app(sandbox)),
-            Mount(PREFIXES["microworkers-v1"], app=mw_v1.create_app(sandbox)),
+            *(Mount(platform.prefix, app=sandbox_module(platform).create_app(sandbox)) for platform in PLATFORMS.values()),
             Route("/_sandbox/stats", guarded(stats, key)),
             Route("/_sandbox/reset-stats", guarded(reset_stats, key), methods=["POST"]),
             Route("/_sandbox/faults", guarded(faults, key), methods=["GET", "POST"]),

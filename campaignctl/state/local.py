@@ -26,7 +26,6 @@ from ..fsutil import atomic_write, describe, open_private, private_dir
 from ..fsutil import fsync_dir as _fsync_dir
 from .base import LockInfo, State
 
-
 _COMPACT = json.JSONEncoder(sort_keys=True, ensure_ascii=True).encode
 
 

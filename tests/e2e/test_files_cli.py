@@ -10,7 +10,7 @@ import os
 import stat
 from pathlib import Path
 
-from campaignctl.sandbox.mw_v1_core import P as MW1
+from campaignctl.sandbox.microworkers_v1.core import P as MW1
 from campaignctl.sandbox.store import Store
 from tests.conftest import copy_example, edit_file, run_cli
 

@@ -15,7 +15,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import CANARY, Server, point_at_server, run_cli, start_server, stop_server
+from tests.conftest import (
+    CANARY,
+    Server,
+    point_at_server,
+    run_cli,
+    start_server,
+    stop_server,
+)
 
 JOBS = 40
 

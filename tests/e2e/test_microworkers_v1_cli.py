@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from campaignctl.sandbox import mw_v1
 from campaignctl.sandbox.app import Sandbox
-from campaignctl.sandbox.mw_v1_core import set_balance
+from campaignctl.sandbox.microworkers_v1 import api as mw_v1
+from campaignctl.sandbox.microworkers_v1.core import set_balance
 from campaignctl.sandbox.store import Store
 from tests.conftest import (
     Server,

@@ -1125,9 +1125,9 @@ def leaks(text: str) -> list[str]:
 def test_echoed_secret_is_redacted_even_when_cut_short() -> None:
     """A platform echoing the key in its error body, error code and request id, anywhere in a long text."""
     from campaignctl.http import default_error_parser
-    from campaignctl.providers.microworkers import mw_error
-    from campaignctl.providers.microworkers_v1_read import v1_error
-    from campaignctl.providers.swarms import swarms_error
+    from campaignctl.platforms.microworkers.provider import mw_error
+    from campaignctl.platforms.microworkers_v1.read import v1_error
+    from campaignctl.platforms.swarms.provider import swarms_error
 
     clients = [ApiClient("https://api.test/v1", secrets=[CANARY], error_parser=p) for p in (default_error_parser, swarms_error, mw_error, v1_error)]
 

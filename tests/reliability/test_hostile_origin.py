@@ -28,7 +28,16 @@ import uvicorn
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tests.conftest import Server, copy_example, edit_file, free_port, point_at_server, run_cli, start_server, stop_server
+from tests.conftest import (
+    Server,
+    copy_example,
+    edit_file,
+    free_port,
+    point_at_server,
+    run_cli,
+    start_server,
+    stop_server,
+)
 
 #: (method, path, query, JSON body) -> the body to answer with instead, or None to pass it on
 Rewrite = Callable[[str, str, dict[str, str], Any], Any]

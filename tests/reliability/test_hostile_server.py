@@ -27,7 +27,13 @@ import pytest
 import trustme
 
 from campaignctl import limits
-from campaignctl.errors import ApiError, CertificateError, DeadlineError, ResponseTooLargeError, TransportError
+from campaignctl.errors import (
+    ApiError,
+    CertificateError,
+    DeadlineError,
+    ResponseTooLargeError,
+    TransportError,
+)
 from campaignctl.http import ApiClient, RetryPolicy
 from campaignctl.transport import AppTransport
 from tests.conftest import CANARY, copy_example, run_cli

@@ -9,7 +9,11 @@ from typing import Any
 import httpx
 import pytest
 
-from campaignctl.sandbox.admin import is_loopback_interface, loopback_host, loopback_origin
+from campaignctl.sandbox.admin import (
+    is_loopback_interface,
+    loopback_host,
+    loopback_origin,
+)
 from campaignctl.sandbox.app import Settings, create_app
 from campaignctl.sandbox.store import Store
 from tests.conftest import run_cli, start_server, stop_server

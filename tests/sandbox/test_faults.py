@@ -192,9 +192,9 @@ def test_5xx_answers_before_anything_happens(status: int) -> None:
 
 
 def test_a_5xx_body_is_in_the_platforms_format_so_errors_read_well() -> None:
-    from campaignctl.providers.microworkers import mw_error
-    from campaignctl.providers.microworkers_v1 import v1_error
-    from campaignctl.providers.swarms import swarms_error
+    from campaignctl.platforms.microworkers.provider import mw_error
+    from campaignctl.platforms.microworkers_v1.provider import v1_error
+    from campaignctl.platforms.swarms.provider import swarms_error
 
     app = make_app("5xx=1,seed=3")
     calls = [("/swarms/tasks", swarms_error), ("/microworkers/api/v2/campaigns", mw_error), ("/microworkers-v1/campaigns_b/list", v1_error)]

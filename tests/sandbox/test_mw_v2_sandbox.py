@@ -1,4 +1,4 @@
-"""The Microworkers API v2 sandbox (campaignctl.sandbox.mw_v2), exercised over HTTP."""
+"""The Microworkers API v2 sandbox (campaignctl.sandbox.microworkers.api), exercised over HTTP."""
 from __future__ import annotations
 
 import uuid
@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient  # uses httpx2 (a test dependency)
 
-from campaignctl.sandbox import mw_v2_model
 from campaignctl.sandbox.app import Settings, create_app
-from campaignctl.sandbox.mw_v2 import simulate_submissions
+from campaignctl.sandbox.microworkers import model as mw_v2_model
+from campaignctl.sandbox.microworkers.api import simulate_submissions
 from campaignctl.sandbox.store import Store
 
 KEY = {"MicroworkersApiKey": "sandbox-key"}

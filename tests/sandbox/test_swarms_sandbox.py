@@ -1,4 +1,4 @@
-"""The SWARMS API 1.0 sandbox (campaignctl.sandbox.swarms), exercised over HTTP."""
+"""The SWARMS API 1.0 sandbox (campaignctl.sandbox.swarms.api), exercised over HTTP."""
 from __future__ import annotations
 
 import uuid
@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient  # uses httpx2 (a test dependency)
 
-from campaignctl.sandbox import swarms
 from campaignctl.sandbox.app import Settings, create_app
 from campaignctl.sandbox.store import Store
+from campaignctl.sandbox.swarms import api as swarms
 
 TOKEN = {"X-Auth-Token": "sandbox-key"}
 HAL = {**TOKEN, "Accept": "application/hal+json"}
@@ -847,7 +847,7 @@ def test_results_paging_and_filters(api: Api, monkeypatch: pytest.MonkeyPatch) -
     campaign = _result_campaign(api, jobs=5, results=5)
     cid = campaign["id"]
     first = swarms.simulate_submissions(api.sandbox, cid, 5)
-    monkeypatch.setattr("campaignctl.sandbox.swarms_results.now", lambda: datetime(2099, 1, 1))
+    monkeypatch.setattr("campaignctl.sandbox.swarms.results.now", lambda: datetime(2099, 1, 1))
     later = swarms.simulate_submissions(api.sandbox, cid, 20)
     page = api.ok(api.get(f"/campaigns/{cid}/results?limit=10"))
     assert "previous" not in page["_links"]
@@ -1027,7 +1027,7 @@ def test_docs_only_answers_hold_documented_fields_links_and_routes_only() -> Non
 
 
 def test_every_guess_is_listed_with_what_docs_only_does_with_it() -> None:
-    from campaignctl.sandbox.guesses_swarms import GUESSES
+    from campaignctl.sandbox.swarms.guesses import GUESSES
 
     names = [g.name for g in GUESSES]
     assert len(names) == len(set(names))

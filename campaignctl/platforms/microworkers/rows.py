@@ -31,9 +31,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from ..config.model import Config, Document
-from ..errors import Diagnostic
-from ..plan.model import FieldChange
+from ...config.model import Config, Document
+from ...errors import Diagnostic
+from ...plan.model import FieldChange
 
 ROW_ID = re.compile(r"^[A-Za-z0-9]{1,64}$")
 VARIABLE = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
@@ -88,7 +88,7 @@ def variables_of(*texts: str | None) -> list[str]:
 
 
 def _shown(path: Path) -> str:
-    from ..config.load import display_path
+    from ...config.load import display_path
 
     return display_path(path)
 
@@ -215,7 +215,7 @@ class _RowsCache:
     KEEP = 4096
 
     def __init__(self, path: Path, shown: str, raw: bytes) -> None:
-        from ..config.valid_cache import cache_dir
+        from ...config.valid_cache import cache_dir
 
         directory = cache_dir()
         self.file = directory / f"rows-{hashlib.blake2b(os.fsencode(path), digest_size=16).hexdigest()}.bin" if directory else None
@@ -238,7 +238,7 @@ class _RowsCache:
             return None
 
     def put(self, rows: Rows) -> None:
-        from ..config.doc_cache import write_cache_file
+        from ...config.doc_cache import write_cache_file
 
         if self.file is None:
             return
@@ -250,14 +250,14 @@ class _RowsCache:
 @functools.cache
 def _prune_rows(directory: Path) -> None:
     """The newest rows files kept, once per process (a cold run writes one per data file)."""
-    from ..config.doc_cache import _prune
+    from ...config.doc_cache import _prune
 
     _prune(directory, "rows-*.bin", _RowsCache.KEEP)
 
 
 @functools.cache
 def _parser_salt() -> bytes:
-    from ..config.valid_cache import code_digest
+    from ...config.valid_cache import code_digest
 
     return code_digest("task rows", Path(__file__))
 

@@ -18,9 +18,9 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from . import mw_v2_data as data
-from .guesses_microworkers import V2_CAMPAIGN_GUESSED_FIELDS
-from .mw_v2_rules import (
+from . import data
+from .guesses import V2_CAMPAIGN_GUESSED_FIELDS
+from .rules import (
     PATCHABLE,
     ApiError,
     Checker,
@@ -31,7 +31,7 @@ from .mw_v2_rules import (
 )
 
 if TYPE_CHECKING:
-    from .app import Sandbox
+    from ..app import Sandbox
 
 P = data.PLATFORM
 BASIC, HIRE_GROUP = "basic", "hireGroup"
@@ -293,7 +293,7 @@ def render_campaign(sb: Sandbox, doc: dict[str, Any]) -> dict[str, Any]:
         "jsSection": doc["jsSection"],
         "cssSection": doc["cssSection"],
         # accepted on create/PATCH but not in the documented response: echoed (guesses v2.campaign.*,
-        # campaignctl.sandbox.guesses_microworkers; left out in docs-only mode)
+        # campaignctl.sandbox.microworkers.guesses; left out in docs-only mode)
         "autoRateOkTask": doc["autoRateOkTask"],
         "autoRateNokTask": doc["autoRateNokTask"],
         "autoRefillPositions": doc["autoRefillPositions"],

@@ -19,10 +19,10 @@ from typing import Any
 
 from starlette.responses import Response
 
-from . import mw_v1_core as core
-from . import mw_v1_data as D
-from .app import Sandbox
-from .mw_v1_core import Params, fail, find_campaign, no_such_campaign, ok
+from ..app import Sandbox
+from . import core
+from . import data as D
+from .core import Params, fail, find_campaign, no_such_campaign, ok
 
 P = D.PLATFORM
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from .mw_v2_model import (
+from .model import (
     CAMPAIGN_IDS,
     JOB_IDS,
     P,
@@ -29,10 +29,10 @@ from .mw_v2_model import (
     status_of,
     untaken,
 )
-from .mw_v2_rules import ApiError, Checker, check_rows, not_found, rows_list
+from .rules import ApiError, Checker, check_rows, not_found, rows_list
 
 if TYPE_CHECKING:
-    from .app import Sandbox
+    from ..app import Sandbox
 
 FINAL = ("Uploaded", "Validation_Error", "Upload_Error")
 

@@ -1,6 +1,6 @@
 """Microworkers v1 sandbox: ``/campaign_b/new_campaign`` and ``/campaign_hg/new_campaign``.
 
-Validation messages and the money rule are listed (as guesses) in :mod:`campaignctl.sandbox.mw_v1`.
+Validation messages and the money rule are listed (as guesses) in :mod:`campaignctl.sandbox.microworkers_v1.api`.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from typing import Any
 
 from starlette.responses import JSONResponse, Response
 
-from . import mw_v1_core as core
-from . import mw_v1_data as D
-from .app import Sandbox
-from .mw_v1_core import Params, ok
+from ..app import Sandbox
+from . import core
+from . import data as D
+from .core import Params, ok
 
 P = D.PLATFORM
 

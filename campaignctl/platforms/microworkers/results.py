@@ -20,8 +20,8 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from ..paging import PageGuard
-from .common import (
+from ...paging import PageGuard
+from ...results.common import (
     Progress,
     Reviewer,
     Submission,
@@ -29,7 +29,7 @@ from .common import (
     occurrence_names,
     platform_time,
 )
-from .ratings import RatingRow
+from ...results.ratings import RatingRow
 
 STATES = {"NOTRATED": "", "OK": "OK", "NOK": "NOK", "REVISE": "REVISE"}
 COLLECTION = {"basic": "basic-campaigns", "hire-group": "hire-group-campaigns"}
@@ -50,7 +50,7 @@ class MicroworkersReviewer(Reviewer):
     def row_columns(self) -> dict[str, dict[str, str]]:
         """Task row id -> its columns in the config's rows file (empty without task rows); read once."""
         if self._rows is None:
-            from ..providers.microworkers_rows import load_rows, row_columns
+            from .rows import load_rows, row_columns
 
             rows = load_rows(self.ref.doc, self.provider.root)
             self._rows = {r.id: row_columns(r.data, r.tests) for r in (rows.rows if rows is not None else [])}
@@ -112,6 +112,6 @@ class MicroworkersReviewer(Reviewer):
         await self.client.request("PUT", f"/slots/{row.id}/rate", json=body)
 
     def simulate(self, sandbox: Any, count: int, seed: int) -> list[dict[str, Any]]:
-        from ..sandbox.mw_v2_slots import simulate_submissions
+        from ...sandbox.microworkers.slots import simulate_submissions
 
         return simulate_submissions(sandbox, str(self.remote_id), count, seed)

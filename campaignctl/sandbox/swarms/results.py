@@ -1,6 +1,6 @@
 """SWARMS sandbox: results, workers and review (approve / reject / soft-reject).
 
-Part of :mod:`campaignctl.sandbox.swarms` (whose docstring lists the error codes and guesses).
+Part of :mod:`campaignctl.sandbox.swarms.api` (whose docstring lists the error codes and guesses).
 Results are documents of kind ``"result"`` carrying the documented fields plus internal
 ``_campaign``, ``_message``, ``_reason`` and ``_until``; workers are documents of kind ``"worker"``.
 
@@ -35,7 +35,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from .swarms import (
+from .api import (
     INTERACTIVE,
     RUNNING,
     TS_FORMAT,
@@ -61,8 +61,8 @@ from .swarms import (
 )
 
 if TYPE_CHECKING:
-    from .app import Sandbox
-    from .store import Store
+    from ..app import Sandbox
+    from ..store import Store
 
 RESULT_STATES = ("InReview", "Approved", "Rejected", "SoftRejected")
 COUNTED = {"InReview": "inReview", "Approved": "approved", "Rejected": "rejected"}

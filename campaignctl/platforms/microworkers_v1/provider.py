@@ -55,13 +55,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any, ClassVar
 
-from ..config.model import Config, Document, address_of
-from ..errors import ApiError, Diagnostic
-from ..plan.model import FieldChange, Operation, ResourceChange, ref
-from . import microworkers_reference as reference
-from .base import ExecResult, Live, Provider, Resource
-from .microworkers_v1_plan import EXCLUDE_LIST, CampaignChanges
-from .microworkers_v1_read import (
+from ...config.model import Config, Document, address_of
+from ...errors import ApiError, Diagnostic
+from ...plan.model import FieldChange, Operation, ResourceChange, ref
+from ...providers.base import ExecResult, Live, Provider, Resource
+from ..microworkers import reference
+from .plan import EXCLUDE_LIST, CampaignChanges
+from .read import (
     ADMIN_STATUSES,
     LIST,
     NO_CAMPAIGNS,
@@ -562,7 +562,7 @@ class MicroworkersV1Provider(CampaignChanges, Provider):
 
     def export_documents(self, live: dict[str, Live], ctx: Any) -> list[Any]:
         """Import: one file per campaign, ``groups.yaml`` (hire groups) and ``blocklist.yaml``."""
-        from ..importer import ExportedDoc
+        from ...importer import ExportedDoc
 
         groups = sorted((o for o in live.values() if o.kind == "WorkerGroup"), key=lambda o: str(o.id))
         campaigns = sorted((o for o in live.values() if o.kind == "Campaign"),

@@ -17,8 +17,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from . import mw_v2_data as data
-from .mw_v2_model import (
+from . import data
+from .model import (
     CAMPAIGN_IDS,
     CENTS4,
     FEE,
@@ -38,10 +38,10 @@ from .mw_v2_model import (
     status_of,
     untaken,
 )
-from .mw_v2_rules import ApiError, Checker, not_found
+from .rules import ApiError, Checker, not_found
 
 if TYPE_CHECKING:
-    from .app import Sandbox
+    from ..app import Sandbox
 
 WORDS = ["amber", "bright", "canyon", "delta", "ember", "forest", "garden", "harbor", "island", "jasmine",
          "kettle", "lantern", "meadow", "nectar", "orchard", "pebble", "quiet", "river", "summit", "timber",

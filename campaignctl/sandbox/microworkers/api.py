@@ -64,7 +64,7 @@ Campaigns (basic: ``/basic-campaigns``; hire-group: ``/hire-group-campaigns``, o
     autoRefillPositions, successRate, timeToWaitAfterSlotExpiration, folder (DEFAULT|ARCHIVE),
     uniqueTasks, tasksCount; HG adds groupId, maxPositionPerWorker, numberOfWorkerOnSamePosition,
     taskOrder (``geoZone`` null). Settings.docs_only leaves every **guess** field and route out
-    (the list: :mod:`campaignctl.sandbox.guesses_microworkers`). ``geoZone.countries`` = the targeted countries (for ``int``: all
+    (the list: :mod:`campaignctl.sandbox.microworkers.guesses`). ``geoZone.countries`` = the targeted countries (for ``int``: all
     countries minus the excluded ones). htmlCode/cssSection/jsSection/variables/questions are a
     snapshot of the template taken at creation. ``standardSchedule`` is spelt ``allWeekdays`` (the
     docs' JSON; ``allWeekDays`` from the docs' table is accepted on input).
@@ -148,17 +148,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import mw_v2_create as creation
-from . import mw_v2_data as data
-from . import mw_v2_jobs as jobs
-from . import mw_v2_model as model
-from . import mw_v2_slots as slots
-from . import mw_v2_templates as templates
-from .mw_v2_rules import ApiError, validation_failed
-from .mw_v2_slots import simulate_submissions
+from . import create as creation
+from . import data, jobs, model, slots, templates
+from .rules import ApiError, validation_failed
+from .slots import simulate_submissions
 
 if TYPE_CHECKING:
-    from .app import Sandbox
+    from ..app import Sandbox
 
 __all__ = ["create_app", "simulate_submissions"]
 

@@ -79,12 +79,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from . import mw_v1_core as core
-from . import mw_v1_data as D
-from . import mw_v1_tasks as tasks
-from .app import Sandbox
-from .guesses_microworkers import V1_CAMPAIGN_GUESSED_FIELDS
-from .mw_v1_core import (
+from ..app import Sandbox
+from ..microworkers.guesses import V1_CAMPAIGN_GUESSED_FIELDS
+from . import core, tasks
+from . import data as D
+from .core import (
     Params,
     add_group,
     archive_campaign,
@@ -97,7 +96,7 @@ from .mw_v1_core import (
     set_status,
     simulate_submissions,
 )
-from .mw_v1_create import countries_param, int_in, new_campaign
+from .create import countries_param, int_in, new_campaign
 
 __all__ = [
     "add_group",

@@ -34,14 +34,21 @@ from typing import Any, ClassVar
 
 import httpx
 
-from ..config.load import resolve_component
-from ..config.model import Config, Document, address_of
-from ..errors import ApiError, Diagnostic
-from ..http import error_json
-from ..paging import PageGuard
-from ..plan.model import Operation, ref
-from .base import ExecResult, Impossible, Live, NeedsReplace, Provider, Resource
-from .schedule import check_schedule, schedule_of, to_utc
+from ...config.load import resolve_component
+from ...config.model import Config, Document, address_of
+from ...errors import ApiError, Diagnostic
+from ...http import error_json
+from ...paging import PageGuard
+from ...plan.model import Operation, ref
+from ...providers.base import (
+    ExecResult,
+    Impossible,
+    Live,
+    NeedsReplace,
+    Provider,
+    Resource,
+)
+from ...providers.schedule import check_schedule, schedule_of, to_utc
 
 log = logging.getLogger(__name__)
 
@@ -659,8 +666,8 @@ class SwarmsProvider(Provider):
         several tasks share (or ``use:`` of a config Component that matches exactly)."""
         import json
 
-        from .. import schemas
-        from ..importer import ExportedDoc
+        from ... import schemas
+        from ...importer import ExportedDoc
 
         def key(comp: dict[str, Any]) -> str:
             return json.dumps(comp, sort_keys=True)

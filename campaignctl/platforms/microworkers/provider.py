@@ -54,14 +54,23 @@ from typing import Any, ClassVar
 
 import httpx
 
-from ..config.model import Config, Document, address_of
-from ..errors import ApiError, Diagnostic, TransportError
-from ..http import error_json
-from ..paging import PageGuard
-from ..plan.model import Operation, ResourceChange, ref
-from . import microworkers_reference as reference
-from .base import ExecResult, Impossible, Live, NeedsReplace, Provider, Resource, same
-from .microworkers_rows import (
+from ...config.model import Config, Document, address_of
+from ...errors import ApiError, Diagnostic, TransportError
+from ...http import error_json
+from ...paging import PageGuard
+from ...plan.model import Operation, ResourceChange, ref
+from ...providers.base import (
+    ExecResult,
+    Impossible,
+    Live,
+    NeedsReplace,
+    Provider,
+    Resource,
+    same,
+)
+from ...providers.schedule import check_schedule
+from . import reference
+from .rows import (
     Row,
     check_rows_against,
     check_schedule_mw,
@@ -73,7 +82,6 @@ from .microworkers_rows import (
     schedule_doc,
     variables_of,
 )
-from .schedule import check_schedule
 
 log = logging.getLogger("campaignctl.microworkers")
 
@@ -996,8 +1004,8 @@ class MicroworkersProvider(Provider):
         """A Schedule spec that maps exactly onto ``limit`` (a normalised maximumJobLimit), or None."""
         from zoneinfo import ZoneInfo
 
-        from .. import schemas
-        from .microworkers_rows import DAYS
+        from ... import schemas
+        from .rows import DAYS
 
         day_names = {v: k for k, v in DAYS.items()}
 
@@ -1077,7 +1085,7 @@ class MicroworkersProvider(Provider):
         import json
         from html.parser import HTMLParser
 
-        from ..importer import ExportedDoc
+        from ...importer import ExportedDoc
 
 
         class Form(HTMLParser):  # named input/textarea/select fields, as Microworkers reads them

@@ -10,11 +10,11 @@ import re
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any
 
-from .mw_v2_model import TEMPLATE_IDS, P, digest, iso, now
-from .mw_v2_rules import ApiError, Checker, limit, not_found
+from .model import TEMPLATE_IDS, P, digest, iso, now
+from .rules import ApiError, Checker, limit, not_found
 
 if TYPE_CHECKING:
-    from .app import Sandbox
+    from ..app import Sandbox
 
 # -- validation -------------------------------------------------------------------
 VARIABLE = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")

@@ -13,9 +13,15 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ..paging import PageGuard
-from .common import Progress, Reviewer, Submission, occurrence_names, platform_time
-from .ratings import RatingRow
+from ...paging import PageGuard
+from ...results.common import (
+    Progress,
+    Reviewer,
+    Submission,
+    occurrence_names,
+    platform_time,
+)
+from ...results.ratings import RatingRow
 
 STATES = {"InReview": "", "Approved": "OK", "Rejected": "NOK", "SoftRejected": "REVISE"}
 #: the ``state`` query values the docs list
@@ -96,6 +102,6 @@ class SwarmsReviewer(Reviewer):
         return approved if isinstance(approved, int) else None
 
     def simulate(self, sandbox: Any, count: int, seed: int) -> list[dict[str, Any]]:
-        from ..sandbox.swarms_results import simulate_submissions
+        from ...sandbox.swarms.results import simulate_submissions
 
         return simulate_submissions(sandbox, int(self.remote_id), count, seed)

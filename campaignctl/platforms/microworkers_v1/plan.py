@@ -1,12 +1,12 @@
 """Microworkers API v1: how a desired campaign / exclude list becomes v1 calls (the change mapping
-documented in :mod:`campaignctl.providers.microworkers_v1`). A mixin of the provider."""
+documented in :mod:`campaignctl.platforms.microworkers_v1.provider`). A mixin of the provider."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..plan.model import Operation
-from .base import Impossible, NeedsReplace, Resource
-from .microworkers_v1_read import ADMIN_STATUSES, PENDING_STATUSES, PREFIX
+from ...plan.model import Operation
+from ...providers.base import Impossible, NeedsReplace, Resource
+from .read import ADMIN_STATUSES, PENDING_STATUSES, PREFIX
 
 FEE_RATE = 0.10  # Microworkers' fee on payment_per_task x positions (the sandbox charges the same)
 EXCLUDE_LIST = "/employer/exclude_list"

@@ -19,8 +19,8 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from . import mw_v1_data as D
-from .app import Sandbox
+from ..app import Sandbox
+from . import data as D
 
 P = D.PLATFORM
 

@@ -2,7 +2,7 @@
 
 Everything here is static and served read-only by ``GET /basic-campaigns/configuration``,
 ``GET /basic-categories`` and ``GET /hire-groups``. The lists are realistic but invented (see the
-module docstring of :mod:`campaignctl.sandbox.mw_v2` for what is documented and what is a guess).
+module docstring of :mod:`campaignctl.sandbox.microworkers.api` for what is documented and what is a guess).
 """
 from __future__ import annotations
 

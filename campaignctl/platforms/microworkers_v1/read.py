@@ -1,5 +1,5 @@
 """Microworkers API v1: reading replies, the account's catalogs, and live campaigns normalised to
-the shape of the ``Campaign`` spec. Used by :mod:`campaignctl.providers.microworkers_v1`."""
+the shape of the ``Campaign`` spec. Used by :mod:`campaignctl.platforms.microworkers_v1.provider`."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from ..http import error_json
+from ...http import error_json
 
 #: v1 status -> the desired ``state`` it stands for
 STATE_OF_STATUS = {

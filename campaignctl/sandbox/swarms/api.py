@@ -2,7 +2,7 @@
 
 A faithful fake: what the docs say is done exactly; where they are silent we follow the
 **inferred** notes of ``api-docs/README.md`` and the guesses listed below. Results (review) live in
-:mod:`campaignctl.sandbox.swarms_results`.
+:mod:`campaignctl.sandbox.swarms.results`.
 
 Endpoints
 ---------
@@ -111,10 +111,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .store import Store, dumps
+from ..store import Store, dumps
 
 if TYPE_CHECKING:
-    from .app import Sandbox, Settings
+    from ..app import Sandbox, Settings
 
 P = "swarms"
 API_VERSION = "1.0"
@@ -1563,13 +1563,13 @@ async def preview_markdown(ctx: Ctx) -> Any:
 
 def simulate_submissions(sandbox: Sandbox, campaign_id: int, count: int, seed: int = 0) -> list[dict[str, Any]]:
     """Add ``count`` InReview results to an active campaign (see :mod:`.swarms_results`)."""
-    from .swarms_results import simulate_submissions as simulate
+    from .results import simulate_submissions as simulate
 
     return simulate(sandbox, campaign_id, count, seed)
 
 
 def routes(sandbox: Sandbox) -> list[BaseRoute]:
-    from . import swarms_results
+    from . import results as swarms_results
 
     def r(path: str, handler: Handler, *methods: str) -> Route:
         return make_route(sandbox, path, handler, list(methods))

@@ -1,5 +1,5 @@
 """Static reference data of the Microworkers legacy API v1 sandbox: zones, countries, categories,
-hire groups, prices and the error strings. See :mod:`campaignctl.sandbox.mw_v1` for the guesses."""
+hire groups, prices and the error strings. See :mod:`campaignctl.sandbox.microworkers_v1.api` for the guesses."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from . import mw_v2_data as data
+from . import data
 
 
 class ApiError(Exception):

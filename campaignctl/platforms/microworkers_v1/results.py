@@ -16,10 +16,10 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from ..errors import ApiError
-from ..paging import PageGuard
-from .common import Progress, Reviewer, Submission, iso_utc, platform_time
-from .ratings import Outcome, RatingRow
+from ...errors import ApiError
+from ...paging import PageGuard
+from ...results.common import Progress, Reviewer, Submission, iso_utc, platform_time
+from ...results.ratings import Outcome, RatingRow
 
 STATES = {"NOTRATED": "", "OK": "OK", "NOK": "NOK", "REVISE": "REVISE"}
 PREFIX = {"basic": "/campaign_b", "hire-group": "/campaign_hg"}
@@ -137,6 +137,6 @@ class MicroworkersV1Reviewer(Reviewer):
         return await self.provider.call("POST", "/_sandbox/submit", data=data)  # type: ignore[attr-defined]
 
     def simulate(self, sandbox: Any, count: int, seed: int) -> list[dict[str, Any]]:
-        from ..sandbox.mw_v1_core import simulate_submissions
+        from ...sandbox.microworkers_v1.core import simulate_submissions
 
         return simulate_submissions(sandbox, str(self.remote_id), count, seed)

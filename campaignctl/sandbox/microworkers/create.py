@@ -9,8 +9,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from . import mw_v2_data as data
-from .mw_v2_model import (
+from . import data
+from .model import (
     BASIC,
     HIRE_GROUP,
     JOB_TYPES,
@@ -25,7 +25,7 @@ from .mw_v2_model import (
     now,
     save,
 )
-from .mw_v2_rules import (
+from .rules import (
     PATCHABLE,
     ApiError,
     Checker,
@@ -36,10 +36,10 @@ from .mw_v2_rules import (
     rows_list,
     validation_failed,
 )
-from .mw_v2_templates import variables_of
+from .templates import variables_of
 
 if TYPE_CHECKING:
-    from .app import Sandbox
+    from ..app import Sandbox
 
 # -- body parts -----------------------------------------------------------------------
 COMMON_FIELDS = {"title", "description", "categoryId", "availablePositions", "paymentPerTask", "minutesToFinish",

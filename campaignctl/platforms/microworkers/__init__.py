@@ -1,0 +1,1 @@
+"""The microworkers platform: its provider (read, plan, execute), its results reviewer and its import/export."""

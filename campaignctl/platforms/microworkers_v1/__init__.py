@@ -1,0 +1,1 @@
+"""The microworkers_v1 platform: its provider (read, plan, execute), its results reviewer and its import/export."""

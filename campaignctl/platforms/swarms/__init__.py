@@ -1,0 +1,1 @@
+"""The swarms platform: its provider (read, plan, execute), its results reviewer and its import/export."""

@@ -1,0 +1,1 @@
+"""The microworkers platform's sandbox: the fake API (`api.create_app`), served under its registry prefix."""
