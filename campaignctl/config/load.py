@@ -25,19 +25,12 @@ from typing import TYPE_CHECKING, Any
 from .. import schemas
 from ..dag import DAG
 from ..errors import ConfigError, Diagnostic
-from .doc_cache import DocCache
+from .doc_cache import SETUP_KINDS, DocCache
 from .model import NEUTRAL_KINDS, Config, Document, address_of
+from .nodes import Mark, MarkedDict, MarkedList, dotted_path, mark_at
 from .valid_cache import DIGEST as VALID_DIGEST
 from .valid_cache import OFF, ValidCache, cache_dir, code_digest
-from .yamlload import (
-    SETUP_KINDS,
-    Mark,
-    MarkedDict,
-    MarkedList,
-    dotted_path,
-    load_documents,
-    mark_at,
-)
+from .yamlload import load_documents
 
 if TYPE_CHECKING:
     from jsonschema import ValidationError

@@ -1,4 +1,5 @@
-"""A safe YAML loader that remembers where every node came from (the parser of :mod:`.yamlload`).
+"""A safe YAML parser that remembers where every node came from: it builds the nodes of
+:mod:`.nodes`; :mod:`.yamlload` drives it.
 
 Built on ``yaml.compose_all`` (no object construction by PyYAML): only plain mappings, sequences
 and scalars of the core schema are accepted; any other tag (``!!python/object``...) is an error.
@@ -14,7 +15,7 @@ from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ..errors import Diagnostic
-from .yamlload import MAX_DEPTH, MAX_NODES, Mark, MarkedDict, MarkedList, _new_mark
+from .nodes import MAX_DEPTH, MAX_NODES, Mark, MarkedDict, MarkedList, new_mark
 
 #: composes with libyaml (C) when available; errors are re-worded by the pure-Python parser
 _FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -58,7 +59,7 @@ class _Builder:
 
     def mark(self, node: Node) -> Mark:
         start = node.start_mark
-        return _new_mark(Mark, (self.file, start.line + self.offset + 1, start.column + 1))
+        return new_mark(Mark, (self.file, start.line + self.offset + 1, start.column + 1))
 
     def build(self, node: Node, depth: int = 0) -> Any:
         # the budget is on what aliases add: a file of 10,000 plain documents is no bomb
