@@ -141,7 +141,6 @@ def plan(
     from .plan.saved import saved_form
 
     the_plan = run(session.plan(selection=Selection(list(targets), list(excludes))))
-    _KEPT.extend((session, the_plan))
     safety.review(the_plan, max_destroy_percent, max_spend)
     findings = _policy_findings(session.config, the_plan)
     emit(the_plan, fmt, app.color(sys.stdout), parts_dir=markdown_parts)
@@ -180,7 +179,6 @@ def drift(path: Path, detailed_exitcode: bool, fmt: str, parallelism: int) -> No
 
     session = Session.for_cli(path, parallelism, prefetch=True)
     the_plan = run(session.plan())
-    _KEPT.extend((session, the_plan))
     if fmt == "json":
         click.echo(json.dumps({"drift": [d.to_dict() for d in the_plan.drift]}, indent=2, sort_keys=True, default=str))
     else:
@@ -264,7 +262,6 @@ def apply(
         # a saved plan is checked against a fresh read of exactly the objects it read
         only = set(saved.live_fingerprints) if saved is not None else None
         current = run(session.plan(only=only, selection=selection))
-        _KEPT.extend((session, current))
         if saved is not None:
             check_saved(saved, current, session.config)
             the_plan = saved
@@ -293,7 +290,6 @@ def apply(
                 raise PlanError("apply needs confirmation: re-run with --auto-approve (stdin is not a terminal)")
             _confirm(the_plan)
         result, check = run(session.apply(the_plan))
-        _KEPT.append(check)
     finally:
         session.backend.unlock()
     _summarise(result)
@@ -315,7 +311,6 @@ def _refresh_only(
     try:
         session.state = session.backend.read()  # read under the lock
         found, reconciled = run(refresh(session, Selection(list(targets), list(excludes))))
-        _KEPT.append(session)
         if not found:
             if reconciled:  # writes an interrupted apply left in flight: now part of the baseline
                 session.backend.commit(session.state)
@@ -651,10 +646,7 @@ sandbox.add_command(_sandbox_submit)
 
 
 def main(argv: list[str] | None = None) -> NoReturn:
-    code = _main(argv)
-    if argv is None and _KEPT:  # the process's own entry point (``main(argv)`` may run inside another program)
-        _exit_now(code)
-    sys.exit(code)
+    sys.exit(_main(argv))
 
 
 def _main(argv: list[str] | None) -> int | str | None:
@@ -687,30 +679,6 @@ def _main(argv: list[str] | None) -> int | str | None:
 
         App(False, 0, None).err(describe(exc))
         return 1
-
-
-#: the big objects of a command (its config, state and plans), held to the end of the process: the
-#: process's end gives their memory back at once, where freeing them one by one took ~50 ms after a
-#: plan of 6,350 resources (see :func:`_exit_now`)
-_KEPT: list[Any] = []
-
-
-def _exit_now(code: int | str | None) -> NoReturn:
-    """End the process as the interpreter would, without freeing every object first: what atexit
-    holds runs (logging's flush, the state backends' connections, the prefetch's thread), then the
-    standard streams are flushed."""
-    import atexit
-
-    atexit._run_exitfuncs()
-    if isinstance(code, str):  # sys.exit("message") prints it, and exits 1
-        print(code, file=sys.stderr)
-        code = 1
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):  # a reader that went away (``| head``): nothing more to say
-            pass
-    os._exit(code or 0)
 
 
 def _config_message(exc: ConfigError) -> str:
