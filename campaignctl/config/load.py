@@ -394,7 +394,8 @@ class SchemaHelper:
     among the documents parsed in this run (one from the document cache was checked before): the
     fork and the child's page copies cost a few milliseconds. Without it this process writes the
     document cache itself. A cold apply of the scale benchmark's 6,354 documents made its first
-    write 3.5 s after it started without a helper, 2.6 s with it."""
+    write 3.5 s after it started without a helper, 2.6 s with it. ``CAMPAIGNCTL_SCHEMA_HELPER=off``
+    turns it off."""
 
     MIN_CHECKS = 800
     #: the child's share of the schemas to validate: it also pickles every parsed chunk for the
@@ -409,8 +410,13 @@ class SchemaHelper:
     @classmethod
     def worth_it(cls, fresh: int) -> bool:
         """Whether ``fresh`` documents parsed anew (two schemas each at most) may make MIN_CHECKS:
-        a document the document cache gave was parsed, and checked, by an earlier run."""
-        return fresh * 2 >= cls.MIN_CHECKS
+        a document the document cache gave was parsed, and checked, by an earlier run. Never with
+        ``CAMPAIGNCTL_SCHEMA_HELPER=off`` (to measure what it is worth: one process does it all)."""
+        return fresh * 2 >= cls.MIN_CHECKS and cls.switched_on()
+
+    @staticmethod
+    def switched_on() -> bool:
+        return os.environ.get("CAMPAIGNCTL_SCHEMA_HELPER", "on").strip().lower() not in ("off", "0", "false", "no")
 
     @classmethod
     def start(cls, raws: list[Any], passed: ValidCache, caches: list[DocCache]) -> SchemaHelper | None:
