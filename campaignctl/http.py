@@ -636,11 +636,11 @@ class ApiClient:
             extensions={"http_version": b"HTTP/1.1", "reason_phrase": reason},
         )  # fmt: skip
         encoded = cookies = False
-        for name, _ in headers:
-            key = name.lower()
-            if key == b"content-encoding":
+        for field_name, _ in headers:
+            lowered = field_name.lower()
+            if lowered == b"content-encoding":
                 encoded = True
-            elif key == b"set-cookie":
+            elif lowered == b"set-cookie":
                 cookies = True
         if cookies:
             self._client.cookies.extract_cookies(response)
@@ -814,7 +814,7 @@ def _base64_cores(secret: str) -> list[str]:
     what surrounds it, at each of the three alignments it can have inside a longer encoded text;
     only those of 8 characters or more (shorter ones would match by chance)."""
     data = secret.encode("utf-8", "surrogatepass")
-    cores = set()
+    cores: set[str] = set()
     for shift in range(3):
         encoded = base64.b64encode(b"\0" * shift + data).decode("ascii")
         core = encoded[-(-8 * shift // 6) : 8 * (shift + len(data)) // 6]

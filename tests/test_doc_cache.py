@@ -48,7 +48,7 @@ def marked(value: Any) -> Any:
     if isinstance(value, MarkedDict):
         return ("map", tuple(value.mark), {k: (tuple(value.key_marks[k]), tuple(value.value_marks[k]), marked(v)) for k, v in value.items()})
     if isinstance(value, MarkedList):
-        return ("seq", tuple(value.mark), [(tuple(m), marked(v)) for m, v in zip(value.item_marks, value)])
+        return ("seq", tuple(value.mark), [(tuple(m), marked(v)) for m, v in zip(value.item_marks, value, strict=True)])
     return value
 
 

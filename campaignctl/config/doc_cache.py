@@ -41,7 +41,7 @@ import marshal
 import os
 import pickle
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -87,7 +87,7 @@ def chunks(text: str) -> Iterator[tuple[int, str]]:
     starts.append(len(text))
     other_breaks = any(c in text for c in "\r\x85\u2028\u2029")
     line = 0
-    for begin, end in zip(starts, starts[1:]):
+    for begin, end in zip(starts, starts[1:], strict=False):
         chunk = text[begin:end]
         yield line, chunk
         line += len(_LINE_BREAK.findall(chunk)) if other_breaks else chunk.count("\n")
@@ -134,7 +134,7 @@ class DocCache:
         self._whole_now: Any = None  # and as this run parsed it
         self._text: tuple[str, bytes] | None = None  # the last text hashed, and its digest
         self._keyed: tuple[str, list[tuple[int, str, bytes]]] | None = None  # the last text chunked, and its chunks
-        self._hash: Any = None  # the keyed hash of the shown name, which every key continues (_hashed)
+        self._hash: hashlib.blake2b | None = None  # the keyed hash of the shown name, which every key continues (_hashed)
         if self.path is None:
             return
         try:
@@ -305,7 +305,7 @@ def _pickled(docs: list[Any]) -> bytes:
         pickler.dump(docs)
         return out.getvalue()
     finally:
-        for doc, source in zip(docs, sources):
+        for doc, source in zip(docs, sources, strict=True):
             if source is not None:
                 doc.source = source
 
@@ -319,7 +319,7 @@ def _packed(node: nodes.MarkedDict | nodes.MarkedList) -> tuple[Any, ...]:
     return type(node), (), state or None, iter(node), None
 
 
-_PACKING = {nodes.MarkedDict: _packed, nodes.MarkedList: _packed}
+_PACKING: dict[type, Callable[[Any], tuple[Any, ...]]] = {nodes.MarkedDict: _packed, nodes.MarkedList: _packed}
 
 
 def _prune(directory: Path, pattern: str = "docs-*.bin", keep: int | None = None) -> None:

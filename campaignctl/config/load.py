@@ -136,7 +136,8 @@ def load_config(
         texts.append((file, shown, text, DocCache(directory, file, shown)))
     early = _parse_early(config_root, texts, passed, on_early) if on_early is not None and not diags else {}
     for file, shown, text, parsed in texts:
-        raw_docs, problems = early.pop(file, None) or load_documents(text, shown, parsed)
+        found = early.pop(file, None)
+        raw_docs, problems = found if found is not None else load_documents(text, shown, parsed)
         caches.append(parsed)
         diags += problems
         loaded.append((shown, raw_docs))
@@ -146,19 +147,19 @@ def load_config(
             helper.finish()
         finally:
             helper.close()
-    for (shown, raw_docs), parsed in zip(loaded, caches):
+    for (shown, raw_docs), parsed in zip(loaded, caches, strict=True):
         # a text whose every envelope passed before passes again: one key for the file, not one per document
         digest = parsed.parsed_digest()
         whole = passed.key("document.json#file", None, digest) if digest is not None else None
         if whole in passed:
             documents += [_document(raw, shown) for raw in raw_docs]
             continue
-        problems = len(diags)
+        before = len(diags)
         for raw in raw_docs:
             doc = _envelope(raw, shown, diags, passed)
             if doc is not None:
                 documents.append(doc)
-        if len(diags) == problems:
+        if len(diags) == before:
             passed.add(whole)
     config = Config(config_root, documents, digests)
     if on_parsed is not None and not diags:

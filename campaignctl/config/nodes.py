@@ -100,9 +100,10 @@ def pack_marks(node: MarkedDict | MarkedList) -> tuple[dict[str, Any], Any] | No
         keys: tuple[str, ...] | None = tuple(key_marks)
         pairs = [m for key in key_marks for m in (key_marks[key], value_marks[key])]
     else:
-        keys, pairs = None, attributes.get("item_marks")
-        if not isinstance(pairs, list):
+        keys, items = None, attributes.get("item_marks")
+        if not isinstance(items, list):
             return None
+        pairs = items
     for m in pairs:
         if not isinstance(m, Mark) or m[0] != file:
             return None

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import gc
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..errors import Diagnostic
@@ -48,7 +49,7 @@ def _load_chunks(text: str, file: str, cache: DocCache) -> list[Any] | None:
     return _from_chunks(text, file, cache, cache.keyed_chunks(text))
 
 
-def _from_chunks(text: str, file: str, cache: DocCache, chunks: list[tuple[int, str | None, bytes]]) -> list[Any] | None:
+def _from_chunks(text: str, file: str, cache: DocCache, chunks: Sequence[tuple[int, str | None, bytes]]) -> list[Any] | None:
     """None: parse the whole text -- or, for chunks known by their key alone (``None`` text), one
     the cache could not give."""
     docs: list[Any] = []
