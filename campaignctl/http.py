@@ -582,8 +582,7 @@ class ApiClient:
         if problem is not None:  # as StreamTransport's parser would have it
             await response.aclose()
             raise httpx.RemoteProtocolError(problem)
-        await limits.read_bounded(response, self.max_response_bytes)
-        return response
+        return await limits.read_bounded(response, self.max_response_bytes)
 
     def _headers_block(self) -> tuple[bytes, frozenset[bytes]]:
         """The client's headers (httpx's defaults merged with ours and set_header's) as they go

@@ -714,15 +714,18 @@ def test_the_direct_path_encodes_a_body_as_httpx_does(json: Any, data: dict[str,
     assert [(k.encode(), v.encode()) for k, v in headers] == [(k, v) for k, v in theirs.headers.raw if k != b"Host"]
 
 
-def test_the_direct_path_names_nothing_private_of_httpx() -> None:
-    """No ``httpx._module`` import and no private attribute of an httpx object in the direct path
-    (they changed under us without notice before: nothing bounds the httpx version)."""
+@pytest.mark.parametrize("module", ["http", "limits", "transport"])
+def test_the_client_names_nothing_private_of_httpx(module: str) -> None:
+    """No ``httpx._module`` import and no private attribute of an httpx Response in the client,
+    its bounds and its transports (issue 22: nothing bounds the httpx version, and these names
+    may change in any release)."""
     import ast
+    import importlib
     import inspect
 
-    from campaignctl import http
-
-    tree = ast.parse(inspect.getsource(http))
+    tree = ast.parse(inspect.getsource(importlib.import_module(f"campaignctl.{module}")))
     private = [node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("httpx._")]
-    private += [node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute) and node.attr in ("_content", "_request", "_num_bytes_downloaded")]
+    private += [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names if alias.name.startswith("httpx._")]
+    private += [node.attr for node in ast.walk(tree)
+                if isinstance(node, ast.Attribute) and node.attr in ("_content", "_request", "_num_bytes_downloaded", "_decoders")]  # fmt: skip
     assert private == []
