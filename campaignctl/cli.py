@@ -53,7 +53,7 @@ parallelism_opt = click.option("--parallelism", default=8, show_default=True, ty
 )
 @click.pass_context
 def cli(ctx: click.Context, debug: bool, verbose: int, color: bool | None, workspace: str | None, deadline: float | None) -> None:
-    """Declarative campaign-as-code for SWARMS and Microworkers.
+    """Declarative campaign-as-code for crowd-work platforms.
 
     Keep campaigns, jobs, tasks, schedules and task UI in YAML; `validate` checks them offline,
     `plan` shows what would change on the platforms and `apply` makes it so.
@@ -576,7 +576,7 @@ def graph(path: Path) -> None:
 # -- sandbox -----------------------------------------------------------------------------------
 @cli.group()
 def sandbox() -> None:
-    """The fake SWARMS and Microworkers APIs (for trying campaignctl and for tests)."""
+    """The fake platform APIs (for trying campaignctl and for tests)."""
 
 
 @sandbox.command("serve")
@@ -585,23 +585,23 @@ def sandbox() -> None:
 @click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=Path(".campaignctl/sandbox-serve.db"), show_default=True, help="SQLite file holding the sandbox's data.")
 @click.option("--api-key-env", default="CAMPAIGNCTL_SANDBOX_KEY", show_default=True, help="Env var with the key/token the sandbox accepts (default key: sandbox-key).")
 @click.option("--balance", type=float, default=10_000.0, show_default=True, help="USD on each platform account.")
-@click.option("--review-seconds", type=float, default=0.0, show_default=True, help="Microworkers: seconds a new campaign stays in review.")
+@click.option("--review-seconds", type=float, default=0.0, show_default=True, help="Seconds a new campaign stays in review (where the platform reviews campaigns).")
 @click.option(
     "--strict-readonly/--lenient-readonly", default=True, show_default=True,
-    help="SWARMS: a published campaign's job list and the tasks and jobs of running campaigns are read-only, "
-    "as readOnly says (--lenient-readonly: the old guess that left them editable).",
+    help="What the docs mark readOnly stays read-only once a campaign is published or running "
+    "(--lenient-readonly: the old guess that left them editable).",
 )
 @click.option("--docs-only", is_flag=True, help="Serve only what the platforms' docs document: no guessed field or route.")
 @click.option(
     "--faults", "faults", default="", metavar="SPEC",
     help="Inject faults, e.g. 'latency=20ms,jitter=5ms,5xx=0.1,429=0.05,retry-after=1,reset-before=0.02,"
-    "reset-after=0.05,slow=0.01,slow-seconds=40,seed=7,max=100,platforms=swarms+microworkers,methods=writes' "
-    "(see campaignctl.sandbox.faults). POST /_sandbox/faults (with the key in X-Sandbox-Key) changes it at run time.",
+    "reset-after=0.05,slow=0.01,slow-seconds=40,seed=7,max=100,platforms=TYPE+TYPE,methods=writes' "
+    "(platforms: Provider types; see campaignctl.sandbox.faults). POST /_sandbox/faults (with the key in X-Sandbox-Key) changes it at run time.",
 )
 def sandbox_serve(
     host: str, port: int, db: Path, api_key_env: str, balance: float, review_seconds: float, strict_readonly: bool, docs_only: bool, faults: str
 ) -> None:
-    """Serve the sandbox on loopback: /swarms, /microworkers/api/v2, /microworkers-v1.
+    """Serve the sandbox on loopback, each platform under its prefix (printed at start).
 
     The admin routes (/_sandbox/faults, /_sandbox/stats, /_sandbox/reset-stats) want the key
     (X-Sandbox-Key: KEY or Authorization: Bearer KEY) and a loopback Host, and refuse a request

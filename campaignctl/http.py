@@ -112,9 +112,9 @@ def _error_name(exc: BaseException) -> str:
 
 def join_href(base: str, href: Any) -> str:
     """The URL a link the platform returned (``_links.*.href``) names, for the client of endpoint
-    ``base``: as the SWARMS docs write them (``"href": "/resources?after=42&..."``) and its python
-    SDK follows them, an href is a path under the API base, joined as text: ``base + href``
-    (``http://127.0.0.1:8080/swarms`` + ``/tasks?after=3``). An absolute URL is taken as it is only
+    ``base``: as a platform's docs may write them (``"href": "/resources?after=42&..."``) and its
+    SDK follow them, an href is a path under the API base, joined as text: ``base + href``
+    (``http://127.0.0.1:8080/api`` + ``/tasks?after=3``). An absolute URL is taken as it is only
     on the base's origin (:func:`~campaignctl.origin.check_same_origin`); one elsewhere, or a link
     that is no string, is the platform's error (ApiError): the client never follows a link off the
     endpoint it was given.
@@ -432,7 +432,7 @@ class ApiClient:
         return self._redactor[1], self._redactor[2]
 
     def url_for(self, path_or_url: str) -> httpx.URL:
-        """``/tasks`` -> base + path; a link the API returned (``/swarms/tasks?after=3``) -> same host.
+        """``/tasks`` -> base + path; a link the API returned (``/api/tasks?after=3``) -> same host.
         Parsed once here (httpx takes the parsed URL as it is: parsing was a tenth of a plan's CPU).
         A junk link (``http://[::1``) raises ApiError."""
         return self._target(path_or_url).parsed()

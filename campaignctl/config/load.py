@@ -375,7 +375,7 @@ def _short(value: Any) -> str:
 
 def spec_schema(kind: str, provider_type: str | None) -> str:
     """The schema of a document's spec: ``<Kind>.json`` for a kind of no provider (``Schedule.json``),
-    else ``<provider type>/<Kind>.json`` (``swarms/Task.json``)."""
+    else ``<provider type>/<Kind>.json`` (``<type>/Task.json``)."""
     return f"{kind}.json" if kind in NEUTRAL_KINDS else f"{provider_type}/{kind}.json"
 
 
