@@ -53,7 +53,7 @@ parallelism_opt = click.option("--parallelism", default=8, show_default=True, ty
 )
 @click.pass_context
 def cli(ctx: click.Context, debug: bool, verbose: int, color: bool | None, workspace: str | None, deadline: float | None) -> None:
-    """Declarative campaign-as-code for SWARMS and Microworkers.
+    """Declarative campaign-as-code for crowd-work platforms.
 
     Keep campaigns, jobs, tasks, schedules and task UI in YAML; `validate` checks them offline,
     `plan` shows what would change on the platforms and `apply` makes it so.
@@ -141,7 +141,6 @@ def plan(
     from .plan.saved import saved_form
 
     the_plan = run(session.plan(selection=Selection(list(targets), list(excludes))))
-    _KEPT.extend((session, the_plan))
     safety.review(the_plan, max_destroy_percent, max_spend)
     findings = _policy_findings(session.config, the_plan)
     emit(the_plan, fmt, app.color(sys.stdout), parts_dir=markdown_parts)
@@ -180,7 +179,6 @@ def drift(path: Path, detailed_exitcode: bool, fmt: str, parallelism: int) -> No
 
     session = Session.for_cli(path, parallelism, prefetch=True)
     the_plan = run(session.plan())
-    _KEPT.extend((session, the_plan))
     if fmt == "json":
         click.echo(json.dumps({"drift": [d.to_dict() for d in the_plan.drift]}, indent=2, sort_keys=True, default=str))
     else:
@@ -264,7 +262,6 @@ def apply(
         # a saved plan is checked against a fresh read of exactly the objects it read
         only = set(saved.live_fingerprints) if saved is not None else None
         current = run(session.plan(only=only, selection=selection))
-        _KEPT.extend((session, current))
         if saved is not None:
             check_saved(saved, current, session.config)
             the_plan = saved
@@ -293,7 +290,6 @@ def apply(
                 raise PlanError("apply needs confirmation: re-run with --auto-approve (stdin is not a terminal)")
             _confirm(the_plan)
         result, check = run(session.apply(the_plan))
-        _KEPT.append(check)
     finally:
         session.backend.unlock()
     _summarise(result)
@@ -315,7 +311,6 @@ def _refresh_only(
     try:
         session.state = session.backend.read()  # read under the lock
         found, reconciled = run(refresh(session, Selection(list(targets), list(excludes))))
-        _KEPT.append(session)
         if not found:
             if reconciled:  # writes an interrupted apply left in flight: now part of the baseline
                 session.backend.commit(session.state)
@@ -581,7 +576,7 @@ def graph(path: Path) -> None:
 # -- sandbox -----------------------------------------------------------------------------------
 @cli.group()
 def sandbox() -> None:
-    """The fake SWARMS and Microworkers APIs (for trying campaignctl and for tests)."""
+    """The fake platform APIs (for trying campaignctl and for tests)."""
 
 
 @sandbox.command("serve")
@@ -590,23 +585,23 @@ def sandbox() -> None:
 @click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=Path(".campaignctl/sandbox-serve.db"), show_default=True, help="SQLite file holding the sandbox's data.")
 @click.option("--api-key-env", default="CAMPAIGNCTL_SANDBOX_KEY", show_default=True, help="Env var with the key/token the sandbox accepts (default key: sandbox-key).")
 @click.option("--balance", type=float, default=10_000.0, show_default=True, help="USD on each platform account.")
-@click.option("--review-seconds", type=float, default=0.0, show_default=True, help="Microworkers: seconds a new campaign stays in review.")
+@click.option("--review-seconds", type=float, default=0.0, show_default=True, help="Seconds a new campaign stays in review (where the platform reviews campaigns).")
 @click.option(
     "--strict-readonly/--lenient-readonly", default=True, show_default=True,
-    help="SWARMS: a published campaign's job list and the tasks and jobs of running campaigns are read-only, "
-    "as readOnly says (--lenient-readonly: the old guess that left them editable).",
+    help="What the docs mark readOnly stays read-only once a campaign is published or running "
+    "(--lenient-readonly: the old guess that left them editable).",
 )
 @click.option("--docs-only", is_flag=True, help="Serve only what the platforms' docs document: no guessed field or route.")
 @click.option(
     "--faults", "faults", default="", metavar="SPEC",
     help="Inject faults, e.g. 'latency=20ms,jitter=5ms,5xx=0.1,429=0.05,retry-after=1,reset-before=0.02,"
-    "reset-after=0.05,slow=0.01,slow-seconds=40,seed=7,max=100,platforms=swarms+microworkers,methods=writes' "
-    "(see campaignctl.sandbox.faults). POST /_sandbox/faults (with the key in X-Sandbox-Key) changes it at run time.",
+    "reset-after=0.05,slow=0.01,slow-seconds=40,seed=7,max=100,platforms=TYPE+TYPE,methods=writes' "
+    "(platforms: Provider types; see campaignctl.sandbox.faults). POST /_sandbox/faults (with the key in X-Sandbox-Key) changes it at run time.",
 )
 def sandbox_serve(
     host: str, port: int, db: Path, api_key_env: str, balance: float, review_seconds: float, strict_readonly: bool, docs_only: bool, faults: str
 ) -> None:
-    """Serve the sandbox on loopback: /swarms, /microworkers/api/v2, /microworkers-v1.
+    """Serve the sandbox on loopback, each platform under its prefix (printed at start).
 
     The admin routes (/_sandbox/faults, /_sandbox/stats, /_sandbox/reset-stats) want the key
     (X-Sandbox-Key: KEY or Authorization: Bearer KEY) and a loopback Host, and refuse a request
@@ -651,10 +646,7 @@ sandbox.add_command(_sandbox_submit)
 
 
 def main(argv: list[str] | None = None) -> NoReturn:
-    code = _main(argv)
-    if argv is None and _KEPT:  # the process's own entry point (``main(argv)`` may run inside another program)
-        _exit_now(code)
-    sys.exit(code)
+    sys.exit(_main(argv))
 
 
 def _main(argv: list[str] | None) -> int | str | None:
@@ -687,30 +679,6 @@ def _main(argv: list[str] | None) -> int | str | None:
 
         App(False, 0, None).err(describe(exc))
         return 1
-
-
-#: the big objects of a command (its config, state and plans), held to the end of the process: the
-#: process's end gives their memory back at once, where freeing them one by one took ~50 ms after a
-#: plan of 6,350 resources (see :func:`_exit_now`)
-_KEPT: list[Any] = []
-
-
-def _exit_now(code: int | str | None) -> NoReturn:
-    """End the process as the interpreter would, without freeing every object first: what atexit
-    holds runs (logging's flush, the state backends' connections, the prefetch's thread), then the
-    standard streams are flushed."""
-    import atexit
-
-    atexit._run_exitfuncs()
-    if isinstance(code, str):  # sys.exit("message") prints it, and exits 1
-        print(code, file=sys.stderr)
-        code = 1
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):  # a reader that went away (``| head``): nothing more to say
-            pass
-    os._exit(code or 0)
 
 
 def _config_message(exc: ConfigError) -> str:

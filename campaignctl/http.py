@@ -43,7 +43,6 @@ import asyncio
 import base64
 import datetime
 import email.utils
-import functools
 import json as jsonlib
 import logging
 import random
@@ -56,9 +55,6 @@ from typing import Any
 
 import httpx
 import orjson
-from httpx._content import (
-    encode_request,  # what httpx's client sends for json=/data=, byte for byte
-)
 
 from . import limits
 from .errors import (
@@ -116,9 +112,9 @@ def _error_name(exc: BaseException) -> str:
 
 def join_href(base: str, href: Any) -> str:
     """The URL a link the platform returned (``_links.*.href``) names, for the client of endpoint
-    ``base``: as the SWARMS docs write them (``"href": "/resources?after=42&..."``) and its python
-    SDK follows them, an href is a path under the API base, joined as text: ``base + href``
-    (``http://127.0.0.1:8080/swarms`` + ``/tasks?after=3``). An absolute URL is taken as it is only
+    ``base``: as a platform's docs may write them (``"href": "/resources?after=42&..."``) and its
+    SDK follow them, an href is a path under the API base, joined as text: ``base + href``
+    (``http://127.0.0.1:8080/api`` + ``/tasks?after=3``). An absolute URL is taken as it is only
     on the base's origin (:func:`~campaignctl.origin.check_same_origin`); one elsewhere, or a link
     that is no string, is the platform's error (ApiError): the client never follows a link off the
     endpoint it was given.
@@ -255,28 +251,31 @@ class _Target:
         return self._parsed
 
 
-class _DirectResponse(httpx.Response):
-    """The httpx.Response to a request :class:`ApiClient` sent itself: its ``request`` (an
-    httpx.Request with the method, URL, headers and body that were sent) is built when something
-    asks for it (an error message, a cookie, ``raise_for_status``), not for every answer."""
+def encode_body(json: Any, data: Mapping[str, Any] | None) -> tuple[list[tuple[str, str]], bytes]:
+    """The headers and body httpx's client sends for ``json=``/``data=`` (a form, which wins over
+    ``json``), byte for byte, with no private name of httpx (its ``encode_request``: the same JSON
+    -- compact, not ASCII-escaped, no NaN -- and the same form encoding, ``true``/``false``/empty
+    for True/False/None, a list or tuple as repeated keys). tests/test_http_fastpath.py compares
+    the bytes on the wire with httpx's."""
+    if data:
+        pairs = [(key, _form_value(item)) for key, value in data.items()
+                 for item in (value if isinstance(value, (list, tuple)) else (value,))]  # fmt: skip
+        body = urllib.parse.urlencode(pairs, doseq=True).encode("utf-8")
+        kind = "application/x-www-form-urlencoded"
+    elif json is not None:
+        body = jsonlib.dumps(json, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+        kind = "application/json"
+    else:
+        return [], b""
+    return [("Content-Length", str(len(body))), ("Content-Type", kind)], body
 
-    _make_request: Callable[[], httpx.Request] | None = None
 
-    @property  # type: ignore[override]
-    def _request(self) -> httpx.Request | None:  # httpx's own methods read the attribute
-        request: httpx.Request | None = self.__dict__.get("_built_request")
-        if request is None and self._make_request is not None:
-            request = self.__dict__["_built_request"] = self._make_request()
-            self._make_request = None
-        return request
-
-    @_request.setter
-    def _request(self, value: httpx.Request | None) -> None:
-        self.__dict__["_built_request"] = value
-
-    def __getstate__(self) -> dict[str, Any]:
-        self._request  # noqa: B018  (built, so that the pickle holds it and not the client)
-        return {k: v for k, v in super().__getstate__().items() if k != "_make_request"}
+def _form_value(value: Any) -> str:
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    return "" if value is None else str(value)
 
 
 class ApiClient:
@@ -433,7 +432,7 @@ class ApiClient:
         return self._redactor[1], self._redactor[2]
 
     def url_for(self, path_or_url: str) -> httpx.URL:
-        """``/tasks`` -> base + path; a link the API returned (``/swarms/tasks?after=3``) -> same host.
+        """``/tasks`` -> base + path; a link the API returned (``/api/tasks?after=3``) -> same host.
         Parsed once here (httpx takes the parsed URL as it is: parsing was a tenth of a plan's CPU).
         A junk link (``http://[::1``) raises ApiError."""
         return self._target(path_or_url).parsed()
@@ -583,8 +582,7 @@ class ApiClient:
         if problem is not None:  # as StreamTransport's parser would have it
             await response.aclose()
             raise httpx.RemoteProtocolError(problem)
-        await limits.read_bounded(response, self.max_response_bytes)
-        return response
+        return await limits.read_bounded(response, self.max_response_bytes)
 
     def _headers_block(self) -> tuple[bytes, frozenset[bytes]]:
         """The client's headers (httpx's defaults merged with ours and set_header's) as they go
@@ -616,11 +614,10 @@ class ApiClient:
         body_lines: list[bytes] = []
         framed = b"content-length" in names or b"transfer-encoding" in names
         if json is not None or data:
-            content_headers, content = encode_request(data=data, json=json)
-            body = b"".join(content)  # type: ignore[arg-type]  # a ByteStream: one bytes
-            for name, value in content_headers.items():
+            content_headers, body = encode_body(json, data)
+            for name, value in content_headers:
                 key = name.lower().encode("ascii")
-                if key in names or (key == b"transfer-encoding" and (b"content-length" in names or "Content-Length" in content_headers)):
+                if key in names:
                     continue  # as httpx's Request._prepare: the client's headers win
                 framed = framed or key in (b"content-length", b"transfer-encoding")
                 body_lines.append(b"%s: %s\r\n" % (name.encode("ascii"), value.encode("ascii")))
@@ -632,32 +629,27 @@ class ApiClient:
         head_bytes = b"".join(head)
         timeouts = self._timeout_dict()
         status, reason, headers, content_bytes = await stream.exchange(origin, head_bytes, body, method == "HEAD", timeouts)
-        response = _DirectResponse(
+        response = httpx.Response(
             status, headers=headers, stream=httpx.ByteStream(content_bytes),
+            request=self._request_for(method, target, head_bytes, body, timeouts),
             extensions={"http_version": b"HTTP/1.1", "reason_phrase": reason},
         )  # fmt: skip
-        response._make_request = functools.partial(self._request_for, method, target, head_bytes, body, timeouts)
         encoded = cookies = False
-        for name, _ in headers:
-            key = name.lower()
-            if key == b"content-encoding":
+        for field_name, _ in headers:
+            lowered = field_name.lower()
+            if lowered == b"content-encoding":
                 encoded = True
-            elif key == b"set-cookie":
+            elif lowered == b"set-cookie":
                 cookies = True
         if cookies:
             self._client.cookies.extract_cookies(response)
-        if encoded:  # as httpx decodes (gzip, deflate, br/zstd when installed; httpx.DecodingError), bounded
+        if encoded:  # bounded first (a gzip bomb stops at the cap), then read() decodes it as httpx does
             try:
-                response._content = limits.decode(content_bytes, limits.content_encodings(headers), self.max_response_bytes)
+                limits.decode(content_bytes, limits.content_encodings(headers), self.max_response_bytes)
             except limits.ResponseTooLarge as exc:
                 exc.status = status
                 raise
-            response._num_bytes_downloaded = len(content_bytes)
-            response.is_stream_consumed = response.is_closed = True
-        else:  # what aread() leaves, without its stream layers
-            response._content = content_bytes
-            response._num_bytes_downloaded = len(content_bytes)
-            response.is_stream_consumed = response.is_closed = True
+        response.read()  # the body (decoded), the response closed: what aread() leaves
         response.elapsed = datetime.timedelta(seconds=time.perf_counter() - started)
         if httpx_log.isEnabledFor(logging.INFO):
             httpx_log.info('HTTP Request: %s %s "%s %d %s"', method, target.url, "HTTP/1.1", status, response.reason_phrase)
@@ -821,7 +813,7 @@ def _base64_cores(secret: str) -> list[str]:
     what surrounds it, at each of the three alignments it can have inside a longer encoded text;
     only those of 8 characters or more (shorter ones would match by chance)."""
     data = secret.encode("utf-8", "surrogatepass")
-    cores = set()
+    cores: set[str] = set()
     for shift in range(3):
         encoded = base64.b64encode(b"\0" * shift + data).decode("ascii")
         core = encoded[-(-8 * shift // 6) : 8 * (shift + len(data)) // 6]

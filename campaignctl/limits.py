@@ -14,19 +14,16 @@ from __future__ import annotations
 
 import time
 import zlib
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
 
 import httpx
-from httpx._decoders import (
-    SUPPORTED_DECODERS,  # what httpx decodes (br, zstd: when installed)
-)
 
 #: bytes of one answer's body, as received and as decoded, unless the Provider says otherwise
 DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 #: decoded bytes asked of zlib at a time: a bomb's output grows by this much, not by the cap at once
 _OUT_PIECE = 1024 * 1024
-#: a Content-Encoding httpx knows but zlib does not (br, zstd: only when their packages are
-#: installed) is decoded this many received bytes at a time, the output counted after each
+#: a Content-Encoding zlib does not know (br, zstd: httpx decodes them when their packages are
+#: installed) is given to httpx this many received bytes at a time, the output counted after each
 _PIECE = 1024
 
 
@@ -62,7 +59,7 @@ def decode(content: bytes, encodings: list[str], cap: int) -> bytes:
                 content = _inflate(content, zlib.MAX_WBITS, cap)
             except httpx.DecodingError:  # no zlib header: raw deflate, as httpx's DeflateDecoder retries
                 content = _inflate(content, -zlib.MAX_WBITS, cap)
-        elif coding in SUPPORTED_DECODERS and coding != "identity":
+        elif coding != "identity":
             content = _decode_in_pieces(content, coding, cap)
     return content
 
@@ -90,25 +87,38 @@ def _inflate(data: bytes, wbits: int, cap: int) -> bytes:
     return bytes(out)
 
 
+class _Pieces(httpx.SyncByteStream):
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def __iter__(self) -> Iterator[bytes]:
+        for start in range(0, len(self.data), _PIECE):
+            yield self.data[start : start + _PIECE]
+
+
 def _decode_in_pieces(data: bytes, coding: str, cap: int) -> bytes:
-    decoder = SUPPORTED_DECODERS[coding]()
+    """``data`` decoded by httpx's public API (a Response's ``iter_bytes``), as httpx decodes a
+    ``coding`` (one it does not know: left as it is), counted after each piece."""
+    response = httpx.Response(200, headers=[(b"Content-Encoding", coding.encode("latin-1"))], stream=_Pieces(data))
     out = bytearray()
-    for start in range(0, len(data), _PIECE):
-        out += decoder.decode(data[start : start + _PIECE])
+    for piece in response.iter_bytes():
+        out += piece
         if len(out) > cap:
+            response.close()
             raise ResponseTooLarge(cap, decoded=True)
-    out += decoder.flush()
     return bytes(out)
 
 
-async def read_bounded(response: httpx.Response, cap: int) -> None:
+async def read_bounded(response: httpx.Response, cap: int) -> httpx.Response:
     """Read a streamed httpx response (``client.send(..., stream=True)``) as ``aread`` would,
-    counting its bytes as they come and as they are decoded; the response is closed either way."""
+    counting its bytes as they come and as they are decoded; the response is closed either way.
+    Returns the response read: ``response`` when httpx had read it already, else a copy of it that
+    holds its body (httpx's public API sets a body only by reading a stream)."""
     try:
         if response.is_stream_consumed:  # an answer built from bytes (httpx read it at once): only its size to check
             if len(response.content) > cap:
                 raise ResponseTooLarge(cap, decoded=True, status=response.status_code)
-            return
+            return response
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > cap:  # fail before the body, as StreamTransport does
             raise ResponseTooLarge(cap, status=response.status_code)
@@ -119,13 +129,22 @@ async def read_bounded(response: httpx.Response, cap: int) -> None:
             if len(raw) > cap:
                 raise ResponseTooLarge(cap, status=response.status_code)
         encodings = content_encodings(response.headers.raw)
-        try:
-            response._content = decode(bytes(raw), encodings, cap) if encodings else bytes(raw)
-        except ResponseTooLarge as exc:
-            exc.status = response.status_code
-            raise
+        if encodings:  # bounded first (a gzip bomb stops at the cap); read() below decodes it as httpx does
+            try:
+                decode(bytes(raw), encodings, cap)
+            except ResponseTooLarge as exc:
+                exc.status = response.status_code
+                raise
     finally:
         await response.aclose()
+    read = httpx.Response(
+        response.status_code, headers=response.headers, stream=httpx.ByteStream(bytes(raw)), request=response.request,
+        extensions=response.extensions, history=response.history, default_encoding=response.default_encoding,
+    )  # fmt: skip
+    read.next_request = response.next_request
+    read.read()
+    read.elapsed = response.elapsed
+    return read
 
 
 # -- the run's deadline ------------------------------------------------------------------------------

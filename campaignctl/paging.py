@@ -4,7 +4,7 @@ Every paged read (the providers' lists, ``results``' submissions) keeps a :class
 
 - a cursor (a next link, a ``nextPageToken``) that comes back is a loop: an error at once;
 - pages that bring nothing new (empty, or every item's id already read), :data:`STALE_PAGES` in a
-  row, are a loop too (numbered pages -- Microworkers v1 ``page`` with a ``total_pages`` -- have no cursor to
+  row, are a loop too (numbered pages -- a ``page`` with a ``total_pages`` -- have no cursor to
   repeat: the same page again and again is how they loop);
 - at most ``CAMPAIGNCTL_MAX_PAGES`` pages (default :data:`DEFAULT_MAX_PAGES`, a million objects at
   100 a page) per read: a platform that invents new cursors forever is stopped there.

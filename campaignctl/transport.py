@@ -382,9 +382,11 @@ def framing_problem(headers: list[tuple[bytes, bytes]]) -> str | None:
 def network_transport(base_url: str, size: int) -> httpx.AsyncBaseTransport | None:
     """The transport for a client of ``base_url`` with ``size`` requests in flight, or None where
     httpx must pick its own (an environment proxy applies: HTTP(S)_PROXY / ALL_PROXY)."""
-    from httpx._utils import get_environment_proxies
+    import urllib.request
 
-    if any(get_environment_proxies().values()):
+    # what httpx reads from the environment (trust_env): urllib's proxies for these schemes
+    proxies = urllib.request.getproxies()
+    if any(proxies.get(scheme) for scheme in ("http", "https", "all")):
         return None
     return StreamTransport(size)
 

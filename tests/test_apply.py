@@ -10,7 +10,7 @@ import pytest
 
 from campaignctl.apply import ApplyResult, UnresolvedReference, execute_plan, resolve
 from campaignctl.config.model import Document
-from campaignctl.config.yamlload import MarkedDict
+from campaignctl.config.nodes import MarkedDict
 from campaignctl.errors import AmbiguousWriteError, ApiError
 from campaignctl.plan.model import Operation, Plan, ResourceChange, ref
 from campaignctl.providers.base import ExecResult, Provider

@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 
-from campaignctl.config import yamlload
+from campaignctl.config import doc_cache, yamlload
 from campaignctl.config.doc_cache import DocCache, entries, read_entries
 from campaignctl.config.load import load_config
-from campaignctl.config.yamlload import MarkedDict, MarkedList, load_documents
+from campaignctl.config.nodes import Mark, MarkedDict, MarkedList
+from campaignctl.config.yamlload import load_documents
 from campaignctl.errors import ConfigError
 
 TEXT = """# leading comment, no leading ---
@@ -47,7 +48,7 @@ def marked(value: Any) -> Any:
     if isinstance(value, MarkedDict):
         return ("map", tuple(value.mark), {k: (tuple(value.key_marks[k]), tuple(value.value_marks[k]), marked(v)) for k, v in value.items()})
     if isinstance(value, MarkedList):
-        return ("seq", tuple(value.mark), [(tuple(m), marked(v)) for m, v in zip(value.item_marks, value)])
+        return ("seq", tuple(value.mark), [(tuple(m), marked(v)) for m, v in zip(value.item_marks, value, strict=True)])
     return value
 
 
@@ -99,14 +100,14 @@ def test_marks_come_back_packed_and_are_made_when_asked(tmp_path: Path) -> None:
     assert fourth.mark == cold[3].mark and not hasattr(MarkedDict(), "mark")
     odd = MarkedDict(a=1)
     odd._packed = ("s.yaml", ("a",), b"\x01")  # not what the cache writes: marks at the top, no traceback
-    assert (odd.mark, odd.key_marks) == (yamlload.Mark.at("s.yaml", 1, 1), {"a": yamlload.Mark.at("s.yaml", 1, 1)})
+    assert (odd.mark, odd.key_marks) == (Mark.at("s.yaml", 1, 1), {"a": Mark.at("s.yaml", 1, 1)})
 
 
 def test_a_text_seen_whole_is_taken_by_its_keys_without_splitting_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     cold, _ = load(tmp_path, TEXT)
     split: list[int] = []
-    real = yamlload.chunks
-    monkeypatch.setattr(yamlload, "chunks", lambda text: split.append(len(text)) or real(text))
+    real = doc_cache.chunks
+    monkeypatch.setattr(doc_cache, "chunks", lambda text: split.append(len(text)) or real(text))
     warm, _ = load(tmp_path, TEXT)
     assert split == [] and [marked(d) for d in warm] == [marked(d) for d in cold]
     assert [d.source for d in warm] == [d.source for d in cold]  # the same keys: the same validation cache entries
@@ -237,11 +238,11 @@ def test_document_starts_are_those_of_the_document_start_pattern() -> None:
     import random
 
     def by_pattern(text: str) -> list[int]:
-        return [m.start() for m in yamlload._DOCUMENT_START.finditer(text)]
+        return [m.start() for m in doc_cache._DOCUMENT_START.finditer(text)]
 
     pieces = ["---", "--", "----", "\n", "\r\n", "\r", " ", "\t", "a", "--- x", "\n---\n", "\u2028", "\x85", "...", "#"]
     rng = random.Random(8)
     texts = ["", "---", "---\n", "----", "x---", "\n---", "\n--- a\n---\tb\n---", TEXT]
     texts += ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 14))) for _ in range(20_000)]
     for text in texts:
-        assert yamlload._document_starts(text) == by_pattern(text), repr(text)
+        assert doc_cache._document_starts(text) == by_pattern(text), repr(text)

@@ -20,9 +20,11 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from campaignctl.errors import AmbiguousWriteError, ApiError, TransportError
-from campaignctl.http import ApiClient, RetryPolicy
+from campaignctl.http import ApiClient, RetryPolicy, encode_body
 from campaignctl.transport import AppTransport, StreamTransport
 
 SECRET = "tok-Sup3rSecret-42"
@@ -687,3 +689,43 @@ def test_a_hang_up_is_retried_for_reads_and_ambiguous_for_writes() -> None:
     got, error = run(main)
     assert got == {"ok": True}
     assert isinstance(error, AmbiguousWriteError) and error.reason == "RemoteProtocolError"
+
+
+# -- the body the direct path encodes, against httpx's public Request ---------------------------------
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+_FORM_VALUE = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text()
+_FORM = st.dictionaries(st.text(max_size=8), _FORM_VALUE | st.lists(_FORM_VALUE, max_size=3) | st.tuples(_FORM_VALUE), max_size=5)
+
+
+@settings(max_examples=300, deadline=None)
+@given(json=_JSON | st.none(), data=st.none() | _FORM)
+def test_the_direct_path_encodes_a_body_as_httpx_does(json: Any, data: dict[str, Any] | None) -> None:
+    """encode_body uses no private name of httpx (issue 22): it must still give, for json= and
+    data=, the headers and bytes of httpx's public ``Request`` -- this fails if httpx changes how
+    it encodes them."""
+    headers, body = encode_body(json, data)
+    # a GET: httpx adds no "Content-Length: 0" to it (_send_direct adds that one for a POST itself)
+    theirs = httpx.Request("GET", "http://h.test/x", json=json, data=data)
+    assert body == theirs.read()
+    assert [(k.encode(), v.encode()) for k, v in headers] == [(k, v) for k, v in theirs.headers.raw if k != b"Host"]
+
+
+@pytest.mark.parametrize("module", ["http", "limits", "transport"])
+def test_the_client_names_nothing_private_of_httpx(module: str) -> None:
+    """No ``httpx._module`` import and no private attribute of an httpx Response in the client,
+    its bounds and its transports (issue 22: nothing bounds the httpx version, and these names
+    may change in any release)."""
+    import ast
+    import importlib
+    import inspect
+
+    tree = ast.parse(inspect.getsource(importlib.import_module(f"campaignctl.{module}")))
+    private = [node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("httpx._")]
+    private += [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names if alias.name.startswith("httpx._")]
+    private += [node.attr for node in ast.walk(tree)
+                if isinstance(node, ast.Attribute) and node.attr in ("_content", "_request", "_num_bytes_downloaded", "_decoders")]  # fmt: skip
+    assert private == []

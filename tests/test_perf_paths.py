@@ -8,7 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from campaignctl.config.yamlload import MarkedDict, load_documents
+from campaignctl.config.nodes import MarkedDict
+from campaignctl.config.yamlload import load_documents
 from campaignctl.platforms.swarms.provider import Lanes
 from campaignctl.providers.base import _deepdiff, field_changes
 from campaignctl.transport import StreamTransport

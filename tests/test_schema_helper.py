@@ -65,9 +65,10 @@ def make_repo(root: Path, broken: int) -> Path:
     return root
 
 
-def check(repo: Path, cache: Path, mode: str) -> dict:
+def check(repo: Path, cache: Path, mode: str, **environ: str) -> dict:
     cache.mkdir(parents=True, exist_ok=True)
-    env = {"PATH": "/usr/bin:/bin", "CAMPAIGNCTL_CACHE_DIR": str(cache), "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    env = {"PATH": "/usr/bin:/bin", "CAMPAIGNCTL_CACHE_DIR": str(cache), "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
+           **environ}  # fmt: skip
     done = subprocess.run([sys.executable, "-c", SCRIPT, str(repo), mode], capture_output=True, text=True,
                           env=env, timeout=120, stdin=subprocess.DEVNULL, check=False)  # fmt: skip
     assert done.returncode == 0 and not done.stderr, done.stderr[-3000:]
@@ -100,3 +101,14 @@ def test_a_helper_that_dies_changes_nothing_but_the_time(tmp_path: Path) -> None
     assert broken["specs"] >= TASKS  # its share was validated here
     after = check(repo, tmp_path / "cache-broken", "on")  # the killed helper wrote no document cache
     assert after["diags"] == alone["diags"] and after["parsed"] == broken["parsed"] >= TASKS
+
+
+def test_the_environment_turns_the_helper_off(tmp_path: Path) -> None:
+    """``CAMPAIGNCTL_SCHEMA_HELPER=off``: one process does it all (how the lead measures the
+    helper's worth), with the same diagnostics and caches."""
+    repo = make_repo(tmp_path / "repo", 2)
+    helped = check(repo, tmp_path / "cache-helped", "on")
+    off = check(repo, tmp_path / "cache-off", "on", CAMPAIGNCTL_SCHEMA_HELPER="off")
+    assert helped["helper"] == [True] and off["helper"] == [False]
+    assert off["diags"] == helped["diags"] and off["cached"] == helped["cached"] > 0
+    assert off["specs"] >= TASKS  # every spec validated here

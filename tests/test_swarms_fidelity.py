@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from campaignctl.config.model import Document
-from campaignctl.config.yamlload import MarkedDict
+from campaignctl.config.nodes import MarkedDict
 from campaignctl.errors import ApiError
 from campaignctl.http import ApiClient, RetryPolicy, join_href
 from campaignctl.plan.builder import detect_drift, remote_ids

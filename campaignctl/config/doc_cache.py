@@ -1,21 +1,21 @@
 """Parsed YAML documents, remembered across runs by content.
 
 Once validation is cached (:mod:`.valid_cache`), parsing is most of what loading a large config
-costs: libyaml composes a node tree, then :mod:`.yamlload` builds dicts that remember the line of
-every key and value (about 1 s for 6,000 documents). A config file is parsed one ``---`` chunk at
+costs: libyaml composes a node tree, then :mod:`.yamlparse` builds dicts (:mod:`.nodes`) that
+remember the line of every key and value (about 1 s for 6,000 documents). A config file is parsed one ``---`` chunk at
 a time; each chunk that parsed without a problem is remembered as a pickle of its documents under
 a digest of (the chunk's text, the line it starts on, the name the file is shown under). The next
 run unpickles every chunk it finds (about 6x faster than parsing) and parses only the others, so
 editing one document of a large file re-parses that document alone.
 
-Unpickling takes only :class:`~.yamlload.MarkedDict`, :class:`~.yamlload.MarkedList` and
-:class:`~.yamlload.Mark` (a restricted ``Unpickler``, as the :mod:`pickle` docs recommend for data
+Unpickling takes only :class:`~.nodes.MarkedDict`, :class:`~.nodes.MarkedList` and
+:class:`~.nodes.Mark` (a restricted ``Unpickler``, as the :mod:`pickle` docs recommend for data
 that could have been tampered with): an entry naming anything else is refused and the chunk is
 parsed. A node's marks are pickled packed, a few objects per node instead of two marks per key
-(``yamlload.pack_marks``), and made again only when one is asked for: unpickling takes half the
+(``nodes.pack_marks``), and made again only when one is asked for: unpickling takes half the
 time (25,000 documents: 0.58 -> 0.28 s under cProfile; the file 25.7 -> 17.5 MB). The salt of
-every digest covers campaignctl's version and the source of the loader and of this module, so a
-changed loader never reads an old entry.
+every digest covers campaignctl's version and the source of the nodes, the loader, the parser
+and of this module, so a changed loader never reads an old entry.
 
 The cache also remembers the digest of the file's whole text, whether that text holds a
 ``Provider`` or ``Backend`` document (:meth:`DocCache.remembered`, :meth:`DocCache.held_setup`)
@@ -40,12 +40,14 @@ import logging
 import marshal
 import os
 import pickle
+import re
+from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from ..fsutil import open_private
-from . import yamlload
+from . import nodes
 from .valid_cache import code_digest
 
 log = logging.getLogger(__name__)
@@ -55,13 +57,54 @@ DIGEST = 16
 #: written are removed (the newest is always kept)
 KEEP = 256
 KEEP_BYTES = 256 * 2**20
-_ALLOWED = {("campaignctl.config.yamlload", name): getattr(yamlload, name) for name in ("MarkedDict", "MarkedList", "Mark")}
+_ALLOWED = {("campaignctl.config.nodes", name): getattr(nodes, name) for name in ("MarkedDict", "MarkedList", "Mark")}
 
 
 @cache
 def _salt() -> bytes:
-    loader = Path(yamlload.__file__)  # and the parser beside it, not imported for this
-    return code_digest(f"pickle {pickle.HIGHEST_PROTOCOL}", loader, loader.with_name("yamlparse.py"), Path(__file__))
+    here = Path(__file__)  # the nodes, and the loader and the parser beside them (not imported for this)
+    sources = (Path(nodes.__file__), here.with_name("yamlload.py"), here.with_name("yamlparse.py"), here)
+    return code_digest(f"pickle {pickle.HIGHEST_PROTOCOL}", *sources)
+
+
+#: a line that starts a document: ``---`` at column 0, then a space, a tab or the line's end (YAML
+#: forbids it inside any scalar, so it never splits one; a boundary this misses, after a Unicode
+#: line break, only leaves two documents in one chunk)
+_DOCUMENT_START = re.compile(r"^---(?=[ \t\r\n]|\Z)", re.MULTILINE)
+#: line breaks as YAML counts them, for a text that has more than ``\n`` (a mark's line counts them all)
+_LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+
+
+#: the kinds a plan's reads need before the rest of the config (see DocCache.remembered)
+SETUP_KINDS = ("Provider", "Backend")
+
+
+def chunks(text: str) -> Iterator[tuple[int, str]]:
+    """The ``---`` chunks of ``text``, each with the line it starts on (0-based)."""
+    starts = _document_starts(text)
+    if not starts or starts[0] != 0:
+        starts.insert(0, 0)
+    starts.append(len(text))
+    other_breaks = any(c in text for c in "\r\x85\u2028\u2029")
+    line = 0
+    for begin, end in zip(starts, starts[1:], strict=False):
+        chunk = text[begin:end]
+        yield line, chunk
+        line += len(_LINE_BREAK.findall(chunk)) if other_breaks else chunk.count("\n")
+
+
+def _document_starts(text: str) -> list[int]:
+    """Where ``_DOCUMENT_START`` matches in ``text``, by ``str.find`` (a third of the regex's time
+    over a file of 6,000 documents: 10 -> 3 ms)."""
+    starts = [0] if text.startswith("---") and (len(text) == 3 or text[3] in " \t\r\n") else []
+    find, end = text.find, len(text)
+    at = find("\n---")
+    while at != -1:
+        after = at + 4
+        if after == end or text[after] in " \t\r\n":
+            starts.append(at + 1)
+        at = find("\n---", after)
+    return starts
 
 
 class _Unpickler(pickle.Unpickler):
@@ -91,7 +134,7 @@ class DocCache:
         self._whole_now: Any = None  # and as this run parsed it
         self._text: tuple[str, bytes] | None = None  # the last text hashed, and its digest
         self._keyed: tuple[str, list[tuple[int, str, bytes]]] | None = None  # the last text chunked, and its chunks
-        self._hash: Any = None  # the keyed hash of the shown name, which every key continues (_hashed)
+        self._hash: hashlib.blake2b | None = None  # the keyed hash of the shown name, which every key continues (_hashed)
         if self.path is None:
             return
         try:
@@ -165,13 +208,13 @@ class DocCache:
         """The ``---`` chunks of ``text``, each with the line it starts on and its key (computed
         once for a text: ``missing`` and the loader both ask)."""
         if self._keyed is None or self._keyed[0] is not text:
-            self._keyed = (text, [(line, chunk, self.key(line, chunk)) for line, chunk in yamlload.chunks(text)])
+            self._keyed = (text, [(line, chunk, self.key(line, chunk)) for line, chunk in chunks(text)])
         return self._keyed[1]
 
     def missing(self, text: str) -> list[str]:
         """The chunks of ``text`` that are not here (each holds a document or more)."""
         if self.path is None:
-            return [chunk for _, chunk in yamlload.chunks(text)]
+            return [chunk for _, chunk in chunks(text)]
         return [chunk for _, chunk, key in self.keyed_chunks(text) if key not in self._known]
 
     def parsed_whole(self, text: str, holds_setup: bool, keys: list[bytes]) -> None:
@@ -262,21 +305,21 @@ def _pickled(docs: list[Any]) -> bytes:
         pickler.dump(docs)
         return out.getvalue()
     finally:
-        for doc, source in zip(docs, sources):
+        for doc, source in zip(docs, sources, strict=True):
             if source is not None:
                 doc.source = source
 
 
-def _packed(node: yamlload.MarkedDict | yamlload.MarkedList) -> tuple[Any, ...]:
-    """How a node is pickled: its items, and its marks packed (see ``yamlload.pack_marks``)."""
-    packed = yamlload.pack_marks(node)
+def _packed(node: nodes.MarkedDict | nodes.MarkedList) -> tuple[Any, ...]:
+    """How a node is pickled: its items, and its marks packed (see ``nodes.pack_marks``)."""
+    packed = nodes.pack_marks(node)
     state = vars(node) if packed is None else {**packed[0], "_packed": packed[1]}
     if isinstance(node, dict):
         return type(node), (), state or None, None, iter(node.items())
     return type(node), (), state or None, iter(node), None
 
 
-_PACKING = {yamlload.MarkedDict: _packed, yamlload.MarkedList: _packed}
+_PACKING: dict[type, Callable[[Any], tuple[Any, ...]]] = {nodes.MarkedDict: _packed, nodes.MarkedList: _packed}
 
 
 def _prune(directory: Path, pattern: str = "docs-*.bin", keep: int | None = None) -> None:

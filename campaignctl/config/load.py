@@ -25,19 +25,12 @@ from typing import TYPE_CHECKING, Any
 from .. import schemas
 from ..dag import DAG
 from ..errors import ConfigError, Diagnostic
-from .doc_cache import DocCache
+from .doc_cache import SETUP_KINDS, DocCache
 from .model import NEUTRAL_KINDS, Config, Document, address_of
+from .nodes import Mark, MarkedDict, MarkedList, dotted_path, mark_at
 from .valid_cache import DIGEST as VALID_DIGEST
 from .valid_cache import OFF, ValidCache, cache_dir, code_digest
-from .yamlload import (
-    SETUP_KINDS,
-    Mark,
-    MarkedDict,
-    MarkedList,
-    dotted_path,
-    load_documents,
-    mark_at,
-)
+from .yamlload import load_documents
 
 if TYPE_CHECKING:
     from jsonschema import ValidationError
@@ -68,23 +61,21 @@ def display_path(path: Path) -> str:
 
 
 @contextlib.contextmanager
-def loading_for_process(stay_paused: bool = False) -> Iterator[None]:
+def loading_for_process() -> Iterator[None]:
     """For a command's process, which loads its config once and keeps it to the end: no garbage
     collection while it loads (parsing pauses the collector, but what it allocated still counts,
     and the first young collection afterwards scanned every parsed object: 80 ms on 6,351
     resources), then, if it loaded, the loaded objects out of the collector's sight
-    (``gc.freeze``) and young objects collected less often. ``stay_paused``: if it loaded, the
-    collector stays off, for the caller to turn on again (see ``Session.for_cli``)."""
+    (``gc.freeze``) and young objects collected less often. The collector is on again when it
+    ends, loaded or not."""
     gc.set_threshold(100_000, 20, 10)
     collecting = gc.isenabled()
     gc.disable()
-    loaded = False
     try:
         yield
         gc.freeze()
-        loaded = True
     finally:
-        if collecting and not (loaded and stay_paused):
+        if collecting:
             gc.enable()
 
 
@@ -145,7 +136,8 @@ def load_config(
         texts.append((file, shown, text, DocCache(directory, file, shown)))
     early = _parse_early(config_root, texts, passed, on_early) if on_early is not None and not diags else {}
     for file, shown, text, parsed in texts:
-        raw_docs, problems = early.pop(file, None) or load_documents(text, shown, parsed)
+        found = early.pop(file, None)
+        raw_docs, problems = found if found is not None else load_documents(text, shown, parsed)
         caches.append(parsed)
         diags += problems
         loaded.append((shown, raw_docs))
@@ -155,19 +147,19 @@ def load_config(
             helper.finish()
         finally:
             helper.close()
-    for (shown, raw_docs), parsed in zip(loaded, caches):
+    for (shown, raw_docs), parsed in zip(loaded, caches, strict=True):
         # a text whose every envelope passed before passes again: one key for the file, not one per document
         digest = parsed.parsed_digest()
         whole = passed.key("document.json#file", None, digest) if digest is not None else None
         if whole in passed:
             documents += [_document(raw, shown) for raw in raw_docs]
             continue
-        problems = len(diags)
+        before = len(diags)
         for raw in raw_docs:
             doc = _envelope(raw, shown, diags, passed)
             if doc is not None:
                 documents.append(doc)
-        if len(diags) == problems:
+        if len(diags) == before:
             passed.add(whole)
     config = Config(config_root, documents, digests)
     if on_parsed is not None and not diags:
@@ -383,7 +375,7 @@ def _short(value: Any) -> str:
 
 def spec_schema(kind: str, provider_type: str | None) -> str:
     """The schema of a document's spec: ``<Kind>.json`` for a kind of no provider (``Schedule.json``),
-    else ``<provider type>/<Kind>.json`` (``swarms/Task.json``)."""
+    else ``<provider type>/<Kind>.json`` (``<type>/Task.json``)."""
     return f"{kind}.json" if kind in NEUTRAL_KINDS else f"{provider_type}/{kind}.json"
 
 
@@ -403,7 +395,8 @@ class SchemaHelper:
     among the documents parsed in this run (one from the document cache was checked before): the
     fork and the child's page copies cost a few milliseconds. Without it this process writes the
     document cache itself. A cold apply of the scale benchmark's 6,354 documents made its first
-    write 3.5 s after it started without a helper, 2.6 s with it."""
+    write 3.5 s after it started without a helper, 2.6 s with it. ``CAMPAIGNCTL_SCHEMA_HELPER=off``
+    turns it off."""
 
     MIN_CHECKS = 800
     #: the child's share of the schemas to validate: it also pickles every parsed chunk for the
@@ -418,8 +411,13 @@ class SchemaHelper:
     @classmethod
     def worth_it(cls, fresh: int) -> bool:
         """Whether ``fresh`` documents parsed anew (two schemas each at most) may make MIN_CHECKS:
-        a document the document cache gave was parsed, and checked, by an earlier run."""
-        return fresh * 2 >= cls.MIN_CHECKS
+        a document the document cache gave was parsed, and checked, by an earlier run. Never with
+        ``CAMPAIGNCTL_SCHEMA_HELPER=off`` (to measure what it is worth: one process does it all)."""
+        return fresh * 2 >= cls.MIN_CHECKS and cls.switched_on()
+
+    @staticmethod
+    def switched_on() -> bool:
+        return os.environ.get("CAMPAIGNCTL_SCHEMA_HELPER", "on").strip().lower() not in ("off", "0", "false", "no")
 
     @classmethod
     def start(cls, raws: list[Any], passed: ValidCache, caches: list[DocCache]) -> SchemaHelper | None:

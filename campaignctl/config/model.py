@@ -7,7 +7,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from .yamlload import Mark, MarkedDict, mark_at
+from .nodes import Mark, MarkedDict, mark_at
 
 #: kinds that belong to no provider (configuration, reusable pieces)
 NEUTRAL_KINDS = ("Provider", "Component", "Schedule", "Backend", "Policy")

@@ -1,4 +1,5 @@
-"""A safe YAML loader that remembers where every node came from (the parser of :mod:`.yamlload`).
+"""A safe YAML parser that remembers where every node came from: it builds the nodes of
+:mod:`.nodes`; :mod:`.yamlload` drives it.
 
 Built on ``yaml.compose_all`` (no object construction by PyYAML): only plain mappings, sequences
 and scalars of the core schema are accepted; any other tag (``!!python/object``...) is an error.
@@ -7,6 +8,7 @@ Imported only when a text must be parsed: a config the document cache holds need
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import yaml
@@ -14,7 +16,7 @@ from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ..errors import Diagnostic
-from .yamlload import MAX_DEPTH, MAX_NODES, Mark, MarkedDict, MarkedList, _new_mark
+from .nodes import MAX_DEPTH, MAX_NODES, Mark, MarkedDict, MarkedList, new_mark
 
 #: composes with libyaml (C) when available; errors are re-worded by the pure-Python parser
 _FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -38,7 +40,7 @@ class _LazyMark:
 
 
 _SCALAR = SafeConstructor()
-_TAGS = {
+_TAGS: dict[str, Callable[[ScalarNode], Any]] = {
     "tag:yaml.org,2002:str": lambda n: _SCALAR.construct_scalar(n),
     "tag:yaml.org,2002:int": _SCALAR.construct_yaml_int,
     "tag:yaml.org,2002:float": _SCALAR.construct_yaml_float,
@@ -58,7 +60,7 @@ class _Builder:
 
     def mark(self, node: Node) -> Mark:
         start = node.start_mark
-        return _new_mark(Mark, (self.file, start.line + self.offset + 1, start.column + 1))
+        return new_mark(Mark, (self.file, start.line + self.offset + 1, start.column + 1))
 
     def build(self, node: Node, depth: int = 0) -> Any:
         # the budget is on what aliases add: a file of 10,000 plain documents is no bomb
@@ -71,23 +73,23 @@ class _Builder:
         if depth > MAX_DEPTH:
             raise _YamlProblem(self.mark(node), f"nesting deeper than {MAX_DEPTH} levels")
         if isinstance(node, ScalarNode):  # its mark is made by its parent (or on an error): not here
-            mark = _LazyMark(self.file, node, self.offset)
+            lazy = _LazyMark(self.file, node, self.offset)
             make = _TAGS.get(node.tag)
             if make is None:
-                raise _YamlProblem(mark, _bad_tag(node))
+                raise _YamlProblem(lazy, _bad_tag(node))
             try:
                 value = make(node)
                 if isinstance(value, str):
                     value.encode("utf-8")  # "\ud800" escapes a lone surrogate: no character, and unprintable later
                 elif isinstance(value, float) and value - value != 0:  # .nan, .inf: JSON and the APIs have none
-                    raise _YamlProblem(mark, f"{node.value} is not a finite number")
+                    raise _YamlProblem(lazy, f"{node.value} is not a finite number")
                 elif isinstance(value, int) and not -(2**63) <= value < 2**63:  # no API takes it (nor a float holds 10**400)
-                    raise _YamlProblem(mark, f"{node.value[:40]} is out of range (beyond a 64-bit integer)")
+                    raise _YamlProblem(lazy, f"{node.value[:40]} is out of range (beyond a 64-bit integer)")
                 return value
             except UnicodeEncodeError:
-                raise _YamlProblem(mark, "a \\u escape in this string names a lone surrogate (U+D800 to U+DFFF), which is not a character") from None
+                raise _YamlProblem(lazy, "a \\u escape in this string names a lone surrogate (U+D800 to U+DFFF), which is not a character") from None
             except (ConstructorError, ValueError) as exc:
-                raise _YamlProblem(mark, f"bad {node.tag.rsplit(':', 1)[-1]} value {node.value!r}: {exc}") from None
+                raise _YamlProblem(lazy, f"bad {node.tag.rsplit(':', 1)[-1]} value {node.value!r}: {exc}") from None
         mark = self.mark(node)
         if isinstance(node, SequenceNode):
             if node.tag != "tag:yaml.org,2002:seq":

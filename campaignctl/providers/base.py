@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 import httpx
 
 from ..config.model import Config, Document
-from ..config.yamlload import dotted_path
+from ..config.nodes import dotted_path
 from ..errors import ConfigError, Diagnostic
 from ..http import ApiClient, ErrorParser, RetryPolicy, default_error_parser
 from ..limits import DEFAULT_MAX_RESPONSE_BYTES

@@ -323,6 +323,7 @@ class PostgresBackend:
             raise LockError(f"state {self.describe()} is already locked by this run: {self._lock.describe()}")
         self._data()  # tables and lock key
         key = self._key
+        assert key is not None  # _data set it
         info = LockInfo.new(command)
         conn = self._connect()
         deadline = time.monotonic() + timeout
