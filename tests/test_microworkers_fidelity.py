@@ -16,7 +16,7 @@ import pytest
 from campaignctl.plan.model import Plan
 from campaignctl.providers.base import Live, Provider, Resource, blank, same
 from campaignctl.sandbox import embedded
-from campaignctl.sandbox.app import Sandbox
+from campaignctl.sandbox.core import Sandbox
 from campaignctl.sandbox.faults import FaultSpec
 from campaignctl.session import Session
 

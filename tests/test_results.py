@@ -225,7 +225,7 @@ def _post(app: Starlette, path: str, **kwargs: Any) -> httpx.Response:
 def test_served_submit_endpoints_of_the_microworkers_sandboxes() -> None:
     """The handlers `campaignctl sandbox submit` calls on a served sandbox (errors answered the
     platform's way)."""
-    from campaignctl.sandbox.app import Sandbox
+    from campaignctl.sandbox.core import Sandbox
     from campaignctl.sandbox.microworkers import slots as mw_v2_slots
     from campaignctl.sandbox.microworkers.rules import ApiError
     from campaignctl.sandbox.microworkers_v1 import tasks as mw_v1_tasks

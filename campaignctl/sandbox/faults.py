@@ -26,7 +26,7 @@ no faults). Keys:
 ``slow-seconds``  seconds (default 40): beyond the client's timeout, so the client times out
 ``seed``          seed of the random choices (default 0)
 ``max``           at most this many faults in total (latency does not count); default no bound
-``platforms``     ``+``-separated: ``swarms``, ``microworkers``, ``microworkers-v1`` or ``all``
+``platforms``     ``+``-separated provider types of the registry (``campaignctl.platforms``) or ``all``
 ``methods``       ``+``-separated HTTP methods, or ``reads`` (GET+HEAD), ``writes``
                   (POST+PUT+PATCH+DELETE), ``all`` (the default)
 ================  ==========================================================================
@@ -73,7 +73,11 @@ from typing import Any
 import httpx
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-PLATFORMS = ("swarms", "microworkers", "microworkers-v1")
+from ..platforms import PLATFORMS as REGISTRY
+from ..platforms import sandbox_module
+
+#: the platforms faults can target: the registry's types (``Provider`` ``spec.type``)
+PLATFORMS = tuple(REGISTRY)
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 METHOD_GROUPS = {"reads": ("GET", "HEAD"), "writes": ("POST", "PUT", "PATCH", "DELETE")}
 #: fault kinds, in the order their shares are laid out on [0, 1)
@@ -512,27 +516,21 @@ async def _wait_or_disconnect(seconds: float, receive: Receive) -> None:
 _REASONS = {429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
 
 
-def error_body(platform: str, status: int) -> bytes:
-    """An error in the platform's own format (502 is a proxy's HTML page, as in real life)."""
+def error_answer(platform: str, status: int) -> tuple[bytes, bytes]:
+    """The media type and body of an injected error: 502 is a proxy's HTML page, as in real
+    life; any other status is in the platform's own error format (its sandbox module's
+    ``fault_answer``)."""
     reason = _REASONS.get(status, "Error")
     text = f"{reason} (sandbox fault injection)"
-    if status == 502:
-        return f"<html><head><title>502 Bad Gateway</title></head><body><h1>{text}</h1></body></html>".encode()
-    body: dict[str, Any]
-    if platform == "swarms":
-        body = {"code": status, "message": reason, "description": text}
-    elif platform == "microworkers":
-        body = {"type": "about:blank", "title": reason, "status": status, "detail": text}
-    else:
-        body = {"status": "ERROR", "error": text}
-    return json.dumps(body).encode()
+    if status == 502 or platform not in REGISTRY:
+        page = f"<html><head><title>{status} {reason}</title></head><body><h1>{text}</h1></body></html>"
+        return b"text/html; charset=utf-8", page.encode()
+    media, body = sandbox_module(REGISTRY[platform]).fault_answer(status, reason, text)
+    return media, body
 
 
 async def _send_error(send: Send, platform: str, status: int, retry_after: float | None = None) -> None:
-    body = error_body(platform, status)
-    media = b"text/html; charset=utf-8" if status == 502 else b"application/json"
-    if platform == "microworkers" and status != 502:
-        media = b"application/problem+json"
+    media, body = error_answer(platform, status)
     headers = [(b"content-type", media), (b"content-length", str(len(body)).encode())]
     if retry_after is not None:
         headers.append((b"retry-after", f"{retry_after:g}".encode()))

@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from campaignctl import schemas
-from campaignctl.sandbox.app import Sandbox
+from campaignctl.sandbox.core import Sandbox
 from campaignctl.sandbox.store import Store
 from tests.conftest import (
     CANARY,

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient  # uses httpx2 (a test dependency)
 
-from campaignctl.sandbox.app import Settings, create_app
+from campaignctl.sandbox.app import create_app
+from campaignctl.sandbox.core import Settings
 from campaignctl.sandbox.store import Store
 from campaignctl.sandbox.swarms import api as swarms
 

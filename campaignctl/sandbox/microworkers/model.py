@@ -31,7 +31,7 @@ from .rules import (
 )
 
 if TYPE_CHECKING:
-    from ..app import Sandbox
+    from ..core import Sandbox
 
 P = data.PLATFORM
 BASIC, HIRE_GROUP = "basic", "hireGroup"

@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from ..app import Sandbox
+from ..core import Sandbox
 from . import data as D
 
 P = D.PLATFORM

@@ -19,7 +19,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from ..app import Sandbox
+from ..core import Sandbox
 from . import core
 from . import data as D
 from .core import Params, fail, find_campaign, no_such_campaign, ok

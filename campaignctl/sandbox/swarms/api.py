@@ -114,7 +114,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..store import Store, dumps
 
 if TYPE_CHECKING:
-    from ..app import Sandbox, Settings
+    from ..core import Sandbox, Settings
 
 P = "swarms"
 API_VERSION = "1.0"
@@ -1611,3 +1611,8 @@ def create_app(sandbox: Sandbox) -> Starlette:
     app.add_middleware(ApiMiddleware, sandbox=sandbox)
     app.state.sandbox = sandbox
     return app
+
+
+def fault_answer(status: int, reason: str, text: str) -> tuple[bytes, bytes]:
+    """An injected error (:mod:`campaignctl.sandbox.faults`) in SWARMS's error format."""
+    return b"application/json", json.dumps({"code": status, "message": reason, "description": text}).encode()

@@ -61,7 +61,7 @@ from .api import (
 )
 
 if TYPE_CHECKING:
-    from ..app import Sandbox
+    from ..core import Sandbox
     from ..store import Store
 
 RESULT_STATES = ("InReview", "Approved", "Rejected", "SoftRejected")
