@@ -95,9 +95,9 @@ from .core import (
     no_such_campaign,
     ok,
     set_status,
-    simulate_submissions,
 )
 from .create import countries_param, int_in, new_campaign
+from .submit import sandbox_submit, simulate_submissions
 
 __all__ = [
     "add_group",
@@ -415,7 +415,7 @@ def create_app(sandbox: Sandbox) -> Starlette:
         parts = [p for p in request.path_params.get("path", "").split("/") if p]
         method = request.method
         if parts == ["_sandbox", "submit"] and method == "POST":  # campaignctl sandbox submit, served
-            return await tasks.sandbox_submit(sandbox, await core.parse_params(request))
+            return await sandbox_submit(sandbox, await core.parse_params(request))
         if parts == ["employer", "exclude_list"]:
             if method not in ("GET", "POST", "DELETE"):
                 return fail("METHOD NOT ALLOWED", 405)
