@@ -1,12 +1,8 @@
-"""The sandbox ASGI app: each platform mounted under its own prefix, plus a small admin API.
-
-=====================  ==========================  =========================================
-platform               prefix                      provider endpoint when served on loopback
-=====================  ==========================  =========================================
-SWARMS API 1.0         ``/swarms``                 ``http://127.0.0.1:PORT/swarms``
-Microworkers API v2    ``/microworkers/api/v2``    ``http://127.0.0.1:PORT/microworkers/api/v2``
-Microworkers API v1    ``/microworkers-v1``        ``http://127.0.0.1:PORT/microworkers-v1``
-=====================  ==========================  =========================================
+"""The sandbox ASGI app: each platform of the registry (:data:`campaignctl.platforms.PLATFORMS`)
+mounted under its ``prefix`` (served on loopback: ``http://127.0.0.1:PORT<prefix>``, the provider
+endpoint), plus a small admin API. Each platform's app is ``create_app(sandbox)`` of its sandbox
+package (``sandbox/<package>/api.py``), handed the :class:`~.core.Sandbox`; this module only
+assembles them.
 
 ``/_sandbox/stats`` counts the calls each platform received (by method), so tests and benchmarks
 can measure what a command cost server-side; ``/_sandbox/reset-stats`` zeroes the counters.

@@ -17,7 +17,7 @@ class Settings:
     """Knobs of the fake platforms. Defaults give a well-funded account that approves at once."""
 
     api_key: str = "sandbox-key"  # SWARMS static X-Auth-Token; Microworkers v2/v1 API key
-    swarms_email: str = "requester@sandbox.test"  # with api_key as password for /auth/token/request
+    email: str = "requester@sandbox.test"  # the account's email on every platform (SWARMS logs in with it and api_key)
     balance: float = 10_000.0  # USD available on each platform's account
     review_seconds: float = 0.0  # Microworkers: how long a new campaign stays in review
     queue_job_polls: int = 2  # Microworkers v2: polls a queue job answers before it is Uploaded

@@ -92,7 +92,7 @@ def profile(ctx: Ctx) -> dict[str, Any]:
         "id": USER_ID,
         "customerId": "SANDBOX1",
         "balance": {"available": money(balance["available"]), "frozen": money(balance["frozen"])},
-        "email": ctx.settings.swarms_email,
+        "email": ctx.settings.email,
         "logo": "https://logo.sandbox.swarms.test/logo.png",
         "commissionRate": float(COMMISSION_RATE),
         "charity": False,
@@ -104,7 +104,7 @@ async def token_request(ctx: Ctx) -> Any:
     errors = [f"{f}: required string" for f in ("email", "password") if not isinstance(body.get(f), str)]
     if errors:
         raise invalid(errors)
-    if body["email"] != ctx.settings.swarms_email or not secrets.compare_digest(
+    if body["email"] != ctx.settings.email or not secrets.compare_digest(
         str(body["password"]), ctx.settings.api_key
     ):
         raise ApiError(401, 1000, "invalid credentials", "The given credentials did not match any user in our database")
