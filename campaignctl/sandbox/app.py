@@ -29,7 +29,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ..platforms import PLATFORMS, sandbox_module
 from .admin import guarded
 from .core import Sandbox, Settings
-from .faults import FaultMiddleware, FaultSpec, FaultSpecError
+from .faults import FaultSpec, FaultSpecError
+from .inject import FaultMiddleware
 from .store import Store
 
 #: platform type -> where it is served (from the registry)

@@ -12,7 +12,7 @@ import pytest
 
 import campaignctl
 from campaignctl.platforms import PLATFORMS
-from campaignctl.sandbox import faults
+from campaignctl.sandbox import faults, inject
 
 PACKAGE = Path(campaignctl.__file__).parent
 PLATFORM_FOLDERS = {p.package for p in PLATFORMS.values()}
@@ -90,6 +90,6 @@ def test_fault_injection_targets_the_registrys_platforms() -> None:
 
 @pytest.mark.parametrize("platform", sorted(PLATFORMS))
 def test_injected_errors_come_in_each_platforms_format(platform: str) -> None:
-    media, body = faults.error_answer(platform, 503)
+    media, body = inject.error_answer(platform, 503)
     assert media.startswith((b"application/json", b"application/problem+json")) and b"sandbox fault injection" in body
-    assert faults.error_answer(platform, 502)[0].startswith(b"text/html")
+    assert inject.error_answer(platform, 502)[0].startswith(b"text/html")
