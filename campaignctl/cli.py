@@ -610,7 +610,8 @@ def sandbox_serve(
     import uvicorn
 
     from .sandbox.admin import is_loopback_interface
-    from .sandbox.app import PREFIXES, Settings, create_app
+    from .sandbox.app import PREFIXES, create_app
+    from .sandbox.core import Settings
     from .sandbox.faults import FaultSpecError, parse_faults
     from .sandbox.store import Store
 

@@ -16,7 +16,7 @@ import pytest
 from campaignctl.plan.model import Plan
 from campaignctl.providers.base import Live, Provider, Resource, blank, same
 from campaignctl.sandbox import embedded
-from campaignctl.sandbox.app import Sandbox
+from campaignctl.sandbox.core import Sandbox
 from campaignctl.sandbox.faults import FaultSpec
 from campaignctl.session import Session
 
@@ -307,7 +307,7 @@ def test_v1_exclude_list_edit_whose_answer_was_lost_is_read_back(tmp_path: Path)
 def test_v1_campaign_that_ran_out_needs_no_positions_done(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Finding 1 on v1: ``positions_done`` is not documented; without it, a campaign the last apply
     left running that is now FINISHED ran out of positions: no restart_campaign planned."""
-    from campaignctl.sandbox.microworkers_v1.core import simulate_submissions
+    from campaignctl.sandbox.microworkers_v1.submit import simulate_submissions
 
     monkeypatch.setenv(embedded.DOCS_ONLY_ENV, "1")
     root = _write(tmp_path, V1)

@@ -22,7 +22,7 @@ from campaignctl.platforms.microworkers_v1.read import (
     pick_by_title,
     v1_error,
 )
-from campaignctl.sandbox.app import Sandbox
+from campaignctl.sandbox.core import Sandbox
 from campaignctl.sandbox.embedded import embedded_app
 from campaignctl.sandbox.microworkers_v1 import api as mw_v1
 from campaignctl.session import Session

@@ -225,10 +225,10 @@ def _post(app: Starlette, path: str, **kwargs: Any) -> httpx.Response:
 def test_served_submit_endpoints_of_the_microworkers_sandboxes() -> None:
     """The handlers `campaignctl sandbox submit` calls on a served sandbox (errors answered the
     platform's way)."""
-    from campaignctl.sandbox.app import Sandbox
+    from campaignctl.sandbox.core import Sandbox
     from campaignctl.sandbox.microworkers import slots as mw_v2_slots
     from campaignctl.sandbox.microworkers.rules import ApiError
-    from campaignctl.sandbox.microworkers_v1 import tasks as mw_v1_tasks
+    from campaignctl.sandbox.microworkers_v1 import submit as mw_v1_submit
     from campaignctl.sandbox.microworkers_v1.core import parse_params
     from campaignctl.sandbox.store import Store
 
@@ -243,7 +243,7 @@ def test_served_submit_endpoints_of_the_microworkers_sandboxes() -> None:
     assert _post(v2, "/_sandbox/submit", json={"campaign": "x", "count": -1}).status_code == 400
 
     async def v1_submit(request: Request) -> Response:
-        return await mw_v1_tasks.sandbox_submit(sb, await parse_params(request))
+        return await mw_v1_submit.sandbox_submit(sb, await parse_params(request))
 
     v1 = Starlette(routes=[Route("/_sandbox/submit", v1_submit, methods=["POST"])])
     reply = _post(v1, "/_sandbox/submit", data={"campaign": "e7162dd17b83", "count": "1"})

@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from ..config.model import Document
     from ..providers.base import Provider
     from ..session import Session
-    from .ratings import Outcome, RatingRow
 
 RATINGS = ("OK", "NOK", "REVISE")
 #: ``--state`` words every platform understands
@@ -128,6 +127,35 @@ class Submission:
         }
 
 
+@dataclass
+class RatingRow:
+    """One row of a ratings file: what to tell the platform about one submission."""
+    line: int
+    id: str
+    rating: str  # OK | NOK | REVISE ("" = no decision: left alone)
+    comment: str = ""
+    bonus: Decimal | None = None
+    until: datetime | None = None
+
+    def key(self) -> tuple[str, str, str, str]:
+        return (self.id, self.rating, self.comment, str(self.bonus or ""))
+
+
+@dataclass
+class Outcome:
+    """What became of one :class:`RatingRow` (the report's row)."""
+    row: RatingRow
+    outcome: str  # rated | skipped | failed | would-rate
+    message: str = ""
+    group: str = ""  # why, in a few words (the summary counts rows per group)
+
+    def record(self) -> dict[str, Any]:
+        bonus = str(self.row.bonus) if self.row.bonus else ""
+        return {"line": self.row.line, "id": self.row.id, "rating": self.row.rating, "bonus": bonus,
+                "outcome": self.outcome, "message": self.message}
+
+
+# -- reading -----------------------------------------------------------------------------------
 def occurrence_names(names: list[str]) -> list[str]:
     """``[a, b, a]`` -> ``[a, b, a#2]``: repeated column names get their occurrence number."""
     seen: dict[str, int] = {}
@@ -193,8 +221,6 @@ class Reviewer:
     async def rate(self, rows: list[RatingRow], on_rated: Callable[[RatingRow], None]) -> list[Outcome]:
         """Send every row; ``on_rated`` right after each success. Default: one call per row, concurrently
         (the client bounds how many are in flight)."""
-        from .ratings import Outcome
-
         async def one(row: RatingRow) -> Outcome:
             try:
                 await self.rate_one(row)
@@ -218,19 +244,15 @@ class Reviewer:
         raise NotImplementedError
 
     async def submit(self, count: int, seed: int) -> int:
-        """Sandbox only: let simulated workers submit ``count`` pieces of work; returns how many."""
-        from ..sandbox.embedded import embedded_app
+        """Sandbox only: let simulated workers submit ``count`` pieces of work; returns how many.
 
-        if self.provider.embedded:
-            sandbox = embedded_app(self.provider.root).state.sandbox
-            try:
-                return len(self.simulate(sandbox, count, seed))
-            except (KeyError, ValueError) as exc:
-                raise ResultsError(f"the sandbox refused: {exc.args[0] if exc.args else exc}") from None
+        Always through the sandbox's ``POST /_sandbox/submit`` under this platform's prefix, over
+        the provider's own client: in-process for ``endpoint: sandbox``, over HTTP for ``campaignctl
+        sandbox serve``. Results never reach into the sandbox's code."""
         try:
             body = await self.served_submit(count, seed)
         except ApiError as exc:
-            if exc.status in (404, 405):
+            if exc.status in (404, 405) and not self.provider.embedded:
                 raise ResultsError(
                     f"{self.provider.spec.get('endpoint')} offers no /_sandbox/submit (simulated workers exist only in "
                     "the campaignctl sandbox: endpoint: sandbox, or `campaignctl sandbox serve` of this version)"
@@ -239,11 +261,8 @@ class Reviewer:
         return int((body or {}).get("submitted", 0))
 
     async def served_submit(self, count: int, seed: int) -> Any:
-        """A served sandbox's ``POST /_sandbox/submit`` under this platform's prefix."""
+        """The sandbox's ``POST /_sandbox/submit`` under this platform's prefix."""
         return await self.client.json("POST", "/_sandbox/submit", json={"campaign": self.remote_id, "count": count, "seed": seed})
-
-    def simulate(self, sandbox: Any, count: int, seed: int) -> list[dict[str, Any]]:
-        raise NotImplementedError
 
 
 def reviewer_for(ref: CampaignRef) -> Reviewer:

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from ..errors import CampaignctlError
-from .common import RATINGS, Progress, Reviewer, Submission
-from .ratings import Ledger, Outcome, RatingRow
+from .common import RATINGS, Outcome, Progress, RatingRow, Reviewer, Submission
+from .ratings import Ledger
 
 
 @dataclass

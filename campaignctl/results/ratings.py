@@ -17,14 +17,13 @@ import io
 import json
 import os
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import IO, Any
 
 from ..fsutil import open_private
-from .common import RATINGS, ResultsError, Reviewer, parse_time
+from .common import RATINGS, Outcome, RatingRow, ResultsError, Reviewer, parse_time
 
 COLUMNS = ("id", "rating", "comment", "bonus", "until")
 ID_ALIASES = ("id", "result", "result_id", "task", "task_id", "id_task", "slot", "slot_id", "submission")
@@ -35,33 +34,6 @@ class RatingsFileError(ResultsError):
     """Bad rows in a ratings file; the message lists each with its line number."""
 
 
-@dataclass
-class RatingRow:
-    line: int
-    id: str
-    rating: str  # OK | NOK | REVISE ("" = no decision: left alone)
-    comment: str = ""
-    bonus: Decimal | None = None
-    until: datetime | None = None
-
-    def key(self) -> tuple[str, str, str, str]:
-        return (self.id, self.rating, self.comment, str(self.bonus or ""))
-
-
-@dataclass
-class Outcome:
-    row: RatingRow
-    outcome: str  # rated | skipped | failed | would-rate
-    message: str = ""
-    group: str = ""  # why, in a few words (the summary counts rows per group)
-
-    def record(self) -> dict[str, Any]:
-        bonus = str(self.row.bonus) if self.row.bonus else ""
-        return {"line": self.row.line, "id": self.row.id, "rating": self.row.rating, "bonus": bonus,
-                "outcome": self.outcome, "message": self.message}
-
-
-# -- reading -----------------------------------------------------------------------------------
 def _header(cells: list[str]) -> dict[str, int] | None:
     names = [c.strip().lower().replace(" ", "_") for c in cells]
     if "rating" not in names:

@@ -1,12 +1,8 @@
-"""The sandbox ASGI app: each platform mounted under its own prefix, plus a small admin API.
-
-=====================  ==========================  =========================================
-platform               prefix                      provider endpoint when served on loopback
-=====================  ==========================  =========================================
-SWARMS API 1.0         ``/swarms``                 ``http://127.0.0.1:PORT/swarms``
-Microworkers API v2    ``/microworkers/api/v2``    ``http://127.0.0.1:PORT/microworkers/api/v2``
-Microworkers API v1    ``/microworkers-v1``        ``http://127.0.0.1:PORT/microworkers-v1``
-=====================  ==========================  =========================================
+"""The sandbox ASGI app: each platform of the registry (:data:`campaignctl.platforms.PLATFORMS`)
+mounted under its ``prefix`` (served on loopback: ``http://127.0.0.1:PORT<prefix>``, the provider
+endpoint), plus a small admin API. Each platform's app is ``create_app(sandbox)`` of its sandbox
+package (``sandbox/<package>/api.py``), handed the :class:`~.core.Sandbox`; this module only
+assembles them.
 
 ``/_sandbox/stats`` counts the calls each platform received (by method), so tests and benchmarks
 can measure what a command cost server-side; ``/_sandbox/reset-stats`` zeroes the counters.
@@ -23,10 +19,6 @@ delayed). Every request received is counted, including those a fault drops.
 from __future__ import annotations
 
 import json
-import threading
-from collections import Counter
-from dataclasses import dataclass, field
-from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -36,64 +28,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..platforms import PLATFORMS, sandbox_module
 from .admin import guarded
-from .faults import FaultInjector, FaultMiddleware, FaultSpec, FaultSpecError
+from .core import Sandbox, Settings
+from .faults import FaultSpec, FaultSpecError
+from .inject import FaultMiddleware
 from .store import Store
 
 #: platform type -> where it is served (from the registry)
 PREFIXES = {type_: platform.prefix for type_, platform in PLATFORMS.items()}
-
-
-@dataclass
-class Settings:
-    """Knobs of the fake platforms. Defaults give a well-funded account that approves at once."""
-
-    api_key: str = "sandbox-key"  # SWARMS static X-Auth-Token; Microworkers v2/v1 API key
-    swarms_email: str = "requester@sandbox.test"  # with api_key as password for /auth/token/request
-    balance: float = 10_000.0  # USD available on each platform's account
-    review_seconds: float = 0.0  # Microworkers: how long a new campaign stays in review
-    queue_job_polls: int = 2  # Microworkers v2: polls a queue job answers before it is Uploaded
-    #: SWARMS: a published campaign's job list and the tasks/jobs linked to an active or paused
-    #: campaign are read-only (``readOnly`` "indicates whether the resource can be modified");
-    #: False is the old guess that left them editable (``sandbox serve --lenient-readonly``)
-    strict_readonly: bool = True
-    seed: int = 0
-    #: serve only what the platforms' docs document: no guessed field in any answer, no guessed route
-    #: (``sandbox serve --docs-only``; ``CAMPAIGNCTL_SANDBOX_DOCS_ONLY=1`` for the embedded sandbox)
-    docs_only: bool = False
-    faults: FaultSpec | None = None  # injected faults (see campaignctl.sandbox.faults)
-
-
-@dataclass
-class Sandbox:
-    """What every platform module gets: the store, the settings, and call counters."""
-
-    store: Store
-    settings: Settings = field(default_factory=Settings)
-    calls: Counter[tuple[str, str]] = field(default_factory=Counter)
-    faults: FaultInjector | None = None
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def __post_init__(self) -> None:
-        if self.faults is None and self.settings.faults is not None:
-            self.faults = FaultInjector(self.settings.faults)
-
-    def set_faults(self, spec: FaultSpec | None) -> None:
-        """Start injecting ``spec`` (a fresh random sequence and fault count), or stop (None)."""
-        self.faults = FaultInjector(spec) if spec is not None else None
-
-    def count(self, platform: str, method: str) -> None:
-        with self._lock:
-            self.calls[(platform, method)] += 1
-
-    def stats(self) -> dict[str, Any]:
-        with self._lock:
-            out: dict[str, dict[str, int]] = {}
-            for (platform, method), n in sorted(self.calls.items()):
-                out.setdefault(platform, {})[method] = n
-        faults = self.faults
-        if faults is not None:
-            out["_faults"] = faults.stats()
-        return out
 
 
 class _CallCounter:

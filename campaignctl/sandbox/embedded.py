@@ -21,7 +21,8 @@ from pathlib import Path
 from starlette.applications import Starlette
 
 from ..errors import CampaignctlError
-from .app import Settings, create_app
+from .app import create_app
+from .core import Settings
 from .faults import ENV_VAR, FaultSpecError, parse_faults
 from .store import Store
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from campaignctl.sandbox.app import Sandbox
+from campaignctl.sandbox.core import Sandbox
 from campaignctl.sandbox.microworkers_v1 import api as mw_v1
 from campaignctl.sandbox.microworkers_v1.core import set_balance
 from campaignctl.sandbox.store import Store

@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from campaignctl import schemas
-from campaignctl.sandbox.app import Sandbox
+from campaignctl.sandbox.core import Sandbox
 from campaignctl.sandbox.store import Store
 from tests.conftest import (
     CANARY,
@@ -116,7 +116,7 @@ def _store_balance(db: Path, platform: str) -> Decimal:
     """The account's available money as the sandbox itself counts it (its own SQLite file)."""
     from campaignctl.sandbox.microworkers import model as mw_v2_model
     from campaignctl.sandbox.microworkers_v1 import core as mw_v1_core
-    from campaignctl.sandbox.swarms.api import get_balance
+    from campaignctl.sandbox.swarms.account import get_balance
 
     store = Store(db)
     try:
@@ -221,7 +221,7 @@ def test_a_plan_over_the_balance_is_refused_before_any_call(tmp_path: Path) -> N
 
 def test_a_saved_plan_is_checked_against_the_balance_at_apply_time(tmp_path: Path) -> None:
     """Refused while the account is short; once topped up, the same reviewed plan applies."""
-    from campaignctl.sandbox.swarms.api import set_balance
+    from campaignctl.sandbox.swarms.account import set_balance
 
     config = copy_example("quickstart", tmp_path)
     db = config / ".campaignctl" / "sandbox.db"

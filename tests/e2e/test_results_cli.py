@@ -274,3 +274,22 @@ def test_rate_exit_code_skipped_is_not_failed(tmp_path: Path) -> None:
     assert "Exit 0 when every row was rated or skipped" in help_text and "exit 1 when any row failed or was refused" in help_text
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     assert "exit 1 if any row failed or was refused" in readme and "exit 1 if any row was not rated" not in readme
+
+
+def test_embedded_submit_goes_through_the_sandbox_route(tmp_path: Path) -> None:
+    """`sandbox submit` with `endpoint: sandbox` reaches the simulated workers through the sandbox's
+    POST /_sandbox/submit (in-process), as a served sandbox does: a refusal is the platform's answer
+    (its code and request id), exit 1, nothing submitted; then the same call succeeds."""
+    config = copy_example("quickstart", tmp_path)
+    edit_file(config / "campaign.yaml", "state: active", "state: unpublished")
+    assert run_cli("apply", config, "--auto-approve").code == 0
+    refused = run_cli("sandbox", "submit", "image-rating", "--dir", config, "--count", "3")
+    assert refused.code == 1, refused.text
+    assert "POST http://sandbox/swarms/_sandbox/submit -> HTTP 409: [3000]" in refused.err and "request id" in refused.err
+    assert run_cli("results", "export", "image-rating", "--dir", config).out.strip() == ""
+
+    edit_file(config / "campaign.yaml", "state: unpublished", "state: active")
+    assert run_cli("apply", config, "--auto-approve").code == 0
+    made = run_cli("sandbox", "submit", "image-rating", "--dir", config, "--count", "3")
+    assert made.code == 0 and "Submitted 3 piece(s) of work" in made.err, made.text
+    assert len(run_cli("results", "export", "image-rating", "--dir", config).out.splitlines()) == 3

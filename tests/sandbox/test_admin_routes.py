@@ -14,7 +14,8 @@ from campaignctl.sandbox.admin import (
     loopback_host,
     loopback_origin,
 )
-from campaignctl.sandbox.app import Settings, create_app
+from campaignctl.sandbox.app import create_app
+from campaignctl.sandbox.core import Settings
 from campaignctl.sandbox.store import Store
 from tests.conftest import run_cli, start_server, stop_server
 

@@ -15,7 +15,8 @@ from starlette.applications import Starlette
 from campaignctl.errors import AmbiguousWriteError, ApiError, CampaignctlError
 from campaignctl.http import ApiClient, RetryPolicy
 from campaignctl.sandbox import embedded
-from campaignctl.sandbox.app import Settings, create_app
+from campaignctl.sandbox.app import create_app
+from campaignctl.sandbox.core import Settings
 from campaignctl.sandbox.faults import (
     ENV_VAR,
     PLATFORMS,

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient  # uses httpx2 (a test dependency)
 
-from campaignctl.sandbox.app import Sandbox, Settings, create_app
+from campaignctl.sandbox.app import create_app
+from campaignctl.sandbox.core import Sandbox, Settings
 from campaignctl.sandbox.microworkers_v1 import api as mw_v1
 from campaignctl.sandbox.microworkers_v1 import core as mw_v1_core
 from campaignctl.sandbox.store import Store

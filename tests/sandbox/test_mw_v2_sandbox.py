@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient  # uses httpx2 (a test dependency)
 
-from campaignctl.sandbox.app import Settings, create_app
+from campaignctl.sandbox.app import create_app
+from campaignctl.sandbox.core import Settings
 from campaignctl.sandbox.microworkers import model as mw_v2_model
 from campaignctl.sandbox.microworkers.api import simulate_submissions
 from campaignctl.sandbox.store import Store

@@ -1,6 +1,7 @@
 """The SWARMS API 1.0 sandbox (campaignctl.sandbox.swarms.api), exercised over HTTP."""
 from __future__ import annotations
 
+import importlib
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -10,9 +11,12 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient  # uses httpx2 (a test dependency)
 
-from campaignctl.sandbox.app import Settings, create_app
+from campaignctl.sandbox.app import create_app
+from campaignctl.sandbox.core import Settings
 from campaignctl.sandbox.store import Store
 from campaignctl.sandbox.swarms import api as swarms
+from campaignctl.sandbox.swarms import common as swarms_common
+from campaignctl.sandbox.swarms import validation as swarms_validation
 
 TOKEN = {"X-Auth-Token": "sandbox-key"}
 HAL = {**TOKEN, "Accept": "application/hal+json"}
@@ -244,7 +248,7 @@ def test_task_get_put_delete(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     error(api.get("/tasks/999"), 404, 4004)
     error(api.put("/tasks/999", {"name": "x"}), 404, 4004)
     error(api.delete("/tasks/999"), 404, 4004)
-    monkeypatch.setattr(swarms, "now", lambda: datetime(2031, 1, 2, 3, 4, 5))
+    monkeypatch.setattr(swarms_common, "now", lambda: datetime(2031, 1, 2, 3, 4, 5))
     updated = api.ok(api.put(f"/tasks/{task['id']}", {**task, "name": "b", "components": [RATING]}))
     assert updated["name"] == "b" and updated["components"][0]["type"] == "Rating"
     assert updated["properties"] == {"x": "1"}  # sent back (read-only fields in the body are ignored)
@@ -293,7 +297,7 @@ def test_list_parameter_validation(api: Api, query: str) -> None:
 
 def test_order_and_search(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     for day, name in enumerate(["banana split", "Apple pie", "pineapple", "cherry apple tart"]):
-        monkeypatch.setattr(swarms, "now", lambda day=day: datetime(2030, 1, 4 - day))
+        monkeypatch.setattr(swarms_common, "now", lambda day=day: datetime(2030, 1, 4 - day))
         api.ok(api.post("/jobs", {"name": name}), 201)
 
     def names(query: str) -> list[str]:
@@ -847,7 +851,7 @@ def test_results_paging_and_filters(api: Api, monkeypatch: pytest.MonkeyPatch) -
     campaign = _result_campaign(api, jobs=5, results=5)
     cid = campaign["id"]
     first = swarms.simulate_submissions(api.sandbox, cid, 5)
-    monkeypatch.setattr("campaignctl.sandbox.swarms.results.now", lambda: datetime(2099, 1, 1))
+    monkeypatch.setattr("campaignctl.sandbox.swarms.submit.now", lambda: datetime(2099, 1, 1))
     later = swarms.simulate_submissions(api.sandbox, cid, 20)
     page = api.ok(api.get(f"/campaigns/{cid}/results?limit=10"))
     assert "previous" not in page["_links"]
@@ -953,7 +957,7 @@ DOCUMENTED = {  # the fields the docs show, per object
     "task": {"name", "components", "properties", "resourcesSize", "estimatedUploadSize"} | COMMON,
     "component": {"type", "sticky", "optionalResult", "landscape", "properties"},
     "job": {"name", "description", "properties", "resourcesSize", "estimatedUploadSize"} | COMMON,
-    "campaign": set(swarms.CAMPAIGN_FIELDS) | {"state"} | COMMON,
+    "campaign": set(swarms_validation.CAMPAIGN_FIELDS) | {"state"} | COMMON,
     "result": {"worker", "job", "startedAt", "completedAt", "state", "taskResults", "id", "assignmentId", "_links"},
     "taskResult": {"task", "startedAt", "completedAt", "components"},
     "resultComponent": {"data", "result"},
@@ -1032,6 +1036,13 @@ def test_every_guess_is_listed_with_what_docs_only_does_with_it() -> None:
     names = [g.name for g in GUESSES]
     assert len(names) == len(set(names))
     assert {g.docs_only for g in GUESSES} == {"off", "kept", "switch"}
-    for guess in GUESSES:
-        module = guess.where.split(":", 1)[0]
-        assert module in ("swarms", "swarms_results"), guess
+    for guess in GUESSES:  # every place named exists: "module:name, name; module:name"
+        for place in guess.where.split(";"):
+            module, _, names = place.strip().partition(":")
+            found = importlib.import_module(f"campaignctl.sandbox.swarms.{module}")
+            for name in names.split(","):
+                if name.strip() != "module docstring":
+                    head = name.strip().split(".")[0]
+                    assert hasattr(found, head), (guess.name, module, name)
+                    home = getattr(getattr(found, head), "__module__", found.__name__)
+                    assert home == found.__name__, (guess.name, module, name, home)  # defined there

@@ -23,13 +23,13 @@ from typing import Any
 from ...paging import PageGuard
 from ...results.common import (
     Progress,
+    RatingRow,
     Reviewer,
     Submission,
     iso_utc,
     occurrence_names,
     platform_time,
 )
-from ...results.ratings import RatingRow
 
 STATES = {"NOTRATED": "", "OK": "OK", "NOK": "NOK", "REVISE": "REVISE"}
 COLLECTION = {"basic": "basic-campaigns", "hire-group": "hire-group-campaigns"}
@@ -110,8 +110,3 @@ class MicroworkersReviewer(Reviewer):
         if row.bonus:
             body["bonus"] = float(row.bonus)
         await self.client.request("PUT", f"/slots/{row.id}/rate", json=body)
-
-    def simulate(self, sandbox: Any, count: int, seed: int) -> list[dict[str, Any]]:
-        from ...sandbox.microworkers.slots import simulate_submissions
-
-        return simulate_submissions(sandbox, str(self.remote_id), count, seed)

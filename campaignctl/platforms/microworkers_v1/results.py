@@ -18,8 +18,15 @@ from typing import Any
 
 from ...errors import ApiError
 from ...paging import PageGuard
-from ...results.common import Progress, Reviewer, Submission, iso_utc, platform_time
-from ...results.ratings import Outcome, RatingRow
+from ...results.common import (
+    Outcome,
+    Progress,
+    RatingRow,
+    Reviewer,
+    Submission,
+    iso_utc,
+    platform_time,
+)
 
 STATES = {"NOTRATED": "", "OK": "OK", "NOK": "NOK", "REVISE": "REVISE"}
 PREFIX = {"basic": "/campaign_b", "hire-group": "/campaign_hg"}
@@ -135,8 +142,3 @@ class MicroworkersV1Reviewer(Reviewer):
     async def served_submit(self, count: int, seed: int) -> Any:
         data = {"campaign": str(self.remote_id), "count": str(count), "seed": str(seed)}
         return await self.provider.call("POST", "/_sandbox/submit", data=data)  # type: ignore[attr-defined]
-
-    def simulate(self, sandbox: Any, count: int, seed: int) -> list[dict[str, Any]]:
-        from ...sandbox.microworkers_v1.core import simulate_submissions
-
-        return simulate_submissions(sandbox, str(self.remote_id), count, seed)

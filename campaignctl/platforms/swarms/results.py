@@ -16,12 +16,12 @@ from typing import Any
 from ...paging import PageGuard
 from ...results.common import (
     Progress,
+    RatingRow,
     Reviewer,
     Submission,
     occurrence_names,
     platform_time,
 )
-from ...results.ratings import RatingRow
 
 STATES = {"InReview": "", "Approved": "OK", "Rejected": "NOK", "SoftRejected": "REVISE"}
 #: the ``state`` query values the docs list
@@ -100,8 +100,3 @@ class SwarmsReviewer(Reviewer):
         body = await self.client.json("POST", path, json={"message": message} if message else {})
         approved = body.get("approved") if isinstance(body, dict) else None  # the docs show no reply body
         return approved if isinstance(approved, int) else None
-
-    def simulate(self, sandbox: Any, count: int, seed: int) -> list[dict[str, Any]]:
-        from ...sandbox.swarms.results import simulate_submissions
-
-        return simulate_submissions(sandbox, int(self.remote_id), count, seed)

@@ -154,9 +154,9 @@ from .rules import ApiError, validation_failed
 from .slots import simulate_submissions
 
 if TYPE_CHECKING:
-    from ..app import Sandbox
+    from ..core import Sandbox
 
-__all__ = ["create_app", "simulate_submissions"]
+__all__ = ["create_app", "fault_answer", "simulate_submissions"]
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -383,3 +383,9 @@ def create_app(sandbox: Sandbox) -> Starlette:
     app = Starlette(routes=routes, exception_handlers={ApiError: api_error, HTTPException: http_error})
     app.add_middleware(_Gate, api_key=sb.settings.api_key)
     return app
+
+
+def fault_answer(status: int, reason: str, text: str) -> tuple[bytes, bytes]:
+    """An injected error (:mod:`campaignctl.sandbox.faults`) as a problem+json document."""
+    body = {"type": "about:blank", "title": reason, "status": status, "detail": text}
+    return b"application/problem+json", json.dumps(body).encode()

@@ -39,7 +39,7 @@ from .rules import (
 from .templates import variables_of
 
 if TYPE_CHECKING:
-    from ..app import Sandbox
+    from ..core import Sandbox
 
 # -- body parts -----------------------------------------------------------------------
 COMMON_FIELDS = {"title", "description", "categoryId", "availablePositions", "paymentPerTask", "minutesToFinish",

@@ -32,7 +32,7 @@ from .model import (
 from .rules import ApiError, Checker, check_rows, not_found, rows_list
 
 if TYPE_CHECKING:
-    from ..app import Sandbox
+    from ..core import Sandbox
 
 FINAL = ("Uploaded", "Validation_Error", "Upload_Error")
 

@@ -31,7 +31,7 @@ from .rules import (
 )
 
 if TYPE_CHECKING:
-    from ..app import Sandbox
+    from ..core import Sandbox
 
 P = data.PLATFORM
 BASIC, HIRE_GROUP = "basic", "hireGroup"
@@ -165,7 +165,7 @@ def refund(sb: Sandbox, amount: Decimal) -> None:
 
 
 def account(sb: Sandbox) -> dict[str, Any]:
-    return {"id": "a5f3c2d1e9b7", "email": sb.settings.swarms_email, "username": "sandbox-requester",
+    return {"id": "a5f3c2d1e9b7", "email": sb.settings.email, "username": "sandbox-requester",
             "balance": float(balance(sb)), "currency": "USD"}
 
 

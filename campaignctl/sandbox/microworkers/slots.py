@@ -41,7 +41,7 @@ from .model import (
 from .rules import ApiError, Checker, not_found
 
 if TYPE_CHECKING:
-    from ..app import Sandbox
+    from ..core import Sandbox
 
 WORDS = ["amber", "bright", "canyon", "delta", "ember", "forest", "garden", "harbor", "island", "jasmine",
          "kettle", "lantern", "meadow", "nectar", "orchard", "pebble", "quiet", "river", "summit", "timber",

@@ -14,7 +14,7 @@ from .model import TEMPLATE_IDS, P, digest, iso, now
 from .rules import ApiError, Checker, limit, not_found
 
 if TYPE_CHECKING:
-    from ..app import Sandbox
+    from ..core import Sandbox
 
 # -- validation -------------------------------------------------------------------
 VARIABLE = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")

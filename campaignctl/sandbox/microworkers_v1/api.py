@@ -71,6 +71,7 @@ Decisions (strings called "the page's" come from the public v1 pages; everything
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -79,7 +80,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..app import Sandbox
+from ..core import Sandbox
 from ..microworkers.guesses import V1_CAMPAIGN_GUESSED_FIELDS
 from . import core, tasks
 from . import data as D
@@ -94,9 +95,9 @@ from .core import (
     no_such_campaign,
     ok,
     set_status,
-    simulate_submissions,
 )
 from .create import countries_param, int_in, new_campaign
+from .submit import sandbox_submit, simulate_submissions
 
 __all__ = [
     "add_group",
@@ -104,6 +105,7 @@ __all__ = [
     "balance",
     "create_app",
     "fail_next",
+    "fault_answer",
     "set_status",
     "simulate_submissions",
 ]
@@ -413,7 +415,7 @@ def create_app(sandbox: Sandbox) -> Starlette:
         parts = [p for p in request.path_params.get("path", "").split("/") if p]
         method = request.method
         if parts == ["_sandbox", "submit"] and method == "POST":  # campaignctl sandbox submit, served
-            return await tasks.sandbox_submit(sandbox, await core.parse_params(request))
+            return await sandbox_submit(sandbox, await core.parse_params(request))
         if parts == ["employer", "exclude_list"]:
             if method not in ("GET", "POST", "DELETE"):
                 return fail("METHOD NOT ALLOWED", 405)
@@ -436,3 +438,8 @@ def create_app(sandbox: Sandbox) -> Starlette:
     return Starlette(
         routes=[Route("/{path:path}", dispatch, methods=["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"])]
     )
+
+
+def fault_answer(status: int, reason: str, text: str) -> tuple[bytes, bytes]:
+    """An injected error (:mod:`campaignctl.sandbox.faults`) in the v1 API's ``{status, error}`` form."""
+    return b"application/json", json.dumps({"status": "ERROR", "error": text}).encode()

@@ -12,7 +12,7 @@ from typing import Any
 
 from starlette.responses import JSONResponse, Response
 
-from ..app import Sandbox
+from ..core import Sandbox
 from . import core
 from . import data as D
 from .core import Params, ok

@@ -19,7 +19,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from ..app import Sandbox
+from ..core import Sandbox
 from . import core
 from . import data as D
 from .core import Params, fail, find_campaign, no_such_campaign, ok
@@ -290,24 +290,6 @@ async def rate_tasks(sb: Sandbox, kind: str, cid: str, params: Params) -> Respon
     return ok(campaign_id=cid, tasks=results)
 
 
-# -- sandbox admin -----------------------------------------------------------------------------
-async def sandbox_submit(sb: Sandbox, params: Params) -> Response:
-    """``campaignctl sandbox submit`` on a served sandbox: ``POST /_sandbox/submit`` with form fields
-    ``campaign, count, seed`` -> ``{"status": "SUCCESS", "submitted": n}`` (runs
-    :func:`~.mw_v1_core.simulate_submissions`)."""
-    cid = params.scalar("campaign") or ""
-    count, seed = core.to_int(params.scalar("count")), core.to_int(params.scalar("seed") or "0")
-    if count is None or count < 0 or seed is None:
-        return fail(D.INPUT_DATA_SPACE, campaign_id=cid)
-    try:
-        made = core.simulate_submissions(sb, cid, count, seed)
-    except KeyError:
-        return no_such_campaign(cid)
-    except ValueError as exc:
-        return fail(str(exc), campaign_id=cid)
-    return ok(campaign_id=cid, submitted=len(made))
-
-
 # -- employer exclude list ---------------------------------------------------------------------
 async def exclude_list(sb: Sandbox, method: str, params: Params) -> Response:
     if method == "GET":
@@ -340,5 +322,4 @@ __all__ = [
     "rate_task",
     "rate_tasks",
     "results_csv",
-    "sandbox_submit",
 ]

@@ -17,68 +17,68 @@ from dataclasses import dataclass
 class Guess:
     name: str
     what: str
-    where: str  # module:function of campaignctl.sandbox
+    where: str  # "module:name, name; module:name" in campaignctl.sandbox.swarms
     docs_only: str  # "off" | "kept" | "switch"
 
 
 GUESSES: tuple[Guess, ...] = (
     # -- fields, links and routes: off in docs-only mode ------------------------------------------
     Guess("result-self-route", "GET /results/{id} exists, so a result's HAL self link resolves",
-          "swarms_results:get_result", "off"),
-    Guess("result-self-link", "a result's _links.self", "swarms_results:render_result", "off"),
+          "results:get_result", "off"),
+    Guess("result-self-link", "a result's _links.self", "render:render_result", "off"),
     Guess("result-action-answers", "approve / reject / soft-reject answer the result object (docs: no body)",
-          "swarms_results:_answer", "off"),
+          "results:_answer", "off"),
     Guess("approve-all-count", 'the approve-all endpoints answer {"approved": n} (docs: no body)',
-          "swarms_results:approve_all_campaign, approve_all_worker", "off"),
+          "results:approve_all_campaign, approve_all_worker", "off"),
     Guess("result-data-optional-result", "taskResults[].components[].data carries optionalResult (docs: type, "
-          "landscape, properties, sticky)", "swarms_results:render_result", "off"),
-    Guess("worker-links", "a worker's _links.results and _links.approve-all", "swarms_results:render_worker", "off"),
+          "landscape, properties, sticky)", "render:render_result", "off"),
+    Guess("worker-links", "a worker's _links.results and _links.approve-all", "results:render_worker", "off"),
     Guess("archive-links", "_links.archive / _links.unarchive of tasks, jobs and campaigns (the documented actions, "
-          "under link names nothing documents)", "swarms:_archive_link", "off"),
+          "under link names nothing documents)", "render:_archive_link", "off"),
     Guess("lifecycle-answers", "publish / pause / continue / cancel answer the campaign (docs: no body)",
-          "swarms:lifecycle", "off"),
+          "campaigns:lifecycle", "off"),
     Guess("markdown-preview-html", 'POST /preview/markdown answers {"html": ...} (docs: no body shown)',
-          "swarms:preview_markdown", "off"),
+          "preview:preview_markdown", "off"),
     # -- behaviour with its own switch --------------------------------------------------------------
     Guess("strict-readonly", "tasks/jobs linked to an active or paused campaign are readOnly (README: inferred); "
           "readOnly covers relations (PUT /jobs/{id}/tasks, POST|PUT /campaigns/{id}/jobs). Off "
           "(--lenient-readonly): linked objects and a running campaign's job list stay editable",
-          "swarms:Ctx.read_only, Ctx.relation_writable", "switch"),
+          "context:Ctx.read_only, Ctx.relation_writable", "switch"),
     # -- behaviour the docs leave open: kept in every mode -----------------------------------------
     Guess("status-codes", "creates and copies answer 201, everything else 200; bodiless answers are {}",
-          "swarms:collection_handlers", "kept"),
-    Guess("error-codes", "the numeric codes (1000-4005) and which status each takes", "swarms:module docstring", "kept"),
+          "crud:collection_handlers", "kept"),
+    Guess("error-codes", "the numeric codes (1000-4005) and which status each takes", "api:module docstring", "kept"),
     Guess("auth-before-routing", "an unknown URL without a token is 401; tokens live 30 days; the API key "
-          "is also accepted as a static X-Auth-Token", "swarms:ApiMiddleware, token_valid", "kept"),
+          "is also accepted as a static X-Auth-Token", "context:ApiMiddleware, token_valid", "kept"),
     Guess("request-bodies", "unknown fields are 400, read-only fields ignored (GET-modify-PUT works), a null "
-          "body of an action is no body (the SDK sends null)", "swarms:check_fields, Ctx.body_object", "kept"),
+          "body of an action is no body (the SDK sends null)", "validation:check_fields; context:Ctx.body_object", "kept"),
     Guess("put-replaces", "PUT replaces every writable field: omitted optional fields return to defaults",
-          "swarms:collection_handlers.update", "kept"),
+          "crud:collection_handlers.update", "kept"),
     Guess("component-checks", "component attributes optional; ranges of Rating.steps, Stepper, durations",
-          "swarms:validate_component", "kept"),
+          "validation:validate_component", "kept"),
     Guess("campaign-rules", "only name required on create; title, workerPayment, results to publish (409 3004); "
-          "defaults of unset fields; duration and date formats; dates not acted upon", "swarms:validate_campaign, publish",
+          "defaults of unset fields; duration and date formats; dates not acted upon", "validation:validate_campaign; campaigns:publish",
           "kept"),
     Guess("list-paging", "search matches whole words; order repeated or comma-separated; cursors are ids of "
           "neighbours (positions in sub-lists, which take limit only); an empty page has no links",
-          "swarms:list_page, page_positions, page_links", "kept"),
+          "paging:list_page, page_positions, page_links", "kept"),
     Guess("hrefs", "links are paths under the API base with the query kept (the docs' form, the SDK's reading)",
-          "swarms:Ctx.href, page_links", "kept"),
+          "context:Ctx.href; paging:page_links", "kept"),
     Guess("campaign-job-lists", "no duplicate job ids (PUT 400, POST ignores), jobs added to a running campaign "
-          "must have tasks; money follows the job count", "swarms:_set_campaign_jobs", "kept"),
+          "must have tasks; money follows the job count", "campaigns:_set_campaign_jobs", "kept"),
     Guess("deletes", "deleting a task/job drops it from every list, refused while a running campaign uses it; "
-          "deleting a campaign deletes its results", "swarms:DELETE", "kept"),
+          "deleting a campaign deletes its results", "crud:DELETE", "kept"),
     Guess("archive-rules", "archiving a running campaign is 409; archived objects stay editable, cannot be "
-          "linked, block publishing; copies keep the name", "swarms:collection_handlers.archive, copy_doc", "kept"),
+          "linked, block publishing; copies keep the name", "crud:collection_handlers.archive, copy_doc", "kept"),
     Guess("money", "what publishing freezes, what approving and cancelling move; balances as '<n> USD'",
-          "swarms:refreeze, publish; swarms_results:approve", "kept"),
-    Guess("sizes", "resourcesSize / estimatedUploadSize per component type", "swarms:task_sizes", "kept"),
+          "account:refreeze; campaigns:publish; results:approve", "kept"),
+    Guess("sizes", "resourcesSize / estimatedUploadSize per component type", "common:task_sizes", "kept"),
     Guess("review-rules", "which result states allow approve / reject / soft-reject; no auto-approval; "
-          "SoftRejected state filter; reputation -5 on reject", "swarms_results:_check_state, reject_one", "kept"),
+          "SoftRejected state filter; reputation -5 on reject", "results:_check_state, reject_one", "kept"),
     Guess("campaign-results-link", "a campaign's _links.results once published (the SDK finds results only "
-          "by it: a documented route under the name the SDK reads)", "swarms:render_campaign", "kept"),
+          "by it: a documented route under the name the SDK reads)", "render:render_campaign", "kept"),
     Guess("result-softreject-link", "a result's soft-reject action under the link name softReject (the SDK's)",
-          "swarms_results:render_result", "kept"),
+          "render:render_result", "kept"),
     Guess("sandbox-submit", "POST /swarms/_sandbox/submit simulates submissions: sandbox administration "
-          "(campaignctl sandbox submit), not a platform route", "swarms_results:sandbox_submit", "kept"),
+          "(campaignctl sandbox submit), not a platform route", "submit:sandbox_submit", "kept"),
 )
