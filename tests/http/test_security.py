@@ -24,7 +24,7 @@ from campaignctl.origin import (
 )
 from campaignctl.paging import DEFAULT_MAX_PAGES, MAX_PAGES_ENV, STALE_PAGES, PageGuard
 from campaignctl.session import make_providers, run
-from tests.conftest import CANARY, run_cli
+from tests.helpers import CANARY, run_cli
 
 
 class WatchedEnv(Mapping[str, str]):
