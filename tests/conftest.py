@@ -51,9 +51,11 @@ def pg_dsn(request: pytest.FixtureRequest) -> str:
             pg_unavailable(f"CAMPAIGNCTL_TEST_PG_DSN is not set and {PG_SCRIPT.name} could not start a cluster: {proc.stderr.strip()[-800:]}")
         values = dict(line.split("=", 1) for line in proc.stdout.splitlines() if "=" in line)
         server, directory = values["CAMPAIGNCTL_TEST_PG_DSN"], values["CAMPAIGNCTL_PG_DIR"]
-        request.config.add_cleanup(
-            lambda: subprocess.run(["bash", str(PG_SCRIPT), "stop", directory], capture_output=True, timeout=60, check=False)
-        )
+
+        def stop_cluster() -> None:
+            subprocess.run(["bash", str(PG_SCRIPT), "stop", directory], capture_output=True, timeout=60, check=False)
+
+        request.config.add_cleanup(stop_cluster)
     name = f"campaignctl_test_{uuid.uuid4().hex[:12]}"
     try:
         with psycopg.connect(server, autocommit=True, connect_timeout=10) as conn:

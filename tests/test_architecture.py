@@ -77,7 +77,7 @@ def _import_module_targets(call: ast.Call, mods: dict[str, Path]) -> Iterator[st
         yield arg.value
     elif isinstance(arg, ast.JoinedStr):
         pattern = "".join(
-            re.escape(part.value) if isinstance(part, ast.Constant) else r"\w+" for part in arg.values
+            re.escape(str(part.value)) if isinstance(part, ast.Constant) else r"\w+" for part in arg.values
         )
         yield from (m for m in mods if re.fullmatch(pattern, m))
 
@@ -333,12 +333,14 @@ def test_no_test_imports_another_test_module_or_the_conftest() -> None:
     offenders = []
     for file in sorted(TESTS.rglob("*.py")):
         for node in ast.walk(ast.parse(file.read_text(), str(file))):
-            names = (
-                [a.name for a in node.names] if isinstance(node, ast.Import)
-                else [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level
-                else []
-            )
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level:  # from tests.e2e import test_x, too
+                names = [node.module or "", *(f"{node.module}.{a.name}" for a in node.names)]
+            else:
+                names = []
             for name in names:
+                assert isinstance(node, ast.Import | ast.ImportFrom)
                 last = name.rpartition(".")[2]
                 if name.startswith("tests.") and (last == "conftest" or last.startswith("test_")):
                     offenders.append(f"{file.relative_to(ROOT)}:{node.lineno}: imports {name}")
