@@ -1,115 +1,16 @@
-"""Shared fixtures: the real CLI as a subprocess, and the sandbox served on loopback."""
+"""Shared fixtures (the helpers they use are in tests/helpers.py): the validation cache, the sandbox
+served on loopback, and a PostgreSQL database."""
 from __future__ import annotations
 
 import os
-import re
-import shutil
-import socket
 import subprocess
-import sys
-import time
+import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = ROOT / "examples"
-#: a secret that must never show up in any output, state or plan file
-CANARY = "canary-Secret-7f3a9c1e5b"
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    @property
-    def text(self) -> str:
-        return self.out + self.err
-
-
-def run_cli(*args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 120) -> Result:
-    """Run ``python -m campaignctl ARGS`` as a user would (no stdin, no terminal)."""
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("SWARMS_", "MICROWORKERS_"))}
-    full_env.update({"NO_COLOR": "1", "PYTHONWARNINGS": "error"})
-    full_env.update(env or {})
-    proc = subprocess.run(
-        [sys.executable, "-m", "campaignctl", *map(str, args)],
-        cwd=cwd,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=timeout,
-    )
-    result = Result(proc.returncode, proc.stdout, proc.stderr)
-    assert "Traceback" not in result.text, result.text
-    assert CANARY not in result.text
-    return result
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class Server:
-    url: str
-    key: str
-    process: subprocess.Popen[bytes]
-
-    @property
-    def admin(self) -> dict[str, str]:
-        """The headers of a call to the admin routes (``/_sandbox/...``): the sandbox's key."""
-        return {"X-Sandbox-Key": self.key}
-
-    def stats(self) -> dict[str, dict[str, int]]:
-        return httpx.get(f"{self.url}/_sandbox/stats", headers=self.admin).json()
-
-
-def start_server(tmp: Path, *extra: str, key: str = CANARY) -> Server:
-    port = free_port()
-    env = {**os.environ, "CAMPAIGNCTL_SANDBOX_KEY": key}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "campaignctl", "sandbox", "serve", "--port", str(port), "--db", str(tmp / "served.db"), *extra],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"{url}/_sandbox/stats", timeout=1)
-            return Server(url, key, proc)
-        except httpx.TransportError:
-            if proc.poll() is not None:
-                raise RuntimeError(proc.stderr.read().decode() if proc.stderr else "sandbox died") from None
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("sandbox did not start")
-
-
-def stop_server(server: Server) -> str:
-    """Stop the server; returns what it wrote on stderr."""
-    server.process.terminate()
-    try:
-        server.process.wait(timeout=10)
-    except subprocess.TimeoutExpired:  # pragma: no cover
-        server.process.kill()
-        server.process.wait()
-    err = ""
-    if server.process.stderr:
-        err = server.process.stderr.read().decode(errors="replace")
-        server.process.stderr.close()
-    return err
+from tests.helpers import PG_SCRIPT, Server, pg_unavailable, start_server, stop_server
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -133,44 +34,40 @@ def sandbox_server(tmp_path: Path) -> Iterator[Server]:
     stop_server(server)
 
 
-def copy_example(name: str, dest: Path, *, to: Path | None = None) -> Path:
-    """Copy ``examples/<name>`` to ``dest/<name>`` (or exactly to ``to``) and return the copy.
+@pytest.fixture(scope="session")
+def pg_dsn(request: pytest.FixtureRequest) -> str:
+    """A connection string to a fresh database (one per test session, shared by every module)."""
+    cached = getattr(request.config, "_campaignctl_pg_dsn", None)
+    if cached:
+        return str(cached)
+    try:
+        import psycopg
+    except ImportError:
+        pg_unavailable("psycopg is not installed (pip install -e '.[test]')")
+    server = os.environ.get("CAMPAIGNCTL_TEST_PG_DSN", "")
+    if not server:
+        proc = subprocess.run(["bash", str(PG_SCRIPT), "start"], check=False, capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL)
+        if proc.returncode != 0:
+            pg_unavailable(f"CAMPAIGNCTL_TEST_PG_DSN is not set and {PG_SCRIPT.name} could not start a cluster: {proc.stderr.strip()[-800:]}")
+        values = dict(line.split("=", 1) for line in proc.stdout.splitlines() if "=" in line)
+        server, directory = values["CAMPAIGNCTL_TEST_PG_DSN"], values["CAMPAIGNCTL_PG_DIR"]
 
-    The example's ``.campaignctl/`` (the sandbox database and state a README command such as the
-    quickstart leaves in the clone) is never copied: every test starts from the example as written,
-    whatever was run in the checkout before. Every test copies an example through this function."""
-    target = to if to is not None else dest / name
-    shutil.copytree(EXAMPLES / name, target, ignore=shutil.ignore_patterns(".campaignctl"))
-    return target
+        def stop_cluster() -> None:
+            subprocess.run(["bash", str(PG_SCRIPT), "stop", directory], capture_output=True, timeout=60, check=False)
 
+        request.config.add_cleanup(stop_cluster)
+    name = f"campaignctl_test_{uuid.uuid4().hex[:12]}"
+    try:
+        with psycopg.connect(server, autocommit=True, connect_timeout=10) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.Error as exc:
+        pg_unavailable(f"cannot create a test database: {type(exc).__name__}")
 
-def point_at_server(config: Path, server: Server, provider_type: str = "swarms", env_var: str = "SWARMS_TOKEN") -> dict[str, str]:
-    """Rewrite the Provider documents of ``provider_type`` to use the served sandbox; returns the env."""
-    from campaignctl.sandbox.app import PREFIXES
+    def drop() -> None:
+        with psycopg.connect(server, autocommit=True, connect_timeout=10) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
-    prefix = PREFIXES[provider_type]
-    for file in config.rglob("*.yaml"):
-        text = file.read_text()
-        if f"type: {provider_type}\n" in text and "endpoint: sandbox" in text:
-            auth_key = "tokenEnv" if provider_type == "swarms" else "apiKeyEnv"
-            text = text.replace("endpoint: sandbox", f"endpoint: {server.url}{prefix}\n  auth: {{{auth_key}: {env_var}}}")
-            file.write_text(text)
-    return {env_var: server.key}
-
-
-def assert_no_canary(path: Path) -> None:
-    for file in path.rglob("*"):
-        if file.is_file() and file.suffix != ".db":
-            assert CANARY not in file.read_text(errors="replace"), file
-
-
-def edit_file(path: Path, old: str, new: str) -> None:
-    """Replace the first ``old`` in ``path`` (which must contain it) by ``new``."""
-    text = path.read_text()
-    assert old in text, f"{old!r} not in {path}"
-    path.write_text(text.replace(old, new, 1))
-
-
-def changed_addresses(plan_text: str) -> list[str]:
-    """The addresses a text plan lists as changing, in plan order."""
-    return re.findall(r"^\s*(?:\+|~|-|-/\+|\+/-) (\S+/\S+/\S+)\s", plan_text, flags=re.MULTILINE)
+    request.config.add_cleanup(drop)  # cleanups run last-in first-out: before the cluster stops
+    dsn = psycopg.conninfo.make_conninfo(server, dbname=name)
+    request.config._campaignctl_pg_dsn = dsn  # type: ignore[attr-defined]
+    return dsn

@@ -13,84 +13,22 @@ from campaignctl.config.model import Document
 from campaignctl.config.nodes import MarkedDict
 from campaignctl.errors import AmbiguousWriteError, ApiError
 from campaignctl.plan.model import Operation, Plan, ResourceChange, ref
-from campaignctl.providers.base import ExecResult, Provider
+from campaignctl.providers.base import ExecResult
 from campaignctl.state.base import State, StateBackend
-
-
-class FakeProvider(Provider):
-    """Records every call; fails the op ids in ``fail``; a create returns ``id-<name>``."""
-
-    type = "fake"
-    kinds = ("Task", "Job", "Campaign")
-    sandbox_prefix = "/fake"
-    calls: list[Operation]
-    events: list[tuple[str, str]]
-    in_flight: int
-    peak: int
-    fail: dict[str, Exception]
-    delays: dict[str, float]
-
-    async def execute(self, op: Operation) -> ExecResult:
-        self.in_flight += 1
-        self.peak = max(self.peak, self.in_flight)
-        self.events.append(("start", op.id))
-        self.calls.append(op)
-        try:
-            await asyncio.sleep(self.delays.get(op.id, 0.005))
-            if op.id in self.fail:
-                raise self.fail[op.id]
-        finally:
-            self.in_flight -= 1
-            self.events.append(("end", op.id))
-        return ExecResult(id=f"id-{op.address.rsplit('/', 1)[-1]}" if op.records == "create" else None)
-
-
-def fake_provider(fail: dict[str, Exception] | None = None, delays: dict[str, float] | None = None) -> FakeProvider:
-    doc = Document("Provider", "fake", None, {"type": "fake", "endpoint": "sandbox"}, MarkedDict(), "providers.yaml")
-    provider = FakeProvider(doc, Path("."), env={})
-    provider.calls = []
-    provider.events = []
-    provider.in_flight = 0
-    provider.peak = 0
-    provider.fail = fail or {}
-    provider.delays = delays or {}
-    return provider
-
-
-class MemoryBackend:
-    """The two writes execute_plan makes, kept in a list."""
-
-    def __init__(self) -> None:
-        self.journal: list[tuple[str, dict[str, Any] | None]] = []
-        self.committed: list[State] = []
-
-    def record(self, address: str, entry: dict[str, Any] | None) -> None:
-        self.journal.append((address, None if entry is None else dict(entry)))
-
-    def commit(self, state: State) -> None:
-        self.committed.append(state)
+from tests.helpers import (
+    FakeProvider,
+    MemoryBackend,
+    addr,
+    change,
+    fake_provider,
+    oid,
+    op,
+)
 
 
 @pytest.fixture(params=[1, 2], ids=["parallelism-1", "parallelism-2"])
 def parallelism(request: pytest.FixtureRequest) -> int:
     return int(request.param)
-
-
-def addr(name: str, kind: str = "task") -> str:
-    return f"fake/{kind}/{name}"
-
-
-def op(name: str, action: str = "create", *, after: Sequence[str] = (), kind: str = "task", **kwargs: Any) -> Operation:
-    address = addr(name, kind)
-    return Operation(f"{address}#{action}", address, "fake", action, f"{action.upper()} /{kind}s", after=list(after), **kwargs)
-
-
-def oid(name: str, action: str = "create", kind: str = "task") -> str:
-    return f"{addr(name, kind)}#{action}"
-
-
-def change(name: str, actions: list[str], after: dict[str, Any] | None, kind: str = "task", protect: bool = False) -> ResourceChange:
-    return ResourceChange(addr(name, kind), "fake", kind.capitalize(), name, actions, after=after, protect=protect)
 
 
 def run(
@@ -201,13 +139,17 @@ def test_unexpected_exceptions_are_reported_as_internal_errors(parallelism: int)
 
 def test_report_callback_sees_every_event(parallelism: int) -> None:
     events: list[tuple[str, str, str]] = []
+    took: dict[tuple[str, str], float] = {}
 
     def report(event: str, operation: Operation, detail: str, seconds: float) -> None:
-        assert seconds >= 0
         events.append((event, operation.id, detail))
+        took[(event, operation.id)] = seconds
 
     ops = [op("a"), op("b")]
-    run(ops, parallelism, fail={oid("b"): ApiError("refused")}, report=report)
+    run(ops, parallelism, fail={oid("b"): ApiError("refused")}, delays={oid("a"): 0.05}, report=report)
+    # a done op reports how long its call took (a's takes 50 ms); starts and failures report none
+    assert 0.04 <= took[("done", oid("a"))] < 5
+    assert took[("start", oid("a"))] == took[("start", oid("b"))] == took[("failed", oid("b"))] == 0.0
     assert ("start", oid("a"), "") in events and ("done", oid("a"), "") in events
     assert ("start", oid("b"), "") in events
     assert ("failed", oid("b"), "refused") in events

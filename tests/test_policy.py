@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from campaignctl.policy import minutes_of
-from tests.conftest import copy_example, edit_file, run_cli
+from tests.helpers import copy_example, edit_file, run_cli
 
 
 def write_policy(config: Path, body: str) -> Path:

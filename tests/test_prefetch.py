@@ -14,7 +14,7 @@ import pytest
 
 from campaignctl.errors import ApiError, ConfigError
 from campaignctl.session import Session, run
-from tests.conftest import copy_example, edit_file, point_at_server, run_cli
+from tests.helpers import copy_example, edit_file, point_at_server, run_cli
 
 
 @pytest.fixture
@@ -329,7 +329,7 @@ def test_the_plan_after_an_apply_takes_the_desired_attributes_of_the_first(tmp_p
     """The re-read of what an apply touched needs the config's desired attributes again: the same
     config, computed once (the embedded sandbox: no prefetch involved)."""
     from campaignctl.platforms.swarms.provider import SwarmsProvider
-    from tests.conftest import copy_example
+    from tests.helpers import copy_example
 
     root = copy_example("quickstart", tmp_path)
     computed: list[str] = []

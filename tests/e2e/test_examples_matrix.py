@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import copy_example, edit_file, run_cli
+from tests.helpers import copy_example, edit_file, run_cli
 
 #: example -> (file, text, replacement): an edit its platform makes in place
 EXAMPLES = {

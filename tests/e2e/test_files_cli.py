@@ -12,7 +12,7 @@ from pathlib import Path
 
 from campaignctl.sandbox.microworkers_v1.core import P as MW1
 from campaignctl.sandbox.store import Store
-from tests.conftest import copy_example, edit_file, run_cli
+from tests.helpers import copy_example, edit_file, run_cli
 
 HOSTILE = ["=HYPERLINK(\"http://evil.example/\",\"click\")", "+cmd|' /C calc'!A0", "@SUM(1+1)*cmd|' /C calc'!A0",
            "-2+3+cmd|' /C calc'!A0", "\t=1+1", "\r=1+1"]

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from campaignctl.sandbox.app import PREFIXES
-from tests.conftest import (
+from tests.helpers import (
     Server,
     assert_no_canary,
     changed_addresses,
@@ -339,7 +339,7 @@ def test_microworkers_v1_import(tmp_path: Path, server: Server) -> None:
 def test_import_skips_finished_campaigns(tmp_path: Path, example: str, provider: str, campaign: str) -> None:
     """A campaign campaignctl deleted (stopped on the platform) is not imported again, unless
     --include-finished; stderr says how many were skipped."""
-    from tests.conftest import copy_example
+    from tests.helpers import copy_example
 
     config = copy_example(example, tmp_path)
     assert run_cli("apply", config, "--auto-approve").code == 0

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import (
+from tests.helpers import (
     CANARY,
     Server,
     point_at_server,

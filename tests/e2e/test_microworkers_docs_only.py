@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import (
+from tests.helpers import (
     Server,
     copy_example,
     edit_file,

@@ -14,7 +14,7 @@ from campaignctl.sandbox.core import Sandbox
 from campaignctl.sandbox.microworkers_v1 import api as mw_v1
 from campaignctl.sandbox.microworkers_v1.core import set_balance
 from campaignctl.sandbox.store import Store
-from tests.conftest import (
+from tests.helpers import (
     Server,
     assert_no_canary,
     changed_addresses,

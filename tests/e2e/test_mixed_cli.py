@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conftest import EXAMPLES, copy_example, run_cli
+from tests.helpers import EXAMPLES, copy_example, run_cli
 
 MIXED = ("quickstart", "microworkers-survey", "microworkers-legacy")
 

@@ -21,7 +21,7 @@ import pytest
 from campaignctl import schemas
 from campaignctl.sandbox.core import Sandbox
 from campaignctl.sandbox.store import Store
-from tests.conftest import (
+from tests.helpers import (
     CANARY,
     Result,
     Server,

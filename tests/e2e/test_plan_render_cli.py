@@ -9,8 +9,15 @@ import json
 import re
 from pathlib import Path
 
-from tests.conftest import Server, copy_example, edit_file, run_cli
-from tests.e2e.test_workflow_cli import edit_live, remote_id, write_repo
+from tests.helpers import (
+    Server,
+    copy_example,
+    edit_file,
+    edit_live,
+    remote_id,
+    run_cli,
+    write_repo,
+)
 
 LAST_LINE = '<label>Your first impression <textarea name="impression"></textarea></label>'
 NEW_LAST_LINE = '<label>Your first impression of {{brand}}, in a sentence or two <textarea name="impression" required></textarea></label>'

@@ -20,17 +20,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import (
+from tests.helpers import (
     CANARY,
     Server,
     copy_example,
     edit_file,
+    pg_password,
     point_at_server,
     run_cli,
 )
-from tests.test_state_postgres import pg_dsn, pg_password
-
-__all__ = ["pg_dsn"]  # the session's PostgreSQL database (a fixture)
 
 PROGRESS = re.compile(r"^\[\s*\d+/\d+\] \S+ \S+\s+(\S+/\S+/\S+)\s")
 

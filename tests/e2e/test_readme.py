@@ -10,10 +10,7 @@ import shlex
 import uuid
 from pathlib import Path
 
-from tests.conftest import ROOT, copy_example, run_cli
-from tests.test_state_postgres import pg_dsn
-
-__all__ = ["pg_dsn"]  # the session's PostgreSQL database (a fixture)
+from tests.helpers import ROOT, copy_example, run_cli
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import (
+from tests.helpers import (
     Result,
     Server,
     copy_example,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import (
+from tests.helpers import (
     CANARY,
     Server,
     assert_no_canary,
@@ -159,7 +159,7 @@ def test_secret_never_leaks(tmp_path: Path, sandbox_server: Server) -> None:
 
 
 def test_failed_call_skips_dependents_and_rerun_converges(tmp_path: Path) -> None:
-    from tests.conftest import start_server, stop_server
+    from tests.helpers import start_server, stop_server
 
     server = start_server(tmp_path, "--balance", "0.10")
     try:

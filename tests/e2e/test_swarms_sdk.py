@@ -16,7 +16,7 @@ from swarms.sdk import exceptions, services
 from swarms.sdk.utils.client import Client
 from swarms.sdk.utils.hal import get_link, has_link
 
-from tests.conftest import Server, start_server, stop_server
+from tests.helpers import Server, start_server, stop_server
 
 PASSWORD = "sdk-password"  # the served sandbox's key: the password of its one account
 EMAIL = "requester@sandbox.test"

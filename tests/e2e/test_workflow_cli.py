@@ -6,57 +6,19 @@ import hashlib
 import json
 from pathlib import Path
 
-import httpx
-
-from tests.conftest import (
+from tests.helpers import (
     Server,
     changed_addresses,
     copy_example,
     edit_file,
+    edit_live,
     point_at_server,
+    remote_id,
+    remove_campaigns,
     run_cli,
+    swarms_api,
+    write_repo,
 )
-
-
-def write_repo(root: Path, server: Server, campaigns: int, *, extra: str = "") -> dict[str, str]:
-    """``campaigns`` unpublished SWARMS campaigns with one job of one task each."""
-    root.mkdir(parents=True, exist_ok=True)
-    docs = [f"kind: Provider\nname: swarms\nspec: {{type: swarms, endpoint: {server.url}/swarms, auth: {{tokenEnv: SWARMS_TOKEN}}}}\n"]
-    for c in range(campaigns):
-        docs.append(
-            f"kind: Task\nname: t{c}\nprovider: swarms\nspec:\n  components:\n"
-            f"    - {{type: Text, properties: {{text: 'Item {c}', style: Question}}}}\n"
-        )
-        docs.append(f"kind: Job\nname: j{c}\nprovider: swarms\nspec: {{tasks: [t{c}]}}\n")
-        docs.append(
-            f"kind: Campaign\nname: c{c}\nprovider: swarms\nspec:\n  title: Campaign {c}\n"
-            f"  description: Batch {c}\n  workerPayment: 0.02\n  results: 1\n  jobs: [j{c}]\n"
-        )
-    (root / "repo.yaml").write_text("---\n".join(docs) + extra)
-    return {"SWARMS_TOKEN": server.key}
-
-
-def remove_campaigns(root: Path, names: list[str]) -> None:
-    docs = (root / "repo.yaml").read_text().split("---\n")
-    keep = [d for d in docs if not any(f"\nname: {n}\n" in "\n" + d for n in names)]
-    (root / "repo.yaml").write_text("---\n".join(keep))
-
-
-def swarms_api(server: Server) -> httpx.Client:
-    return httpx.Client(base_url=f"{server.url}/swarms", headers={"X-Auth-Token": server.key, "X-API-Version": "1.0"})
-
-
-def remote_id(root: Path, address: str) -> int:
-    state = json.loads((root / ".campaignctl" / "state.json").read_text())
-    return int(state["resources"][address]["id"])
-
-
-def edit_live(server: Server, path: str, **changes: object) -> None:
-    """What a colleague does in the platform's UI: GET, modify, PUT."""
-    with swarms_api(server) as api:
-        body = api.get(path).json()
-        body.update(changes)
-        assert api.put(path, json=body).status_code == 200
 
 
 def test_saved_plan_refused_when_live_object_moved(tmp_path: Path, sandbox_server: Server) -> None:

@@ -16,10 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT, run_cli
-from tests.test_state_postgres import pg_dsn
-
-__all__ = ["pg_dsn"]  # the session's PostgreSQL database (a fixture)
+from tests.helpers import ROOT, run_cli
 
 
 def _bench() -> ModuleType:

@@ -49,7 +49,7 @@ from campaignctl.plan.render import PLAIN, render_text
 from campaignctl.sandbox import embedded
 from campaignctl.session import Session, make_providers, run
 from campaignctl.state.base import State
-from tests.conftest import (
+from tests.helpers import (
     CANARY,
     EXAMPLES,
     ROOT,

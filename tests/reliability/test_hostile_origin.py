@@ -28,7 +28,7 @@ import uvicorn
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tests.conftest import (
+from tests.helpers import (
     Server,
     copy_example,
     edit_file,

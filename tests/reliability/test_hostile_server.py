@@ -36,7 +36,7 @@ from campaignctl.errors import (
 )
 from campaignctl.http import ApiClient, RetryPolicy
 from campaignctl.transport import AppTransport
-from tests.conftest import CANARY, copy_example, run_cli
+from tests.helpers import CANARY, copy_example, run_cli
 
 HANG = b"<hang>"  # write nothing, keep the connection open
 Answer = Callable[[str], "bytes | Callable[[asyncio.StreamWriter], Awaitable[None]]"]

@@ -17,8 +17,18 @@ from campaignctl.errors import AmbiguousWriteError, ApiError
 from campaignctl.plan.model import Operation, Plan
 from campaignctl.providers.base import ExecResult
 from campaignctl.state.base import State, StateBackend
-from tests.conftest import Server, run_cli, start_server, stop_server
-from tests.test_apply import FakeProvider, MemoryBackend, change, fake_provider, oid, op
+from tests.helpers import (
+    FakeProvider,
+    MemoryBackend,
+    Server,
+    change,
+    fake_provider,
+    oid,
+    op,
+    run_cli,
+    start_server,
+    stop_server,
+)
 
 CONFIG = """\
 kind: Provider

@@ -17,7 +17,7 @@ from campaignctl.sandbox.admin import (
 from campaignctl.sandbox.app import create_app
 from campaignctl.sandbox.core import Settings
 from campaignctl.sandbox.store import Store
-from tests.conftest import run_cli, start_server, stop_server
+from tests.helpers import run_cli, start_server, stop_server
 
 KEY = "admin-test-key"
 ROUTES = [("GET", "/_sandbox/stats"), ("POST", "/_sandbox/reset-stats"), ("GET", "/_sandbox/faults"), ("POST", "/_sandbox/faults")]

@@ -27,7 +27,7 @@ from campaignctl.sandbox.faults import (
     parse_faults,
 )
 from campaignctl.sandbox.store import Store
-from tests.conftest import Server, run_cli, start_server, stop_server
+from tests.helpers import Server, run_cli, start_server, stop_server
 
 KEY = "sandbox-key"
 SWARMS = {"X-Auth-Token": KEY}

@@ -6,7 +6,7 @@ facts ``api-docs/README.md`` takes from the official python SDK), with where it 
 or a route, and docs-only mode serves none of it; ``"kept"`` -- a behaviour the docs leave open
 that any implementation must choose somehow (a status code, a limit, an error code), which the
 provider must not depend on; ``"switch"`` -- a behaviour with its own setting.
-tests/sandbox/test_swarms_sandbox.py checks that docs-only answers hold documented fields only.
+tests/sandbox/swarms/test_api.py checks that docs-only answers hold documented fields only.
 """
 from __future__ import annotations
 

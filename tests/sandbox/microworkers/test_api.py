@@ -1,6 +1,7 @@
 """The Microworkers API v2 sandbox (campaignctl.sandbox.microworkers.api), exercised over HTTP."""
 from __future__ import annotations
 
+import re
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -170,7 +171,7 @@ def test_create_returns_full_info_and_charges(api: Api) -> None:
     info = r.json()
     assert r.headers["location"].endswith(f"/basic-campaigns/{info['id']}")
     assert DOCUMENTED <= set(info)
-    assert len(info["id"]) == 12 and int(info["id"], 16) >= 0
+    assert re.fullmatch(r"[0-9a-f]{12}", info["id"]), info["id"]  # twelve hex digits
     assert info["status"] == "RUNNING" and info["approved"] and info["finished"] is None
     assert info["speed"] == 200 and info["ttr"] == 3 and info["visibilityDelay"] == 60
     assert info["geoZone"]["id"] == "int"

@@ -16,9 +16,9 @@ from campaignctl import schemas
 from campaignctl.config import valid_cache
 from campaignctl.config.load import load_config
 from campaignctl.errors import ConfigError
-from tests.conftest import copy_example
+from tests.helpers import copy_example
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 @cache

@@ -27,59 +27,7 @@ import pytest
 from campaignctl.errors import ConfigError, LockError, StateError
 from campaignctl.state import LocalBackend, State
 from campaignctl.state.base import LockInfo
-
-ROOT = Path(__file__).resolve().parent.parent
-PG_SCRIPT = ROOT / ".ci" / "postgres.sh"
-
-
-# -- the PostgreSQL server ---------------------------------------------------------------------
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"PostgreSQL is required in CI for the postgres state backend's tests: {reason}", pytrace=False)
-    pytest.skip(f"no PostgreSQL for the postgres state backend's tests: {reason}")
-
-
-@pytest.fixture(scope="session")
-def pg_dsn(request: pytest.FixtureRequest) -> str:
-    """A connection string to a fresh database (one per test session, shared by every module)."""
-    cached = getattr(request.config, "_campaignctl_pg_dsn", None)  # e2e modules import this fixture too
-    if cached:
-        return str(cached)
-    try:
-        import psycopg
-    except ImportError:
-        _unavailable("psycopg is not installed (pip install -e '.[test]')")
-    server = os.environ.get("CAMPAIGNCTL_TEST_PG_DSN", "")
-    if not server:
-        proc = subprocess.run(["bash", str(PG_SCRIPT), "start"], check=False, capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL)
-        if proc.returncode != 0:
-            _unavailable(f"CAMPAIGNCTL_TEST_PG_DSN is not set and {PG_SCRIPT.name} could not start a cluster: {proc.stderr.strip()[-800:]}")
-        values = dict(line.split("=", 1) for line in proc.stdout.splitlines() if "=" in line)
-        server, directory = values["CAMPAIGNCTL_TEST_PG_DSN"], values["CAMPAIGNCTL_PG_DIR"]
-        request.config.add_cleanup(
-            lambda: subprocess.run(["bash", str(PG_SCRIPT), "stop", directory], capture_output=True, timeout=60, check=False)
-        )
-    name = f"campaignctl_test_{uuid.uuid4().hex[:12]}"
-    try:
-        with psycopg.connect(server, autocommit=True, connect_timeout=10) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.Error as exc:
-        _unavailable(f"cannot create a test database: {type(exc).__name__}")
-
-    def drop() -> None:
-        with psycopg.connect(server, autocommit=True, connect_timeout=10) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    request.config.add_cleanup(drop)  # cleanups run last-in first-out: before the cluster stops
-    dsn = psycopg.conninfo.make_conninfo(server, dbname=name)
-    request.config._campaignctl_pg_dsn = dsn  # type: ignore[attr-defined]
-    return dsn
-
-
-def pg_password(dsn: str) -> str:
-    import psycopg
-
-    return str(psycopg.conninfo.conninfo_to_dict(dsn).get("password") or "")
+from tests.helpers import ROOT, pg_password
 
 
 def sql(dsn: str, query: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:

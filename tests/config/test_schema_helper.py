@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import copy_example
+from tests.helpers import copy_example
 
 TASKS = 60
 
@@ -67,7 +67,7 @@ def make_repo(root: Path, broken: int) -> Path:
 
 def check(repo: Path, cache: Path, mode: str, **environ: str) -> dict:
     cache.mkdir(parents=True, exist_ok=True)
-    env = {"PATH": "/usr/bin:/bin", "CAMPAIGNCTL_CACHE_DIR": str(cache), "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
+    env = {"PATH": "/usr/bin:/bin", "CAMPAIGNCTL_CACHE_DIR": str(cache), "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
            **environ}  # fmt: skip
     done = subprocess.run([sys.executable, "-c", SCRIPT, str(repo), mode], capture_output=True, text=True,
                           env=env, timeout=120, stdin=subprocess.DEVNULL, check=False)  # fmt: skip

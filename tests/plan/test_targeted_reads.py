@@ -13,7 +13,7 @@ from campaignctl.plan.builder import build_plan, read_live
 from campaignctl.providers.base import Live
 from campaignctl.sandbox.embedded import embedded_app
 from campaignctl.session import Session, opened
-from tests.conftest import copy_example, edit_file, point_at_server, run_cli
+from tests.helpers import copy_example, edit_file, point_at_server, run_cli
 
 SWARMS_TASK, SWARMS_JOB, SWARMS_CAMPAIGN = "swarms/task/rate-beach", "swarms/job/rate-batch-1", "swarms/campaign/image-rating"
 MW_CAMPAIGN = "mw/campaign/website-survey"

@@ -24,7 +24,7 @@ from campaignctl.origin import (
 )
 from campaignctl.paging import DEFAULT_MAX_PAGES, MAX_PAGES_ENV, STALE_PAGES, PageGuard
 from campaignctl.session import make_providers, run
-from tests.conftest import CANARY, run_cli
+from tests.helpers import CANARY, run_cli
 
 
 class WatchedEnv(Mapping[str, str]):
@@ -105,7 +105,12 @@ ALLOWED = "https://proxy.corp.example/swarms/, https://other.example , http://pl
 ])
 def test_the_operators_allow_list(endpoint: str, allowed: bool) -> None:
     assert (check_endpoint(endpoint, "https://api.swarms.com", {ALLOW_ENV: ALLOWED}, "SWARMS") is None) == allowed
-    assert check_endpoint(endpoint, "https://api.swarms.com", {}, "SWARMS") is not None  # nothing allowed without it
+    refused = check_endpoint(endpoint, "https://api.swarms.com", {}, "SWARMS")  # nothing allowed without it
+    assert refused is not None
+    if "@" in endpoint:
+        assert "user:password" in refused
+    else:
+        assert f"endpoint {endpoint} is not the official SWARMS endpoint" in refused and ALLOW_ENV in refused
 
 
 @pytest.mark.parametrize("endpoint", ["https://user:pw@api.swarms.com", "http://a:b@127.0.0.1:8080/swarms"])

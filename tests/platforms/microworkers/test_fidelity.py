@@ -347,4 +347,5 @@ def test_no_plan_differs_only_by_representation(live: dict[str, Any], desired: d
     res = Resource("fake/thing/a", "Thing", "a", desired, Live("fake/thing/a", "Thing", 1, live))
     change, ops = _Fake().plan_change(res)
     assert change.actions == ["no-op"] and ops == []
-    assert _Fake().settled(res, desired) is not None
+    settled = _Fake().settled(res, desired)  # the fast path says the same as plan_change
+    assert settled is not None and (settled.address, settled.actions) == (change.address, ["no-op"])

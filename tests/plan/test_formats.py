@@ -26,7 +26,7 @@ from campaignctl.plan.model import (
     ref,
 )
 from campaignctl.plan.output import emit, write_parts
-from tests.conftest import (
+from tests.helpers import (
     CANARY,
     ROOT,
     Server,

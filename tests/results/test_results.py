@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -160,8 +161,9 @@ def test_ledger_survives_restart_and_a_torn_line(tmp_path: Path) -> None:
     with path.open("a") as f:
         f.write('{"id": "2", "rati')  # a crash mid-write
     again = Ledger(path, "p/campaign/c", "abc")
-    assert again.has(ok) is not None
-    assert again.has(RatingRow(9, "1", "OK", "", Decimal("0.10"))) is not None  # same decision, other line
+    sent = again.has(ok)  # when it was sent, from the ledger's intact line
+    assert sent is not None and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", sent), sent
+    assert again.has(RatingRow(9, "1", "OK", "", Decimal("0.10"))) == sent  # same decision, other line
     assert again.has(RatingRow(2, "1", "NOK", "changed my mind")) is None  # another decision
     assert again.has(RatingRow(2, "2", "OK")) is None
     assert Ledger(path, "p/campaign/c", "other-remote-id").has(ok) is None  # a replaced campaign

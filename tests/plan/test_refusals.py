@@ -17,7 +17,7 @@ from campaignctl.plan.json_format import to_document
 from campaignctl.plan.markdown import render_markdown
 from campaignctl.plan.model import Operation, Plan, Refusal, ResourceChange
 from campaignctl.plan.render import render_text
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 
 def change(address: str, actions: list[str], **kw: Any) -> ResourceChange:
