@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from campaignctl.config.model import Document
-from campaignctl.config.yamlload import MarkedDict
+from campaignctl.config.nodes import MarkedDict
 from campaignctl.plan.model import Operation, ResourceChange
 from campaignctl.platforms import PLATFORMS
 from campaignctl.providers.base import ExecResult, Provider
