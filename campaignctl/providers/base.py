@@ -326,7 +326,7 @@ class Provider:
         raise self._no_import()
 
     def export_documents(self, live: dict[str, Live], ctx: Any) -> list[Any]:
-        """``read_account``'s objects as :class:`campaignctl.importer.ExportedDoc` documents."""
+        """``read_account``'s objects as :class:`campaignctl.providers.export.ExportedDoc` documents."""
         raise self._no_import()
 
     def _no_import(self) -> Exception:

@@ -1085,7 +1085,7 @@ class MicroworkersProvider(Provider):
         import json
         from html.parser import HTMLParser
 
-        from ...importer import ExportedDoc
+        from ...providers.export import ExportedDoc
 
 
         class Form(HTMLParser):  # named input/textarea/select fields, as Microworkers reads them

@@ -562,7 +562,7 @@ class MicroworkersV1Provider(CampaignChanges, Provider):
 
     def export_documents(self, live: dict[str, Live], ctx: Any) -> list[Any]:
         """Import: one file per campaign, ``groups.yaml`` (hire groups) and ``blocklist.yaml``."""
-        from ...importer import ExportedDoc
+        from ...providers.export import ExportedDoc
 
         groups = sorted((o for o in live.values() if o.kind == "WorkerGroup"), key=lambda o: str(o.id))
         campaigns = sorted((o for o in live.values() if o.kind == "Campaign"),

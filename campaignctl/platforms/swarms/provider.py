@@ -667,7 +667,7 @@ class SwarmsProvider(Provider):
         import json
 
         from ... import schemas
-        from ...importer import ExportedDoc
+        from ...providers.export import ExportedDoc
 
         def key(comp: dict[str, Any]) -> str:
             return json.dumps(comp, sort_keys=True)
