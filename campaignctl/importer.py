@@ -125,7 +125,7 @@ class ImportResult:
 class Importer:
     def __init__(self, path: Path, provider: str, out: Path | None = None, parallelism: int = 8,
                  env: Mapping[str, str] | None = None, include_finished: bool = False) -> None:  # fmt: skip
-        from .session import backend_for
+        from .inputs import backend_for
 
         self.include_finished = include_finished
         self.ended = 0  # objects left out for being stopped, finished, archived or cancelled

@@ -99,8 +99,7 @@ class Prefetch:
         ms for 6,350 resources). The ids it holds are taken at once, as read (the plan's state may
         change afterwards: ``take`` then finds other ids). A local state file's parse is kept for
         the plan's own read."""
-        from .plan.builder import apply_moves, known_of
-        from .session import backend_for
+        from .inputs import apply_moves, backend_for, known_of
         from .state.local import LocalBackend
 
         try:
@@ -127,7 +126,7 @@ class Prefetch:
             self._parsed.wait()
             if self._config is None:
                 raise RuntimeError("the prefetch ended before the config was parsed")
-            from .plan.builder import wanted_of
+            from .inputs import wanted_of
 
             self._wanted = wanted_of(self._config, self._answers)
         return self._wanted[name]
@@ -137,7 +136,7 @@ class Prefetch:
         self._parsed.wait()
         if self._config is None:
             raise RuntimeError("the prefetch ended before the config was parsed")
-        from .plan.builder import moved_of
+        from .inputs import moved_of
 
         return moved_of(self._config, name)
 
@@ -240,7 +239,7 @@ class Prefetch:
             self._ready.set()
 
     async def _read_all(self, config: Config, parallelism: int) -> None:
-        from .session import make_providers, opened
+        from .inputs import make_providers, opened
 
         self._loop = asyncio.get_running_loop()
         self._main = asyncio.current_task()

@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
+from campaignctl.plan.diff import blank, same
 from campaignctl.plan.model import Plan
-from campaignctl.providers.base import Live, Provider, Resource, blank, same
+from campaignctl.providers.base import Live, Provider, Resource
 from campaignctl.sandbox import embedded
 from campaignctl.sandbox.app import Sandbox
 from campaignctl.sandbox.faults import FaultSpec

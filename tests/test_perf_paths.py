@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from campaignctl.config.yamlload import MarkedDict, load_documents
+from campaignctl.plan.diff import _deepdiff, field_changes
 from campaignctl.platforms.swarms.provider import Lanes
-from campaignctl.providers.base import _deepdiff, field_changes
 from campaignctl.transport import StreamTransport
 
 

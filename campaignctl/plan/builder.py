@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import asyncio
-import copy
 import fnmatch
 import functools
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -16,8 +15,10 @@ from typing import TYPE_CHECKING, Any
 from ..config.model import Config, Document, address_of
 from ..dag import DAG, CycleError
 from ..errors import PlanError
-from ..providers.base import Live, Provider, Resource, meaningful_changes, same
+from ..inputs import apply_moves, desired_of, known_of, wanted_of
+from ..providers.base import Live, Provider, Resource
 from ..state.base import State
+from .diff import meaningful_changes, same
 from .model import Drift, LazyMapping, Operation, Plan, ResourceChange, refs_in
 
 if TYPE_CHECKING:
@@ -41,35 +42,6 @@ def _fingerprints(live: dict[str, Live], addresses: list[str]) -> dict[str, str]
 
 def _kind_of(address: str) -> str:
     return address.split("/")[1]
-
-
-def wanted_of(config: Config, providers: Iterable[str]) -> dict[str, dict[str, str]]:
-    """What each of ``providers`` is asked to find: address -> kind of the config's resources."""
-    wanted: dict[str, dict[str, str]] = {name: {} for name in providers}
-    for address, doc in config.resources.items():
-        if doc.provider in wanted:
-            wanted[doc.provider][address] = doc.kind
-    return wanted
-
-
-def moved_of(config: Config, provider: str) -> dict[str, str]:
-    """old address -> new address of ``provider``'s resources renamed with ``movedFrom``."""
-    return {
-        address_of(doc.provider, doc.kind, doc.moved_from): address
-        for address, doc in config.resources.items() if doc.provider == provider and doc.moved_from
-    }
-
-
-def known_of(state: State, provider: str) -> dict[str, Any]:
-    """address -> remote id of ``provider``'s objects in state. An entry without id is the intent
-    of a create that never answered: it is looked for like a new object."""
-    return {a: e["id"] for a, e in state.resources.items() if e.get("provider") == provider and e.get("id") is not None}
-
-
-def desired_of(config: Config, providers: dict[str, Provider]) -> dict[str, dict[str, Any]]:
-    """address -> desired attributes of every resource of the config (providers remember what
-    their reads need of it: compute it before reading)."""
-    return {address: providers[doc.provider or ""].desired(doc, config) for address, doc in config.resources.items()}
 
 
 async def read_live(
@@ -162,24 +134,6 @@ def _addresses_in(value: Any, known: dict[str, Any]) -> set[str]:
         elif isinstance(item, list):
             stack.extend(item)
     return found
-
-
-def apply_moves(config: Config, state: State) -> tuple[State, dict[str, str]]:
-    """A copy of ``state`` where every ``movedFrom: OLD`` resource holds OLD's entry, and the moves
-    (``state`` itself when no resource moves: planning only reads it)."""
-    if not any(doc.moved_from for doc in config.resources.values()):
-        return state, {}
-    moved = State(resources=copy.deepcopy(state.resources), serial=state.serial, lineage=state.lineage)
-    moves: dict[str, str] = {}
-    for address, doc in config.resources.items():
-        if not doc.moved_from:
-            continue
-        old = address_of(doc.provider, doc.kind, doc.moved_from)
-        if old in moved.resources and address not in moved.resources and old not in config.resources:
-            entry = moved.resources.pop(old)
-            moved.resources[address] = {**entry, "name": doc.name}
-            moves[address] = old
-    return moved, moves
 
 
 def remote_ids(config: Config, state: State, moves: dict[str, str]) -> dict[str, Any]:

@@ -58,6 +58,7 @@ from ...config.model import Config, Document, address_of
 from ...errors import ApiError, Diagnostic, TransportError
 from ...http import error_json
 from ...paging import PageGuard
+from ...plan.diff import same
 from ...plan.model import Operation, ResourceChange, ref
 from ...providers.base import (
     ExecResult,
@@ -66,7 +67,6 @@ from ...providers.base import (
     NeedsReplace,
     Provider,
     Resource,
-    same,
 )
 from ...providers.schedule import check_schedule
 from . import reference
