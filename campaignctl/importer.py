@@ -33,6 +33,7 @@ import click
 import yaml
 
 from . import schemas
+from .address import kind_of
 from .config.load import SKIP_DIRS, display_path, load_config
 from .config.model import NEUTRAL_KINDS, Config
 from .errors import CampaignctlError, ConfigError
@@ -181,9 +182,8 @@ class Importer:
                 managed[(obj.kind, str(obj.id))] = address
                 for old in obj.deposed:  # left-overs the next apply removes
                     managed[(obj.kind, str(old))] = address
-            kinds = {k.lower(): k for k in provider.kinds}
             for address, remote_id in known.items():  # in state but not found: still not ours to import
-                kind = kinds.get(address.split("/")[1] if address.count("/") == 2 else "", "")
+                kind = kind_of(address, provider.kinds)
                 managed.setdefault((kind, str(remote_id)), address)
             account = await provider.read_account(managed)
         finally:

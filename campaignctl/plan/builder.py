@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from ..address import Address, kind_of, name_of
 from ..config.model import Config, Document, address_of
 from ..dag import DAG, CycleError
 from ..errors import PlanError
@@ -38,10 +39,6 @@ def fingerprint(live: Live | None) -> str:
 
 def _fingerprints(live: dict[str, Live], addresses: list[str]) -> dict[str, str]:
     return {a: fingerprint(live.get(a)) for a in addresses}
-
-
-def _kind_of(address: str) -> str:
-    return address.split("/")[1]
 
 
 async def read_live(
@@ -156,9 +153,9 @@ def _by_remote_id(value: Any, ids: dict[str, Any]) -> Any:
     if isinstance(value, str):
         if value in ids:
             return ("id", str(ids[value]))
-        tail = value.rsplit("/", 1)[-1]
-        if tail.startswith("#") and value.count("/") == 2:
-            return ("id", tail[1:])
+        parsed = Address.maybe(value)
+        if parsed is not None and parsed.remote_id is not None:
+            return ("id", parsed.remote_id)
     return value
 
 
@@ -173,7 +170,7 @@ def detect_drift(
     applied = entry.get("attrs")
     if not isinstance(applied, dict):
         return None  # adopted or created by a run that did not finish: nothing to compare with
-    kind = entry.get("kind") or _kind_of(address).capitalize()
+    kind = entry.get("kind") or kind_of(address, provider.kinds)
     if live is None:
         return Drift(address, provider.name, "deleted")
     res = Resource(address, kind, entry.get("name", ""), applied, live)
@@ -218,7 +215,7 @@ async def build_plan(
             provider = providers.get(doc.provider or "") if doc is not None else None
             if provider is None or not entry or entry.get("id") is None or address in moves:
                 continue
-            change = provider.settled(_resource(address, doc, entry, desired, found), entry.get("attrs"))
+            change = provider.settled(_resource(address, doc, entry, desired, found, provider), entry.get("attrs"))
             if change is not None:
                 settled_early[address] = (found, change)
 
@@ -248,7 +245,7 @@ async def build_plan(
         provider = providers.get(provider_name or "")
         if provider is None:
             continue
-        res = _resource(address, doc, entry, desired, live.get(address))
+        res = _resource(address, doc, entry, desired, live.get(address), provider)
         if doc is not None and entry.get("id") is not None and address not in moves:
             settled = provider.settled(res, entry.get("attrs"))
             if settled is not None:  # as applied, as desired: a no-op without drift
@@ -297,7 +294,7 @@ async def build_plan(
         created_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         balances=balances,
         drift=drift,
-        managed=dict(Counter(state.resources[a].get("kind") or _kind_of(a).capitalize() for a in known_addresses)),
+        managed=dict(Counter(_state_kind(a, state.resources[a], providers) for a in known_addresses)),
         configured=len(config.resources),
     )
     # a commitment over a balance is a refusal of apply (plan.safety), listed by plan with the others
@@ -314,13 +311,22 @@ def _reconcile_in_flight(address: str, state: State, providers: dict[str, Provid
         state.resources[address] = reconcile(address, entry, live, provider)
 
 
-def _resource(address: str, doc: Document | None, entry: dict[str, Any], desired: dict[str, dict[str, Any]], live: Live | None) -> Resource:
+def _state_kind(address: str, entry: dict[str, Any], providers: dict[str, Provider]) -> str:
+    """The kind of a state entry: as recorded, else as its address and provider spell it."""
+    provider = providers.get(entry.get("provider") or "")
+    return entry.get("kind") or kind_of(address, provider.kinds if provider is not None else ())
+
+
+def _resource(
+    address: str, doc: Document | None, entry: dict[str, Any], desired: dict[str, dict[str, Any]], live: Live | None,
+    provider: Provider,
+) -> Resource:
     """What a provider plans for ``address``: its document (None once removed from the config),
     state entry, desired attributes and live object."""
     return Resource(
         address=address,
-        kind=doc.kind if doc else entry.get("kind", _kind_of(address).capitalize()),
-        name=doc.name if doc else entry.get("name", address.rsplit("/", 1)[-1]),
+        kind=doc.kind if doc else entry.get("kind") or kind_of(address, provider.kinds),
+        name=doc.name if doc else entry.get("name", name_of(address)),
         desired=desired.get(address),
         live=live,
         protect=doc.protect if doc else bool(entry.get("protect")),

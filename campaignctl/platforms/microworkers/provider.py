@@ -54,6 +54,7 @@ from typing import Any, ClassVar
 
 import httpx
 
+from ...address import kind_of
 from ...config.model import Config, Document, address_of
 from ...errors import ApiError, Diagnostic, TransportError
 from ...http import error_json
@@ -143,7 +144,7 @@ def _num(value: Any) -> Any:
 
 
 def _kind_of(address: str) -> str:
-    return address.split("/")[1].capitalize()
+    return kind_of(address, MicroworkersProvider.kinds)
 
 
 class MicroworkersProvider(Provider):

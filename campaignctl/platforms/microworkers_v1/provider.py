@@ -55,6 +55,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any, ClassVar
 
+from ...address import kind_of
 from ...config.model import Config, Document, address_of
 from ...errors import ApiError, Diagnostic
 from ...plan.model import FieldChange, Operation, ResourceChange, ref
@@ -93,7 +94,7 @@ BODY_DECIDES = tuple(s for s in range(400, 500) if s != 429)
 
 
 def _kind_of(address: str) -> str:
-    return {"campaign": "Campaign", "workergroup": "WorkerGroup", "blocklist": "Blocklist"}.get(address.split("/")[1], "")
+    return kind_of(address, MicroworkersV1Provider.kinds)
 
 
 class MicroworkersV1Provider(CampaignChanges, Provider):

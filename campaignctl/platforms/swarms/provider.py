@@ -34,6 +34,7 @@ from typing import Any, ClassVar
 
 import httpx
 
+from ...address import kind_of
 from ...config.load import resolve_component
 from ...config.model import Config, Document, address_of
 from ...errors import ApiError, Diagnostic
@@ -817,5 +818,4 @@ class SwarmsProvider(Provider):
 def address_kind(address: str | None) -> str | None:
     if not address:
         return None
-    parts = address.split("/")
-    return parts[1].capitalize() if len(parts) == 3 else None
+    return kind_of(address, SwarmsProvider.kinds) or None
