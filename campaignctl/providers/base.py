@@ -5,9 +5,14 @@ The planner owns the flow; a provider answers platform questions:
 - offline: ``check`` (platform rules beyond the JSON Schema) and ``desired`` (a document's spec
   normalised to the shape ``read`` produces, references as addresses);
 - online: ``read`` (live objects it manages, normalised), ``create_ops`` / ``update_ops`` /
-  ``delete_ops`` (a resource diff -> API operations; ``update_ops`` raises :class:`NeedsReplace`
-  or :class:`Impossible` when the platform cannot change a field in place) and ``execute`` (one
-  operation against the API).
+  ``delete_ops`` (a resource diff -> API operations) and ``execute`` (one operation against the API).
+
+Whether a changed field is updated in place or forces a replacement is declared, not decided by
+the provider: ``field_policy`` (kind -> field -> rule, see :mod:`.fields`), read by the planning
+template here (``plan_change``), which no provider overrides; a provider adds its notes to a
+planned change through the ``annotate`` hook. ``update_ops`` raises :class:`Impossible` when the
+values (not the fields) make a change impossible, and :class:`NeedsReplace` only where they (not
+the fields) need a new object: fewer positions, a lifecycle state that cannot be left.
 """
 from __future__ import annotations
 
@@ -28,6 +33,7 @@ from ..origin import check_endpoint, header_problem
 from ..plan.diff import meaningful_changes, same
 from ..plan.model import Operation, ResourceChange
 from ..transport import AppTransport
+from .fields import REPLACE_HOW, Policy, decide, reads_published
 
 
 @dataclass
@@ -48,7 +54,7 @@ class Live:
 
 
 class NeedsReplace(Exception):
-    """The platform cannot change these fields in place: the object must be replaced."""
+    """The values of a change (not its fields: those are ``field_policy``'s) need a new object."""
 
 
 class Impossible(Exception):
@@ -101,6 +107,9 @@ class Provider:
     prefetchable: ClassVar[bool] = False
     #: attributes ``read`` and ``balance`` set on the provider, which a prefetched read hands over
     read_attributes: ClassVar[tuple[str, ...]] = ()
+    #: kind -> spec field -> how it changes (:mod:`.fields`); a kind's ``"*"`` is every other
+    #: field, an absent one changes in place
+    field_policy: ClassVar[Policy] = {}
 
     def __init__(self, doc: Document, config_root: Path, env: Mapping[str, str] | None = None) -> None:
         self.doc = doc
@@ -307,6 +316,27 @@ class Provider:
 
         return CampaignctlError(f"import is not supported for provider type {self.type} (provider {self.name!r})")
 
+    # -- planning hooks --------------------------------------------------------------------
+    def published(self, res: Resource) -> bool:
+        """Whether the live object is published/running: the rules ``by(..., published=...)`` of
+        ``field_policy`` then apply (asked only of a kind that has such a rule)."""
+        return False
+
+    def replacement_reason(self, res: Resource, fields: list[str]) -> str:
+        """Why changing ``fields`` (which force a replacement, by ``field_policy``) replaces the
+        object, as the plan says it. Raise :class:`Impossible` when a replacement is no answer
+        either (the plan reports the error)."""
+        return f"{', '.join(fields)} cannot change in place: a new {res.kind.lower()} is created, then the old one is removed"
+
+    def immutable_reason(self, res: Resource, fields: list[str]) -> str:
+        """The error of a change to ``fields``, which cannot change (by ``field_policy``)."""
+        return f"{', '.join(fields)} of a {res.kind.lower()} cannot change"
+
+    def annotate(self, res: Resource, change: ResourceChange, ops: list[Operation]) -> None:
+        """Add the provider's notes to the change the template planned (warnings, errors, fields
+        shown another way); called for every resource, no-op changes too, before the operations
+        are chained."""
+
     # -- planning template -----------------------------------------------------------------
     def op(self, address: str, action: str, call: str, **kwargs: Any) -> Operation:
         return Operation(id=f"{address}#{action}", address=address, provider=self.name, action=action, call=call, **kwargs)
@@ -330,31 +360,40 @@ class Provider:
         compared, is what is desired and what was last applied (``applied``: so no drift either),
         no other object carries its address, no field is ignored -- else None: then the plan asks
         ``plan_change`` (and looks for drift). What ``plan_change`` gives such a resource, with one
-        ``comparable`` instead of two, for the thousands of a plan that changes little. None for
-        a provider whose ``plan_change`` is its own."""
+        ``comparable`` instead of two, for the thousands of a plan that changes little; the
+        provider's ``annotate`` notes it as it would the other."""
         live, desired = res.live, res.desired
-        if (
-            type(self).plan_change is not Provider.plan_change or live is None or desired is None or live.deposed
-            or res.ignore_changes or not same(applied, desired)
-        ):  # fmt: skip
+        if live is None or desired is None or live.deposed or res.ignore_changes or not same(applied, desired):
             return None
         try:
             if not same(self.comparable(res), desired):
                 return None
         except (KeyError, TypeError, AttributeError):  # detect_drift's fallback: the long way
             return None
-        return self._finish(self._no_op(res), [])[0]
+        change = self._no_op(res)
+        self.annotate(res, change, [])
+        return self._finish(change, [])[0]
 
     def plan_change(self, res: Resource) -> tuple[ResourceChange, list[Operation]]:
-        kind, live, desired = res.kind, res.live, res.desired
+        """The change of one address and its operations: create, delete, update in place or
+        replace, as ``field_policy`` says of the changed fields. Not overridden: see ``annotate``."""
+        try:
+            change, ops = self._plan(res)
+        except Impossible as exc:  # from create_ops: checks against the platform's live configuration
+            change = self._no_op(res)
+            change.actions = ["create"] if res.live is None else ["create", "delete"]
+            change.errors.append(str(exc))
+            ops = []
+        self.annotate(res, change, ops)
+        return self._finish(change, ops)
+
+    def _plan(self, res: Resource) -> tuple[ResourceChange, list[Operation]]:
+        live, desired = res.live, res.desired
         change = self._no_op(res)
         ops: list[Operation] = []
         if live is None and desired is not None:
             change.actions = ["create"]
-            try:
-                ops = self.create_ops(res)
-            except Impossible as exc:
-                change.errors.append(str(exc))
+            ops = self.create_ops(res)
         elif desired is None and live is not None:
             change.actions = ["delete"]
             try:
@@ -371,21 +410,7 @@ class Provider:
             if not same(current, desired):
                 change.fields = meaningful_changes(current, desired)
                 changed = {f.path.split("[", 1)[0].split(".", 1)[0] for f in change.fields}
-                try:
-                    ops = self.update_ops(res, changed)
-                    change.actions = ["update"]
-                except NeedsReplace as exc:
-                    change.actions = ["create", "delete"]
-                    change.reasons.append(str(exc))
-                    for f in change.fields:
-                        f.how = "forces replacement"
-                    fresh = Resource(res.address, kind, res.name, desired, None, res.protect)
-                    ops = self.create_ops(fresh) + self.delete_ops(res, live.id, deposed=True)
-                except Impossible as exc:
-                    change.actions = ["update"]
-                    change.errors.append(str(exc))
-                    for f in change.fields:
-                        f.how = "impossible"
+                ops = self._plan_update(res, change, changed)
         if live is not None and live.deposed:
             for old in live.deposed:
                 ops += self.delete_ops(res, old, deposed=True)
@@ -395,7 +420,38 @@ class Provider:
             )
             if change.actions == ["no-op"]:
                 change.actions = ["update"]
-        return self._finish(change, ops)
+        return change, ops
+
+    def _plan_update(self, res: Resource, change: ResourceChange, changed: set[str]) -> list[Operation]:
+        """An update in place, a replacement (naming the fields that force it) or an error."""
+        policy = type(self).field_policy
+        decision = decide(policy, res.kind, changed, reads_published(policy, res.kind) and self.published(res))
+        change.actions = ["update"]
+        try:
+            if decision.immutable:
+                raise Impossible(self.immutable_reason(res, decision.immutable))
+            if decision.replace:
+                return self._replace(res, change, self.replacement_reason(res, decision.replace), decision.replace)
+            return self.update_ops(res, changed)
+        except NeedsReplace as exc:  # the values need a new object: every changed field forces it
+            return self._replace(res, change, str(exc), [f.path for f in change.fields])
+        except Impossible as exc:
+            change.actions = ["update"]
+            change.errors.append(str(exc))
+            for f in change.fields:
+                f.how = "impossible"
+            return []
+
+    def _replace(self, res: Resource, change: ResourceChange, reason: str, forcing: list[str]) -> list[Operation]:
+        assert res.live is not None
+        change.actions = ["create", "delete"]
+        change.reasons.append(reason)
+        top = set(forcing)
+        for f in change.fields:
+            if f.path in top or f.path.split("[", 1)[0].split(".", 1)[0] in top:
+                f.how = REPLACE_HOW
+        fresh = Resource(res.address, res.kind, res.name, res.desired, None, res.protect)
+        return self.create_ops(fresh) + self.delete_ops(res, res.live.id, deposed=True)
 
     @staticmethod
     def _finish(change: ResourceChange, ops: list[Operation]) -> tuple[ResourceChange, list[Operation]]:

@@ -69,6 +69,7 @@ from ...providers.base import (
     Provider,
     Resource,
 )
+from ...providers.fields import REPLACE, Policy, by, each
 from ...providers.schedule import check_schedule
 from . import reference
 from .rows import (
@@ -157,6 +158,19 @@ class MicroworkersProvider(Provider):
     official_endpoint = "https://ttv.microworkers.com/api/v2"
     platform_name = "Microworkers API v2"
     error_parser = staticmethod(mw_error)
+    #: a template is replaced in full (PUT); a campaign's FIXED fields are not PATCH fields, so
+    #: they need a new campaign; more positions or task rows are added by their own calls
+    field_policy: ClassVar[Policy] = {
+        "Template": {"*": by("PUT /templates/{id}")},
+        "Campaign": {
+            **each(FIXED, REPLACE),
+            **each(PATCHABLE, by("PATCH")),
+            "groupId": by("PATCH"),
+            "tasks": by("add-tasks"),
+            "availablePositions": by("add-positions"),
+            "state": by("lifecycle"),
+        },
+    }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -605,18 +619,11 @@ class MicroworkersProvider(Provider):
         return attrs
 
     # -- planning --------------------------------------------------------------------------
-    def plan_change(self, res: Resource) -> tuple[ResourceChange, list[Operation]]:
-        try:
-            change, ops = super().plan_change(res)
-        except Impossible as exc:  # from create_ops (plan-time checks against live configuration)
-            change = ResourceChange(
-                address=res.address, provider=self.name, kind=res.kind, name=res.name,
-                actions=["create"] if res.live is None else ["create", "delete"],
-                before=res.live.attrs if res.live else None, after=res.desired,
-                remote_id=res.live.id if res.live else None, protect=res.protect,
-            )  # fmt: skip
-            change.errors.append(str(exc))
-            return change, []
+    def replacement_reason(self, res: Resource, fields: list[str]) -> str:
+        return (f"Microworkers cannot change {', '.join(fields)} of a started campaign (not a PATCH field): "
+                "a new campaign is created, then the old one is stopped")
+
+    def annotate(self, res: Resource, change: ResourceChange, ops: list[Operation]) -> None:
         if res.kind == "Campaign" and res.desired is not None and change.actions != ["no-op"]:
             change.warnings += self._unreadable
         if res.live is not None and res.live.raw.get("rows_unknown"):
@@ -632,7 +639,6 @@ class MicroworkersProvider(Provider):
             change.fields[at:at + 1] = rows or [digest]
         elif change.actions == ["create"] and res.address in self._rows:  # the rows a new campaign uploads
             change.fields = row_changes(self._rows[res.address], {}, {}, "update")
-        return change, ops
 
     def _cost(self, payment: float, positions: int) -> float:
         return round(float(payment) * positions * (1 + self.fee), 4)
@@ -707,12 +713,6 @@ class MicroworkersProvider(Provider):
             if d.get("questions") is not None:
                 body["questions"] = d["questions"]
             return [self.op(address, "update", "PUT /templates/{id}", target=live.id, payload={"body": body})]
-        fixed = sorted(changed & set(FIXED))
-        if fixed:
-            raise NeedsReplace(
-                f"Microworkers cannot change {', '.join(fixed)} of a started campaign (not a PATCH field): "
-                "a new campaign is created, then the old one is stopped"
-            )
         coll = COLLECTION[d["type"]]
         ops: list[Operation] = []
         patch = sorted(changed & (set(PATCHABLE) | ({"groupId"} if d["type"] == "hire-group" else set())))

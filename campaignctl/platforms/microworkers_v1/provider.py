@@ -61,7 +61,7 @@ from ...errors import ApiError, Diagnostic
 from ...plan.model import FieldChange, Operation, ResourceChange, ref
 from ...providers.base import ExecResult, Live, Provider, Resource
 from ..microworkers import reference
-from .plan import EXCLUDE_LIST, CampaignChanges
+from .plan import EXCLUDE_LIST, FIELD_POLICY, CampaignChanges
 from .read import (
     ADMIN_STATUSES,
     LIST,
@@ -107,6 +107,7 @@ class MicroworkersV1Provider(CampaignChanges, Provider):
     official_endpoint = "https://api.microworkers.com"
     platform_name = "Microworkers API v1"
     error_parser = staticmethod(v1_error)
+    field_policy = FIELD_POLICY
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -364,14 +365,14 @@ class MicroworkersV1Provider(CampaignChanges, Provider):
         return None  # v1 has no balance endpoint
 
     # -- planning --------------------------------------------------------------------------
-    def plan_change(self, res: Resource) -> tuple[ResourceChange, list[Operation]]:
+    def annotate(self, res: Resource, change: ResourceChange, ops: list[Operation]) -> None:
         if res.kind == "WorkerGroup" and res.live is None and res.desired is not None:
-            change = ResourceChange(res.address, self.name, res.kind, res.name, ["no-op"], after=res.desired)
+            # a hire group exists on the account already: one not found is an error, never a create
+            change.actions = ["no-op"]
             change.errors += self.catalog.group_problems(res.desired["groupId"]) or [
                 f"hire group {res.desired['groupId']} was not found in groups_list"
             ]
-            return change, []
-        change, ops = super().plan_change(res)
+            return
         warnings, errors = self._notes.pop(res.address, ([], []))
         if res.desired is not None and res.kind in ("Campaign", "WorkerGroup") and change.actions != ["no-op"]:
             warnings = [*self.catalog.unreadable, *warnings]
@@ -386,7 +387,6 @@ class MicroworkersV1Provider(CampaignChanges, Provider):
                 FieldChange("workers", None, sorted(after - before)) if after - before else None,
                 FieldChange("workers", sorted(before - after), None) if before - after else None,
             ) if f]  # fmt: skip
-        return change, ops
 
     def _catalog_problems(self, res: Resource, creates: bool, changed: set[str]) -> list[str]:
         d = res.desired or {}

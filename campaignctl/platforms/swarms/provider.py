@@ -49,6 +49,7 @@ from ...providers.base import (
     Provider,
     Resource,
 )
+from ...providers.fields import IMMUTABLE, REPLACE, Policy, by
 from ...providers.schedule import check_schedule, schedule_of, to_utc
 
 log = logging.getLogger(__name__)
@@ -177,6 +178,15 @@ class SwarmsProvider(Provider):
     error_parser = staticmethod(swarms_error)
     prefetchable = True
     read_attributes = ("commission",)
+    #: SWARMS keeps a published campaign, and the jobs and tasks it holds, read-only (``readOnly``:
+    #: "indicates whether the resource can be modified"), relations too: a published campaign is
+    #: replaced, a job or task of one cannot change
+    field_policy: ClassVar[Policy] = {
+        "Campaign": {"*": by("PUT /campaigns/{id}", published=REPLACE), "jobs": by("set-jobs", published=REPLACE),
+                     "state": by("lifecycle")},
+        "Job": {"*": by("PUT /jobs/{id}", published=IMMUTABLE), "tasks": by("set-tasks", published=IMMUTABLE)},
+        "Task": {"*": by("PUT /tasks/{id}", published=IMMUTABLE)},
+    }  # fmt: skip
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -540,6 +550,22 @@ class SwarmsProvider(Provider):
             ops += self._lifecycle(res, "unpublished", d.get("state", "unpublished"))
         return ops
 
+    def published(self, res: Resource) -> bool:
+        live = res.live
+        assert live is not None
+        return live.read_only or (res.kind == "Campaign" and live.status != "unpublished")
+
+    def replacement_reason(self, res: Resource, fields: list[str]) -> str:
+        status = res.live.status if res.live is not None else None
+        if status in ("cancelled", "finished") and fields == ["jobs"]:
+            raise Impossible(f"the campaign is {status}: its jobs can no longer change")
+        return (f"the campaign is published (state {status}) and SWARMS keeps published campaigns read-only; "
+                f"changing {', '.join(fields)} needs a new campaign (the old one is cancelled)")
+
+    def immutable_reason(self, res: Resource, fields: list[str]) -> str:
+        return (f"the {res.kind.lower()} is read-only on SWARMS (it belongs to a published campaign); "
+                f"{', '.join(fields)} cannot change while that campaign runs")
+
     def update_ops(self, res: Resource, changed: set[str]) -> list[Operation]:
         live, d = res.live, res.desired or {}
         assert live is not None
@@ -547,25 +573,10 @@ class SwarmsProvider(Provider):
         coll = COLLECTION[kind]
         ops: list[Operation] = []
         relation = {"Job": "tasks", "Campaign": "jobs"}.get(kind)
-        fields = changed - {"state"}  # the relation too: readOnly "indicates whether the resource can be modified"
-        if fields:
-            if kind == "Campaign" and live.status in ("cancelled", "finished") and fields == {relation}:
-                raise Impossible(f"the campaign is {live.status}: its jobs can no longer change")
-            if kind == "Campaign" and (live.status != "unpublished" or live.read_only):
-                raise NeedsReplace(
-                    f"the campaign is published (state {live.status}) and SWARMS keeps published campaigns read-only; "
-                    f"changing {', '.join(sorted(fields))} needs a new campaign (the old one is cancelled)"
-                )
-            if live.read_only:
-                raise Impossible(
-                    f"the {kind.lower()} is read-only on SWARMS (it belongs to a published campaign); "
-                    f"{', '.join(sorted(fields))} cannot change while that campaign runs"
-                )
+        fields = changed - {"state"}
         if fields - {relation}:
             ops.append(self.op(address, "update", f"PUT /{coll}/{{id}}", target=live.id, payload=self._body(res)))
-        if relation and relation in changed:
-            if kind == "Campaign" and live.status in ("cancelled", "finished"):
-                raise Impossible(f"the campaign is {live.status}: its jobs can no longer change")
+        if relation and relation in changed:  # (the policy replaces a published campaign first)
             cost = self._added_jobs_cost(res) if kind == "Campaign" else 0.0
             ops.append(self.op(address, f"set-{relation}", f"PUT /{coll}/{{id}}/{relation}", target=live.id,
                                payload=[ref(x) for x in d.get(relation, [])], cost=cost))  # fmt: skip
