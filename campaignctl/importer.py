@@ -38,7 +38,7 @@ from .config.load import SKIP_DIRS, display_path, load_config
 from .config.model import NEUTRAL_KINDS, Config
 from .errors import CampaignctlError, ConfigError
 from .providers import provider_class
-from .providers.base import Live, Provider, Resource
+from .providers.base import Live, Provider, ReadInputs, Resource
 from .providers.export import ExportContext, ExportedDoc, slugify
 from .session import run
 
@@ -167,7 +167,7 @@ class Importer:
         for address, doc in config.resources_of(self.provider_name).items():
             provider.desired(doc, config)  # some providers learn names/titles to adopt by from desired()
             wanted[address] = doc.kind
-        return await provider.read(known, wanted)
+        return await provider.read(ReadInputs(known, wanted))
 
     def _known(self, state: Any) -> dict[str, Any]:
         return {a: e.get("id") for a, e in state.resources.items() if e.get("provider") == self.provider_name}

@@ -12,7 +12,7 @@ from typing import Any
 
 from .config.model import Config, address_of
 from .providers import provider_class
-from .providers.base import Provider
+from .providers.base import Provider, ReadInputs
 from .state.base import State, StateBackend
 from .state.local import LocalBackend
 
@@ -51,7 +51,6 @@ def make_providers(config: Config, env: Mapping[str, str] | None = None) -> dict
         cls = provider_class(doc.spec["type"])
         assert cls is not None  # validated
         out[name] = cls(doc, config.root, env)
-        out[name].moved = moved_of(config, name)
     return out
 
 
@@ -118,3 +117,16 @@ def apply_moves(config: Config, state: State) -> tuple[State, dict[str, str]]:
             moved.resources[address] = {**entry, "name": doc.name}
             moves[address] = old
     return moved, moves
+
+
+def read_inputs(config: Config, state: State, provider: str, known: Mapping[str, Any], wanted: Mapping[str, str]) -> ReadInputs:
+    """What the read of ``provider`` is given: ``known`` and ``wanted`` (:func:`known_of`,
+    :func:`wanted_of`), the attributes and records state holds of its objects, its renames."""
+    mine = [(a, e) for a, e in state.resources.items() if e.get("provider") == provider]
+    return ReadInputs(
+        known=known,
+        wanted=wanted,
+        applied={a: e.get("attrs") for a, e in mine},
+        recorded={a: e["recorded"] for a, e in mine if isinstance(e.get("recorded"), dict)},
+        moved=moved_of(config, provider),
+    )

@@ -332,7 +332,6 @@ class _Fake(Provider):
 
     def __init__(self) -> None:  # no document, no client: only the planning template
         self.name = "fake"
-        self.applied = {}
 
     def update_ops(self, res: Resource, changed: set[str]) -> list[Any]:
         raise AssertionError(f"an update planned for {changed}")

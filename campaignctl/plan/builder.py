@@ -16,7 +16,7 @@ from ..address import Address, kind_of, name_of
 from ..config.model import Config, Document, address_of
 from ..dag import DAG, CycleError
 from ..errors import PlanError
-from ..inputs import apply_moves, desired_of, known_of, wanted_of
+from ..inputs import apply_moves, desired_of, known_of, read_inputs, wanted_of
 from ..providers.base import Live, Provider, Resource
 from ..state.base import State
 from .diff import meaningful_changes, same
@@ -59,9 +59,6 @@ async def read_live(
 
     async def one(name: str, provider: Provider) -> tuple[dict[str, Live], float | None]:
         known = known_of(state, name)
-        provider.applied = {a: e.get("attrs") for a, e in state.resources.items() if e.get("provider") == name}
-        provider.recorded = {a: e["recorded"] for a, e in state.resources.items()
-                             if e.get("provider") == name and isinstance(e.get("recorded"), dict)}  # fmt: skip
         mine = None
         if only is not None:
             mine = {a for a in only if a in wanted[name] or state.resources.get(a, {}).get("provider") == name}
@@ -71,8 +68,9 @@ async def read_live(
             taken = await prefetch.take(provider, known, wanted[name], early)
             if taken is not None:
                 return taken
+        inputs = read_inputs(config, state, name, known, wanted[name])
         try:
-            live, balance = await asyncio.gather(provider.read(known, wanted[name], only=mine), provider.balance())
+            live, balance = await asyncio.gather(provider.read(inputs, only=mine), provider.balance())
         except (AttributeError, IndexError, KeyError, TypeError, ValueError) as exc:
             # the providers read replies of a known shape; a platform answering another one (a list
             # for an object, null for an id...) is the platform's error, said as such, not a traceback
@@ -173,7 +171,7 @@ def detect_drift(
     kind = entry.get("kind") or kind_of(address, provider.kinds)
     if live is None:
         return Drift(address, provider.name, "deleted")
-    res = Resource(address, kind, entry.get("name", ""), applied, live)
+    res = Resource(address, kind, entry.get("name", ""), applied, live, applied=applied)
     try:
         current = dict(provider.comparable(res))
     except (KeyError, TypeError, AttributeError):
@@ -331,6 +329,7 @@ def _resource(
         live=live,
         protect=doc.protect if doc else bool(entry.get("protect")),
         ignore_changes=doc.ignore_changes if doc else [],
+        applied=entry.get("attrs"),
     )
 
 

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import httpx
 
@@ -61,6 +61,35 @@ class Impossible(Exception):
     """The platform cannot make this change at all; the plan reports it as an error."""
 
 
+class FinalSink(Protocol):
+    """Where a whole read puts the live objects that are final before it ends (a list that names no
+    others, read to its last page): the reader's output, which the caller takes elsewhere (the
+    prefetch hands them to the plan's loop); each at most once, the same objects the read returns."""
+
+    def put(self, lives: dict[str, Live]) -> None: ...
+
+
+@dataclass
+class ReadInputs:
+    """What a read is asked and what it may need to know, passed in by its caller (the planner,
+    the prefetch, the importer): never set on the provider, so a read depends on nothing else."""
+
+    #: address -> remote id, from state
+    known: Mapping[str, Any]
+    #: address -> kind, from the config
+    wanted: Mapping[str, str]
+    #: address -> attributes the last apply recorded (state)
+    applied: Mapping[str, Any] = field(default_factory=dict)
+    #: address -> what applies recorded of calls they made beside the attributes (an operation's
+    #: ``payload["recorded"]``, see campaignctl.apply)
+    recorded: Mapping[str, dict[str, Any]] = field(default_factory=dict)
+    #: old address -> the address the config now gives the object (its ``movedFrom``): an object
+    #: whose marker still names the old address is the renamed one
+    moved: Mapping[str, str] = field(default_factory=dict)
+    #: live objects final before the read ends go here too (None: nobody takes them early)
+    finals: FinalSink | None = None
+
+
 @dataclass
 class ExecResult:
     id: Any = None  # remote id of an object a create made
@@ -77,6 +106,8 @@ class Resource:
     live: Live | None
     protect: bool = False
     ignore_changes: list[str] = field(default_factory=list)
+    #: the attributes the last apply recorded (state), for a provider that compares by them
+    applied: Any = None
 
 
 class Provider:
@@ -102,8 +133,9 @@ class Provider:
     header_credentials: ClassVar[frozenset[str]] = frozenset({"token", "apiKey"})
     error_parser: ClassVar[ErrorParser] = staticmethod(default_error_parser)
     request_id_header: ClassVar[str] = "X-Request-ID"
-    #: ``read`` depends only on its arguments (not on ``desired`` having run): a plan may start it
-    #: before the config is fully checked (campaignctl.prefetch)
+    #: ``read`` depends only on its inputs' ``known``, ``wanted`` and ``moved`` (not on ``desired``
+    #: having run, nor on ``applied``/``recorded``): a plan may start it before the config is
+    #: fully checked (campaignctl.prefetch)
     prefetchable: ClassVar[bool] = False
     #: attributes ``read`` and ``balance`` set on the provider, which a prefetched read hands over
     read_attributes: ClassVar[tuple[str, ...]] = ()
@@ -122,19 +154,6 @@ class Provider:
         self.timeout = float(self.spec.get("timeout", 30))
         self.max_response_bytes = int(self.spec.get("maxResponseBytes", DEFAULT_MAX_RESPONSE_BYTES))
         self._client: ApiClient | None = None
-        #: address -> attributes the last apply recorded (state), set by the planner before ``read``
-        self.applied: dict[str, Any] = {}
-        #: address -> what applies recorded of calls they made beside the attributes (an operation's
-        #: ``payload["recorded"]``, see campaignctl.apply), set by the planner before ``read``
-        self.recorded: dict[str, dict[str, Any]] = {}
-        #: old address -> the address the config now gives the object (its ``movedFrom``): an object
-        #: whose marker still names the old address is the renamed one (``plan.builder.moved_of``)
-        self.moved: Mapping[str, str] = {}
-        #: set by a caller of a whole ``read``: called with live objects that are final before the
-        #: read ends (those of a list that names no others, read to its last page), for the
-        #: caller to plan them while the rest is read (``settled``, which must not depend on what
-        #: the rest of the read sets); each at most once, the same objects the read then returns
-        self.on_final: Callable[[dict[str, Live]], None] | None = None
 
     # -- connection ------------------------------------------------------------------------
     @property
@@ -246,9 +265,9 @@ class Provider:
         raise NotImplementedError
 
     # -- online ----------------------------------------------------------------------------
-    async def read(self, known: dict[str, Any], wanted: dict[str, str], only: set[str] | None = None) -> dict[str, Live]:
-        """Live objects for the addresses in ``known`` (address -> remote id, from state) and
-        ``wanted`` (address -> kind, from the config), found by id or by the address marker.
+    async def read(self, inputs: ReadInputs, only: set[str] | None = None) -> dict[str, Live]:
+        """Live objects for the addresses in ``inputs.known`` (address -> remote id, from state) and
+        ``inputs.wanted`` (address -> kind, from the config), found by id or by the address marker.
 
         ``only``: the addresses the caller needs (None: all). A provider may then read less, as long
         as what it returns for those addresses is what the whole read returns (its ``read`` says
@@ -262,7 +281,7 @@ class Provider:
     async def lookup(self, address: str, kind: str) -> Any | None:
         """The remote id of the object claiming ``address`` (its marker, or its exact title where the
         platform has no marker), or None. Used after a create went unanswered."""
-        live = (await self.read({}, {address: kind})).get(address)
+        live = (await self.read(ReadInputs({}, {address: kind}))).get(address)
         return live.id if live is not None else None
 
     async def confirm(self, op: Operation) -> bool | None:
@@ -450,7 +469,7 @@ class Provider:
         for f in change.fields:
             if f.path in top or f.path.split("[", 1)[0].split(".", 1)[0] in top:
                 f.how = REPLACE_HOW
-        fresh = Resource(res.address, res.kind, res.name, res.desired, None, res.protect)
+        fresh = Resource(res.address, res.kind, res.name, res.desired, None, res.protect, applied=res.applied)
         return self.create_ops(fresh) + self.delete_ops(res, res.live.id, deposed=True)
 
     @staticmethod

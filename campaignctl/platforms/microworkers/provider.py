@@ -50,6 +50,7 @@ import asyncio
 import logging
 import re
 import time
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import httpx
@@ -67,6 +68,7 @@ from ...providers.base import (
     Live,
     NeedsReplace,
     Provider,
+    ReadInputs,
     Resource,
 )
 from ...providers.fields import REPLACE, Policy, by, each
@@ -385,10 +387,11 @@ class MicroworkersProvider(Provider):
         )
         return templates, basic, hire
 
-    def _lists_needed(self, known: dict[str, Any], wanted: dict[str, str]) -> set[str]:
+    def _lists_needed(self, inputs: ReadInputs) -> set[str]:
         """The lists a plan reads: templates when the config or state holds a Template; the
         campaigns of each type the config or state holds (both for a state entry whose type state
         does not say)."""
+        known, wanted = inputs.known, inputs.wanted
         needed: set[str] = set()
         for address in set(known) | set(wanted):
             kind = _kind_of(address)
@@ -396,22 +399,23 @@ class MicroworkersProvider(Provider):
                 needed.add("Template")
             elif kind == "Campaign":
                 desired = (self._desired.get(address) or {}).get("type") if address in wanted else None
-                applied = (self.applied.get(address) or {}).get("type")
+                applied = (inputs.applied.get(address) or {}).get("type")
                 needed |= {t for t in (desired, applied) if t in COLLECTION}
                 if address in known and applied not in COLLECTION:
                     needed |= set(COLLECTION)
         return needed
 
-    async def _campaigns_by_id(self, known: dict[str, Any], wanted: dict[str, str], only: set[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]] | None:
+    async def _campaigns_by_id(self, inputs: ReadInputs, only: set[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]] | None:
         """(basic, hire-group) campaigns of ``only`` that state knows, one ``GET`` each, in place of
         the two lists: ``read`` then matches them as it matches the lists (a known campaign is only
         ever found by its id, so one gone or archived is simply absent). None when a campaign of
         ``only`` the config wants has no state id (found by its title among all) or the GETs would
         outnumber the list pages (estimated from state: a page per 100 campaigns of each type, at
         least one)."""
+        known, wanted = inputs.known, inputs.wanted
         if any(a in wanted and a not in known and _kind_of(a) == "Campaign" for a in only):
             return None
-        types = {a: (self.applied.get(a) or self._desired.get(a) or {}).get("type", "basic")
+        types = {a: (inputs.applied.get(a) or self._desired.get(a) or {}).get("type", "basic")
                  for a in known if _kind_of(a) == "Campaign"}  # fmt: skip
         size = min(self.page_size, 100)
         pages = sum(max(1, -(-sum(1 for t in types.values() if t == kind) // size)) for kind in COLLECTION)
@@ -434,12 +438,13 @@ class MicroworkersProvider(Provider):
         read = [r for r in await asyncio.gather(*(one(a) for a in targets)) if r is not None]
         return [obj for kind, obj in read if kind == "basic"], [obj for kind, obj in read if kind == "hire-group"]
 
-    async def read(self, known: dict[str, Any], wanted: dict[str, str], only: set[str] | None = None) -> dict[str, Live]:
+    async def read(self, inputs: ReadInputs, only: set[str] | None = None) -> dict[str, Live]:
         """Templates by state id or exact title, campaigns by state id or exact title (the two lists),
         and the task rows of unique-task campaigns when needed. With ``only``, its campaigns may be
         read by id instead (:meth:`_campaigns_by_id`); templates and reference data are read whole."""
-        needed = self._lists_needed(known, wanted)
-        by_id_read = await self._campaigns_by_id(known, wanted, only) if only is not None else None
+        known, wanted = inputs.known, inputs.wanted
+        needed = self._lists_needed(inputs)
+        by_id_read = await self._campaigns_by_id(inputs, only) if only is not None else None
         if by_id_read is None:
             templates, basic, hire = await self._account_lists(needed)
         else:
@@ -464,7 +469,7 @@ class MicroworkersProvider(Provider):
         for kind, obj in campaigns:
             address = by_id.get(("Campaign", str(obj["id"])))
             if address is not None:
-                found[address] = self._campaign(address, kind, obj, tpl_address)
+                found[address] = self._campaign(address, kind, obj, tpl_address, inputs)
             elif ("Campaign", str(obj["id"])) not in claimed:
                 for a, k in wanted.items():
                     d = self._desired.get(a) or {}
@@ -473,8 +478,8 @@ class MicroworkersProvider(Provider):
         for address, objs in candidates.items():
             objs.sort(key=lambda ko: (ko[1].get("status") != "FINISHED", ko[1].get("created") or ""), reverse=True)
             kind, obj = objs[0]
-            found[address] = self._campaign(address, kind, obj, tpl_address)
-        await asyncio.gather(*(self._read_rows(live) for live in found.values() if live.kind == "Campaign"))
+            found[address] = self._campaign(address, kind, obj, tpl_address, inputs)
+        await asyncio.gather(*(self._read_rows(live, inputs) for live in found.values() if live.kind == "Campaign"))
         return found
 
     def _template(self, address: str, tpl: dict[str, Any]) -> Live:
@@ -487,7 +492,10 @@ class MicroworkersProvider(Provider):
         }
         return Live(address, "Template", tpl["id"], attrs, raw=tpl)
 
-    def _campaign(self, address: str, kind: str, obj: dict[str, Any], tpl_address: dict[str, str]) -> Live:
+    def _campaign(
+        self, address: str, kind: str, obj: dict[str, Any], tpl_address: dict[str, str], inputs: ReadInputs | None = None,
+    ) -> Live:
+        applied = inputs.applied if inputs is not None else {}
         attrs: dict[str, Any] = {
             "type": kind,
             "title": obj.get("title"),
@@ -505,7 +513,7 @@ class MicroworkersProvider(Provider):
                 if everything:
                     attrs["zone"] = {"id": "int", "excludedCountries": sorted(set(everything) - set(codes))}
                 else:  # which countries are left out cannot be told without the zone's list
-                    attrs["zone"] = self._optional({}, "zone", address, {"id": "int", "excludedCountries": []})
+                    attrs["zone"] = self._optional({}, "zone", address, {"id": "int", "excludedCountries": []}, applied)
             else:
                 attrs["zone"] = {"id": geo.get("id"), "countries": codes}
         internal = obj.get("internalTemplate")
@@ -521,26 +529,26 @@ class MicroworkersProvider(Provider):
             attrs["externalTemplate"] = {"url": ext.get("url"), "height": ext.get("height"), "width": ext.get("width"),
                                          "parameters": list(ext.get("parameters") or [])}
         for key, default in DEFAULTS.items():
-            attrs[key] = self._optional(obj, key, address, default)
+            attrs[key] = self._optional(obj, key, address, default, applied)
         attrs["maximumJobLimit"] = normalise_limit(obj.get("maximumJobLimit"))
         if kind == "hire-group":
-            group = self._optional(obj, "groupId", address, None)
+            group = self._optional(obj, "groupId", address, None, applied)
             attrs["groupId"] = None if group is None else str(group)
             for key, default in HIRE_FIELDS.items():
-                attrs[key] = self._optional(obj, key, address, default)
+                attrs[key] = self._optional(obj, key, address, default, applied)
         attrs["tasks"] = None
         attrs["availablePositions"] = obj.get("availablePositions")
         attrs["state"] = STATUS.get(str(obj.get("status")), str(obj.get("status")).lower())
         return Live(address, "Campaign", obj["id"], attrs, status=obj.get("status"), raw=obj)
 
-    def _optional(self, obj: dict[str, Any], key: str, address: str, default: Any) -> Any:
+    def _optional(self, obj: dict[str, Any], key: str, address: str, default: Any, applied_of: Mapping[str, Any]) -> Any:
         """A field the documented BasicCampaignInfoResponse does not promise (the create/PATCH
         settings it does not echo, the hire-group fields): the platform's value when it answers one,
         else what the last apply set (state), else what the config wants -- never a default that
         would plan a change (or money) only because the answer left the field out."""
         if key in obj:
             return obj[key]
-        applied = self.applied.get(address)
+        applied = applied_of.get(address)
         if isinstance(applied, dict) and key in applied:
             return applied[key]
         desired = self._desired.get(address)
@@ -548,7 +556,7 @@ class MicroworkersProvider(Provider):
             return desired[key]
         return default
 
-    def _unique_tasks(self, live: Live) -> bool | None:
+    def _unique_tasks(self, live: Live, inputs: ReadInputs | None = None) -> bool | None:
         """Does the campaign take unique task rows? From what the platform documents (a
         ``csvUploadJob`` in ``jobQueues``: rows came with the create; template ``variables``: the
         rows fill them), an undocumented ``uniqueTasks`` where answered, and what state recorded
@@ -559,29 +567,31 @@ class MicroworkersProvider(Provider):
         queues = raw.get("jobQueues")
         if (isinstance(queues, dict) and queues.get("csvUploadJob")) or raw.get("variables"):
             return True
-        if (self.recorded.get(live.address) or {}).get("rows"):
+        if inputs is None:  # an object no state entry names (import): nothing recorded
+            return None
+        if (inputs.recorded.get(live.address) or {}).get("rows"):
             return True
-        applied = self.applied.get(live.address)
+        applied = inputs.applied.get(live.address)
         if isinstance(applied, dict) and "tasks" in applied:
             return applied["tasks"] is not None
         return None
 
-    async def _read_rows(self, live: Live) -> None:
+    async def _read_rows(self, live: Live, inputs: ReadInputs) -> None:
         """The rows a unique-task campaign holds, as far as campaignctl can know them. The documented
         API has no read of uploaded rows (and rows cannot be edited or deleted, only added), so they
         are the rows state recorded as sent (row id -> digest); a state written before rows were
         recorded counts the config's rows when the last apply uploaded exactly those. When nothing
         tells (adopted, or state lost), the config's rows are taken as uploaded: nothing is sent,
         and the plan says so."""
-        unique = self._unique_tasks(live)
+        unique = self._unique_tasks(live, inputs)
         live.raw["unique"] = unique
         live.raw["rows"] = {}
         desired = self._desired.get(live.address) or {}
         if unique is False or (unique is None and desired.get("tasks") is None):
             return
-        sent = (self.recorded.get(live.address) or {}).get("rows")
+        sent = (inputs.recorded.get(live.address) or {}).get("rows")
         rows = self._rows.get(live.address)
-        applied = (self.applied.get(live.address) or {}).get("tasks")
+        applied = (inputs.applied.get(live.address) or {}).get("tasks")
         if isinstance(sent, dict):
             digests = {str(k): str(v) for k, v in sent.items()}
         elif rows is not None and isinstance(applied, dict) and _summary_of({r.id: r.digest for r in rows}) == applied:

@@ -53,13 +53,14 @@ Removing a campaign from the config stops it if RUNNING/PAUSED (v1 has no delete
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from ...address import kind_of
 from ...config.model import Config, Document, address_of
 from ...errors import ApiError, Diagnostic
 from ...plan.model import FieldChange, Operation, ResourceChange, ref
-from ...providers.base import ExecResult, Live, Provider, Resource
+from ...providers.base import ExecResult, Live, Provider, ReadInputs, Resource
 from ..microworkers import reference
 from .plan import EXCLUDE_LIST, FIELD_POLICY, CampaignChanges
 from .read import (
@@ -249,9 +250,10 @@ class MicroworkersV1Provider(CampaignChanges, Provider):
             jobs.append(group_list())
         await asyncio.gather(*jobs)
 
-    async def read(self, known: dict[str, Any], wanted: dict[str, str], only: set[str] | None = None) -> dict[str, Live]:
+    async def read(self, inputs: ReadInputs, only: set[str] | None = None) -> dict[str, Live]:
         """With ``only``, the lists and catalogs its addresses need: v1 has no cheaper read of a few
         campaigns than ``list_extend`` (every campaign of a type in one call)."""
+        known, wanted = inputs.known, inputs.wanted
         self._notes.clear()
         kinds = {a: _kind_of(a) for a in known} | wanted
         if only is not None:
@@ -264,7 +266,7 @@ class MicroworkersV1Provider(CampaignChanges, Provider):
         listed = set(types)
         for address, kind in kinds.items():
             if kind == "Campaign" and address in known:
-                recorded = (self.applied.get(address) or {}).get("type")
+                recorded = (inputs.applied.get(address) or {}).get("type")
                 listed |= {recorded} if recorded in LIST else set(LIST)
         lists = [self._campaigns(t) for t in ("basic", "hire-group") if t in listed] if campaigns_needed else []
         results = await asyncio.gather(
@@ -321,7 +323,7 @@ class MicroworkersV1Provider(CampaignChanges, Provider):
         attrs = campaign_attrs(rec, type_, group)
         return Live(address, "Campaign", str(rec["campaign_id"]), attrs, status=str(rec.get("campaign_status")), raw=rec)
 
-    def _read_groups(self, known: dict[str, Any], wanted: dict[str, str], found: dict[str, Live]) -> None:
+    def _read_groups(self, known: Mapping[str, Any], wanted: Mapping[str, str], found: dict[str, Live]) -> None:
         unreadable = self.catalog.groups is None and any("groups_list" in u for u in self.catalog.unreadable)
         groups = self.catalog.groups or {}
         for address, kind in sorted(wanted.items()):
@@ -354,7 +356,7 @@ class MicroworkersV1Provider(CampaignChanges, Provider):
         if "positions_done" in res.live.raw:
             ran_out = positions_left(res.live.raw) <= 0
         else:  # undocumented field: one the last apply left running that is FINISHED now ran out
-            ran_out = (self.applied.get(res.address) or {}).get("state") in ("running", "paused")
+            ran_out = (res.applied or {}).get("state") in ("running", "paused")
         if status == "FINISHED" and want in ("running", "paused") and ran_out:
             attrs["state"] = want  # it used all its positions: nothing left to run
         elif status in ("PAUSED_ADMIN", "PAUSED_SYSTEM") and want == "paused":

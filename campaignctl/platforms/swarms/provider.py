@@ -28,7 +28,7 @@ import asyncio
 import heapq
 import itertools
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, ClassVar
 
@@ -47,6 +47,7 @@ from ...providers.base import (
     Live,
     NeedsReplace,
     Provider,
+    ReadInputs,
     Resource,
 )
 from ...providers.fields import IMMUTABLE, REPLACE, Policy, by
@@ -292,14 +293,15 @@ class SwarmsProvider(Provider):
             if url:
                 guard.follow(url, f"the next link {url}")
 
-    async def read(self, known: dict[str, Any], wanted: dict[str, str], only: set[str] | None = None) -> dict[str, Live]:
+    async def read(self, inputs: ReadInputs, only: set[str] | None = None) -> dict[str, Live]:
         """The three lists, page by page, and one relation read per managed job and campaign (the
         documented list items carry no task / job ids). A relation read starts as soon as the page
         naming its object arrives, and list pages go ahead of relation reads for a free slot: the
         lists are the longest chain of calls that must follow one another. With ``only``, its
         objects are read by id instead where that gives the same answer in fewer calls."""
+        known, wanted, moved = inputs.known, inputs.wanted, inputs.moved
         if only is not None:
-            targeted = await self._read_by_id(known, wanted, only)
+            targeted = await self._read_by_id(known, wanted, moved, only)
             if targeted is not None:
                 return targeted
         # (kind, id) -> address, of the objects state knows: made when the first page is here, so
@@ -338,7 +340,7 @@ class SwarmsProvider(Provider):
                         if marker in wanted or marker in known:
                             address = marker
                         else:
-                            address = renamed = self._renamed(marker, wanted, known)
+                            address = renamed = self._renamed(marker, wanted, known, moved)
                     if address is None:
                         continue
                     live = self._normalise(kind, address, obj)
@@ -352,8 +354,8 @@ class SwarmsProvider(Provider):
                         spawned.append(task)
             if kind not in RELATION:  # its objects are final: no relation read is to come
                 final[kind] = resolve(mine)
-                if self.on_final is not None:
-                    self.on_final(final[kind])
+                if inputs.finals is not None:
+                    inputs.finals.put(final[kind])
 
         await _all([asyncio.ensure_future(scan(kind)) for kind in self.kinds], spawned)
         found: dict[str, Live] = {}
@@ -365,7 +367,9 @@ class SwarmsProvider(Provider):
                 self._set_relation(live, relations[(live.kind, live.id)].result(), id_to_address)
         return found
 
-    async def _read_by_id(self, known: dict[str, Any], wanted: dict[str, str], only: set[str]) -> dict[str, Live] | None:
+    async def _read_by_id(
+        self, known: Mapping[str, Any], wanted: Mapping[str, str], moved: Mapping[str, str], only: set[str],
+    ) -> dict[str, Live] | None:
         """``GET /{tasks|jobs|campaigns}/{id}`` of each object of ``only`` that state knows, and the
         relation read of a job or campaign: what :meth:`read` gives them, or None when only the whole
         read can tell (then it runs) -- an object of ``only`` the config wants but state has no id for
@@ -414,7 +418,7 @@ class SwarmsProvider(Provider):
                 if item.get("archived"):
                     id_to_address.pop(key, None)  # the whole read names live objects only
                 elif key not in id_to_address and address_kind(marker) == target and (
-                    marker in wanted or marker in known or self._renamed(marker, wanted, known)
+                    marker in wanted or marker in known or self._renamed(marker, wanted, known, moved)
                 ):
                     return None
         for live, items in pairs:
@@ -422,11 +426,12 @@ class SwarmsProvider(Provider):
                 self._set_relation(live, items, id_to_address)
         return {live.address: live for live, _ in pairs}
 
-    def _renamed(self, marker: Any, wanted: Any, known: Any) -> str | None:
+    @staticmethod
+    def _renamed(marker: Any, wanted: Any, known: Any, moved: Mapping[str, str]) -> str | None:
         """The address an object whose marker names ``marker`` has now, when ``marker`` is the old
         address of a ``movedFrom`` (the marker of a read-only object, or of one whose platform name
         is pinned, keeps it) and state has no id for the new one; else None."""
-        new = self.moved.get(marker) if isinstance(marker, str) else None
+        new = moved.get(marker) if isinstance(marker, str) else None
         return new if new is not None and new in wanted and new not in known else None
 
     def _set_relation(self, live: Live, items: list[dict[str, Any]], id_to_address: dict[tuple[str, Any], str]) -> None:
