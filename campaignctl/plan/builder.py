@@ -83,7 +83,7 @@ async def read_live(
     results = await asyncio.gather(*(one(n, p) for n, p in providers.items()))
     live: dict[str, Live] = {}
     balances: dict[str, float | None] = {}
-    for name, (found, balance) in zip(providers, results):
+    for name, (found, balance) in zip(providers, results, strict=False):
         live.update(found)
         balances[name] = balance
     return desired, live, balances

@@ -69,10 +69,10 @@ def _walk(b: Any, a: Any, path: list[Any], out: list[FieldChange]) -> None:
             if key not in b:
                 out.append(FieldChange(dotted_path([*path, key]), None, a[key]))
     elif isinstance(b, list) and len(b) == len(a) and not (_plain(b) and _plain(a)):
-        for i, (x, y) in enumerate(zip(b, a)):  # DeepDiff pairs unhashable items up by position
+        for i, (x, y) in enumerate(zip(b, a, strict=False)):  # DeepDiff pairs unhashable items up by position
             _walk(x, y, [*path, i], out)
     elif isinstance(b, _CONTAINERS):
-        if b == a and all(type(x) is type(y) for x, y in zip(b, a)):
+        if b == a and all(type(x) is type(y) for x, y in zip(b, a, strict=False)):
             return
         out += _deepdiff(b, a, path)
     elif b != a:

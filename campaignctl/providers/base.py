@@ -478,7 +478,7 @@ class Provider:
             change.cost = 0
             return change, ops
         # one resource's calls run one after another, in the order given
-        for prev, nxt in zip(ops, ops[1:]):
+        for prev, nxt in zip(ops, ops[1:], strict=False):
             if prev.id not in nxt.after:
                 nxt.after.insert(0, prev.id)
         change.operations = [o.id for o in ops]
