@@ -206,6 +206,7 @@ async def build_plan(
     # resources settled before the reads end: the no-op changes of live objects a prefetched read
     # made final early (a whole list read to its end), planned while the rest is read
     settled_early: dict[str, tuple[Live, ResourceChange]] = {}
+    wants = desired
 
     def settle(lives: dict[str, Live]) -> None:
         for address, found in lives.items():
@@ -213,7 +214,7 @@ async def build_plan(
             provider = providers.get(doc.provider or "") if doc is not None else None
             if provider is None or not entry or entry.get("id") is None or address in moves:
                 continue
-            change = provider.settled(_resource(address, doc, entry, desired, found, provider), entry.get("attrs"))
+            change = provider.settled(_resource(address, doc, entry, wants, found, provider), entry.get("attrs"))
             if change is not None:
                 settled_early[address] = (found, change)
 

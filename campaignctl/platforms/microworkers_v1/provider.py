@@ -255,7 +255,7 @@ class MicroworkersV1Provider(CampaignChanges, Provider):
         campaigns than ``list_extend`` (every campaign of a type in one call)."""
         known, wanted = inputs.known, inputs.wanted
         self._notes.clear()
-        kinds = {a: _kind_of(a) for a in known} | wanted
+        kinds = {**{a: _kind_of(a) for a in known}, **wanted}
         if only is not None:
             kinds = {a: k for a, k in kinds.items() if a in only}
         types = {self._wanted[a][0] for a, k in kinds.items() if k == "Campaign" and a in wanted and a in self._wanted}
@@ -287,7 +287,7 @@ class MicroworkersV1Provider(CampaignChanges, Provider):
         return found
 
     def _match_campaigns(
-        self, items: list[dict[str, Any]], known: dict[str, Any], wanted: dict[str, str], found: dict[str, Live]
+        self, items: list[dict[str, Any]], known: Mapping[str, Any], wanted: Mapping[str, str], found: dict[str, Live]
     ) -> None:
         by_id = {str(c.get("campaign_id")): c for c in items}
         claimed = {str(v) for a, v in known.items() if _kind_of(a) == "Campaign"}

@@ -307,7 +307,7 @@ class SwarmsProvider(Provider):
         # (kind, id) -> address, of the objects state knows: made when the first page is here, so
         # that a ``known`` computed on demand (the prefetch's, from a state parsed meanwhile) is
         # not needed before the first requests go out
-        index: list[dict[tuple[str, Any], str]] = []
+        index: list[dict[tuple[str | None, Any], str]] = []
         # kind -> address -> its claims, each normalised as its page arrives, between the answers
         claims: dict[str, dict[str, list[tuple[dict[str, Any], Live]]]] = {kind: {} for kind in self.kinds}
         final: dict[str, dict[str, Live]] = {}  # kind -> address -> live, once the kind's list is read
