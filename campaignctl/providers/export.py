@@ -8,6 +8,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..address import Address
 from ..config.model import NEUTRAL_KINDS, Config, address_of
 from .base import Live
 
@@ -97,10 +98,12 @@ class ExportContext:
             return None
         if address in self._names:
             return self._names[address]
-        last = address.rsplit("/", 1)[-1]
-        if last.startswith("#"):
+        parsed = Address.maybe(address)
+        if parsed is None:
+            return address.rsplit("/", 1)[-1]
+        if parsed.remote_id is not None:
             return None  # an object that is not imported (archived, deleted, not importable)
-        return last  # an object the config manages already
+        return parsed.name  # an object the config manages already
 
     def refs(self, doc: ExportedDoc, field_name: str, addresses: list[Any], ignore: str | None = None) -> list[str]:
         """Names for a list of live references; what cannot be named is left out and ignored in plans."""
