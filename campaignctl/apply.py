@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .address import name_of
 from .errors import ApiError, CampaignctlError
 from .plan.model import Operation, Plan, ResourceChange
 from .providers.base import ExecResult, Provider
@@ -267,7 +268,7 @@ def _remember(
     entry: dict[str, Any] = {
         "provider": op.provider,
         "kind": change.kind if change else "",
-        "name": change.name if change else op.address.rsplit("/", 1)[-1],
+        "name": change.name if change else name_of(op.address),
         "id": remote_id,
         "attrs": None,
         "protect": bool(change.protect) if change else False,
@@ -285,7 +286,7 @@ def _move(old: str, new: str, change: ResourceChange | None, state: State, backe
         if new in state.resources:
             return  # moved by an earlier, interrupted run
         raise CampaignctlError(f"cannot move {old} to {new}: {old} is no longer in state; run plan again")
-    moved = {**entry, "name": change.name if change else new.rsplit("/", 1)[-1]}
+    moved = {**entry, "name": change.name if change else name_of(new)}
     state.resources[new] = moved
     backend.record(new, moved)
     state.resources.pop(old, None)

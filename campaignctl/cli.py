@@ -442,7 +442,7 @@ def state() -> None:
 
 def _state_session(path: Path) -> Any:
     from .config.load import load_config
-    from .session import backend_for
+    from .inputs import backend_for
 
     config = load_config(path)
     app = click.get_current_context().find_object(App)
@@ -522,7 +522,7 @@ def state_migrate(app: App, to: str, path: Path, force: bool, lock_timeout: floa
     source is left as it is. Then point the Backend document at the destination.
     """
     from .config.load import load_config
-    from .session import backend_for
+    from .inputs import backend_for
     from .state.migrate import migrate
 
     config = load_config(path)

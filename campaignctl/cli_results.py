@@ -33,7 +33,8 @@ def _reviewer(path: Path, campaign: str, parallelism: int = 8) -> Any:
 
 
 def _run(reviewer: Any, work: Callable[[], Awaitable[T]], parallelism: int = 8) -> T:
-    from .session import opened, run
+    from .inputs import opened
+    from .session import run
 
     async def main() -> T:
         async with opened({reviewer.provider.name: reviewer.provider}, parallelism):

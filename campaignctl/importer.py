@@ -23,10 +23,8 @@ The generic flow (:class:`Importer`); the platform knowledge is in each provider
 from __future__ import annotations
 
 import json
-import re
-import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,11 +33,13 @@ import click
 import yaml
 
 from . import schemas
+from .address import kind_of
 from .config.load import SKIP_DIRS, display_path, load_config
-from .config.model import NEUTRAL_KINDS, Config, address_of
+from .config.model import NEUTRAL_KINDS, Config
 from .errors import CampaignctlError, ConfigError
 from .providers import provider_class
-from .providers.base import Live, Provider, Resource
+from .providers.base import Live, Provider, ReadInputs, Resource
+from .providers.export import ExportContext, ExportedDoc, slugify
 from .session import run
 
 #: spec fields whose ignoreChanges name differs (the provider's desired() key)
@@ -47,7 +47,6 @@ IGNORE_NAMES: dict[str, dict[str, list[str]]] = {
     "swarms": {"schedule": ["startDate", "endDate"]},
     "microworkers": {"internationalZone": ["zone"], "targetedZone": ["zone"], "schedule": ["maximumJobLimit"]},
 }
-NAME_LIMIT = 60
 #: statuses of objects that are done with (any platform, compared upper-case): import leaves them
 #: out unless ``--include-finished``; a SWARMS object flagged ``archived`` too (and Microworkers'
 #: ARCHIVE folder is never listed). campaignctl's own delete ends in one of them (SWARMS cancel,
@@ -58,118 +57,6 @@ ENDED_STATUSES = frozenset({"FINISHED", "STOPPED", "CANCELLED", "CANCELED", "ARC
 def has_ended(live: Live) -> bool:
     """Whether ``live`` is stopped, finished, archived or cancelled."""
     return str(live.status or "").upper() in ENDED_STATUSES or bool(live.raw.get("archived"))
-
-
-@dataclass
-class ExportedDoc:
-    """One YAML document an import writes, and the live object it stands for."""
-
-    kind: str
-    name: str
-    spec: dict[str, Any]
-    file: str  # file name inside the output directory
-    provider: str | None = None  # None for platform-neutral kinds (Component, Schedule)
-    live: Live | None = None  # recorded in state (None for neutral documents)
-    source: str = ""  # "campaign 12" (shown in a comment and in the summary)
-    notes: list[str] = field(default_factory=list)  # what the config cannot say about the object
-    ignore_changes: list[str] = field(default_factory=list)
-    data_files: dict[str, str] = field(default_factory=dict)  # path inside the output directory -> text
-    skipped: str | None = None  # why it is not imported after all
-
-    @property
-    def address(self) -> str:
-        return address_of(self.provider, self.kind, self.name)
-
-    def ignore(self, *fields: str, note: str | None = None) -> None:
-        for f in fields:
-            if f not in self.ignore_changes:
-                self.ignore_changes.append(f)
-        if note and note not in self.notes:
-            self.notes.append(note)
-
-    def envelope(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"kind": self.kind, "name": self.name}
-        if self.provider:
-            out["provider"] = self.provider
-        if self.ignore_changes:
-            out["ignoreChanges"] = list(self.ignore_changes)
-        out["spec"] = self.spec
-        return out
-
-
-def slugify(text: Any, fallback: str) -> str:
-    """``"Review model images!"`` -> ``review-model-images``; empty -> ``fallback``."""
-    ascii_text = unicodedata.normalize("NFKD", str(text or "")).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^A-Za-z0-9]+", "-", ascii_text).strip("-").lower()
-    slug = slug[:NAME_LIMIT].rstrip("-")
-    return slug or fallback
-
-
-class ExportContext:
-    """What ``export_documents`` needs besides the live objects: unique names, references, the config."""
-
-    def __init__(self, provider: str, config: Config) -> None:
-        self.provider = provider
-        self.config = config
-        self._taken: set[tuple[str | None, str, str]] = set()
-        for doc in config.documents:
-            self._taken.add((None if doc.kind in NEUTRAL_KINDS else doc.provider, doc.kind, doc.name))
-        self._names: dict[str, str] = {}  # live address -> imported name
-        self.skipped: list[tuple[str, str]] = []  # (what, why)
-
-    def unique(self, kind: str, base: Any, fallback: str, *, neutral: bool = False) -> str:
-        """A document name of ``kind`` derived from ``base``, unused in the config and this import."""
-        owner = None if neutral else self.provider
-        stem = slugify(base, fallback)
-        name, n = stem, 1
-        while (owner, kind, name) in self._taken:
-            n += 1
-            name = f"{stem[: NAME_LIMIT - len(str(n)) - 1]}-{n}"
-        self._taken.add((owner, kind, name))
-        return name
-
-    def assign(self, live: Live, base: Any, fallback: str | None = None) -> str:
-        """Name the imported document of ``live`` (remembered for :meth:`ref`)."""
-        name = self.unique(live.kind, base, fallback or f"{live.kind.lower()}-{slugify(live.id, 'x')}")
-        self._names[live.address] = name
-        return name
-
-    def name_of(self, live: Live) -> str:
-        return self._names[live.address]
-
-    def ref(self, address: Any) -> str | None:
-        """The document name a live reference (``<provider>/<kind>/<name>`` or ``.../#<id>``) resolves to."""
-        if not isinstance(address, str):
-            return None
-        if address in self._names:
-            return self._names[address]
-        last = address.rsplit("/", 1)[-1]
-        if last.startswith("#"):
-            return None  # an object that is not imported (archived, deleted, not importable)
-        return last  # an object the config manages already
-
-    def refs(self, doc: ExportedDoc, field_name: str, addresses: list[Any], ignore: str | None = None) -> list[str]:
-        """Names for a list of live references; what cannot be named is left out and ignored in plans."""
-        names: list[str] = []
-        missing: list[str] = []
-        for address in addresses:
-            name = self.ref(address)
-            if name is None:
-                missing.append(str(address))
-            else:
-                names.append(name)
-        if missing:
-            doc.ignore(ignore or field_name, note=(
-                f"{field_name}: {', '.join(missing)} is not imported (archived, deleted or not importable), so the "
-                f"config cannot name it; {field_name} is left to the platform (ignoreChanges)"))
-        return names
-
-    def skip(self, live: Live, why: str) -> None:
-        self.skipped.append((f"{self.provider} {live.kind.lower()} {live.id}", why))
-
-    @staticmethod
-    def source(live: Live) -> str:
-        return f"{live.kind.lower()} {live.id}"
 
 
 # -- YAML ----------------------------------------------------------------------------------------
@@ -239,7 +126,7 @@ class ImportResult:
 class Importer:
     def __init__(self, path: Path, provider: str, out: Path | None = None, parallelism: int = 8,
                  env: Mapping[str, str] | None = None, include_finished: bool = False) -> None:  # fmt: skip
-        from .session import backend_for
+        from .inputs import backend_for
 
         self.include_finished = include_finished
         self.ended = 0  # objects left out for being stopped, finished, archived or cancelled
@@ -280,7 +167,7 @@ class Importer:
         for address, doc in config.resources_of(self.provider_name).items():
             provider.desired(doc, config)  # some providers learn names/titles to adopt by from desired()
             wanted[address] = doc.kind
-        return await provider.read(known, wanted)
+        return await provider.read(ReadInputs(known, wanted))
 
     def _known(self, state: Any) -> dict[str, Any]:
         return {a: e.get("id") for a, e in state.resources.items() if e.get("provider") == self.provider_name}
@@ -295,9 +182,8 @@ class Importer:
                 managed[(obj.kind, str(obj.id))] = address
                 for old in obj.deposed:  # left-overs the next apply removes
                     managed[(obj.kind, str(old))] = address
-            kinds = {k.lower(): k for k in provider.kinds}
             for address, remote_id in known.items():  # in state but not found: still not ours to import
-                kind = kinds.get(address.split("/")[1] if address.count("/") == 2 else "", "")
+                kind = kind_of(address, provider.kinds)
                 managed.setdefault((kind, str(remote_id)), address)
             account = await provider.read_account(managed)
         finally:

@@ -16,7 +16,7 @@ config follows with :meth:`Prefetch.provide`, and a read that must know sooner w
 it names (an object state has no id for, claimed by its address marker) waits for it. A config
 that turns out invalid cancels it (a plan never writes, so nothing was done). The thread that
 starts the reads reads the state meanwhile: their first requests need nothing from it. Live
-objects a read makes final before it ends (``Provider.on_final``: the tasks, once their list is
+objects a read makes final before it ends (``ReadInputs.finals``: the tasks, once their list is
 read) go to the plan's loop at once, which plans them while the rest is read.
 
 Only providers whose read does not depend on the desired attributes (``Provider.prefetchable``)
@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import ApiError
 from .plan.model import LazyMapping
+from .providers.base import ReadInputs
 
 if TYPE_CHECKING:
     from .config.model import Config
@@ -82,7 +83,7 @@ class Prefetch:
         #: when the prefetch ends
         self._known: dict[str, dict[str, Any]] | Exception | None = None
         self._stated = threading.Event()
-        #: provider -> live objects its read made final early (``Provider.on_final``), and the
+        #: provider -> live objects its read made final early (``ReadInputs.finals``), and the
         #: plan's hook for more: its loop and function (``take``)
         self._finals: dict[str, list[dict[str, Live]]] = {}
         self._hooks: dict[str, tuple[asyncio.AbstractEventLoop, Callable[[dict[str, Live]], None]]] = {}
@@ -99,8 +100,7 @@ class Prefetch:
         ms for 6,350 resources). The ids it holds are taken at once, as read (the plan's state may
         change afterwards: ``take`` then finds other ids). A local state file's parse is kept for
         the plan's own read."""
-        from .plan.builder import apply_moves, known_of
-        from .session import backend_for
+        from .inputs import apply_moves, backend_for, known_of
         from .state.local import LocalBackend
 
         try:
@@ -127,7 +127,7 @@ class Prefetch:
             self._parsed.wait()
             if self._config is None:
                 raise RuntimeError("the prefetch ended before the config was parsed")
-            from .plan.builder import wanted_of
+            from .inputs import wanted_of
 
             self._wanted = wanted_of(self._config, self._answers)
         return self._wanted[name]
@@ -137,7 +137,7 @@ class Prefetch:
         self._parsed.wait()
         if self._config is None:
             raise RuntimeError("the prefetch ended before the config was parsed")
-        from .plan.builder import moved_of
+        from .inputs import moved_of
 
         return moved_of(self._config, name)
 
@@ -159,7 +159,7 @@ class Prefetch:
         """The prefetched read of ``provider`` if it read exactly what is asked now, else None (read
         it). A read that failed on the platform's side raises that error, as reading again would.
         ``early`` is called, on this loop, with the live objects the read makes final before it
-        ends (``Provider.on_final``): a plan's work on them while the rest is read. They are those
+        ends (``ReadInputs.finals``): a plan's work on them while the rest is read. They are those
         the read returns, if it is taken (the plan knows them by identity)."""
         name = provider.name
         future = self.futures.pop(name, None)
@@ -240,24 +240,26 @@ class Prefetch:
             self._ready.set()
 
     async def _read_all(self, config: Config, parallelism: int) -> None:
-        from .session import make_providers, opened
+        from .inputs import make_providers, opened
 
         self._loop = asyncio.get_running_loop()
         self._main = asyncio.current_task()
         self._ready.set()
         providers = {n: p for n, p in make_providers(config).items() if n in self._answers}
-        for name, provider in providers.items():
+        for provider in providers.values():
             provider.credentials()
-            provider.on_final = functools.partial(self._final, name)
-            provider.moved = LazyMapping(functools.partial(self.moved, name))  # the config's, as the plan's
 
         async def one(name: str, provider: Any) -> None:
             future = self._answers[name]
             # as the plan's read_live asks them (take compares), once the read asks
             ids = LazyMapping(functools.partial(self.known, name))
             wanted = LazyMapping(functools.partial(self.wanted, name))
+            # a prefetchable read needs no applied attributes nor records (Provider.prefetchable);
+            # the renames are the config's, as the plan's
+            inputs = ReadInputs(ids, wanted, moved=LazyMapping(functools.partial(self.moved, name)),
+                                finals=_Finals(self, name))  # fmt: skip
             try:
-                live, balance = await asyncio.gather(provider.read(ids, wanted), provider.balance())
+                live, balance = await asyncio.gather(provider.read(inputs), provider.balance())
                 attributes = {a: getattr(provider, a) for a in provider.read_attributes}
                 future.set_result(Prefetched(provider.doc.spec, dict(ids), dict(wanted), live, balance, attributes))
             except Exception as exc:  # noqa: BLE001 - handed to the plan, which decides
@@ -265,6 +267,18 @@ class Prefetch:
 
         async with opened(providers, parallelism):
             await asyncio.gather(*(one(n, p) for n, p in providers.items()))
+
+
+@dataclass
+class _Finals:
+    """Where the read of provider ``name`` puts live objects final before it ends (the thread's
+    side: :meth:`Prefetch._final` hands them to the plan's loop)."""
+
+    prefetch: Prefetch
+    name: str
+
+    def put(self, lives: dict[str, Live]) -> None:
+        self.prefetch._final(self.name, lives)
 
 
 def start(config: Config, parallelism: int, early: bool = False) -> Prefetch | None:

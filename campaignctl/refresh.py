@@ -14,10 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .inputs import opened
 from .plan.builder import Selection, detect_drift, read_live
 from .plan.inflight import current_attrs, reconcile
 from .plan.model import Drift
-from .session import Session, opened
+from .session import Session
 
 
 @dataclass

@@ -6,7 +6,7 @@ import contextlib
 import logging
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,72 +15,17 @@ from .apply import ApplyResult, execute_plan
 from .config.load import load_config, loading_for_process
 from .config.model import Config
 from .errors import ApiError, ApplyError, CampaignctlError, PlanError, TransportError
-from .plan.builder import Selection, build_plan, desired_of, moved_of
+from .inputs import backend_for, desired_of, make_providers, opened
+from .plan.builder import Selection, build_plan
 from .plan.model import Operation, Plan
 from .plan.render import shown_call
-from .providers import provider_class
 from .providers.base import Provider
 from .state.base import State, StateBackend
-from .state.local import LocalBackend
 
 if TYPE_CHECKING:
     from .prefetch import Prefetch
 
 log = logging.getLogger("campaignctl")
-
-
-def backend_for(config: Config, workspace: str | None = None, backend_type: str | None = None) -> StateBackend:
-    """The state backend the config's ``kind: Backend`` document selects (local without one).
-
-    The workspace is ``workspace`` (``--workspace``), else ``$CAMPAIGNCTL_WORKSPACE``, else the
-    document's, else ``default``. ``backend_type`` forces ``local`` or ``postgres`` (``state
-    migrate``); the document's settings apply only to the type it names.
-    """
-    import os
-    import re
-
-    from .errors import StateError
-
-    doc = next(iter(config.of_kind("Backend").values()), None)
-    kind = backend_type or (doc.spec["type"] if doc is not None else "local")
-    spec = doc.spec if doc is not None and doc.spec["type"] == kind else {}
-    name = workspace or os.environ.get("CAMPAIGNCTL_WORKSPACE") or spec.get("workspace") or "default"
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", name):
-        raise StateError(f"invalid workspace name {name!r}: letters, digits, '_', '.', '-' (at most 64, starting with a letter or digit)")
-    if kind == "postgres":
-        from .state.postgres import PostgresBackend
-
-        return PostgresBackend.from_env(spec.get("dsnEnv", "CAMPAIGNCTL_PG_DSN"), name)
-    directory = config.root / spec.get("path", ".campaignctl")
-    return LocalBackend(directory if name == "default" else directory / "workspaces" / name)
-
-
-def make_providers(config: Config, env: Mapping[str, str] | None = None) -> dict[str, Provider]:
-    out: dict[str, Provider] = {}
-    for name, doc in config.providers.items():
-        cls = provider_class(doc.spec["type"])
-        assert cls is not None  # validated
-        out[name] = cls(doc, config.root, env)
-        out[name].moved = moved_of(config, name)
-    return out
-
-
-@contextlib.asynccontextmanager
-async def opened(providers: dict[str, Provider], parallelism: int | None = None) -> AsyncIterator[dict[str, Provider]]:
-    try:
-        for provider in providers.values():
-            await provider.open(parallelism)
-        yield providers
-    finally:
-        for provider in providers.values():
-            client = provider._client
-            if client is not None:
-                st = client.stats
-                log.info(
-                    "%s: %d HTTP call(s), %d retries, %d give-up(s), %d unanswered write(s), %.1f s in calls",
-                    provider.name, st.calls, st.retries, st.give_ups, st.ambiguous_writes, st.seconds,
-                )
-            await provider.close()
 
 
 #: how many times a plan's read runs at most when it fails on transient errors

@@ -10,8 +10,8 @@ import pytest
 
 from campaignctl.config.nodes import MarkedDict
 from campaignctl.config.yamlload import load_documents
+from campaignctl.plan.diff import _deepdiff, field_changes
 from campaignctl.platforms.swarms.provider import Lanes
-from campaignctl.providers.base import _deepdiff, field_changes
 from campaignctl.transport import StreamTransport
 
 

@@ -3,6 +3,7 @@ them only when they read what it would read, so the plan and the calls are those
 without them; an invalid config or a failing platform ends them cleanly."""
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import threading
@@ -107,18 +108,19 @@ def test_the_reads_start_before_the_state_is_needed(repo: Path, sandbox_server: 
     read fails the plan as it would without a prefetch."""
     from campaignctl.plan.model import LazyMapping
     from campaignctl.platforms.swarms.provider import SwarmsProvider
+    from campaignctl.providers.base import ReadInputs
 
     received: list[tuple[int, int]] = []  # the platform's GETs when the read began, when it needed the ids
     real_read = SwarmsProvider.read
 
-    async def read(self: SwarmsProvider, known: Any, wanted: Any, only: Any = None) -> Any:
+    async def read(self: SwarmsProvider, inputs: ReadInputs, only: Any = None) -> Any:
         begun = sandbox_server.stats().get("swarms", {}).get("GET", 0)
 
         def ids() -> dict[str, Any]:
             received.append((begun, sandbox_server.stats()["swarms"]["GET"]))
-            return dict(known)
+            return dict(inputs.known)
 
-        return await real_read(self, LazyMapping(ids), wanted, only)
+        return await real_read(self, dataclasses.replace(inputs, known=LazyMapping(ids)), only)
 
     monkeypatch.setattr(SwarmsProvider, "read", read)
     httpx.post(f"{sandbox_server.url}/_sandbox/reset-stats", headers=sandbox_server.admin)

@@ -2,22 +2,24 @@
 from __future__ import annotations
 
 import asyncio
-import copy
 import fnmatch
 import functools
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from ..address import Address, kind_of, name_of
 from ..config.model import Config, Document, address_of
 from ..dag import DAG, CycleError
 from ..errors import PlanError
-from ..providers.base import Live, Provider, Resource, meaningful_changes, same
+from ..inputs import apply_moves, desired_of, known_of, read_inputs, wanted_of
+from ..providers.base import Live, Provider, Resource
 from ..state.base import State
+from .diff import meaningful_changes, same
 from .model import Drift, LazyMapping, Operation, Plan, ResourceChange, refs_in
 
 if TYPE_CHECKING:
@@ -39,39 +41,6 @@ def _fingerprints(live: dict[str, Live], addresses: list[str]) -> dict[str, str]
     return {a: fingerprint(live.get(a)) for a in addresses}
 
 
-def _kind_of(address: str) -> str:
-    return address.split("/")[1]
-
-
-def wanted_of(config: Config, providers: Iterable[str]) -> dict[str, dict[str, str]]:
-    """What each of ``providers`` is asked to find: address -> kind of the config's resources."""
-    wanted: dict[str, dict[str, str]] = {name: {} for name in providers}
-    for address, doc in config.resources.items():
-        if doc.provider in wanted:
-            wanted[doc.provider][address] = doc.kind
-    return wanted
-
-
-def moved_of(config: Config, provider: str) -> dict[str, str]:
-    """old address -> new address of ``provider``'s resources renamed with ``movedFrom``."""
-    return {
-        address_of(doc.provider, doc.kind, doc.moved_from): address
-        for address, doc in config.resources.items() if doc.provider == provider and doc.moved_from
-    }
-
-
-def known_of(state: State, provider: str) -> dict[str, Any]:
-    """address -> remote id of ``provider``'s objects in state. An entry without id is the intent
-    of a create that never answered: it is looked for like a new object."""
-    return {a: e["id"] for a, e in state.resources.items() if e.get("provider") == provider and e.get("id") is not None}
-
-
-def desired_of(config: Config, providers: dict[str, Provider]) -> dict[str, dict[str, Any]]:
-    """address -> desired attributes of every resource of the config (providers remember what
-    their reads need of it: compute it before reading)."""
-    return {address: providers[doc.provider or ""].desired(doc, config) for address, doc in config.resources.items()}
-
-
 async def read_live(
     providers: dict[str, Provider], config: Config, state: State, only: set[str] | None = None, prefetch: Prefetch | None = None,
     desired: dict[str, dict[str, Any]] | None = None, early: Callable[[dict[str, Live]], None] | None = None,
@@ -90,9 +59,6 @@ async def read_live(
 
     async def one(name: str, provider: Provider) -> tuple[dict[str, Live], float | None]:
         known = known_of(state, name)
-        provider.applied = {a: e.get("attrs") for a, e in state.resources.items() if e.get("provider") == name}
-        provider.recorded = {a: e["recorded"] for a, e in state.resources.items()
-                             if e.get("provider") == name and isinstance(e.get("recorded"), dict)}  # fmt: skip
         mine = None
         if only is not None:
             mine = {a for a in only if a in wanted[name] or state.resources.get(a, {}).get("provider") == name}
@@ -102,8 +68,9 @@ async def read_live(
             taken = await prefetch.take(provider, known, wanted[name], early)
             if taken is not None:
                 return taken
+        inputs = read_inputs(config, state, name, known, wanted[name])
         try:
-            live, balance = await asyncio.gather(provider.read(known, wanted[name], only=mine), provider.balance())
+            live, balance = await asyncio.gather(provider.read(inputs, only=mine), provider.balance())
         except (AttributeError, IndexError, KeyError, TypeError, ValueError) as exc:
             # the providers read replies of a known shape; a platform answering another one (a list
             # for an object, null for an id...) is the platform's error, said as such, not a traceback
@@ -116,7 +83,7 @@ async def read_live(
     results = await asyncio.gather(*(one(n, p) for n, p in providers.items()))
     live: dict[str, Live] = {}
     balances: dict[str, float | None] = {}
-    for name, (found, balance) in zip(providers, results):
+    for name, (found, balance) in zip(providers, results, strict=False):
         live.update(found)
         balances[name] = balance
     return desired, live, balances
@@ -164,24 +131,6 @@ def _addresses_in(value: Any, known: dict[str, Any]) -> set[str]:
     return found
 
 
-def apply_moves(config: Config, state: State) -> tuple[State, dict[str, str]]:
-    """A copy of ``state`` where every ``movedFrom: OLD`` resource holds OLD's entry, and the moves
-    (``state`` itself when no resource moves: planning only reads it)."""
-    if not any(doc.moved_from for doc in config.resources.values()):
-        return state, {}
-    moved = State(resources=copy.deepcopy(state.resources), serial=state.serial, lineage=state.lineage)
-    moves: dict[str, str] = {}
-    for address, doc in config.resources.items():
-        if not doc.moved_from:
-            continue
-        old = address_of(doc.provider, doc.kind, doc.moved_from)
-        if old in moved.resources and address not in moved.resources and old not in config.resources:
-            entry = moved.resources.pop(old)
-            moved.resources[address] = {**entry, "name": doc.name}
-            moves[address] = old
-    return moved, moves
-
-
 def remote_ids(config: Config, state: State, moves: dict[str, str]) -> dict[str, Any]:
     """address -> remote id of every object state knows, also under the addresses it had: the
     ``movedFrom`` of its document (a move pending or done) -- what drift compares references by."""
@@ -202,9 +151,9 @@ def _by_remote_id(value: Any, ids: dict[str, Any]) -> Any:
     if isinstance(value, str):
         if value in ids:
             return ("id", str(ids[value]))
-        tail = value.rsplit("/", 1)[-1]
-        if tail.startswith("#") and value.count("/") == 2:
-            return ("id", tail[1:])
+        parsed = Address.maybe(value)
+        if parsed is not None and parsed.remote_id is not None:
+            return ("id", parsed.remote_id)
     return value
 
 
@@ -219,10 +168,10 @@ def detect_drift(
     applied = entry.get("attrs")
     if not isinstance(applied, dict):
         return None  # adopted or created by a run that did not finish: nothing to compare with
-    kind = entry.get("kind") or _kind_of(address).capitalize()
+    kind = entry.get("kind") or kind_of(address, provider.kinds)
     if live is None:
         return Drift(address, provider.name, "deleted")
-    res = Resource(address, kind, entry.get("name", ""), applied, live)
+    res = Resource(address, kind, entry.get("name", ""), applied, live, applied=applied)
     try:
         current = dict(provider.comparable(res))
     except (KeyError, TypeError, AttributeError):
@@ -257,6 +206,7 @@ async def build_plan(
     # resources settled before the reads end: the no-op changes of live objects a prefetched read
     # made final early (a whole list read to its end), planned while the rest is read
     settled_early: dict[str, tuple[Live, ResourceChange]] = {}
+    wants = desired
 
     def settle(lives: dict[str, Live]) -> None:
         for address, found in lives.items():
@@ -264,7 +214,7 @@ async def build_plan(
             provider = providers.get(doc.provider or "") if doc is not None else None
             if provider is None or not entry or entry.get("id") is None or address in moves:
                 continue
-            change = provider.settled(_resource(address, doc, entry, desired, found), entry.get("attrs"))
+            change = provider.settled(_resource(address, doc, entry, wants, found, provider), entry.get("attrs"))
             if change is not None:
                 settled_early[address] = (found, change)
 
@@ -294,7 +244,7 @@ async def build_plan(
         provider = providers.get(provider_name or "")
         if provider is None:
             continue
-        res = _resource(address, doc, entry, desired, live.get(address))
+        res = _resource(address, doc, entry, desired, live.get(address), provider)
         if doc is not None and entry.get("id") is not None and address not in moves:
             settled = provider.settled(res, entry.get("attrs"))
             if settled is not None:  # as applied, as desired: a no-op without drift
@@ -343,7 +293,7 @@ async def build_plan(
         created_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         balances=balances,
         drift=drift,
-        managed=dict(Counter(state.resources[a].get("kind") or _kind_of(a).capitalize() for a in known_addresses)),
+        managed=dict(Counter(_state_kind(a, state.resources[a], providers) for a in known_addresses)),
         configured=len(config.resources),
     )
     # a commitment over a balance is a refusal of apply (plan.safety), listed by plan with the others
@@ -360,17 +310,27 @@ def _reconcile_in_flight(address: str, state: State, providers: dict[str, Provid
         state.resources[address] = reconcile(address, entry, live, provider)
 
 
-def _resource(address: str, doc: Document | None, entry: dict[str, Any], desired: dict[str, dict[str, Any]], live: Live | None) -> Resource:
+def _state_kind(address: str, entry: dict[str, Any], providers: dict[str, Provider]) -> str:
+    """The kind of a state entry: as recorded, else as its address and provider spell it."""
+    provider = providers.get(entry.get("provider") or "")
+    return entry.get("kind") or kind_of(address, provider.kinds if provider is not None else ())
+
+
+def _resource(
+    address: str, doc: Document | None, entry: dict[str, Any], desired: dict[str, dict[str, Any]], live: Live | None,
+    provider: Provider,
+) -> Resource:
     """What a provider plans for ``address``: its document (None once removed from the config),
     state entry, desired attributes and live object."""
     return Resource(
         address=address,
-        kind=doc.kind if doc else entry.get("kind", _kind_of(address).capitalize()),
-        name=doc.name if doc else entry.get("name", address.rsplit("/", 1)[-1]),
+        kind=doc.kind if doc else entry.get("kind") or kind_of(address, provider.kinds),
+        name=doc.name if doc else entry.get("name", name_of(address)),
         desired=desired.get(address),
         live=live,
         protect=doc.protect if doc else bool(entry.get("protect")),
         ignore_changes=doc.ignore_changes if doc else [],
+        applied=entry.get("attrs"),
     )
 
 

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..address import kind_of
 from ..providers.base import Live, Provider, Resource
 
 
 def current_attrs(address: str, entry: dict[str, Any], live: Live, provider: Provider) -> dict[str, Any]:
     """``live`` in the shape of the applied attributes (as drift detection compares them)."""
-    kind = entry.get("kind") or address.split("/")[1].capitalize()
-    res = Resource(address, kind, entry.get("name", ""), entry.get("attrs"), live)
+    kind = entry.get("kind") or kind_of(address, provider.kinds)
+    res = Resource(address, kind, entry.get("name", ""), entry.get("attrs"), live, applied=entry.get("attrs"))
     try:
         return dict(provider.comparable(res))
     except (KeyError, TypeError, AttributeError):

@@ -147,7 +147,7 @@ def resource_block(
         out += [fence(kept[1], "diff"), ""]
     if kept[2]:
         out += ["API calls, in apply order:", "", fence(kept[2], "text"), ""]
-    dropped = sum(len(a) - len(b) for a, b in zip(lists, kept))
+    dropped = sum(len(a) - len(b) for a, b in zip(lists, kept, strict=False))
     if dropped:
         total = sum(map(len, lists))
         out += [

@@ -5,29 +5,35 @@ The planner owns the flow; a provider answers platform questions:
 - offline: ``check`` (platform rules beyond the JSON Schema) and ``desired`` (a document's spec
   normalised to the shape ``read`` produces, references as addresses);
 - online: ``read`` (live objects it manages, normalised), ``create_ops`` / ``update_ops`` /
-  ``delete_ops`` (a resource diff -> API operations; ``update_ops`` raises :class:`NeedsReplace`
-  or :class:`Impossible` when the platform cannot change a field in place) and ``execute`` (one
-  operation against the API).
+  ``delete_ops`` (a resource diff -> API operations) and ``execute`` (one operation against the API).
+
+Whether a changed field is updated in place or forces a replacement is declared, not decided by
+the provider: ``field_policy`` (kind -> field -> rule, see :mod:`.fields`), read by the planning
+template here (``plan_change``), which no provider overrides; a provider adds its notes to a
+planned change through the ``annotate`` hook. ``update_ops`` raises :class:`Impossible` when the
+values (not the fields) make a change impossible, and :class:`NeedsReplace` only where they (not
+the fields) need a new object: fewer positions, a lifecycle state that cannot be left.
 """
 from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import httpx
 
 from ..config.model import Config, Document
-from ..config.nodes import dotted_path
 from ..errors import ConfigError, Diagnostic
 from ..http import ApiClient, ErrorParser, RetryPolicy, default_error_parser
 from ..limits import DEFAULT_MAX_RESPONSE_BYTES
 from ..origin import check_endpoint, header_problem
-from ..plan.model import FieldChange, Operation, ResourceChange
+from ..plan.diff import meaningful_changes, same
+from ..plan.model import Operation, ResourceChange
 from ..transport import AppTransport
+from .fields import REPLACE_HOW, Policy, decide, reads_published
 
 
 @dataclass
@@ -47,39 +53,41 @@ class Live:
     found_by: str = "by its address marker"
 
 
-def blank(value: Any) -> Any:
-    """The one canonical form of "nothing" every provider compares by: ``None``, ``""``, ``[]``
-    and ``{}`` are all None, and so is a mapping key whose value is (the key is dropped), at any
-    depth of mappings. Absent, null and empty then plan alike for desired and live objects, on
-    every platform: no plan differs only by how a platform, or a config, spells "nothing"."""
-    if isinstance(value, dict):
-        out = {}
-        for key, item in value.items():
-            item = blank(item)
-            if item is not None:
-                out[key] = item
-        return out or None
-    if isinstance(value, list):
-        return [blank(item) for item in value] or None
-    return None if value == "" else value
-
-
-def same(live: Any, desired: Any) -> bool:
-    """``live`` and ``desired`` are equal, or differ only in how they spell "nothing" (:func:`blank`)."""
-    return live == desired or blank(live) == blank(desired)
-
-
-def meaningful_changes(before: dict[str, Any], after: dict[str, Any]) -> list[FieldChange]:
-    """:func:`field_changes`, without those that only spell "nothing" another way (:func:`same`)."""
-    return [f for f in field_changes(before, after) if not same(f.before, f.after)]
-
-
 class NeedsReplace(Exception):
-    """The platform cannot change these fields in place: the object must be replaced."""
+    """The values of a change (not its fields: those are ``field_policy``'s) need a new object."""
 
 
 class Impossible(Exception):
     """The platform cannot make this change at all; the plan reports it as an error."""
+
+
+class FinalSink(Protocol):
+    """Where a whole read puts the live objects that are final before it ends (a list that names no
+    others, read to its last page): the reader's output, which the caller takes elsewhere (the
+    prefetch hands them to the plan's loop); each at most once, the same objects the read returns."""
+
+    def put(self, lives: dict[str, Live]) -> None: ...
+
+
+@dataclass
+class ReadInputs:
+    """What a read is asked and what it may need to know, passed in by its caller (the planner,
+    the prefetch, the importer): never set on the provider, so a read depends on nothing else."""
+
+    #: address -> remote id, from state
+    known: Mapping[str, Any]
+    #: address -> kind, from the config
+    wanted: Mapping[str, str]
+    #: address -> attributes the last apply recorded (state)
+    applied: Mapping[str, Any] = field(default_factory=dict)
+    #: address -> what applies recorded of calls they made beside the attributes (an operation's
+    #: ``payload["recorded"]``, see campaignctl.apply)
+    recorded: Mapping[str, dict[str, Any]] = field(default_factory=dict)
+    #: old address -> the address the config now gives the object (its ``movedFrom``): an object
+    #: whose marker still names the old address is the renamed one
+    moved: Mapping[str, str] = field(default_factory=dict)
+    #: live objects final before the read ends go here too (None: nobody takes them early)
+    finals: FinalSink | None = None
 
 
 @dataclass
@@ -98,6 +106,8 @@ class Resource:
     live: Live | None
     protect: bool = False
     ignore_changes: list[str] = field(default_factory=list)
+    #: the attributes the last apply recorded (state), for a provider that compares by them
+    applied: Any = None
 
 
 class Provider:
@@ -123,11 +133,15 @@ class Provider:
     header_credentials: ClassVar[frozenset[str]] = frozenset({"token", "apiKey"})
     error_parser: ClassVar[ErrorParser] = staticmethod(default_error_parser)
     request_id_header: ClassVar[str] = "X-Request-ID"
-    #: ``read`` depends only on its arguments (not on ``desired`` having run): a plan may start it
-    #: before the config is fully checked (campaignctl.prefetch)
+    #: ``read`` depends only on its inputs' ``known``, ``wanted`` and ``moved`` (not on ``desired``
+    #: having run, nor on ``applied``/``recorded``): a plan may start it before the config is
+    #: fully checked (campaignctl.prefetch)
     prefetchable: ClassVar[bool] = False
     #: attributes ``read`` and ``balance`` set on the provider, which a prefetched read hands over
     read_attributes: ClassVar[tuple[str, ...]] = ()
+    #: kind -> spec field -> how it changes (:mod:`.fields`); a kind's ``"*"`` is every other
+    #: field, an absent one changes in place
+    field_policy: ClassVar[Policy] = {}
 
     def __init__(self, doc: Document, config_root: Path, env: Mapping[str, str] | None = None) -> None:
         self.doc = doc
@@ -140,19 +154,6 @@ class Provider:
         self.timeout = float(self.spec.get("timeout", 30))
         self.max_response_bytes = int(self.spec.get("maxResponseBytes", DEFAULT_MAX_RESPONSE_BYTES))
         self._client: ApiClient | None = None
-        #: address -> attributes the last apply recorded (state), set by the planner before ``read``
-        self.applied: dict[str, Any] = {}
-        #: address -> what applies recorded of calls they made beside the attributes (an operation's
-        #: ``payload["recorded"]``, see campaignctl.apply), set by the planner before ``read``
-        self.recorded: dict[str, dict[str, Any]] = {}
-        #: old address -> the address the config now gives the object (its ``movedFrom``): an object
-        #: whose marker still names the old address is the renamed one (``plan.builder.moved_of``)
-        self.moved: Mapping[str, str] = {}
-        #: set by a caller of a whole ``read``: called with live objects that are final before the
-        #: read ends (those of a list that names no others, read to its last page), for the
-        #: caller to plan them while the rest is read (``settled``, which must not depend on what
-        #: the rest of the read sets); each at most once, the same objects the read then returns
-        self.on_final: Callable[[dict[str, Live]], None] | None = None
 
     # -- connection ------------------------------------------------------------------------
     @property
@@ -264,9 +265,9 @@ class Provider:
         raise NotImplementedError
 
     # -- online ----------------------------------------------------------------------------
-    async def read(self, known: dict[str, Any], wanted: dict[str, str], only: set[str] | None = None) -> dict[str, Live]:
-        """Live objects for the addresses in ``known`` (address -> remote id, from state) and
-        ``wanted`` (address -> kind, from the config), found by id or by the address marker.
+    async def read(self, inputs: ReadInputs, only: set[str] | None = None) -> dict[str, Live]:
+        """Live objects for the addresses in ``inputs.known`` (address -> remote id, from state) and
+        ``inputs.wanted`` (address -> kind, from the config), found by id or by the address marker.
 
         ``only``: the addresses the caller needs (None: all). A provider may then read less, as long
         as what it returns for those addresses is what the whole read returns (its ``read`` says
@@ -280,7 +281,7 @@ class Provider:
     async def lookup(self, address: str, kind: str) -> Any | None:
         """The remote id of the object claiming ``address`` (its marker, or its exact title where the
         platform has no marker), or None. Used after a create went unanswered."""
-        live = (await self.read({}, {address: kind})).get(address)
+        live = (await self.read(ReadInputs({}, {address: kind}))).get(address)
         return live.id if live is not None else None
 
     async def confirm(self, op: Operation) -> bool | None:
@@ -326,13 +327,34 @@ class Provider:
         raise self._no_import()
 
     def export_documents(self, live: dict[str, Live], ctx: Any) -> list[Any]:
-        """``read_account``'s objects as :class:`campaignctl.importer.ExportedDoc` documents."""
+        """``read_account``'s objects as :class:`campaignctl.providers.export.ExportedDoc` documents."""
         raise self._no_import()
 
     def _no_import(self) -> Exception:
         from ..errors import CampaignctlError
 
         return CampaignctlError(f"import is not supported for provider type {self.type} (provider {self.name!r})")
+
+    # -- planning hooks --------------------------------------------------------------------
+    def published(self, res: Resource) -> bool:
+        """Whether the live object is published/running: the rules ``by(..., published=...)`` of
+        ``field_policy`` then apply (asked only of a kind that has such a rule)."""
+        return False
+
+    def replacement_reason(self, res: Resource, fields: list[str]) -> str:
+        """Why changing ``fields`` (which force a replacement, by ``field_policy``) replaces the
+        object, as the plan says it. Raise :class:`Impossible` when a replacement is no answer
+        either (the plan reports the error)."""
+        return f"{', '.join(fields)} cannot change in place: a new {res.kind.lower()} is created, then the old one is removed"
+
+    def immutable_reason(self, res: Resource, fields: list[str]) -> str:
+        """The error of a change to ``fields``, which cannot change (by ``field_policy``)."""
+        return f"{', '.join(fields)} of a {res.kind.lower()} cannot change"
+
+    def annotate(self, res: Resource, change: ResourceChange, ops: list[Operation]) -> None:
+        """Add the provider's notes to the change the template planned (warnings, errors, fields
+        shown another way); called for every resource, no-op changes too, before the operations
+        are chained."""
 
     # -- planning template -----------------------------------------------------------------
     def op(self, address: str, action: str, call: str, **kwargs: Any) -> Operation:
@@ -357,31 +379,40 @@ class Provider:
         compared, is what is desired and what was last applied (``applied``: so no drift either),
         no other object carries its address, no field is ignored -- else None: then the plan asks
         ``plan_change`` (and looks for drift). What ``plan_change`` gives such a resource, with one
-        ``comparable`` instead of two, for the thousands of a plan that changes little. None for
-        a provider whose ``plan_change`` is its own."""
+        ``comparable`` instead of two, for the thousands of a plan that changes little; the
+        provider's ``annotate`` notes it as it would the other."""
         live, desired = res.live, res.desired
-        if (
-            type(self).plan_change is not Provider.plan_change or live is None or desired is None or live.deposed
-            or res.ignore_changes or not same(applied, desired)
-        ):  # fmt: skip
+        if live is None or desired is None or live.deposed or res.ignore_changes or not same(applied, desired):
             return None
         try:
             if not same(self.comparable(res), desired):
                 return None
         except (KeyError, TypeError, AttributeError):  # detect_drift's fallback: the long way
             return None
-        return self._finish(self._no_op(res), [])[0]
+        change = self._no_op(res)
+        self.annotate(res, change, [])
+        return self._finish(change, [])[0]
 
     def plan_change(self, res: Resource) -> tuple[ResourceChange, list[Operation]]:
-        kind, live, desired = res.kind, res.live, res.desired
+        """The change of one address and its operations: create, delete, update in place or
+        replace, as ``field_policy`` says of the changed fields. Not overridden: see ``annotate``."""
+        try:
+            change, ops = self._plan(res)
+        except Impossible as exc:  # from create_ops: checks against the platform's live configuration
+            change = self._no_op(res)
+            change.actions = ["create"] if res.live is None else ["create", "delete"]
+            change.errors.append(str(exc))
+            ops = []
+        self.annotate(res, change, ops)
+        return self._finish(change, ops)
+
+    def _plan(self, res: Resource) -> tuple[ResourceChange, list[Operation]]:
+        live, desired = res.live, res.desired
         change = self._no_op(res)
         ops: list[Operation] = []
         if live is None and desired is not None:
             change.actions = ["create"]
-            try:
-                ops = self.create_ops(res)
-            except Impossible as exc:
-                change.errors.append(str(exc))
+            ops = self.create_ops(res)
         elif desired is None and live is not None:
             change.actions = ["delete"]
             try:
@@ -398,21 +429,7 @@ class Provider:
             if not same(current, desired):
                 change.fields = meaningful_changes(current, desired)
                 changed = {f.path.split("[", 1)[0].split(".", 1)[0] for f in change.fields}
-                try:
-                    ops = self.update_ops(res, changed)
-                    change.actions = ["update"]
-                except NeedsReplace as exc:
-                    change.actions = ["create", "delete"]
-                    change.reasons.append(str(exc))
-                    for f in change.fields:
-                        f.how = "forces replacement"
-                    fresh = Resource(res.address, kind, res.name, desired, None, res.protect)
-                    ops = self.create_ops(fresh) + self.delete_ops(res, live.id, deposed=True)
-                except Impossible as exc:
-                    change.actions = ["update"]
-                    change.errors.append(str(exc))
-                    for f in change.fields:
-                        f.how = "impossible"
+                ops = self._plan_update(res, change, changed)
         if live is not None and live.deposed:
             for old in live.deposed:
                 ops += self.delete_ops(res, old, deposed=True)
@@ -422,7 +439,38 @@ class Provider:
             )
             if change.actions == ["no-op"]:
                 change.actions = ["update"]
-        return self._finish(change, ops)
+        return change, ops
+
+    def _plan_update(self, res: Resource, change: ResourceChange, changed: set[str]) -> list[Operation]:
+        """An update in place, a replacement (naming the fields that force it) or an error."""
+        policy = type(self).field_policy
+        decision = decide(policy, res.kind, changed, reads_published(policy, res.kind) and self.published(res))
+        change.actions = ["update"]
+        try:
+            if decision.immutable:
+                raise Impossible(self.immutable_reason(res, decision.immutable))
+            if decision.replace:
+                return self._replace(res, change, self.replacement_reason(res, decision.replace), decision.replace)
+            return self.update_ops(res, changed)
+        except NeedsReplace as exc:  # the values need a new object: every changed field forces it
+            return self._replace(res, change, str(exc), [f.path for f in change.fields])
+        except Impossible as exc:
+            change.actions = ["update"]
+            change.errors.append(str(exc))
+            for f in change.fields:
+                f.how = "impossible"
+            return []
+
+    def _replace(self, res: Resource, change: ResourceChange, reason: str, forcing: list[str]) -> list[Operation]:
+        assert res.live is not None
+        change.actions = ["create", "delete"]
+        change.reasons.append(reason)
+        top = set(forcing)
+        for f in change.fields:
+            if f.path in top or f.path.split("[", 1)[0].split(".", 1)[0] in top:
+                f.how = REPLACE_HOW
+        fresh = Resource(res.address, res.kind, res.name, res.desired, None, res.protect, applied=res.applied)
+        return self.create_ops(fresh) + self.delete_ops(res, res.live.id, deposed=True)
 
     @staticmethod
     def _finish(change: ResourceChange, ops: list[Operation]) -> tuple[ResourceChange, list[Operation]]:
@@ -430,7 +478,7 @@ class Provider:
             change.cost = 0
             return change, ops
         # one resource's calls run one after another, in the order given
-        for prev, nxt in zip(ops, ops[1:]):
+        for prev, nxt in zip(ops, ops[1:], strict=False):
             if prev.id not in nxt.after:
                 nxt.after.insert(0, prev.id)
         change.operations = [o.id for o in ops]
@@ -440,69 +488,3 @@ class Provider:
 
 
 LIFECYCLE_ACTIONS = {"publish", "pause", "continue", "resume", "cancel", "stop", "restart", "archive", "add-positions"}
-
-
-def field_changes(before: dict[str, Any], after: dict[str, Any]) -> list[FieldChange]:
-    """Field-level differences, paths like ``components[0].properties.steps``.
-
-    The same result as ``DeepDiff(before, after)`` (a type change, an added or removed key, a
-    changed value, a whole dict when the two share less than a third of their keys), found by a
-    direct walk: DeepDiff (slow to import) is only asked about lists of plain values that differ,
-    whose items it matches up with difflib."""
-    out: list[FieldChange] = []
-    _walk(before, after, [], out)
-    out.sort(key=lambda f: f.path)
-    return out
-
-
-_CONTAINERS = (dict, list, tuple, set, frozenset)
-
-
-def _walk(b: Any, a: Any, path: list[Any], out: list[FieldChange]) -> None:
-    if type(b) is not type(a):
-        out.append(FieldChange(dotted_path(path), b, a))
-    elif isinstance(b, dict):
-        common = b.keys() & a.keys()
-        union = len(b.keys() | a.keys())
-        if union > 1 and len(common) / union < 0.33:  # DeepDiff's threshold_to_diff_deeper
-            out.append(FieldChange(dotted_path(path), b, a))
-            return
-        for key in b:
-            if key in a:
-                _walk(b[key], a[key], [*path, key], out)
-            else:
-                out.append(FieldChange(dotted_path([*path, key]), b[key], None))
-        for key in a:
-            if key not in b:
-                out.append(FieldChange(dotted_path([*path, key]), None, a[key]))
-    elif isinstance(b, list) and len(b) == len(a) and not (_plain(b) and _plain(a)):
-        for i, (x, y) in enumerate(zip(b, a)):  # DeepDiff pairs unhashable items up by position
-            _walk(x, y, [*path, i], out)
-    elif isinstance(b, _CONTAINERS):
-        if b == a and all(type(x) is type(y) for x, y in zip(b, a)):
-            return
-        out += _deepdiff(b, a, path)
-    elif b != a:
-        out.append(FieldChange(dotted_path(path), b, a))
-
-
-def _plain(items: list[Any]) -> bool:
-    return not any(isinstance(x, _CONTAINERS) for x in items)
-
-
-def _deepdiff(before: Any, after: Any, prefix: list[Any]) -> list[FieldChange]:
-    from deepdiff import DeepDiff
-
-    diff = DeepDiff(before, after, verbose_level=2, view="tree")
-    out: list[FieldChange] = []
-    for levels in diff.values():
-        for level in levels:
-            path = dotted_path([*prefix, *level.path(output_format="list")])
-            b = level.t1 if not _missing(level.t1) else None
-            a = level.t2 if not _missing(level.t2) else None
-            out.append(FieldChange(path, b, a))
-    return out
-
-
-def _missing(value: Any) -> bool:
-    return type(value).__name__ == "NotPresent"

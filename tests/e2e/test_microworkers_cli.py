@@ -100,9 +100,12 @@ def test_survey_lifecycle(survey: tuple[Path, dict[str, str]]) -> None:
 def test_payment_change_needs_replacement(applied: Path) -> None:
     config = applied
     edit_file(config / "campaigns.yaml", "paymentPerTask: 0.12", "paymentPerTask: 0.15")
+    edit_file(config / "campaigns.yaml", "speed: 500", "speed: 250")
     plan = run_cli("plan", config)
     assert f"+/- {SURVEY}" in plan.out
-    assert "forces replacement" in plan.out and "paymentPerTask" in plan.out
+    # the declared policy names the field that forces it: paymentPerTask, not speed (a PATCH field)
+    assert re.search(r"paymentPerTask: 0\.12 -> 0\.15\s+# forces replacement", plan.out), plan.out
+    assert re.search(r"speed: 500 -> 250\n", plan.out), plan.out
     assert "/stop" in plan.out
     refused = run_cli("apply", config, "--auto-approve")
     assert refused.code == 1

@@ -16,6 +16,7 @@ import pytest
 from campaignctl.config.load import load_config
 from campaignctl.errors import ApiError, ConfigError
 from campaignctl.http import ApiClient
+from campaignctl.inputs import make_providers
 from campaignctl.origin import (
     ALLOW_ENV,
     check_endpoint,
@@ -23,7 +24,7 @@ from campaignctl.origin import (
     header_problem,
 )
 from campaignctl.paging import DEFAULT_MAX_PAGES, MAX_PAGES_ENV, STALE_PAGES, PageGuard
-from campaignctl.session import make_providers, run
+from campaignctl.session import run
 from tests.helpers import CANARY, run_cli
 
 

@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
+from campaignctl.inputs import opened
 from campaignctl.plan.builder import build_plan, read_live
 from campaignctl.providers.base import Live
 from campaignctl.sandbox.embedded import embedded_app
-from campaignctl.session import Session, opened
+from campaignctl.session import Session
 from tests.helpers import copy_example, edit_file, point_at_server, run_cli
 
 SWARMS_TASK, SWARMS_JOB, SWARMS_CAMPAIGN = "swarms/task/rate-beach", "swarms/job/rate-batch-1", "swarms/campaign/image-rating"

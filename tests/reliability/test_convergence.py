@@ -55,7 +55,7 @@ class Team:
 
     def state(self, root: Path) -> dict[str, Any]:
         from campaignctl.config.load import load_config
-        from campaignctl.session import backend_for
+        from campaignctl.inputs import backend_for
 
         saved = {k: os.environ.get(k) for k in self.env}
         os.environ.update(self.env)

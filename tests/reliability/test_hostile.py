@@ -44,10 +44,11 @@ from campaignctl.config.load import MAX_FILE_BYTES, load_config
 from campaignctl.config.model import Config
 from campaignctl.errors import ApiError, CampaignctlError, ConfigError
 from campaignctl.http import ApiClient, RetryPolicy, _parse_retry_after
+from campaignctl.inputs import make_providers
 from campaignctl.plan.model import Plan
 from campaignctl.plan.render import PLAIN, render_text
 from campaignctl.sandbox import embedded
-from campaignctl.session import Session, make_providers, run
+from campaignctl.session import Session, run
 from campaignctl.state.base import State
 from tests.helpers import (
     CANARY,

@@ -533,7 +533,7 @@ def write_config(root: Path, backend: str | None) -> Path:
 
 def test_backend_for_selects_by_the_backend_document(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pg_dsn: str) -> None:
     from campaignctl.config.load import load_config
-    from campaignctl.session import backend_for
+    from campaignctl.inputs import backend_for
     from campaignctl.state.postgres import PostgresBackend
 
     monkeypatch.delenv("CAMPAIGNCTL_WORKSPACE", raising=False)

@@ -50,14 +50,17 @@ import asyncio
 import logging
 import re
 import time
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import httpx
 
+from ...address import kind_of
 from ...config.model import Config, Document, address_of
 from ...errors import ApiError, Diagnostic, TransportError
 from ...http import error_json
 from ...paging import PageGuard
+from ...plan.diff import same
 from ...plan.model import Operation, ResourceChange, ref
 from ...providers.base import (
     ExecResult,
@@ -65,16 +68,31 @@ from ...providers.base import (
     Live,
     NeedsReplace,
     Provider,
+    ReadInputs,
     Resource,
-    same,
 )
+from ...providers.fields import REPLACE, Policy, by, each
 from ...providers.schedule import check_schedule
 from . import reference
+from .export import CampaignExport
+from .model import (
+    COLLECTION,
+    DEFAULT_FEE,
+    DEFAULTS,
+    FIXED,
+    HIRE_FIELDS,
+    INTERNAL_DEFAULTS,
+    MIN_BASIC_POSITIONS,
+    PATCHABLE,
+    READ_BACK,
+    STATUS,
+    summary,
+    summary_of,
+)
 from .rows import (
     Row,
     check_rows_against,
     check_schedule_mw,
-    content_digest,
     job_limit,
     load_rows,
     normalise_limit,
@@ -84,40 +102,6 @@ from .rows import (
 )
 
 log = logging.getLogger("campaignctl.microworkers")
-
-COLLECTION = {"basic": "basic-campaigns", "hire-group": "hire-group-campaigns"}
-PATCHABLE = (
-    "autoRateNokTask", "autoRateOkTask", "autoRefillPositions", "qtRequired", "successRate", "speed", "ttr",
-    "autoSkipTask", "notificationSettings", "timeToWaitAfterSlotExpiration", "visibilityDelay", "maximumJobLimit",
-)  # fmt: skip
-DEFAULTS: dict[str, Any] = {
-    "speed": 1000, "ttr": 7, "visibilityDelay": 0, "timeToWaitAfterSlotExpiration": 0, "qtRequired": False,
-    "autoRateOkTask": False, "autoRateNokTask": False, "autoRefillPositions": False, "successRate": None,
-    "autoSkipTask": {"enabled": False, "timeLimit": 0}, "notificationSettings": [],
-}  # fmt: skip
-HIRE_FIELDS = {"maxPositionPerWorker": 1, "numberOfWorkerOnSamePosition": 1, "taskOrder": "random"}
-INTERNAL_DEFAULTS: dict[str, Any] = {
-    "ratingMethodId": 3, "numberOfSubTasks": 1, "displaySubTasksOnSamePage": False, "adminInstructions": None,
-    "numberOfFileProofs": 0, "allowedFileTypes": None,
-}  # fmt: skip
-FIXED = ("type", "title", "description", "categoryId", "paymentPerTask", "minutesToFinish", "zone", "template",
-         "internalTemplate", "externalTemplate", "maxPositionPerWorker", "numberOfWorkerOnSamePosition", "taskOrder")
-STATUS = {
-    "PENDING_REVIEW": "running", "RUNNING": "running", "PENDING_RESTART": "running",
-    "PAUSED": "paused", "PAUSED_ADMIN": "paused", "PAUSED_SYSTEM": "paused", "FINISHED": "stopped",
-    "BLOCKED": "blocked",
-}  # fmt: skip
-#: lifecycle action -> (statuses it leads to, statuses it leaves): read back after a lost answer
-READ_BACK: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "pause": (("PAUSED",), ("RUNNING", "PENDING_REVIEW")),
-    "resume": (("RUNNING", "PENDING_REVIEW"), ("PAUSED",)),
-    "stop": (("FINISHED",), ("RUNNING", "PAUSED", "PENDING_REVIEW")),
-    "restart": (("RUNNING", "PENDING_RESTART", "PENDING_REVIEW"), ("FINISHED",)),
-    "add-positions": ((), ()),  # by availablePositions (see confirm)
-}
-MIN_BASIC_POSITIONS = 30
-DEFAULT_FEE = 0.075
-
 
 def mw_error(response: httpx.Response) -> tuple[str | None, str]:
     """problem+json: ``title`` is the error code, ``detail`` the message, ``errors`` the fields."""
@@ -143,10 +127,10 @@ def _num(value: Any) -> Any:
 
 
 def _kind_of(address: str) -> str:
-    return address.split("/")[1].capitalize()
+    return kind_of(address, MicroworkersProvider.kinds)
 
 
-class MicroworkersProvider(Provider):
+class MicroworkersProvider(CampaignExport, Provider):
     type = "microworkers"
     kinds = ("Template", "Campaign")
     pay_fields = ("paymentPerTask", "minutesToFinish")  # USD per position, the time limit of one
@@ -156,6 +140,19 @@ class MicroworkersProvider(Provider):
     official_endpoint = "https://ttv.microworkers.com/api/v2"
     platform_name = "Microworkers API v2"
     error_parser = staticmethod(mw_error)
+    #: a template is replaced in full (PUT); a campaign's FIXED fields are not PATCH fields, so
+    #: they need a new campaign; more positions or task rows are added by their own calls
+    field_policy: ClassVar[Policy] = {
+        "Template": {"*": by("PUT /templates/{id}")},
+        "Campaign": {
+            **each(FIXED, REPLACE),
+            **each(PATCHABLE, by("PATCH")),
+            "groupId": by("PATCH"),
+            "tasks": by("add-tasks"),
+            "availablePositions": by("add-positions"),
+            "state": by("lifecycle"),
+        },
+    }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -284,7 +281,7 @@ class MicroworkersProvider(Provider):
         same = int(out.get("numberOfWorkerOnSamePosition", 1))
         if rows is not None:
             self._rows[doc.address] = rows.rows
-            out["tasks"] = _summary(rows.rows)
+            out["tasks"] = summary(rows.rows)
             out["availablePositions"] = len(rows.rows) // sub * same
         else:
             out["tasks"] = None
@@ -370,10 +367,11 @@ class MicroworkersProvider(Provider):
         )
         return templates, basic, hire
 
-    def _lists_needed(self, known: dict[str, Any], wanted: dict[str, str]) -> set[str]:
+    def _lists_needed(self, inputs: ReadInputs) -> set[str]:
         """The lists a plan reads: templates when the config or state holds a Template; the
         campaigns of each type the config or state holds (both for a state entry whose type state
         does not say)."""
+        known, wanted = inputs.known, inputs.wanted
         needed: set[str] = set()
         for address in set(known) | set(wanted):
             kind = _kind_of(address)
@@ -381,22 +379,23 @@ class MicroworkersProvider(Provider):
                 needed.add("Template")
             elif kind == "Campaign":
                 desired = (self._desired.get(address) or {}).get("type") if address in wanted else None
-                applied = (self.applied.get(address) or {}).get("type")
+                applied = (inputs.applied.get(address) or {}).get("type")
                 needed |= {t for t in (desired, applied) if t in COLLECTION}
                 if address in known and applied not in COLLECTION:
                     needed |= set(COLLECTION)
         return needed
 
-    async def _campaigns_by_id(self, known: dict[str, Any], wanted: dict[str, str], only: set[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]] | None:
+    async def _campaigns_by_id(self, inputs: ReadInputs, only: set[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]] | None:
         """(basic, hire-group) campaigns of ``only`` that state knows, one ``GET`` each, in place of
         the two lists: ``read`` then matches them as it matches the lists (a known campaign is only
         ever found by its id, so one gone or archived is simply absent). None when a campaign of
         ``only`` the config wants has no state id (found by its title among all) or the GETs would
         outnumber the list pages (estimated from state: a page per 100 campaigns of each type, at
         least one)."""
+        known, wanted = inputs.known, inputs.wanted
         if any(a in wanted and a not in known and _kind_of(a) == "Campaign" for a in only):
             return None
-        types = {a: (self.applied.get(a) or self._desired.get(a) or {}).get("type", "basic")
+        types = {a: (inputs.applied.get(a) or self._desired.get(a) or {}).get("type", "basic")
                  for a in known if _kind_of(a) == "Campaign"}  # fmt: skip
         size = min(self.page_size, 100)
         pages = sum(max(1, -(-sum(1 for t in types.values() if t == kind) // size)) for kind in COLLECTION)
@@ -419,12 +418,13 @@ class MicroworkersProvider(Provider):
         read = [r for r in await asyncio.gather(*(one(a) for a in targets)) if r is not None]
         return [obj for kind, obj in read if kind == "basic"], [obj for kind, obj in read if kind == "hire-group"]
 
-    async def read(self, known: dict[str, Any], wanted: dict[str, str], only: set[str] | None = None) -> dict[str, Live]:
+    async def read(self, inputs: ReadInputs, only: set[str] | None = None) -> dict[str, Live]:
         """Templates by state id or exact title, campaigns by state id or exact title (the two lists),
         and the task rows of unique-task campaigns when needed. With ``only``, its campaigns may be
         read by id instead (:meth:`_campaigns_by_id`); templates and reference data are read whole."""
-        needed = self._lists_needed(known, wanted)
-        by_id_read = await self._campaigns_by_id(known, wanted, only) if only is not None else None
+        known, wanted = inputs.known, inputs.wanted
+        needed = self._lists_needed(inputs)
+        by_id_read = await self._campaigns_by_id(inputs, only) if only is not None else None
         if by_id_read is None:
             templates, basic, hire = await self._account_lists(needed)
         else:
@@ -449,7 +449,7 @@ class MicroworkersProvider(Provider):
         for kind, obj in campaigns:
             address = by_id.get(("Campaign", str(obj["id"])))
             if address is not None:
-                found[address] = self._campaign(address, kind, obj, tpl_address)
+                found[address] = self._campaign(address, kind, obj, tpl_address, inputs)
             elif ("Campaign", str(obj["id"])) not in claimed:
                 for a, k in wanted.items():
                     d = self._desired.get(a) or {}
@@ -458,8 +458,8 @@ class MicroworkersProvider(Provider):
         for address, objs in candidates.items():
             objs.sort(key=lambda ko: (ko[1].get("status") != "FINISHED", ko[1].get("created") or ""), reverse=True)
             kind, obj = objs[0]
-            found[address] = self._campaign(address, kind, obj, tpl_address)
-        await asyncio.gather(*(self._read_rows(live) for live in found.values() if live.kind == "Campaign"))
+            found[address] = self._campaign(address, kind, obj, tpl_address, inputs)
+        await asyncio.gather(*(self._read_rows(live, inputs) for live in found.values() if live.kind == "Campaign"))
         return found
 
     def _template(self, address: str, tpl: dict[str, Any]) -> Live:
@@ -472,7 +472,10 @@ class MicroworkersProvider(Provider):
         }
         return Live(address, "Template", tpl["id"], attrs, raw=tpl)
 
-    def _campaign(self, address: str, kind: str, obj: dict[str, Any], tpl_address: dict[str, str]) -> Live:
+    def _campaign(
+        self, address: str, kind: str, obj: dict[str, Any], tpl_address: dict[str, str], inputs: ReadInputs | None = None,
+    ) -> Live:
+        applied = inputs.applied if inputs is not None else {}
         attrs: dict[str, Any] = {
             "type": kind,
             "title": obj.get("title"),
@@ -490,7 +493,7 @@ class MicroworkersProvider(Provider):
                 if everything:
                     attrs["zone"] = {"id": "int", "excludedCountries": sorted(set(everything) - set(codes))}
                 else:  # which countries are left out cannot be told without the zone's list
-                    attrs["zone"] = self._optional({}, "zone", address, {"id": "int", "excludedCountries": []})
+                    attrs["zone"] = self._optional({}, "zone", address, {"id": "int", "excludedCountries": []}, applied)
             else:
                 attrs["zone"] = {"id": geo.get("id"), "countries": codes}
         internal = obj.get("internalTemplate")
@@ -506,26 +509,26 @@ class MicroworkersProvider(Provider):
             attrs["externalTemplate"] = {"url": ext.get("url"), "height": ext.get("height"), "width": ext.get("width"),
                                          "parameters": list(ext.get("parameters") or [])}
         for key, default in DEFAULTS.items():
-            attrs[key] = self._optional(obj, key, address, default)
+            attrs[key] = self._optional(obj, key, address, default, applied)
         attrs["maximumJobLimit"] = normalise_limit(obj.get("maximumJobLimit"))
         if kind == "hire-group":
-            group = self._optional(obj, "groupId", address, None)
+            group = self._optional(obj, "groupId", address, None, applied)
             attrs["groupId"] = None if group is None else str(group)
             for key, default in HIRE_FIELDS.items():
-                attrs[key] = self._optional(obj, key, address, default)
+                attrs[key] = self._optional(obj, key, address, default, applied)
         attrs["tasks"] = None
         attrs["availablePositions"] = obj.get("availablePositions")
         attrs["state"] = STATUS.get(str(obj.get("status")), str(obj.get("status")).lower())
         return Live(address, "Campaign", obj["id"], attrs, status=obj.get("status"), raw=obj)
 
-    def _optional(self, obj: dict[str, Any], key: str, address: str, default: Any) -> Any:
+    def _optional(self, obj: dict[str, Any], key: str, address: str, default: Any, applied_of: Mapping[str, Any]) -> Any:
         """A field the documented BasicCampaignInfoResponse does not promise (the create/PATCH
         settings it does not echo, the hire-group fields): the platform's value when it answers one,
         else what the last apply set (state), else what the config wants -- never a default that
         would plan a change (or money) only because the answer left the field out."""
         if key in obj:
             return obj[key]
-        applied = self.applied.get(address)
+        applied = applied_of.get(address)
         if isinstance(applied, dict) and key in applied:
             return applied[key]
         desired = self._desired.get(address)
@@ -533,7 +536,7 @@ class MicroworkersProvider(Provider):
             return desired[key]
         return default
 
-    def _unique_tasks(self, live: Live) -> bool | None:
+    def _unique_tasks(self, live: Live, inputs: ReadInputs | None = None) -> bool | None:
         """Does the campaign take unique task rows? From what the platform documents (a
         ``csvUploadJob`` in ``jobQueues``: rows came with the create; template ``variables``: the
         rows fill them), an undocumented ``uniqueTasks`` where answered, and what state recorded
@@ -544,38 +547,40 @@ class MicroworkersProvider(Provider):
         queues = raw.get("jobQueues")
         if (isinstance(queues, dict) and queues.get("csvUploadJob")) or raw.get("variables"):
             return True
-        if (self.recorded.get(live.address) or {}).get("rows"):
+        if inputs is None:  # an object no state entry names (import): nothing recorded
+            return None
+        if (inputs.recorded.get(live.address) or {}).get("rows"):
             return True
-        applied = self.applied.get(live.address)
+        applied = inputs.applied.get(live.address)
         if isinstance(applied, dict) and "tasks" in applied:
             return applied["tasks"] is not None
         return None
 
-    async def _read_rows(self, live: Live) -> None:
+    async def _read_rows(self, live: Live, inputs: ReadInputs) -> None:
         """The rows a unique-task campaign holds, as far as campaignctl can know them. The documented
         API has no read of uploaded rows (and rows cannot be edited or deleted, only added), so they
         are the rows state recorded as sent (row id -> digest); a state written before rows were
         recorded counts the config's rows when the last apply uploaded exactly those. When nothing
         tells (adopted, or state lost), the config's rows are taken as uploaded: nothing is sent,
         and the plan says so."""
-        unique = self._unique_tasks(live)
+        unique = self._unique_tasks(live, inputs)
         live.raw["unique"] = unique
         live.raw["rows"] = {}
         desired = self._desired.get(live.address) or {}
         if unique is False or (unique is None and desired.get("tasks") is None):
             return
-        sent = (self.recorded.get(live.address) or {}).get("rows")
+        sent = (inputs.recorded.get(live.address) or {}).get("rows")
         rows = self._rows.get(live.address)
-        applied = (self.applied.get(live.address) or {}).get("tasks")
+        applied = (inputs.applied.get(live.address) or {}).get("tasks")
         if isinstance(sent, dict):
             digests = {str(k): str(v) for k, v in sent.items()}
-        elif rows is not None and isinstance(applied, dict) and _summary_of({r.id: r.digest for r in rows}) == applied:
+        elif rows is not None and isinstance(applied, dict) and summary_of({r.id: r.digest for r in rows}) == applied:
             digests = {r.id: r.digest for r in rows}
         else:
             digests = {r.id: r.digest for r in rows or []}
             live.raw["rows_unknown"] = True
         live.raw["rows"] = digests
-        live.attrs["tasks"] = _summary_of(digests)
+        live.attrs["tasks"] = summary_of(digests)
 
     async def balance(self) -> float | None:
         me = await self._optional_get("/accounts/me")
@@ -604,18 +609,11 @@ class MicroworkersProvider(Provider):
         return attrs
 
     # -- planning --------------------------------------------------------------------------
-    def plan_change(self, res: Resource) -> tuple[ResourceChange, list[Operation]]:
-        try:
-            change, ops = super().plan_change(res)
-        except Impossible as exc:  # from create_ops (plan-time checks against live configuration)
-            change = ResourceChange(
-                address=res.address, provider=self.name, kind=res.kind, name=res.name,
-                actions=["create"] if res.live is None else ["create", "delete"],
-                before=res.live.attrs if res.live else None, after=res.desired,
-                remote_id=res.live.id if res.live else None, protect=res.protect,
-            )  # fmt: skip
-            change.errors.append(str(exc))
-            return change, []
+    def replacement_reason(self, res: Resource, fields: list[str]) -> str:
+        return (f"Microworkers cannot change {', '.join(fields)} of a started campaign (not a PATCH field): "
+                "a new campaign is created, then the old one is stopped")
+
+    def annotate(self, res: Resource, change: ResourceChange, ops: list[Operation]) -> None:
         if res.kind == "Campaign" and res.desired is not None and change.actions != ["no-op"]:
             change.warnings += self._unreadable
         if res.live is not None and res.live.raw.get("rows_unknown"):
@@ -631,7 +629,6 @@ class MicroworkersProvider(Provider):
             change.fields[at:at + 1] = rows or [digest]
         elif change.actions == ["create"] and res.address in self._rows:  # the rows a new campaign uploads
             change.fields = row_changes(self._rows[res.address], {}, {}, "update")
-        return change, ops
 
     def _cost(self, payment: float, positions: int) -> float:
         return round(float(payment) * positions * (1 + self.fee), 4)
@@ -706,12 +703,6 @@ class MicroworkersProvider(Provider):
             if d.get("questions") is not None:
                 body["questions"] = d["questions"]
             return [self.op(address, "update", "PUT /templates/{id}", target=live.id, payload={"body": body})]
-        fixed = sorted(changed & set(FIXED))
-        if fixed:
-            raise NeedsReplace(
-                f"Microworkers cannot change {', '.join(fixed)} of a started campaign (not a PATCH field): "
-                "a new campaign is created, then the old one is stopped"
-            )
         coll = COLLECTION[d["type"]]
         ops: list[Operation] = []
         patch = sorted(changed & (set(PATCHABLE) | ({"groupId"} if d["type"] == "hire-group" else set())))
@@ -955,312 +946,6 @@ class MicroworkersProvider(Provider):
             await asyncio.sleep(delay)
             delay = min(2.0, delay * 2)
 
-    # -- importing (campaignctl import) ----------------------------------------------------
-    async def read_account(self, managed: dict[tuple[str, str], str]) -> dict[str, Live]:
-        """Every template and (DEFAULT folder) campaign that ``managed`` ((kind, id) -> address) does
-        not hold, as ``<provider>/<kind>/#<id>``, unique-task campaigns with their rows
-        (``raw["row_table"]``: (id, data, tests) per row)."""
-        templates, basic, hire = await self._account_lists()
-        found: dict[str, Live] = {}
-        tpl_address: dict[str, str] = {}
-        for tpl in templates:
-            address = managed.get(("Template", str(tpl["id"])))
-            if address is None:
-                address = f"{self.name}/template/#{tpl['id']}"
-                found[address] = self._template(address, tpl)
-            tpl_address[str(tpl["id"])] = address
-        for kind, obj in [("basic", c) for c in basic] + [("hire-group", c) for c in hire]:
-            if ("Campaign", str(obj["id"])) not in managed:
-                address = f"{self.name}/campaign/#{obj['id']}"
-                found[address] = self._campaign(address, kind, obj, tpl_address)
-
-        async def rows(live: Live) -> None:
-            live.raw["row_table"] = []
-            if not self._unique_tasks(live):
-                return
-            try:  # not a documented route: where the platform has it, the rows are exported too
-                items = await self._list(f"/{COLLECTION[live.attrs['type']]}/{live.id}/tasks")
-            except ApiError as exc:
-                if exc.status not in (404, 405):
-                    raise
-                live.attrs["tasks"] = _summary_of({})  # unique rows, none to read: left to the platform
-                return
-            names = {q.get("id"): q.get("name") for q in live.raw.get("questions") or []}
-            digests: dict[str, str] = {}
-            for item in items:
-                data = {kv["key"]: kv["value"] for kv in item.get("data") or []}
-                tests = {names.get(tc.get("questionId"), tc.get("questionId")): list(tc.get("answers") or [])
-                         for tc in item.get("testCases") or []}  # fmt: skip
-                digests[str(item["id"])] = content_digest(data, tests)
-                live.raw["row_table"].append((str(item["id"]), data, tests))
-            live.raw["rows"] = digests
-            live.attrs["tasks"] = _summary_of(digests)
-
-        await asyncio.gather(*(rows(live) for live in found.values() if live.kind == "Campaign"))
-        return found
-
-    @staticmethod
-    def _schedule_from_limit(limit: dict[str, Any]) -> dict[str, Any] | None:
-        """A Schedule spec that maps exactly onto ``limit`` (a normalised maximumJobLimit), or None."""
-        from zoneinfo import ZoneInfo
-
-        from ... import schemas
-        from .rows import DAYS
-
-        day_names = {v: k for k, v in DAYS.items()}
-
-        def days(numbers: list[int]) -> list[str] | None:
-            if not numbers or sorted(numbers) == list(range(7)):
-                return None
-            return [day_names[d] for d in sorted(numbers, key=lambda d: (d + 6) % 7)]
-
-        std, adv = limit.get("standardSchedule"), limit.get("advancedSchedule")
-        spec: dict[str, Any] = {}
-        try:
-            if not limit.get("enabled") or (std is None) == (adv is None):
-                return None
-            if std:
-                spec["timeZone"] = std["timeZone"]
-                if not std["allWeekdays"]:
-                    spec["daysOfWeek"] = [day_names[d] for d in sorted(std["daysOfWeek"], key=lambda d: (d + 6) % 7)]
-                if not std["allDay"]:
-                    if len(std["workingHours"]) != 1:
-                        return None
-                    start, _, end = str(std["workingHours"][0]).partition("-")
-                    spec["workingHours"] = {"from": start, "to": end}
-                if limit.get("limitPerDay") is not None:
-                    spec["limitPerDay"] = limit["limitPerDay"]
-                if std["limitPerHour"] is not None:
-                    spec["limitPerHour"] = std["limitPerHour"]
-            else:
-                assert adv is not None
-                spec["timeZone"] = adv["timeZone"]
-                events = adv["events"]
-                if len(events) == 1 and events[0]["type"] == "recur" and "T" in str(events[0]["startRecur"]):
-                    ev = events[0]  # the start/end form of a Schedule
-                    spec["start"] = ev["startRecur"]
-                    if ev["endRecur"] is not None:
-                        spec["end"] = ev["endRecur"]
-                    if days(ev["daysOfWeek"]):
-                        spec["daysOfWeek"] = days(ev["daysOfWeek"])
-                    if (ev["startTime"], ev["endTime"]) != ("00:00", "24:00"):
-                        spec["workingHours"] = {"from": ev["startTime"], "to": ev["endTime"]}
-                    if ev["limitPerDay"] is not None:
-                        spec["limitPerDay"] = ev["limitPerDay"]
-                else:
-                    spec["events"] = []
-                    for ev in events:
-                        if ev["type"] == "one-time":
-                            item: dict[str, Any] = {"type": "one-time", "start": ev["start"], "end": ev["end"]}
-                        elif ev["type"] == "recur" and ev["endRecur"] is not None:
-                            if str(ev["endTime"]) <= str(ev["startTime"]):
-                                return None
-                            item = {"type": "recurring", "start": f"{ev['startRecur']}T{ev['startTime']}",
-                                    "end": f"{ev['endRecur']}T{ev['endTime']}"}  # fmt: skip
-                            if days(ev["daysOfWeek"]):
-                                item["daysOfWeek"] = days(ev["daysOfWeek"])
-                        else:
-                            return None
-                        if ev["limitPerDay"] is not None:
-                            item["limit"] = ev["limitPerDay"]
-                        spec["events"].append(item)
-                if adv["limitPerHour"] is not None:
-                    spec["limitPerHour"] = adv["limitPerHour"]
-            hours = spec.get("workingHours")
-            if hours and str(hours["to"]) <= str(hours["from"]):
-                return None
-            if "start" in spec and "end" in spec and str(spec["end"]) <= str(spec["start"]):
-                return None
-            ZoneInfo(str(spec["timeZone"]))
-            if not schemas.validator("Schedule.json").is_valid(spec) or job_limit(spec) != limit:
-                return None
-        except (KeyError, TypeError, ValueError):
-            return None
-        return spec
-
-    def export_documents(self, live: dict[str, Live], ctx: Any) -> list[Any]:
-        """Import: one file per campaign (the campaign, its Schedule, its template when no other
-        imported campaign uses it), ``templates.yaml`` for the other templates, task rows in
-        ``data/<campaign>.csv`` (``.jsonl`` when the rows differ in their columns)."""
-        import json
-        from html.parser import HTMLParser
-
-        from ...importer import ExportedDoc
-
-
-        class Form(HTMLParser):  # named input/textarea/select fields, as Microworkers reads them
-            def __init__(self) -> None:
-                super().__init__(convert_charrefs=True)
-                self.fields: dict[str, dict[str, Any]] = {}
-                self.select: dict[str, Any] | None = None
-
-            def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-                a = {k: v or "" for k, v in attrs}
-                if tag == "option" and self.select is not None:
-                    if a.get("value") and a["value"] not in self.select["options"]:
-                        self.select["options"].append(a["value"])
-                    return
-                if tag not in ("input", "textarea", "select") or not a.get("name"):
-                    return
-                kind = tag if tag in ("textarea", "select") else a.get("type", "text").lower()
-                if kind in ("hidden", "submit", "button", "reset", "image", "file"):
-                    return
-                kind = kind if kind in ("text", "textarea", "number", "email", "url", "radio", "checkbox", "select") else "text"
-                q = self.fields.setdefault(a["name"], {"name": a["name"], "type": kind, "required": False, "options": []})
-                q["required"] = q["required"] or "required" in a
-                if kind in ("radio", "checkbox") and a.get("value") and a["value"] not in q["options"]:
-                    q["options"].append(a["value"])
-                if tag == "select":
-                    self.select = q
-
-            def handle_endtag(self, tag: str) -> None:
-                if tag == "select":
-                    self.select = None
-
-        def derived(html: str, questions: list[dict[str, Any]]) -> bool:
-            """Are the questions the platform's own reading of htmlCode (so the config can leave them out)?"""
-            form = Form()
-            form.feed(html or "")
-            form.close()
-            return [self._question(q) for q in form.fields.values()] == [self._question(q) for q in questions]
-
-        templates = sorted((o for o in live.values() if o.kind == "Template"), key=lambda o: (str(o.attrs["title"]), str(o.id)))
-        campaigns = sorted((o for o in live.values() if o.kind == "Campaign"), key=lambda o: str(o.id))
-        for obj in templates + campaigns:
-            ctx.assign(obj, obj.attrs["title"])
-        users: dict[str, int] = {}
-        for obj in campaigns:
-            if obj.attrs.get("template"):
-                users[obj.attrs["template"]] = users.get(obj.attrs["template"], 0) + 1
-        tpl_docs: dict[str, Any] = {}
-        for obj in templates:
-            a = obj.attrs
-            spec: dict[str, Any] = {"title": a["title"], "htmlCode": a["htmlCode"]}
-            spec.update({k: a[k] for k in ("cssSection", "jsSection") if a[k]})
-            if a["questions"] and not derived(a["htmlCode"], a["questions"]):
-                spec["questions"] = [
-                    {"name": q["name"], **({"type": q["type"]} if q["type"] != "text" else {}),
-                     **({"required": True} if q["required"] else {}), **({"options": q["options"]} if q["options"] else {})}
-                    for q in a["questions"]
-                ]  # fmt: skip
-            tpl_docs[obj.address] = ExportedDoc("Template", ctx.name_of(obj), spec, "templates.yaml", self.name, obj, ctx.source(obj))
-
-        schedules: dict[str, str] = {}  # json of the normalised maximumJobLimit -> Schedule name
-        for sname, sdoc in ctx.config.of_kind("Schedule").items():
-            try:
-                schedules.setdefault(json.dumps(job_limit(sdoc.spec), sort_keys=True), sname)
-            except (KeyError, TypeError, ValueError):
-                continue
-        out: list[Any] = []
-        for obj in campaigns:
-            a = obj.attrs
-            name = ctx.name_of(obj)
-            doc = ExportedDoc("Campaign", name, {}, f"campaign-{name}.yaml", self.name, obj, ctx.source(obj))
-            s = doc.spec
-            s.update({k: a[k] for k in ("type", "title", "description", "categoryId", "paymentPerTask", "minutesToFinish")})
-            group = [doc]
-            zone = a.get("zone")
-            if a["type"] == "basic" and zone is None:
-                ctx.skip(obj, "the platform shows no zone for this basic campaign, and the config needs one")
-                continue
-            if a.get("template"):
-                tname = ctx.ref(a["template"])
-                if tname is None:
-                    ctx.skip(obj, f"its template {a['template'].rsplit('#', 1)[-1]} no longer exists (the campaign runs a "
-                                  "snapshot of it), and the config can only name an existing Template")  # fmt: skip
-                    continue
-                s["template"] = tname
-                extra = {k: v for k, v in a["internalTemplate"].items() if v != INTERNAL_DEFAULTS[k]}
-                if extra:
-                    s["internalTemplate"] = extra
-                tdoc = tpl_docs.get(a["template"])
-                if tdoc is not None and users[a["template"]] == 1:
-                    tdoc.file = doc.file
-                    group.append(tpl_docs.pop(a["template"]))
-            else:
-                ext = a["externalTemplate"] or {}
-                s["externalTemplate"] = {"url": ext.get("url")}
-                for key, default in (("height", "600px"), ("width", "100%")):
-                    if ext.get(key) != default:
-                        s["externalTemplate"][key] = ext.get(key)
-                if ext.get("parameters"):
-                    s["externalTemplate"]["parameters"] = list(ext["parameters"])
-            if zone and zone["id"] == "int":
-                s["internationalZone"] = {"excludedCountries": zone["excludedCountries"]} if zone["excludedCountries"] else {}
-            elif zone:
-                s["targetedZone"] = {"id": zone["id"]}
-                if sorted(zone.get("countries") or []) != sorted((self._zones or {}).get(str(zone["id"]), [])):
-                    s["targetedZone"]["countries"] = zone["countries"]
-            if a["type"] == "hire-group":
-                s["groupId"] = a["groupId"]
-                s.update({k: a[k] for k, d in HIRE_FIELDS.items() if a.get(k) != d})
-            table = obj.raw.get("row_table") or []
-            if a.get("tasks") is not None and table:
-                self._export_rows(doc, table, name, a)
-            else:
-                s["availablePositions"] = a["availablePositions"]
-                if a.get("tasks") is not None:
-                    doc.ignore("tasks", note="tasks: the campaign has unique tasks but no rows to read; left to the platform (ignoreChanges)")
-            limit = a["maximumJobLimit"]
-            if limit != normalise_limit(None):
-                key = json.dumps(limit, sort_keys=True)
-                sspec = None if key in schedules else self._schedule_from_limit(limit)
-                if key in schedules:
-                    s["schedule"] = schedules[key]
-                elif sspec is None:
-                    doc.ignore("maximumJobLimit", note="maximumJobLimit: this limit has no exact Schedule equivalent; "
-                                                       "left to the platform (ignoreChanges)")  # fmt: skip
-                else:
-                    schedules[key] = s["schedule"] = ctx.unique("Schedule", name, "schedule", neutral=True)
-                    group.insert(1, ExportedDoc("Schedule", s["schedule"], sspec, doc.file,
-                                                source=f"maximumJobLimit of {ctx.source(obj)}"))  # fmt: skip
-            s.update({k: a[k] for k, d in DEFAULTS.items() if a.get(k) != d})
-            if a["state"] in ("running", "paused", "stopped"):
-                s["state"] = a["state"]
-            else:
-                doc.ignore("state", note=f"state: the campaign is {obj.status} on Microworkers, which the config cannot ask for (ignoreChanges)")
-            out += group
-        return out + list(tpl_docs.values())
-
-    @staticmethod
-    def _export_rows(doc: Any, table: list[tuple[str, dict[str, str], dict[str, list[str]]]], name: str, a: dict[str, Any]) -> None:
-        """Write a campaign's task rows as data/<name>.csv (or .jsonl) next to its YAML."""
-        import csv
-        import io
-        import json
-
-        keys = list(dict.fromkeys(k for _, data, _ in table for k in data))
-        questions = list(dict.fromkeys(q for _, _, tests in table for q in tests))
-        representable = all(
-            a_ and a_ == a_.strip() and "|" not in a_ for _, _, tests in table for answers in tests.values() for a_ in answers
-        ) and all(tests[q] for _, _, tests in table for q in tests) and not any(
-            k == "id" or k.startswith("test:") or k != k.strip() or not k for k in keys
-        )
-        if not representable:
-            doc.ignore("tasks", note="tasks: some rows cannot be written as CSV/JSONL rows (column names or test answers); "
-                                     "left to the platform (ignoreChanges)")  # fmt: skip
-        uniform = all(list(data) == keys for _, data, _ in table) and all(
-            "\n" not in v and "\r" not in v for _, data, _ in table for v in data.values())
-        if uniform:
-            buffer = io.StringIO()
-            writer = csv.writer(buffer, lineterminator="\n")
-            writer.writerow(["id", *keys, *[f"test:{q}" for q in questions]])
-            for row_id, data, tests in table:
-                writer.writerow([row_id, *[data[k] for k in keys], *["|".join(tests.get(q, [])) for q in questions]])
-            rel, text = f"data/{name}.csv", buffer.getvalue()
-        else:
-            lines = [json.dumps({"id": row_id, **data, **{f"test:{q}": "|".join(v) for q, v in tests.items()}}, ensure_ascii=False)
-                     for row_id, data, tests in table]  # fmt: skip
-            rel, text = f"data/{name}.jsonl", "\n".join(lines) + "\n"
-        doc.data_files[rel] = text
-        doc.spec["tasks"] = {"file": rel}
-        sub = int((a.get("internalTemplate") or {}).get("numberOfSubTasks") or 1)
-        same = int(a.get("numberOfWorkerOnSamePosition") or 1)
-        if len(table) // sub * same != a["availablePositions"]:
-            doc.ignore("availablePositions", note=(
-                f"availablePositions: {a['availablePositions']} on the platform, {len(table)} rows give "
-                f"{len(table) // sub * same}; left to the platform (ignoreChanges)"))
-
 
 _TASK_INDEX = re.compile(r"tasks\[(\d+)\]")
 
@@ -1286,14 +971,3 @@ def _job_message(info: dict[str, Any], sources: list[str]) -> str:
         lines = [_TASK_INDEX.sub(lambda m: f"{m.group(0)} ({_at(sources, int(m.group(1)))})", x) for x in output.splitlines() if x]
     return f"queue job {info.get('id')} rejected {len(lines)} row(s):\n    " + "\n    ".join(lines[:20]) + (
         f"\n    ... and {len(lines) - 20} more" if len(lines) > 20 else "")
-
-
-def _summary(rows: list[Row]) -> dict[str, Any]:
-    return _summary_of({r.id: r.digest for r in rows})
-
-
-def _summary_of(rows: dict[str, str]) -> dict[str, Any]:
-    import hashlib
-
-    text = "\n".join(f"{i}:{rows[i]}" for i in sorted(rows))
-    return {"count": len(rows), "digest": hashlib.sha256(text.encode()).hexdigest()[:16]}

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...plan.model import Operation
 from ...providers.base import Impossible, NeedsReplace, Resource
+from ...providers.fields import REPLACE, Policy, by, each
 from .read import ADMIN_STATUSES, PENDING_STATUSES, PREFIX
 
 FEE_RATE = 0.10  # Microworkers' fee on payment_per_task x positions (the sandbox charges the same)
@@ -15,6 +16,21 @@ REPLACE_FIELDS = (
     "type", "title", "category", "payment_per_task", "minutes_to_finish", "required_work", "required_proof",
     "ttr", "auto_rate", "file_proof", "max_positions_per_worker",
 )  # fmt: skip
+#: how each field changes (campaignctl.providers.fields): the provider's ``field_policy``
+FIELD_POLICY: Policy = {
+    "Campaign": {
+        **each(REPLACE_FIELDS, REPLACE),
+        "speed": by("set_speed"),
+        "zone": by("retarget"),
+        "selected_countries": by("retarget"),
+        "group": by("change_group"),
+        "qt_required": by("toggle_qt_required"),
+        "available_positions": by("add_positions"),  # more only: fewer need a new campaign
+        "state": by("lifecycle"),
+    },
+    "WorkerGroup": {"*": by("(state only)")},
+    "Blocklist": {"workers": by("exclude_list")},
+}
 TRANSITIONS = {
     ("RUNNING", "paused"): "pause",
     ("RUNNING", "stopped"): "stop",
@@ -107,26 +123,30 @@ class CampaignChanges:
                                payload={"worker[]": remove}))  # fmt: skip
         return ops
 
+    def replacement_reason(self, res: Resource, fields: list[str]) -> str:
+        """Fields ``FIELD_POLICY`` says force a new campaign; fewer positions too (said with them)."""
+        d = res.desired or {}
+        current = self.comparable(res)
+        replace = list(fields)
+        if d["available_positions"] < current["available_positions"]:
+            replace.append(f"available_positions (fewer: {current['available_positions']} -> {d['available_positions']})")
+        what = ", ".join(replace)
+        if d["state"] == "stopped":
+            raise Impossible(
+                f"Microworkers v1 cannot change {what} of an existing campaign, and a replacement makes no sense for a "
+                "campaign that is to stay stopped: revert the change, or set state: running to replace it"
+            )
+        return (f"Microworkers v1 cannot change {what} of an existing campaign: a new campaign is created "
+                "(paid again in full) and the old one is stopped")
+
     def _campaign_ops(self, res: Resource, changed: set[str]) -> list[Operation]:
         live, d, address = res.live, res.desired or {}, res.address
         assert live is not None
         status, type_, cid = str(live.status), d["type"], live.id
         current = self.comparable(res)
         delta = d["available_positions"] - current["available_positions"]
-        replace = sorted(f for f in changed if f in REPLACE_FIELDS)
-        if delta < 0:
-            replace.append(f"available_positions (fewer: {current['available_positions']} -> {d['available_positions']})")
-        if replace:
-            what = ", ".join(replace)
-            if d["state"] == "stopped":
-                raise Impossible(
-                    f"Microworkers v1 cannot change {what} of an existing campaign, and a replacement makes no sense for a "
-                    "campaign that is to stay stopped: revert the change, or set state: running to replace it"
-                )
-            raise NeedsReplace(
-                f"Microworkers v1 cannot change {what} of an existing campaign: a new campaign is created "
-                "(paid again in full) and the old one is stopped"
-            )
+        if delta < 0:  # a value, not a field, needs the new campaign
+            raise NeedsReplace(self.replacement_reason(res, []))
         fields: list[Operation] = []  # calls that need RUNNING or PAUSED
         if "speed" in changed:
             fields.append(self._action(address, type_, "set-speed", "set_speed", cid, {"speed": d["speed"]}))

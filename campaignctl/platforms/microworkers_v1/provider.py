@@ -53,14 +53,16 @@ Removing a campaign from the config stops it if RUNNING/PAUSED (v1 has no delete
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from ...address import kind_of
 from ...config.model import Config, Document, address_of
 from ...errors import ApiError, Diagnostic
 from ...plan.model import FieldChange, Operation, ResourceChange, ref
-from ...providers.base import ExecResult, Live, Provider, Resource
+from ...providers.base import ExecResult, Live, Provider, ReadInputs, Resource
 from ..microworkers import reference
-from .plan import EXCLUDE_LIST, CampaignChanges
+from .plan import EXCLUDE_LIST, FIELD_POLICY, CampaignChanges
 from .read import (
     ADMIN_STATUSES,
     LIST,
@@ -93,7 +95,7 @@ BODY_DECIDES = tuple(s for s in range(400, 500) if s != 429)
 
 
 def _kind_of(address: str) -> str:
-    return {"campaign": "Campaign", "workergroup": "WorkerGroup", "blocklist": "Blocklist"}.get(address.split("/")[1], "")
+    return kind_of(address, MicroworkersV1Provider.kinds)
 
 
 class MicroworkersV1Provider(CampaignChanges, Provider):
@@ -106,6 +108,7 @@ class MicroworkersV1Provider(CampaignChanges, Provider):
     official_endpoint = "https://api.microworkers.com"
     platform_name = "Microworkers API v1"
     error_parser = staticmethod(v1_error)
+    field_policy = FIELD_POLICY
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -247,11 +250,12 @@ class MicroworkersV1Provider(CampaignChanges, Provider):
             jobs.append(group_list())
         await asyncio.gather(*jobs)
 
-    async def read(self, known: dict[str, Any], wanted: dict[str, str], only: set[str] | None = None) -> dict[str, Live]:
+    async def read(self, inputs: ReadInputs, only: set[str] | None = None) -> dict[str, Live]:
         """With ``only``, the lists and catalogs its addresses need: v1 has no cheaper read of a few
         campaigns than ``list_extend`` (every campaign of a type in one call)."""
+        known, wanted = inputs.known, inputs.wanted
         self._notes.clear()
-        kinds = {a: _kind_of(a) for a in known} | wanted
+        kinds = {**{a: _kind_of(a) for a in known}, **wanted}
         if only is not None:
             kinds = {a: k for a, k in kinds.items() if a in only}
         types = {self._wanted[a][0] for a, k in kinds.items() if k == "Campaign" and a in wanted and a in self._wanted}
@@ -262,7 +266,7 @@ class MicroworkersV1Provider(CampaignChanges, Provider):
         listed = set(types)
         for address, kind in kinds.items():
             if kind == "Campaign" and address in known:
-                recorded = (self.applied.get(address) or {}).get("type")
+                recorded = (inputs.applied.get(address) or {}).get("type")
                 listed |= {recorded} if recorded in LIST else set(LIST)
         lists = [self._campaigns(t) for t in ("basic", "hire-group") if t in listed] if campaigns_needed else []
         results = await asyncio.gather(
@@ -283,7 +287,7 @@ class MicroworkersV1Provider(CampaignChanges, Provider):
         return found
 
     def _match_campaigns(
-        self, items: list[dict[str, Any]], known: dict[str, Any], wanted: dict[str, str], found: dict[str, Live]
+        self, items: list[dict[str, Any]], known: Mapping[str, Any], wanted: Mapping[str, str], found: dict[str, Live]
     ) -> None:
         by_id = {str(c.get("campaign_id")): c for c in items}
         claimed = {str(v) for a, v in known.items() if _kind_of(a) == "Campaign"}
@@ -319,7 +323,7 @@ class MicroworkersV1Provider(CampaignChanges, Provider):
         attrs = campaign_attrs(rec, type_, group)
         return Live(address, "Campaign", str(rec["campaign_id"]), attrs, status=str(rec.get("campaign_status")), raw=rec)
 
-    def _read_groups(self, known: dict[str, Any], wanted: dict[str, str], found: dict[str, Live]) -> None:
+    def _read_groups(self, known: Mapping[str, Any], wanted: Mapping[str, str], found: dict[str, Live]) -> None:
         unreadable = self.catalog.groups is None and any("groups_list" in u for u in self.catalog.unreadable)
         groups = self.catalog.groups or {}
         for address, kind in sorted(wanted.items()):
@@ -352,7 +356,7 @@ class MicroworkersV1Provider(CampaignChanges, Provider):
         if "positions_done" in res.live.raw:
             ran_out = positions_left(res.live.raw) <= 0
         else:  # undocumented field: one the last apply left running that is FINISHED now ran out
-            ran_out = (self.applied.get(res.address) or {}).get("state") in ("running", "paused")
+            ran_out = (res.applied or {}).get("state") in ("running", "paused")
         if status == "FINISHED" and want in ("running", "paused") and ran_out:
             attrs["state"] = want  # it used all its positions: nothing left to run
         elif status in ("PAUSED_ADMIN", "PAUSED_SYSTEM") and want == "paused":
@@ -363,14 +367,14 @@ class MicroworkersV1Provider(CampaignChanges, Provider):
         return None  # v1 has no balance endpoint
 
     # -- planning --------------------------------------------------------------------------
-    def plan_change(self, res: Resource) -> tuple[ResourceChange, list[Operation]]:
+    def annotate(self, res: Resource, change: ResourceChange, ops: list[Operation]) -> None:
         if res.kind == "WorkerGroup" and res.live is None and res.desired is not None:
-            change = ResourceChange(res.address, self.name, res.kind, res.name, ["no-op"], after=res.desired)
+            # a hire group exists on the account already: one not found is an error, never a create
+            change.actions = ["no-op"]
             change.errors += self.catalog.group_problems(res.desired["groupId"]) or [
                 f"hire group {res.desired['groupId']} was not found in groups_list"
             ]
-            return change, []
-        change, ops = super().plan_change(res)
+            return
         warnings, errors = self._notes.pop(res.address, ([], []))
         if res.desired is not None and res.kind in ("Campaign", "WorkerGroup") and change.actions != ["no-op"]:
             warnings = [*self.catalog.unreadable, *warnings]
@@ -385,7 +389,6 @@ class MicroworkersV1Provider(CampaignChanges, Provider):
                 FieldChange("workers", None, sorted(after - before)) if after - before else None,
                 FieldChange("workers", sorted(before - after), None) if before - after else None,
             ) if f]  # fmt: skip
-        return change, ops
 
     def _catalog_problems(self, res: Resource, creates: bool, changed: set[str]) -> list[str]:
         d = res.desired or {}
@@ -562,7 +565,7 @@ class MicroworkersV1Provider(CampaignChanges, Provider):
 
     def export_documents(self, live: dict[str, Live], ctx: Any) -> list[Any]:
         """Import: one file per campaign, ``groups.yaml`` (hire groups) and ``blocklist.yaml``."""
-        from ...importer import ExportedDoc
+        from ...providers.export import ExportedDoc
 
         groups = sorted((o for o in live.values() if o.kind == "WorkerGroup"), key=lambda o: str(o.id))
         campaigns = sorted((o for o in live.values() if o.kind == "Campaign"),

@@ -28,12 +28,13 @@ import asyncio
 import heapq
 import itertools
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, ClassVar
 
 import httpx
 
+from ...address import kind_of
 from ...config.load import resolve_component
 from ...config.model import Config, Document, address_of
 from ...errors import ApiError, Diagnostic
@@ -46,8 +47,10 @@ from ...providers.base import (
     Live,
     NeedsReplace,
     Provider,
+    ReadInputs,
     Resource,
 )
+from ...providers.fields import IMMUTABLE, REPLACE, Policy, by
 from ...providers.schedule import check_schedule, schedule_of, to_utc
 
 log = logging.getLogger(__name__)
@@ -176,6 +179,15 @@ class SwarmsProvider(Provider):
     error_parser = staticmethod(swarms_error)
     prefetchable = True
     read_attributes = ("commission",)
+    #: SWARMS keeps a published campaign, and the jobs and tasks it holds, read-only (``readOnly``:
+    #: "indicates whether the resource can be modified"), relations too: a published campaign is
+    #: replaced, a job or task of one cannot change
+    field_policy: ClassVar[Policy] = {
+        "Campaign": {"*": by("PUT /campaigns/{id}", published=REPLACE), "jobs": by("set-jobs", published=REPLACE),
+                     "state": by("lifecycle")},
+        "Job": {"*": by("PUT /jobs/{id}", published=IMMUTABLE), "tasks": by("set-tasks", published=IMMUTABLE)},
+        "Task": {"*": by("PUT /tasks/{id}", published=IMMUTABLE)},
+    }  # fmt: skip
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -281,20 +293,21 @@ class SwarmsProvider(Provider):
             if url:
                 guard.follow(url, f"the next link {url}")
 
-    async def read(self, known: dict[str, Any], wanted: dict[str, str], only: set[str] | None = None) -> dict[str, Live]:
+    async def read(self, inputs: ReadInputs, only: set[str] | None = None) -> dict[str, Live]:
         """The three lists, page by page, and one relation read per managed job and campaign (the
         documented list items carry no task / job ids). A relation read starts as soon as the page
         naming its object arrives, and list pages go ahead of relation reads for a free slot: the
         lists are the longest chain of calls that must follow one another. With ``only``, its
         objects are read by id instead where that gives the same answer in fewer calls."""
+        known, wanted, moved = inputs.known, inputs.wanted, inputs.moved
         if only is not None:
-            targeted = await self._read_by_id(known, wanted, only)
+            targeted = await self._read_by_id(known, wanted, moved, only)
             if targeted is not None:
                 return targeted
         # (kind, id) -> address, of the objects state knows: made when the first page is here, so
         # that a ``known`` computed on demand (the prefetch's, from a state parsed meanwhile) is
         # not needed before the first requests go out
-        index: list[dict[tuple[str, Any], str]] = []
+        index: list[dict[tuple[str | None, Any], str]] = []
         # kind -> address -> its claims, each normalised as its page arrives, between the answers
         claims: dict[str, dict[str, list[tuple[dict[str, Any], Live]]]] = {kind: {} for kind in self.kinds}
         final: dict[str, dict[str, Live]] = {}  # kind -> address -> live, once the kind's list is read
@@ -327,7 +340,7 @@ class SwarmsProvider(Provider):
                         if marker in wanted or marker in known:
                             address = marker
                         else:
-                            address = renamed = self._renamed(marker, wanted, known)
+                            address = renamed = self._renamed(marker, wanted, known, moved)
                     if address is None:
                         continue
                     live = self._normalise(kind, address, obj)
@@ -341,8 +354,8 @@ class SwarmsProvider(Provider):
                         spawned.append(task)
             if kind not in RELATION:  # its objects are final: no relation read is to come
                 final[kind] = resolve(mine)
-                if self.on_final is not None:
-                    self.on_final(final[kind])
+                if inputs.finals is not None:
+                    inputs.finals.put(final[kind])
 
         await _all([asyncio.ensure_future(scan(kind)) for kind in self.kinds], spawned)
         found: dict[str, Live] = {}
@@ -354,7 +367,9 @@ class SwarmsProvider(Provider):
                 self._set_relation(live, relations[(live.kind, live.id)].result(), id_to_address)
         return found
 
-    async def _read_by_id(self, known: dict[str, Any], wanted: dict[str, str], only: set[str]) -> dict[str, Live] | None:
+    async def _read_by_id(
+        self, known: Mapping[str, Any], wanted: Mapping[str, str], moved: Mapping[str, str], only: set[str],
+    ) -> dict[str, Live] | None:
         """``GET /{tasks|jobs|campaigns}/{id}`` of each object of ``only`` that state knows, and the
         relation read of a job or campaign: what :meth:`read` gives them, or None when only the whole
         read can tell (then it runs) -- an object of ``only`` the config wants but state has no id for
@@ -403,7 +418,7 @@ class SwarmsProvider(Provider):
                 if item.get("archived"):
                     id_to_address.pop(key, None)  # the whole read names live objects only
                 elif key not in id_to_address and address_kind(marker) == target and (
-                    marker in wanted or marker in known or self._renamed(marker, wanted, known)
+                    marker in wanted or marker in known or self._renamed(marker, wanted, known, moved)
                 ):
                     return None
         for live, items in pairs:
@@ -411,11 +426,12 @@ class SwarmsProvider(Provider):
                 self._set_relation(live, items, id_to_address)
         return {live.address: live for live, _ in pairs}
 
-    def _renamed(self, marker: Any, wanted: Any, known: Any) -> str | None:
+    @staticmethod
+    def _renamed(marker: Any, wanted: Any, known: Any, moved: Mapping[str, str]) -> str | None:
         """The address an object whose marker names ``marker`` has now, when ``marker`` is the old
         address of a ``movedFrom`` (the marker of a read-only object, or of one whose platform name
         is pinned, keeps it) and state has no id for the new one; else None."""
-        new = self.moved.get(marker) if isinstance(marker, str) else None
+        new = moved.get(marker) if isinstance(marker, str) else None
         return new if new is not None and new in wanted and new not in known else None
 
     def _set_relation(self, live: Live, items: list[dict[str, Any]], id_to_address: dict[tuple[str, Any], str]) -> None:
@@ -539,6 +555,22 @@ class SwarmsProvider(Provider):
             ops += self._lifecycle(res, "unpublished", d.get("state", "unpublished"))
         return ops
 
+    def published(self, res: Resource) -> bool:
+        live = res.live
+        assert live is not None
+        return live.read_only or (res.kind == "Campaign" and live.status != "unpublished")
+
+    def replacement_reason(self, res: Resource, fields: list[str]) -> str:
+        status = res.live.status if res.live is not None else None
+        if status in ("cancelled", "finished") and fields == ["jobs"]:
+            raise Impossible(f"the campaign is {status}: its jobs can no longer change")
+        return (f"the campaign is published (state {status}) and SWARMS keeps published campaigns read-only; "
+                f"changing {', '.join(fields)} needs a new campaign (the old one is cancelled)")
+
+    def immutable_reason(self, res: Resource, fields: list[str]) -> str:
+        return (f"the {res.kind.lower()} is read-only on SWARMS (it belongs to a published campaign); "
+                f"{', '.join(fields)} cannot change while that campaign runs")
+
     def update_ops(self, res: Resource, changed: set[str]) -> list[Operation]:
         live, d = res.live, res.desired or {}
         assert live is not None
@@ -546,25 +578,10 @@ class SwarmsProvider(Provider):
         coll = COLLECTION[kind]
         ops: list[Operation] = []
         relation = {"Job": "tasks", "Campaign": "jobs"}.get(kind)
-        fields = changed - {"state"}  # the relation too: readOnly "indicates whether the resource can be modified"
-        if fields:
-            if kind == "Campaign" and live.status in ("cancelled", "finished") and fields == {relation}:
-                raise Impossible(f"the campaign is {live.status}: its jobs can no longer change")
-            if kind == "Campaign" and (live.status != "unpublished" or live.read_only):
-                raise NeedsReplace(
-                    f"the campaign is published (state {live.status}) and SWARMS keeps published campaigns read-only; "
-                    f"changing {', '.join(sorted(fields))} needs a new campaign (the old one is cancelled)"
-                )
-            if live.read_only:
-                raise Impossible(
-                    f"the {kind.lower()} is read-only on SWARMS (it belongs to a published campaign); "
-                    f"{', '.join(sorted(fields))} cannot change while that campaign runs"
-                )
+        fields = changed - {"state"}
         if fields - {relation}:
             ops.append(self.op(address, "update", f"PUT /{coll}/{{id}}", target=live.id, payload=self._body(res)))
-        if relation and relation in changed:
-            if kind == "Campaign" and live.status in ("cancelled", "finished"):
-                raise Impossible(f"the campaign is {live.status}: its jobs can no longer change")
+        if relation and relation in changed:  # (the policy replaces a published campaign first)
             cost = self._added_jobs_cost(res) if kind == "Campaign" else 0.0
             ops.append(self.op(address, f"set-{relation}", f"PUT /{coll}/{{id}}/{relation}", target=live.id,
                                payload=[ref(x) for x in d.get(relation, [])], cost=cost))  # fmt: skip
@@ -667,7 +684,7 @@ class SwarmsProvider(Provider):
         import json
 
         from ... import schemas
-        from ...importer import ExportedDoc
+        from ...providers.export import ExportedDoc
 
         def key(comp: dict[str, Any]) -> str:
             return json.dumps(comp, sort_keys=True)
@@ -817,5 +834,4 @@ class SwarmsProvider(Provider):
 def address_kind(address: str | None) -> str | None:
     if not address:
         return None
-    parts = address.split("/")
-    return parts[1].capitalize() if len(parts) == 3 else None
+    return kind_of(address, SwarmsProvider.kinds) or None

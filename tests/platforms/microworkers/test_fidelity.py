@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
+from campaignctl.plan.diff import blank, same
 from campaignctl.plan.model import Plan
-from campaignctl.providers.base import Live, Provider, Resource, blank, same
+from campaignctl.providers.base import Live, Provider, Resource
 from campaignctl.sandbox import embedded
 from campaignctl.sandbox.core import Sandbox
 from campaignctl.sandbox.faults import FaultSpec
@@ -331,7 +332,6 @@ class _Fake(Provider):
 
     def __init__(self) -> None:  # no document, no client: only the planning template
         self.name = "fake"
-        self.applied = {}
 
     def update_ops(self, res: Resource, changed: set[str]) -> list[Any]:
         raise AssertionError(f"an update planned for {changed}")

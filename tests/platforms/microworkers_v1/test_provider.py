@@ -371,6 +371,7 @@ def test_fields_v1_cannot_change_need_a_replacement(tmp_path: Path) -> None:
     change = _change(plan, "mw1/campaign/signup")
     assert change.actions == ["create", "delete"]
     assert "cannot change payment_per_task, available_positions (fewer: 40 -> 35)" in change.reasons[0]
+    assert {f.path: f.how for f in change.fields}["payment_per_task"] == "forces replacement"  # the declared field
     assert _calls(plan) == ["POST /campaign_b/new_campaign", "PUT /campaign_b/stop/{id}"]
     assert plan.operations[1].target == old and plan.operations[1].destructive
     _edit(tmp_path, "auto_rate", "state: stopped\n  auto_rate")
