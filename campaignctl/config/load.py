@@ -26,6 +26,7 @@ from .. import schemas
 from ..dag import DAG
 from ..errors import ConfigError, Diagnostic
 from .doc_cache import DocCache
+from .foreach import expand as expand_foreach
 from .model import NEUTRAL_KINDS, Config, Document, address_of
 from .valid_cache import DIGEST as VALID_DIGEST
 from .valid_cache import OFF, ValidCache, cache_dir, code_digest
@@ -169,6 +170,7 @@ def load_config(
                 documents.append(doc)
         if len(diags) == problems:
             passed.add(whole)
+    documents = expand_foreach(documents, diags, digests, config_root)  # forEach templates -> their members
     config = Config(config_root, documents, digests)
     if on_parsed is not None and not diags:
         on_parsed(config)
