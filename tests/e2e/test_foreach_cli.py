@@ -137,3 +137,42 @@ def test_errors_name_the_template_and_the_data_line(tmp_path: Path) -> None:
     assert family_job.code == 0, family_job.text  # a list of jobs naming a family of jobs: every member
     jobs = {c["address"]: c for c in json.loads(family_job.out)["resource_changes"]}["swarms/campaign/c"]["change"]["after"]["jobs"]
     assert jobs == ["swarms/job/photo-batch[p0001]", "swarms/job/photo-batch[p0002]"]
+
+
+def test_every_platform_a_campaign_family_from_jsonl_with_typed_values(tmp_path: Path) -> None:
+    """forEach on other kinds and platforms: Microworkers v2 and v1 campaigns, from JSONL rows
+    whose numbers stay numbers in a one-expression string."""
+    from tests.conftest import copy_example
+
+    config = copy_example("microworkers-legacy", tmp_path)
+    (config / "data").mkdir()
+    rows = [{"batch": f"b{i}", "positions": 40 + i, "pay": 0.1 + i / 100} for i in range(1, 4)]
+    (config / "data" / "batches.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    edit_file(config / "campaigns.yaml", "name: moderate-images\n", "name: moderate-images\nforEach: {file: data/batches.jsonl, key: batch}\n")
+    edit_file(config / "campaigns.yaml", "title: Moderate 20 user images", 'title: "Moderate images, batch {{ row.batch }}"')
+    edit_file(config / "campaigns.yaml", "available_positions: 40", 'available_positions: "{{ row.positions }}"')
+    edit_file(config / "campaigns.yaml", "payment_per_task: 0.10", 'payment_per_task: "{{ row.pay }}"')
+    first = run_cli("plan", config, "--format", "json")
+    assert first.code == 0, first.text
+    changes = {c["address"]: c["change"] for c in json.loads(first.out)["resource_changes"]}
+    member = changes["mw-legacy/campaign/moderate-images[b2]"]
+    assert member["actions"] == ["create"] and member["after"]["available_positions"] == 42, member
+    assert member["after"]["title"] == "Moderate images, batch b2"
+    assert "mw-legacy/campaign/moderate-images" not in changes
+    assert run_cli("apply", config, "--auto-approve").code == 0
+    assert run_cli("plan", config, "--detailed-exitcode").code == 0
+
+    # a family where one object is meant: an error naming a member, at the reference
+    edit_file(config / "groups.yaml", "name: image-moderators\n", "name: image-moderators\nforEach: {file: data/batches.jsonl, key: batch}\n")
+    single = run_cli("validate", config)
+    assert single.code == 1, single.text
+    assert re.search(r"campaigns\.yaml:\d+:\d+: spec\.group: 'image-moderators' is a forEach family; name one of its members such as 'image-moderators\[b1\]'", single.err), single.err
+
+    survey = copy_example("microworkers-survey", tmp_path)
+    (survey / "data" / "sites.csv").write_text("site,url\nacme,https://acme.example\nglobex,https://globex.example\n")
+    edit_file(survey / "campaigns.yaml", "name: website-survey\n", "name: website-survey\nforEach: {file: data/sites.csv, key: site}\n")
+    edit_file(survey / "campaigns.yaml", "title: First impression of a company website", 'title: "First impression of {{ row.url }}"')
+    plan = run_cli("plan", survey, "--detailed-exitcode")
+    assert plan.code == 2, plan.text
+    assert {"mw/campaign/website-survey[acme]", "mw/campaign/website-survey[globex]"} <= set(changed_addresses(plan.out))
+    assert "First impression of https://globex.example" in plan.out
