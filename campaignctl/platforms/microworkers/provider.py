@@ -72,9 +72,11 @@ from ...providers.schedule import check_schedule
 from . import reference
 from .rows import (
     Row,
+    RowTable,
     check_rows_against,
     check_schedule_mw,
     content_digest,
+    id_digests,
     job_limit,
     load_rows,
     normalise_limit,
@@ -161,7 +163,7 @@ class MicroworkersProvider(Provider):
         super().__init__(*args, **kwargs)
         self.fee = DEFAULT_FEE
         self.queue_timeout = float(self.spec.get("queueJobTimeout", 600))
-        self._rows: dict[str, list[Row]] = {}  # address -> desired rows
+        self._rows: dict[str, list[Row] | RowTable] = {}  # address -> desired rows
         self._desired: dict[str, dict[str, Any]] = {}
         self._categories: dict[str, float] | None = None  # sub-category id -> minimum payment
         self._zones: dict[str, list[str]] | None = None  # zone id -> country codes
@@ -569,10 +571,10 @@ class MicroworkersProvider(Provider):
         applied = (self.applied.get(live.address) or {}).get("tasks")
         if isinstance(sent, dict):
             digests = {str(k): str(v) for k, v in sent.items()}
-        elif rows is not None and isinstance(applied, dict) and _summary_of({r.id: r.digest for r in rows}) == applied:
-            digests = {r.id: r.digest for r in rows}
+        elif rows is not None and isinstance(applied, dict) and _summary_of(id_digests(rows)) == applied:
+            digests = id_digests(rows)
         else:
-            digests = {r.id: r.digest for r in rows or []}
+            digests = id_digests(rows or [])
             live.raw["rows_unknown"] = True
         live.raw["rows"] = digests
         live.attrs["tasks"] = _summary_of(digests)
@@ -690,7 +692,7 @@ class MicroworkersProvider(Provider):
         if rows is not None:
             body["tasks"] = [r.body() for r in rows]
             payload["sources"] = [r.source for r in rows]
-            payload["recorded"] = {"rows": {r.id: r.digest for r in rows}}
+            payload["recorded"] = {"rows": id_digests(rows)}
         ops = [self.op(address, "create", f"POST /{coll}", payload=payload, records="create",
                        cost=self._cost(d["paymentPerTask"], d["availablePositions"]))]  # fmt: skip
         if d.get("state") == "paused":
@@ -754,7 +756,7 @@ class MicroworkersProvider(Provider):
                            cost=self._cost(payment, delta))  # fmt: skip
         live_rows: dict[str, str] = live.raw.get("rows") or {}
         rows = self._rows.get(address, [])
-        desired_ids = {r.id for r in rows}
+        desired_ids = id_digests(rows).keys()
         removed = [i for i in live_rows if i not in desired_ids]
         edited = [r for r in rows if r.id in live_rows and live_rows[r.id] != r.digest]
         problems = []
@@ -1288,8 +1290,8 @@ def _job_message(info: dict[str, Any], sources: list[str]) -> str:
         f"\n    ... and {len(lines) - 20} more" if len(lines) > 20 else "")
 
 
-def _summary(rows: list[Row]) -> dict[str, Any]:
-    return _summary_of({r.id: r.digest for r in rows})
+def _summary(rows: list[Row] | RowTable) -> dict[str, Any]:
+    return _summary_of(id_digests(rows))
 
 
 def _summary_of(rows: dict[str, str]) -> dict[str, Any]:
