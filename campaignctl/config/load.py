@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from .. import schemas
 from ..dag import DAG
 from ..errors import ConfigError, Diagnostic
-from .doc_cache import DocCache
+from .doc_cache import DocCache, save_all
 from .foreach import expand as expand_foreach
 from .model import NEUTRAL_KINDS, Config, Document, address_of
 from .valid_cache import DIGEST as VALID_DIGEST
@@ -526,8 +526,7 @@ def _check_all(todo: list[tuple[str, Any, bytes | None]], passed: ValidCache) ->
 
 
 def _save(caches: list[DocCache]) -> None:
-    for cache in caches:
-        cache.save()
+    save_all(caches)
 
 
 def _validate(config: Config, passed: ValidCache = OFF) -> list[Diagnostic]:
