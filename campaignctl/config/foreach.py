@@ -225,6 +225,10 @@ def _render(node: Any, templates: dict[int, Any], context: dict[str, Any], data:
                 value = compiled(**context)
                 if isinstance(value, Undefined):
                     str(value)  # strict: raises the UndefinedError that names what is missing
+                try:  # a value YAML could have held keeps its type; anything else (a range...) is text
+                    json.dumps(value, allow_nan=False)
+                except (TypeError, ValueError):
+                    return str(value)
                 return value
             return compiled.render(**context)
         except (TemplateError, ArithmeticError, TypeError, ValueError) as exc:
