@@ -3,6 +3,7 @@
     python benchmarks/scale.py                    # scale 1: 6,200 SWARMS + 101 Microworkers v2 + 50 v1 resources
     python benchmarks/scale.py --scale 1,2,4      # how every figure grows
     python benchmarks/scale.py --quick            # = --scale 0.1, a smoke run of about a minute
+    python benchmarks/scale.py --large-data 0.1,1 # a 100,000-member forEach family, a 1,000,000-row campaign
 
 What it does, per scale factor s
 --------------------------------
@@ -671,6 +672,8 @@ def main() -> int:
     parser.add_argument("--latency-ms", type=float, default=20.0, help="added to every request by the sandbox (default 20)")
     parser.add_argument("--parallelism", type=int, default=16, help="the CLI's --parallelism (default 16)")
     parser.add_argument("--overhead-requests", type=int, default=2000, help="requests of the client-overhead test")
+    parser.add_argument("--large-data", metavar="F1,F2", help="only the large-data cases (benchmarks/large_data.py): a "
+                        "100,000*F-member forEach family and a 1,000,000*F-row Microworkers campaign, validate and plan")
     parser.add_argument("--stub-server", type=int, metavar="PORT", help=argparse.SUPPRESS)
     parser.add_argument("--stub-body", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -681,6 +684,14 @@ def main() -> int:
 
     def log(text: str) -> None:
         print(text, file=sys.stderr, flush=True)
+
+    if args.large_data:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import large_data
+
+        large_data.run([float(x) for x in args.large_data.split(",")], run_cli, check, log)
+        print(f"\nbenchmark process peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+        return 0
 
     print(f"campaignctl scale benchmark: {os.cpu_count()} CPU(s), Python {sys.version.split()[0]}, httpx {httpx.__version__}")
     results = []

@@ -20,3 +20,14 @@ def test_scale_benchmark_prints_its_table() -> None:
         assert step in out, out
     noop = next(line for line in out.splitlines() if line.strip().startswith("no-op plan"))
     assert "GET=" in noop and "POST=" not in noop and "PUT=" not in noop, noop
+
+
+def test_large_data_cases_print_their_table() -> None:
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--large-data", "0.001,0.002"],
+        capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    for case in ("forEach family validate", "forEach family plan", "Microworkers task rows validate",
+                 "Microworkers task rows plan", "growth from the smallest"):  # fmt: skip
+        assert case in done.stdout, done.stdout

@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING, Any
 from .. import schemas
 from ..dag import DAG
 from ..errors import ConfigError, Diagnostic
-from .doc_cache import SETUP_KINDS, DocCache
+from .doc_cache import SETUP_KINDS, DocCache, save_all
+from .foreach import expand as expand_foreach
 from .model import NEUTRAL_KINDS, Config, Document, address_of
 from .nodes import Mark, MarkedDict, MarkedList, dotted_path, mark_at
 from .valid_cache import DIGEST as VALID_DIGEST
@@ -161,6 +162,7 @@ def load_config(
                 documents.append(doc)
         if len(diags) == before:
             passed.add(whole)
+    documents = expand_foreach(documents, diags, digests, config_root)  # forEach templates -> their members
     config = Config(config_root, documents, digests)
     if on_parsed is not None and not diags:
         on_parsed(config)
@@ -522,8 +524,7 @@ def _check_all(todo: list[tuple[str, Any, bytes | None]], passed: ValidCache) ->
 
 
 def _save(caches: list[DocCache]) -> None:
-    for cache in caches:
-        cache.save()
+    save_all(caches)
 
 
 def _validate(config: Config, passed: ValidCache = OFF) -> list[Diagnostic]:

@@ -6,6 +6,7 @@ import fnmatch
 import functools
 import hashlib
 import json
+import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -89,6 +90,14 @@ async def read_live(
     return desired, live, balances
 
 
+def _glob_match(address: str, pattern: str) -> bool:
+    """``pattern`` as a glob, or with its brackets taken literally: a forEach member's address
+    (``swarms/task/rate-photo[p0001]``) is matched by ``rate-photo[p00*]``, and by the family's
+    own address, ``swarms/task/rate-photo``."""
+    literal = re.sub(r"([\[\]])", r"[\1]", pattern)
+    return fnmatch.fnmatchcase(address, pattern) or fnmatch.fnmatchcase(address, literal) or fnmatch.fnmatchcase(address, literal + "[[]*]")
+
+
 @dataclass
 class Selection:
     """``--target`` / ``--exclude`` address globs. Targets bring the objects they reference along."""
@@ -101,10 +110,10 @@ class Selection:
 
     def resolve(self, addresses: list[str], desired: dict[str, dict[str, Any]]) -> set[str]:
         def matches(address: str, patterns: list[str]) -> bool:
-            return any(fnmatch.fnmatchcase(address, p) for p in patterns)
+            return any(_glob_match(address, p) for p in patterns)
 
         for pattern in self.targets + self.excludes:
-            if not any(fnmatch.fnmatchcase(a, pattern) for a in addresses):
+            if not any(_glob_match(a, pattern) for a in addresses):
                 raise PlanError(f"{pattern!r} matches no address; `campaignctl state list` and the config name them")
         chosen = {a for a in addresses if matches(a, self.targets)} if self.targets else set(addresses)
         stack = list(chosen)

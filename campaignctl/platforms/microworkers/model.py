@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from .rows import Row
+from .rows import Row, RowTable, id_digests
 
 COLLECTION = {"basic": "basic-campaigns", "hire-group": "hire-group-campaigns"}
 PATCHABLE = (
@@ -41,8 +41,8 @@ MIN_BASIC_POSITIONS = 30
 DEFAULT_FEE = 0.075
 
 
-def summary(rows: list[Row]) -> dict[str, Any]:
-    return summary_of({r.id: r.digest for r in rows})
+def summary(rows: list[Row] | RowTable) -> dict[str, Any]:
+    return summary_of(id_digests(rows))
 
 
 def summary_of(rows: dict[str, str]) -> dict[str, Any]:

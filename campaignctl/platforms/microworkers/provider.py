@@ -91,8 +91,10 @@ from .model import (
 )
 from .rows import (
     Row,
+    RowTable,
     check_rows_against,
     check_schedule_mw,
+    id_digests,
     job_limit,
     load_rows,
     normalise_limit,
@@ -158,7 +160,7 @@ class MicroworkersProvider(CampaignExport, Provider):
         super().__init__(*args, **kwargs)
         self.fee = DEFAULT_FEE
         self.queue_timeout = float(self.spec.get("queueJobTimeout", 600))
-        self._rows: dict[str, list[Row]] = {}  # address -> desired rows
+        self._rows: dict[str, list[Row] | RowTable] = {}  # address -> desired rows
         self._desired: dict[str, dict[str, Any]] = {}
         self._categories: dict[str, float] | None = None  # sub-category id -> minimum payment
         self._zones: dict[str, list[str]] | None = None  # zone id -> country codes
@@ -574,10 +576,10 @@ class MicroworkersProvider(CampaignExport, Provider):
         applied = (inputs.applied.get(live.address) or {}).get("tasks")
         if isinstance(sent, dict):
             digests = {str(k): str(v) for k, v in sent.items()}
-        elif rows is not None and isinstance(applied, dict) and summary_of({r.id: r.digest for r in rows}) == applied:
-            digests = {r.id: r.digest for r in rows}
+        elif rows is not None and isinstance(applied, dict) and summary_of(id_digests(rows)) == applied:
+            digests = id_digests(rows)
         else:
-            digests = {r.id: r.digest for r in rows or []}
+            digests = id_digests(rows or [])
             live.raw["rows_unknown"] = True
         live.raw["rows"] = digests
         live.attrs["tasks"] = summary_of(digests)
@@ -687,7 +689,7 @@ class MicroworkersProvider(CampaignExport, Provider):
         if rows is not None:
             body["tasks"] = [r.body() for r in rows]
             payload["sources"] = [r.source for r in rows]
-            payload["recorded"] = {"rows": {r.id: r.digest for r in rows}}
+            payload["recorded"] = {"rows": id_digests(rows)}
         ops = [self.op(address, "create", f"POST /{coll}", payload=payload, records="create",
                        cost=self._cost(d["paymentPerTask"], d["availablePositions"]))]  # fmt: skip
         if d.get("state") == "paused":
@@ -745,7 +747,7 @@ class MicroworkersProvider(CampaignExport, Provider):
                            cost=self._cost(payment, delta))  # fmt: skip
         live_rows: dict[str, str] = live.raw.get("rows") or {}
         rows = self._rows.get(address, [])
-        desired_ids = {r.id for r in rows}
+        desired_ids = id_digests(rows).keys()
         removed = [i for i in live_rows if i not in desired_ids]
         edited = [r for r in rows if r.id in live_rows and live_rows[r.id] != r.digest]
         problems = []

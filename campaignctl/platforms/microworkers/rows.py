@@ -22,10 +22,13 @@ import csv
 import functools
 import hashlib
 import io
+import itertools
 import json
 import marshal
 import os
 import re
+from array import array
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -72,7 +75,7 @@ def content_digest(data: dict[str, str], tests: dict[str, list[str]]) -> str:
 
 @dataclass
 class Rows:
-    rows: list[Row] = field(default_factory=list)
+    rows: list[Row] | RowTable = field(default_factory=list)
     columns: list[str] = field(default_factory=list)
     diags: list[Diagnostic] = field(default_factory=list)
     file: str | None = None  # shown path of the data file
@@ -93,7 +96,8 @@ def _shown(path: Path) -> str:
     return display_path(path)
 
 
-def _row(values: dict[str, Any], source: str, diag: Any, rows: Rows) -> None:
+def _row(values: dict[str, Any], source: str, diag: Any, rows: Rows) -> Iterator[Row]:
+    """The row of ``values`` (none when it has a problem, which goes to ``rows.diags``)."""
     data: dict[str, str] = {}
     tests: dict[str, list[str]] = {}
     row_id: str | None = None
@@ -116,7 +120,86 @@ def _row(values: dict[str, Any], source: str, diag: Any, rows: Rows) -> None:
     if not data:
         rows.diags.append(diag("the row has no data columns"))
         return
-    rows.rows.append(Row(row_id, data, tests, source))
+    yield Row(row_id, data, tests, source)
+
+
+class RowTable:
+    """The rows of a task data file, kept compact: per row only its id, digest (8 bytes) and line;
+    the columns are read again from the file, streamed, when the rows are iterated (1,000,000 rows
+    of a 69 MB file held as Row objects took 1.1 GB). Iterating checks that the file still holds
+    the same rows, in the same order."""
+
+    def __init__(self, path: Path, shown: str, columns: list[str], ids: list[str], digests: bytearray, lines: array[int],
+                 blank: dict[str, list[int]] | None = None) -> None:
+        self.path, self.shown, self.columns = path, shown, columns
+        self.ids, self.digests, self.lines = ids, digests, lines
+        #: column -> the indexes of the rows whose value there is blank (what check_rows_against asks)
+        self.blank: dict[str, list[int]] = blank or {}
+        self.ragged = False  #: some rows lack columns others have (JSONL): blanks not noted for them
+
+    @classmethod
+    def scan(cls, path: Path, shown: str, rows: Rows) -> RowTable:
+        """Read the file once, streamed; its problems go to ``rows.diags``. Raises OSError and
+        UnicodeDecodeError."""
+        table = cls(path, shown, [], [], bytearray(), array("L"))
+        first: Any = None
+        for row in table._parse(rows):
+            first = row.data.keys() if first is None else first
+            table.ragged = table.ragged or row.data.keys() != first
+            for column, value in row.data.items():
+                if not value.strip():
+                    table.blank.setdefault(column, []).append(len(table.ids))
+            table.ids.append(row.id)
+            table.digests += bytes.fromhex(row.digest)
+            table.lines.append(int(row.source.rpartition(":")[2]))
+        table.columns = rows.columns
+        return table
+
+    def _parse(self, rows: Rows) -> Iterator[Row]:
+        with self.path.open(encoding="utf-8-sig", newline="") as fh:
+            if self.path.suffix.lower() in (".jsonl", ".ndjson"):
+                yield from _jsonl_rows(fh, self.shown, rows)
+            else:
+                yield from _csv_rows(fh, self.shown, rows)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __bool__(self) -> bool:
+        return bool(self.ids)
+
+    def __getitem__(self, index: int) -> Row:
+        """One row, read from the file (reads up to it: for a few rows, not a loop)."""
+        position = range(len(self.ids))[index]
+        return next(itertools.islice(iter(self), position, None))
+
+    def digest(self, index: int) -> str:
+        return self.digests[index * 8 : index * 8 + 8].hex()
+
+    def source(self, index: int) -> str:
+        return f"{self.shown}:{self.lines[index]}"
+
+    def id_digests(self) -> dict[str, str]:
+        return {row_id: self.digest(i) for i, row_id in enumerate(self.ids)}
+
+    def __iter__(self) -> Iterator[Row]:
+        from ...errors import ConfigError
+
+        index = 0
+        for row in self._parse(Rows()):
+            if index >= len(self.ids) or row.id != self.ids[index]:
+                raise ConfigError(Diagnostic(self.shown, self.lines[min(index, len(self.lines) - 1)], 1,
+                                             "the task data file changed while campaignctl ran; run it again"))
+            row.__dict__["digest"] = self.digest(index)
+            index += 1
+            yield row
+        if index != len(self.ids):
+            raise ConfigError(Diagnostic(self.shown, 1, 1, "the task data file changed while campaignctl ran; run it again"))
+
+
+def id_digests(rows: list[Row] | RowTable) -> dict[str, str]:
+    """Each row's id -> its digest (a RowTable's without reading its file again)."""
+    return rows.id_digests() if isinstance(rows, RowTable) else {r.id: r.digest for r in rows}
 
 
 def row_columns(data: dict[str, str], tests: dict[str, list[str]]) -> dict[str, str]:
@@ -124,19 +207,27 @@ def row_columns(data: dict[str, str], tests: dict[str, list[str]]) -> dict[str, 
     return {**data, **{f"{TEST_PREFIX}{q}": "|".join(a) for q, a in tests.items()}}
 
 
-def row_changes(rows: list[Row], live: dict[str, str], live_columns: dict[str, dict[str, str]], how: str) -> list[FieldChange]:
+def row_changes(rows: list[Row] | RowTable, live: dict[str, str], live_columns: dict[str, dict[str, str]], how: str) -> list[FieldChange]:
     """The task rows a plan adds, changes or drops, one ``tasks.rows[<id>]`` field each (its
     columns: the row's file order; new rows in file order first, then those gone): what the plan
     shows in place of the rows' digest. ``live``: id -> digest of the uploaded rows,
     ``live_columns``: their columns where read."""
+    out: list[FieldChange] = []
+    digests = id_digests(rows)
+    wanted = digests.keys()
+    if any(live.get(i) != d for i, d in digests.items()):  # the columns only when a row is new or changed
+        out += _added_or_changed(rows, live, live_columns, how)
+    out += [FieldChange(f"tasks.rows[{i}]", live_columns.get(i, {}), None, how) for i in live if i not in wanted]
+    return out
+
+
+def _added_or_changed(rows: list[Row] | RowTable, live: dict[str, str], live_columns: dict[str, dict[str, str]], how: str) -> list[FieldChange]:
     out: list[FieldChange] = []
     for row in rows:
         if row.id not in live:
             out.append(FieldChange(f"tasks.rows[{row.id}]", None, row_columns(row.data, row.tests), how))
         elif live[row.id] != row.digest:
             out.append(FieldChange(f"tasks.rows[{row.id}]", live_columns.get(row.id, {}), row_columns(row.data, row.tests), how))
-    wanted = {row.id for row in rows}
-    out += [FieldChange(f"tasks.rows[{i}]", live_columns.get(i, {}), None, how) for i in live if i not in wanted]
     return out
 
 
@@ -157,7 +248,7 @@ def _load_rows(doc: Document, root: Path) -> Rows | None:
     if "rows" in tasks:
         for i, item in enumerate(tasks["rows"]):
             mark = doc.mark("tasks", "rows", i)
-            _row(dict(item), f"{mark.file}:{mark.line}", mark.diag, rows)
+            rows.rows += _row(dict(item), f"{mark.file}:{mark.line}", mark.diag, rows)  # type: ignore[operator]
             for key in item:
                 if str(key) not in rows.columns:
                     rows.columns.append(str(key))
@@ -165,13 +256,16 @@ def _load_rows(doc: Document, root: Path) -> Rows | None:
         rows.header_line = doc.mark("tasks").line
     else:
         _load_file(doc, root, str(tasks["file"]), rows)
-    seen: dict[str, str] = {}
-    for row in rows.rows:
-        if row.id in seen:
-            file, _, line = row.source.rpartition(":")
-            rows.diags.append(Diagnostic(file, int(line), 1, f"duplicate row id {row.id!r} (first at {seen[row.id]})"))
-        else:
-            seen[row.id] = row.source
+    ids = rows.rows.ids if isinstance(rows.rows, RowTable) else [row.id for row in rows.rows]
+    if len(set(ids)) != len(ids):  # a set of the ids, not a dict of every row's source (1,000,000 rows)
+        seen: dict[str, str] = {}
+        for index, row_id in enumerate(ids):
+            source = rows.rows.source(index) if isinstance(rows.rows, RowTable) else rows.rows[index].source
+            if row_id in seen:
+                file, _, line = source.rpartition(":")
+                rows.diags.append(Diagnostic(file, int(line), 1, f"duplicate row id {row_id!r} (first at {seen[row_id]})"))
+            else:
+                seen[row_id] = source
     return rows
 
 
@@ -189,16 +283,24 @@ def _load_file(doc: Document, root: Path, name: str, rows: Rows) -> None:
     shown = _shown(path)
     rows.file = shown
     try:
-        raw = path.read_bytes()
+        cache = _RowsCache(path, shown)
     except OSError as exc:
         rows.diags.append(mark.diag(f"spec.tasks.file: cannot read {name!r}: {exc.strerror}"))
         return
-    cache = _RowsCache(path, shown, raw)
     remembered = cache.get()
     if remembered is not None:
         rows.columns, rows.rows = remembered
         return
-    _parse_data(path, shown, raw, rows)
+    try:
+        table = RowTable.scan(path, shown, rows)
+    except OSError as exc:
+        rows.diags.append(mark.diag(f"spec.tasks.file: cannot read {name!r}: {exc.strerror}"))
+        return
+    except UnicodeDecodeError:  # where exactly: from the bytes (a file with a problem is parsed whole)
+        rows.rows, rows.diags, rows.columns = [], [], []
+        _parse_data(path, shown, path.read_bytes(), rows)
+        return
+    rows.rows = table
     if not rows.diags:
         cache.put(rows)
 
@@ -214,35 +316,40 @@ class _RowsCache:
 
     KEEP = 4096
 
-    def __init__(self, path: Path, shown: str, raw: bytes) -> None:
+    def __init__(self, path: Path, shown: str) -> None:
         from ...config.valid_cache import cache_dir
 
         directory = cache_dir()
+        self.path, self.shown = path, shown
         self.file = directory / f"rows-{hashlib.blake2b(os.fsencode(path), digest_size=16).hexdigest()}.bin" if directory else None
-        self.key = hashlib.blake2b(_parser_salt() + shown.encode("utf-8", "surrogatepass") + b"\0" + raw, digest_size=16).digest()
+        key = hashlib.blake2b(_parser_salt() + shown.encode("utf-8", "surrogatepass") + b"\0", digest_size=16)
+        with path.open("rb") as fh:  # in chunks: a 50 MB file is never in memory whole
+            while chunk := fh.read(1 << 20):
+                key.update(chunk)
+        self.key = key.digest()
 
-    def get(self) -> tuple[list[str], list[Row]] | None:
+    def get(self) -> tuple[list[str], RowTable] | None:
         if self.file is None:
             return None
         try:
-            key, columns, items = marshal.loads(self.file.read_bytes())
+            key, columns, ids, digests, lines, blank = marshal.loads(self.file.read_bytes())
             if key != self.key:
                 return None
-            rows = []
-            for row_id, data, tests, source, digest in items:
-                row = Row(row_id, data, tests, source)
-                row.__dict__["digest"] = digest  # the cached_property, as computed when it was put
-                rows.append(row)
-            return list(columns), rows
+            numbers = array("L")
+            numbers.frombytes(lines)
+            table = RowTable(self.path, self.shown, list(columns), ids, bytearray(digests), numbers, blank[1])
+            table.ragged = blank[0]
+            return list(columns), table
         except (OSError, EOFError, ValueError, TypeError):  # absent, or not what put wrote: parse
             return None
 
     def put(self, rows: Rows) -> None:
         from ...config.doc_cache import write_cache_file
 
-        if self.file is None:
+        table = rows.rows
+        if self.file is None or not isinstance(table, RowTable):
             return
-        data = marshal.dumps((self.key, rows.columns, [(r.id, r.data, r.tests, r.source, r.digest) for r in rows.rows]))
+        data = marshal.dumps((self.key, rows.columns, table.ids, bytes(table.digests), table.lines.tobytes(), (table.ragged, table.blank)))
         if write_cache_file(self.file, data, "rows cache"):
             _prune_rows(self.file.parent)
 
@@ -270,29 +377,37 @@ def _parse_data(path: Path, shown: str, raw: bytes, rows: Rows) -> None:
         col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
         rows.diags.append(Diagnostic(shown, line, col, f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as UTF-8"))
         return
-    if path.suffix.lower() in (".jsonl", ".ndjson"):
-        for n, line_text in enumerate(text.splitlines(), 1):
-            if not line_text.strip():
-                continue
-            diag = _diag_at(shown, n)
-            try:
-                item = json.loads(line_text)
-                json.dumps(item, ensure_ascii=False).encode("utf-8")  # "\ud800" escapes a lone surrogate
-            except UnicodeEncodeError:
-                rows.diags.append(diag("a \\u escape names a lone surrogate (U+D800 to U+DFFF), which is not a character"))
-                continue
-            except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than Python recurses
-                rows.diags.append(diag(f"not a JSON object: {exc}"))
-                continue
-            if not isinstance(item, dict):
-                rows.diags.append(diag("each line must be a JSON object"))
-                continue
-            for key in item:
-                if key not in rows.columns:
-                    rows.columns.append(key)
-            _row(item, f"{shown}:{n}", diag, rows)
-        return
-    reader = csv.reader(io.StringIO(text, newline=""))
+    stream = io.StringIO(text, newline="")
+    rows.rows = list(_jsonl_rows(stream, shown, rows) if path.suffix.lower() in (".jsonl", ".ndjson") else _csv_rows(stream, shown, rows))
+
+
+def _jsonl_rows(lines: Iterator[str] | io.TextIOBase, shown: str, rows: Rows) -> Iterator[Row]:
+    """The rows of a JSONL text, one line at a time; problems go to ``rows.diags``."""
+    for n, line_text in enumerate(lines, 1):
+        if not line_text.strip():
+            continue
+        diag = _diag_at(shown, n)
+        try:
+            item = json.loads(line_text)
+            json.dumps(item, ensure_ascii=False).encode("utf-8")  # "\ud800" escapes a lone surrogate
+        except UnicodeEncodeError:
+            rows.diags.append(diag("a \\u escape names a lone surrogate (U+D800 to U+DFFF), which is not a character"))
+            continue
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than Python recurses
+            rows.diags.append(diag(f"not a JSON object: {exc}"))
+            continue
+        if not isinstance(item, dict):
+            rows.diags.append(diag("each line must be a JSON object"))
+            continue
+        for key in item:
+            if key not in rows.columns:
+                rows.columns.append(key)
+        yield from _row(item, f"{shown}:{n}", diag, rows)
+
+
+def _csv_rows(lines: Iterator[str] | io.TextIOBase, shown: str, rows: Rows) -> Iterator[Row]:
+    """The rows of a CSV text, one record at a time; problems go to ``rows.diags``."""
+    reader = csv.reader(lines)
     try:
         header = next(reader)
     except StopIteration:
@@ -324,7 +439,7 @@ def _parse_data(path: Path, shown: str, raw: bytes, rows: Rows) -> None:
         if len(record) != len(header):
             rows.diags.append(diag(f"{len(record)} values but the header names {len(header)} columns"))
             continue
-        _row(dict(zip(header, record)), f"{shown}:{start}", diag, rows)
+        yield from _row(dict(zip(header, record)), f"{shown}:{start}", diag, rows)
 
 
 def _diag_at(file: str, line: int) -> Any:
@@ -342,6 +457,17 @@ def check_rows_against(rows: Rows, variables: list[str], template: str) -> list[
         out.append(Diagnostic(file, rows.header_line, 1,
                               f"column(s) {', '.join(missing)} missing: template {template!r} uses "
                               + ", ".join("{{" + v + "}}" for v in missing)))
+    if isinstance(rows.rows, RowTable) and not rows.rows.ragged:  # the blanks the file's one read noted
+        table = rows.rows
+        blank: dict[int, list[str]] = {}
+        for v in variables:
+            if v in rows.columns:
+                for index in table.blank.get(v, []):
+                    blank.setdefault(index, []).append(v)
+        for index in sorted(blank):
+            out.append(Diagnostic(table.shown, table.lines[index], 1,
+                                  f"row {table.ids[index]!r}: empty value for template variable(s) {', '.join(blank[index])}"))
+        return out
     for row in rows.rows:
         empty = [v for v in variables if v in rows.columns and not row.data.get(v, "").strip()]
         if empty:
