@@ -645,8 +645,10 @@ def sandbox_serve(
 
 from .cli_results import results as _results
 from .cli_results import sandbox_submit as _sandbox_submit
+from .cli_status import status as _status
 
 cli.add_command(_results)
+cli.add_command(_status)
 sandbox.add_command(_sandbox_submit)
 
 
