@@ -76,16 +76,42 @@ def cli(ctx: click.Context, debug: bool, verbose: int, color: bool | None, works
 # -- validate ----------------------------------------------------------------------------------
 @cli.command()
 @path_arg
-def validate(path: Path) -> None:
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text", show_default=True,
+              help="text for people, json for machines, github for annotations on a pull request (::error file=...,line=...,col=...::).")
+def validate(path: Path, fmt: str) -> None:
     """Check the config in PATH offline: YAML, schemas, references, platform rules.
 
     Prints every problem as file:line:col: message and exits 1 if there is any. The rules of
     Policy documents are checked too: those at level error fail, those at level warning are
-    printed on stderr.
+    printed on stderr. With --format json or github the findings go to stdout in that form
+    (warnings included), and the exit code is the same.
     """
     from . import policy
     from .config.load import load_config, loading_for_process
 
+    if fmt != "text":
+        from .validate_format import as_json, github
+
+        config = None
+        warnings: list[Any] = []
+        try:
+            with loading_for_process():
+                config = load_config(path)
+            findings = policy.check_config(config)
+            warnings = [f.diagnostic for f in findings if f.level == "warning"]
+            policy.raise_for_validate(findings)
+            errors: list[Any] = []
+        except ConfigError as exc:
+            errors = exc.diagnostics
+        if fmt == "json":
+            docs = (len(config.documents), len(config.resources)) if config is not None else (None, None)
+            click.echo(as_json(errors, warnings, *docs), nl=False)
+        else:
+            click.echo(github(errors, warnings), nl=False)
+        if errors:
+            click.echo(f"{len(errors)} problem(s) in the configuration.", err=True)
+            sys.exit(1)
+        return
     with loading_for_process():
         config = load_config(path)
     findings = policy.check_config(config)
