@@ -682,9 +682,11 @@ def sandbox_serve(
 from .cli_results import results as _results
 from .cli_results import sandbox_submit as _sandbox_submit
 from .cli_status import status as _status
+from .schema_export import schema as _schema
 
 cli.add_command(_results)
 cli.add_command(_status)
+cli.add_command(_schema)
 accept_global_options(cli)  # after every command is registered
 sandbox.add_command(_sandbox_submit)
 
