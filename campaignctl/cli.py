@@ -17,6 +17,7 @@ import click
 
 from . import __version__
 from .cli_grammar import accept_global_options, config_arg
+from .completion import state_addresses
 from .errors import CampaignctlError, ConfigError, PlanError
 from .plan import FORMATS as PLAN_FORMATS
 
@@ -125,8 +126,10 @@ def validate(path: Path, fmt: str) -> None:
 
 # -- plan ---------------------------------------------------------------------------------------
 def selection_options(f: Any) -> Any:
-    f = click.option("--exclude", "excludes", multiple=True, metavar="ADDRESS", help="Leave out addresses matching this glob (repeatable).")(f)
-    f = click.option("--target", "targets", multiple=True, metavar="ADDRESS", help="Only these addresses (globs, repeatable), with what they reference.")(f)
+    from .completion import addresses
+
+    f = click.option("--exclude", "excludes", multiple=True, metavar="ADDRESS", shell_complete=addresses, help="Leave out addresses matching this glob (repeatable).")(f)
+    f = click.option("--target", "targets", multiple=True, metavar="ADDRESS", shell_complete=addresses, help="Only these addresses (globs, repeatable), with what they reference.")(f)
     return f
 
 
@@ -493,7 +496,7 @@ def state_list(path: Path) -> None:
 
 
 @state.command("show")
-@click.argument("address")
+@click.argument("address", shell_complete=state_addresses)
 @config_arg
 def state_show(address: str, path: Path) -> None:
     """Show one state entry as JSON."""
@@ -504,7 +507,7 @@ def state_show(address: str, path: Path) -> None:
 
 
 @state.command("rm")
-@click.argument("address")
+@click.argument("address", shell_complete=state_addresses)
 @config_arg
 def state_rm(address: str, path: Path) -> None:
     """Forget ADDRESS (the remote object is left alone)."""
@@ -521,7 +524,7 @@ def state_rm(address: str, path: Path) -> None:
 
 
 @state.command("mv")
-@click.argument("source")
+@click.argument("source", shell_complete=state_addresses)
 @click.argument("destination")
 @config_arg
 def state_mv(source: str, destination: str, path: Path) -> None:
@@ -682,11 +685,13 @@ def sandbox_serve(
 from .cli_results import results as _results
 from .cli_results import sandbox_submit as _sandbox_submit
 from .cli_status import status as _status
+from .completion import completion as _completion
 from .schema_export import schema as _schema
 
 cli.add_command(_results)
 cli.add_command(_status)
 cli.add_command(_schema)
+cli.add_command(_completion)
 accept_global_options(cli)  # after every command is registered
 sandbox.add_command(_sandbox_submit)
 

@@ -17,12 +17,13 @@ from typing import IO, Any, TypeVar
 import click
 
 from .cli_grammar import config_arg
+from .completion import campaigns
 from .errors import CampaignctlError
 
 T = TypeVar("T")
 
 dir_opt = config_arg  # [PATH], or --dir PATH
-campaign_arg = click.argument("campaign")
+campaign_arg = click.argument("campaign", shell_complete=campaigns)
 
 
 def _reviewer(path: Path, campaign: str, parallelism: int = 8) -> Any:
