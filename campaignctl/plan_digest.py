@@ -18,6 +18,11 @@ REVIEWED = ("resource_changes", "operations", "cost", "refusals", "drift", "erro
 
 def digest(document: dict[str, Any]) -> str:
     content = {key: document.get(key) for key in REVIEWED}
+    if isinstance(content["operations"], list):  # an operation's dependencies are a set: their order varies
+        content["operations"] = [
+            {**op, "after": sorted(map(str, op["after"]))} if isinstance(op, dict) and isinstance(op.get("after"), list) else op
+            for op in content["operations"]
+        ]
     if isinstance(content["cost"], dict):
         content["cost"] = {k: v for k, v in content["cost"].items() if k != "balances"}
     text = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
