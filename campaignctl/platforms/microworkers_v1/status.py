@@ -23,14 +23,14 @@ def _number(value: Any) -> float | None:
 async def read_status(reviewer: Any) -> PlatformStatus:
     info = await reviewer.provider.call("GET", f"{reviewer.prefix}/get_info/{reviewer.remote_id}") or {}
     submitted = approved = rejected = 0
-    spent: float | None = 0.0
+    spent = 0.0
     async for sub in reviewer.submissions():
         submitted += 1
         approved += sub.rating == "OK"
         rejected += sub.rating == "NOK"
         for key in ("payment", "bonus"):
             value = sub.fields.get(key)
-            if value is not None and spent is not None:
+            if value is not None:
                 spent += value
     positions = _number(info.get("available_positions"))
     payment = _number(info.get("payment_per_task"))
