@@ -100,17 +100,22 @@ async def campaign_status(session: Session, address: str, now: datetime) -> dict
         return {**record, "remote_id": None, "state": "not applied"}
     reviewer = reviewer_for(resolve_campaign(session, address))
     platform = PLATFORMS[provider.type]
+    if not platform.status:  # a platform that reads no status: every figure unknown, no guess
+        st = PlatformStatus(state=None, notes=[f"{provider.type} has no status reader"])
+        return {**record, "remote_id": reviewer.remote_id, **_figures(st, None, now)}
     read = load(platform.status)
     try:
-        st: PlatformStatus = await read(reviewer)
+        st = await read(reviewer)
         rate: int | None = await recent(reviewer, now)
     except ApiError as exc:
         if exc.status != 404:
             raise
         st, rate = PlatformStatus(state="gone", notes=[f"the platform does not know campaign {reviewer.remote_id}"]), None
+    return {**record, "remote_id": reviewer.remote_id, **_figures(st, rate, now)}
+
+
+def _figures(st: PlatformStatus, rate: int | None, now: datetime) -> dict[str, Any]:
     return {
-        **record,
-        "remote_id": reviewer.remote_id,
         "state": _figure(st.state),
         "target": _figure(st.target),
         "submitted": _figure(st.submitted),
