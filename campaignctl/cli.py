@@ -16,6 +16,8 @@ from typing import Any, NoReturn
 import click
 
 from . import __version__
+from .cli_grammar import accept_global_options, config_arg
+from .completion import state_addresses
 from .errors import CampaignctlError, ConfigError, PlanError
 from .plan import FORMATS as PLAN_FORMATS
 
@@ -63,6 +65,7 @@ def cli(ctx: click.Context, debug: bool, verbose: int, color: bool | None, works
     for noisy in ("httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
     ctx.obj = App(debug, verbose, color, workspace)
+    ctx.color = color  # click.echo keeps the colour codes through a pipe under --color (and drops them under --no-color)
     if deadline is not None:
         from .limits import set_deadline
 
@@ -74,16 +77,42 @@ def cli(ctx: click.Context, debug: bool, verbose: int, color: bool | None, works
 # -- validate ----------------------------------------------------------------------------------
 @cli.command()
 @path_arg
-def validate(path: Path) -> None:
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text", show_default=True,
+              help="text for people, json for machines, github for annotations on a pull request (::error file=...,line=...,col=...::).")
+def validate(path: Path, fmt: str) -> None:
     """Check the config in PATH offline: YAML, schemas, references, platform rules.
 
     Prints every problem as file:line:col: message and exits 1 if there is any. The rules of
     Policy documents are checked too: those at level error fail, those at level warning are
-    printed on stderr.
+    printed on stderr. With --format json or github the findings go to stdout in that form
+    (warnings included), and the exit code is the same.
     """
     from . import policy
     from .config.load import load_config, loading_for_process
 
+    if fmt != "text":
+        from .validate_format import as_json, github
+
+        config = None
+        warnings: list[Any] = []
+        try:
+            with loading_for_process():
+                config = load_config(path)
+            findings = policy.check_config(config)
+            warnings = [f.diagnostic for f in findings if f.level == "warning"]
+            policy.raise_for_validate(findings)
+            errors: list[Any] = []
+        except ConfigError as exc:
+            errors = exc.diagnostics
+        if fmt == "json":
+            docs = (len(config.documents), len(config.resources)) if config is not None else (None, None)
+            click.echo(as_json(errors, warnings, *docs), nl=False)
+        else:
+            click.echo(github(errors, warnings), nl=False)
+        if errors:
+            click.echo(f"{len(errors)} problem(s) in the configuration.", err=True)
+            sys.exit(1)
+        return
     with loading_for_process():
         config = load_config(path)
     findings = policy.check_config(config)
@@ -97,8 +126,10 @@ def validate(path: Path) -> None:
 
 # -- plan ---------------------------------------------------------------------------------------
 def selection_options(f: Any) -> Any:
-    f = click.option("--exclude", "excludes", multiple=True, metavar="ADDRESS", help="Leave out addresses matching this glob (repeatable).")(f)
-    f = click.option("--target", "targets", multiple=True, metavar="ADDRESS", help="Only these addresses (globs, repeatable), with what they reference.")(f)
+    from .completion import addresses
+
+    f = click.option("--exclude", "excludes", multiple=True, metavar="ADDRESS", shell_complete=addresses, help="Leave out addresses matching this glob (repeatable).")(f)
+    f = click.option("--target", "targets", multiple=True, metavar="ADDRESS", shell_complete=addresses, help="Only these addresses (globs, repeatable), with what they reference.")(f)
     return f
 
 
@@ -451,7 +482,7 @@ def _state_session(path: Path) -> Any:
 
 
 @state.command("list")
-@click.option("--dir", "path", default=".", type=click.Path(path_type=Path), help="The config directory.")
+@config_arg
 def state_list(path: Path) -> None:
     """List the addresses in state with their remote ids."""
     _, st = _state_session(path)
@@ -460,8 +491,8 @@ def state_list(path: Path) -> None:
 
 
 @state.command("show")
-@click.argument("address")
-@click.option("--dir", "path", default=".", type=click.Path(path_type=Path))
+@click.argument("address", shell_complete=state_addresses)
+@config_arg
 def state_show(address: str, path: Path) -> None:
     """Show one state entry as JSON."""
     _, st = _state_session(path)
@@ -471,8 +502,8 @@ def state_show(address: str, path: Path) -> None:
 
 
 @state.command("rm")
-@click.argument("address")
-@click.option("--dir", "path", default=".", type=click.Path(path_type=Path))
+@click.argument("address", shell_complete=state_addresses)
+@config_arg
 def state_rm(address: str, path: Path) -> None:
     """Forget ADDRESS (the remote object is left alone)."""
     backend, st = _state_session(path)
@@ -488,9 +519,9 @@ def state_rm(address: str, path: Path) -> None:
 
 
 @state.command("mv")
-@click.argument("source")
+@click.argument("source", shell_complete=state_addresses)
 @click.argument("destination")
-@click.option("--dir", "path", default=".", type=click.Path(path_type=Path))
+@config_arg
 def state_mv(source: str, destination: str, path: Path) -> None:
     """Give the remote object of SOURCE the address DESTINATION."""
     backend, st = _state_session(path)
@@ -510,7 +541,7 @@ def state_mv(source: str, destination: str, path: Path) -> None:
 
 @state.command("migrate")
 @click.option("--to", "to", required=True, type=click.Choice(["postgres", "local"]), help="Where the state goes; it comes from the other one.")
-@click.option("--dir", "path", default=".", type=click.Path(path_type=Path), help="The config directory.")
+@config_arg
 @click.option("--force", is_flag=True, help="Overwrite a destination that holds another (or a newer) state.")
 @click.option("--lock-timeout", default=0.0, type=click.FloatRange(0), help="Seconds to wait for each state lock.")
 @pass_app
@@ -539,7 +570,7 @@ def state_migrate(app: App, to: str, path: Path, force: bool, lock_timeout: floa
 
 @cli.command("force-unlock")
 @click.argument("lock_id")
-@click.option("--dir", "path", default=".", type=click.Path(path_type=Path))
+@config_arg
 def force_unlock(lock_id: str, path: Path) -> None:
     """Remove the state lock LOCK_ID left by a run that died."""
     backend, _ = _state_session(path)
@@ -580,9 +611,10 @@ def sandbox() -> None:
 
 
 @sandbox.command("serve")
+@config_arg
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535))
-@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=Path(".campaignctl/sandbox-serve.db"), show_default=True, help="SQLite file holding the sandbox's data.")
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), help="SQLite file holding the sandbox's data (default: the database of PATH's `endpoint: sandbox`, PATH/.campaignctl/sandbox.db).")
 @click.option("--api-key-env", default="CAMPAIGNCTL_SANDBOX_KEY", show_default=True, help="Env var with the key/token the sandbox accepts (default key: sandbox-key).")
 @click.option("--balance", type=float, default=10_000.0, show_default=True, help="USD on each platform account.")
 @click.option("--review-seconds", type=float, default=0.0, show_default=True, help="Seconds a new campaign stays in review (where the platform reviews campaigns).")
@@ -599,9 +631,12 @@ def sandbox() -> None:
     "(platforms: Provider types; see campaignctl.sandbox.faults). POST /_sandbox/faults (with the key in X-Sandbox-Key) changes it at run time.",
 )
 def sandbox_serve(
-    host: str, port: int, db: Path, api_key_env: str, balance: float, review_seconds: float, strict_readonly: bool, docs_only: bool, faults: str
+    path: Path, host: str, port: int, db: Path | None, api_key_env: str, balance: float, review_seconds: float, strict_readonly: bool, docs_only: bool, faults: str
 ) -> None:
     """Serve the sandbox on loopback, each platform under its prefix (printed at start).
+
+    By default it serves the data of the config in PATH (default "."): the database its
+    `endpoint: sandbox` providers use, so what `apply` made there is what the server shows.
 
     The admin routes (/_sandbox/faults, /_sandbox/stats, /_sandbox/reset-stats) want the key
     (X-Sandbox-Key: KEY or Authorization: Bearer KEY) and a loopback Host, and refuse a request
@@ -631,6 +666,10 @@ def sandbox_serve(
             "to a loopback Host.",
             err=True,
         )
+    if db is None:
+        from .sandbox.embedded import sandbox_db_path
+
+        db = sandbox_db_path(path)
     app = create_app(Store(db), settings)
     for platform, prefix in PREFIXES.items():
         click.echo(f"{platform}: http://{host}:{port}{prefix}", err=True)
@@ -641,8 +680,15 @@ def sandbox_serve(
 
 from .cli_results import results as _results
 from .cli_results import sandbox_submit as _sandbox_submit
+from .cli_status import status as _status
+from .completion import completion as _completion
+from .schema_export import schema as _schema
 
 cli.add_command(_results)
+cli.add_command(_status)
+cli.add_command(_schema)
+cli.add_command(_completion)
+accept_global_options(cli)  # after every command is registered
 sandbox.add_command(_sandbox_submit)
 
 

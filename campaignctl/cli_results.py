@@ -1,7 +1,7 @@
 """``campaignctl results export|rate|approve-all`` and ``campaignctl sandbox submit``.
 
 CAMPAIGN is a Campaign's address (``swarms/campaign/image-rating``) or name in the config repo
-(``--dir``, default "."), resolved to its remote id through the state. Data goes to stdout (or
+(PATH, or ``--dir PATH``; default "."), resolved to its remote id through the state. Data goes to stdout (or
 ``--output`` / ``--report``); progress, the money summary and errors to stderr. Sending ratings
 asks for confirmation first (``--yes`` skips it; without a terminal it is required).
 """
@@ -16,12 +16,14 @@ from typing import IO, Any, TypeVar
 
 import click
 
+from .cli_grammar import config_arg
+from .completion import campaigns
 from .errors import CampaignctlError
 
 T = TypeVar("T")
 
-dir_opt = click.option("--dir", "path", default=".", show_default=True, type=click.Path(path_type=Path), help="The config repo.")
-campaign_arg = click.argument("campaign")
+dir_opt = config_arg  # [PATH], or --dir PATH
+campaign_arg = click.argument("campaign", shell_complete=campaigns)
 
 
 def _reviewer(path: Path, campaign: str, parallelism: int = 8) -> Any:

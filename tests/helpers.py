@@ -293,3 +293,40 @@ def edit_live(server: Server, path: str, **changes: object) -> None:
         body = api.get(path).json()
         body.update(changes)
         assert api.put(path, json=body).status_code == 200
+
+
+# -- forEach: a family of tasks from a rows file (tests/e2e/test_foreach_cli.py, tests/config/test_foreach.py)
+FOREACH_PROVIDER = """kind: Provider
+name: swarms
+spec: {type: swarms, endpoint: sandbox}
+---
+kind: Component
+name: five-stars
+spec: {type: Rating, properties: {steps: 5, halfSteps: false}}
+"""
+
+FOREACH_FAMILY = """kind: Task
+name: rate-photo
+provider: swarms
+forEach: {file: data/photos.csv, key: id}
+spec:
+  components:
+    - {type: Text, properties: {text: "How good is photo {{ row.id }}?", style: Question}}
+    - {type: Image, properties: {url: "{{ row.url }}"}}
+    - use: five-stars
+"""
+
+FOREACH_JOB = """kind: Job
+name: photo-batch
+provider: swarms
+spec: {description: All photos, tasks: [rate-photo]}
+"""
+
+
+def write_foreach_config(tmp_path: Path, rows: int, *docs: str) -> Path:
+    config = tmp_path / "repo"
+    (config / "data").mkdir(parents=True)
+    (config / "main.yaml").write_text("---\n".join([FOREACH_PROVIDER, *docs]))
+    lines = ["id,url", *(f"p{i:04d},https://example.org/{i}.jpg" for i in range(1, rows + 1))]
+    (config / "data" / "photos.csv").write_text("\n".join(lines) + "\n")
+    return config

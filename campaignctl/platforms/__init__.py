@@ -23,19 +23,21 @@ class Platform:
     schemas: str  #: its folder under ``schemas/``
     example: str  #: its folder under ``examples/``
     env_var: str  #: the environment variable its credential conventionally comes from (tests, import)
+    status: str = ""  #: "module:function" reading one campaign's status (``campaignctl status``)
 
 
 PLATFORMS: dict[str, Platform] = {
     p.type: p
     for p in (
         Platform("swarms", "swarms", "campaignctl.platforms.swarms.provider:SwarmsProvider",
-                 "campaignctl.platforms.swarms.results:SwarmsReviewer", "/swarms", "swarms", "quickstart", "SWARMS_TOKEN"),
+                 "campaignctl.platforms.swarms.results:SwarmsReviewer", "/swarms", "swarms", "quickstart", "SWARMS_TOKEN",
+                 status="campaignctl.platforms.swarms.status:read_status"),
         Platform("microworkers", "microworkers", "campaignctl.platforms.microworkers.provider:MicroworkersProvider",
                  "campaignctl.platforms.microworkers.results:MicroworkersReviewer", "/microworkers/api/v2", "microworkers",
-                 "microworkers-survey", "MW_API_KEY"),
+                 "microworkers-survey", "MW_API_KEY", status="campaignctl.platforms.microworkers.status:read_status"),
         Platform("microworkers-v1", "microworkers_v1", "campaignctl.platforms.microworkers_v1.provider:MicroworkersV1Provider",
                  "campaignctl.platforms.microworkers_v1.results:MicroworkersV1Reviewer", "/microworkers-v1", "microworkers-v1",
-                 "microworkers-legacy", "MW_API_KEY"),
+                 "microworkers-legacy", "MW_API_KEY", status="campaignctl.platforms.microworkers_v1.status:read_status"),
     )
 }  # fmt: skip
 

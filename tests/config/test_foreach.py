@@ -9,7 +9,8 @@ import pytest
 from campaignctl import schemas
 from campaignctl.config.load import load_config
 from campaignctl.errors import ConfigError
-from tests.e2e.test_foreach_cli import FAMILY, write_config
+from tests.helpers import FOREACH_FAMILY as FAMILY
+from tests.helpers import write_foreach_config as write_config
 
 
 def test_the_editor_schema_takes_foreach_and_member_references() -> None:

@@ -5,42 +5,10 @@ import json
 import re
 from pathlib import Path
 
+from tests.helpers import FOREACH_FAMILY as FAMILY
+from tests.helpers import FOREACH_JOB as JOB
 from tests.helpers import changed_addresses, edit_file, run_cli
-
-PROVIDER = """kind: Provider
-name: swarms
-spec: {type: swarms, endpoint: sandbox}
----
-kind: Component
-name: five-stars
-spec: {type: Rating, properties: {steps: 5, halfSteps: false}}
-"""
-
-FAMILY = """kind: Task
-name: rate-photo
-provider: swarms
-forEach: {file: data/photos.csv, key: id}
-spec:
-  components:
-    - {type: Text, properties: {text: "How good is photo {{ row.id }}?", style: Question}}
-    - {type: Image, properties: {url: "{{ row.url }}"}}
-    - use: five-stars
-"""
-
-JOB = """kind: Job
-name: photo-batch
-provider: swarms
-spec: {description: All photos, tasks: [rate-photo]}
-"""
-
-
-def write_config(tmp_path: Path, rows: int, *docs: str) -> Path:
-    config = tmp_path / "repo"
-    (config / "data").mkdir(parents=True)
-    (config / "main.yaml").write_text("---\n".join([PROVIDER, *docs]))
-    lines = ["id,url", *(f"p{i:04d},https://example.org/{i}.jpg" for i in range(1, rows + 1))]
-    (config / "data" / "photos.csv").write_text("\n".join(lines) + "\n")
-    return config
+from tests.helpers import write_foreach_config as write_config
 
 
 def summary(plan: str) -> str:

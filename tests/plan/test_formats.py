@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -524,6 +523,7 @@ def test_no_secret_in_json_or_markdown(tmp_path: Path, sandbox_server: Server) -
 # ================================================================================ CI examples
 
 WORKFLOW = ROOT / "examples" / "ci" / "github-actions.yml"
+ACTION = ROOT / "action.yml"
 HOOKS = ROOT / ".pre-commit-hooks.yaml"
 
 
@@ -540,32 +540,43 @@ def run_scripts(workflow: dict[str, Any]) -> list[str]:
     return [step["run"] for job in workflow["jobs"].values() for step in job["steps"] if "run" in step]
 
 
+def action_steps() -> list[dict[str, Any]]:
+    return list(yaml.safe_load(ACTION.read_text(encoding="utf-8"))["runs"]["steps"])
+
+
+def action_scripts() -> list[str]:
+    return [step["run"] for step in action_steps() if "run" in step]
+
+
 def test_workflow_parses_and_does_the_job() -> None:
     workflow = yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
     triggers = workflow.get("on", workflow.get(True))  # YAML 1.1 reads a bare `on` key as true
-    assert "pull_request" in triggers and triggers["push"]["branches"] == ["main"]
+    assert "pull_request" in triggers and triggers["push"]["branches"] == ["main"] and "schedule" in triggers
     plan_job, apply_job = workflow["jobs"]["plan"], workflow["jobs"]["apply"]
     assert "pull_request" in plan_job["if"] and "push" in apply_job["if"]
     assert apply_job["concurrency"]["group"] and apply_job["concurrency"]["cancel-in-progress"] is False
     assert plan_job["permissions"]["pull-requests"] == "write"
     uses = [s.get("uses", "") for job in workflow["jobs"].values() for s in job["steps"]]
-    for action in ("actions/checkout@", "actions/setup-python@", "actions/upload-artifact@", "actions/github-script@"):
-        assert any(u.startswith(action) for u in uses), action
+    assert any(u.startswith("actions/checkout@") for u in uses)
+    assert sum(u.startswith("<owner>/campaignctl@") for u in uses) == 3
+    action_uses = [s.get("uses", "") for s in action_steps()]
+    for action in ("actions/setup-python@", "actions/upload-artifact@", "actions/github-script@"):
+        assert any(u.startswith(action) for u in action_uses), action
     # secrets only through env, from secrets.*
     assert all(re.fullmatch(r"\$\{\{ secrets\.[A-Z_]+ \}\}", v) for k, v in workflow["env"].items() if "secrets" in str(v))
     assert any("secrets." in str(v) for v in workflow["env"].values())
-    assert "secrets." not in "\n".join(run_scripts(workflow))
+    assert "secrets." not in "\n".join(run_scripts(workflow) + action_scripts())
 
-    scripts = "\n".join(run_scripts(workflow))
+    scripts = "\n".join(action_scripts())
     calls = campaignctl_invocations(scripts)
     commands = [c for c, _ in calls]
-    assert commands.count("validate") == 2 and commands.count("plan") == 2 and commands.count("apply") == 1
-    pr_plan = next(opts for c, opts in calls if c == "plan" and "--format" in opts)
+    assert commands.count("validate") == 1 and commands.count("plan") == 1 and commands.count("apply") == 1
+    pr_plan = next(opts for c, opts in calls if c == "plan")
     assert {"--detailed-exitcode", "-out", "--format", "--markdown-parts"} <= set(pr_plan)
-    assert "campaignctl apply plan.json --auto-approve" in scripts
+    assert 'campaignctl apply "$PLAN_FILE" --auto-approve $OVERRIDES' in scripts
 
     # the comment script finds its comments by the markers campaignctl writes
-    script = next(s["with"]["script"] for s in plan_job["steps"] if s.get("uses", "").startswith("actions/github-script@"))
+    script = next(s["with"]["script"] for s in action_steps() if s.get("id") == "comment")
     assert f"'{MARKER}'" in script
     found = re.search(r"/(\^<!-- campaignctl-plan -->.*?-->)/", script)
     assert found, "no marker regex in the comment script"
@@ -588,12 +599,12 @@ def test_pre_commit_hook() -> None:
 
 
 def test_ci_files_use_real_commands_and_options() -> None:
-    texts = "\n".join(run_scripts(yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))))
+    texts = "\n".join(run_scripts(yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))) + action_scripts())
     texts += "\n" + "\n".join(h["entry"] for h in yaml.safe_load(HOOKS.read_text(encoding="utf-8")))
     used: dict[str, set[str]] = {}
     for command, options in campaignctl_invocations(texts):
         used.setdefault(command, set()).update(options)
-    assert set(used) == {"validate", "plan", "apply"}
+    assert set(used) == {"validate", "plan", "show", "apply", "drift"}
     for command, flags in used.items():
         help_text = run_cli(command, "--help")
         assert help_text.code == 0, help_text.text
@@ -601,60 +612,7 @@ def test_ci_files_use_real_commands_and_options() -> None:
             assert re.search(rf"(?<![\w-]){re.escape(option)}\b", help_text.out), f"campaignctl {command} has no {option}"
 
 
-def run_step(script: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """A workflow `run:` step the way GitHub runs it (bash -eo pipefail), with `campaignctl` on PATH."""
-    return subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script], cwd=cwd, env=env,
-                          capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120, check=False)
-
-
-def test_workflow_steps_run(tmp_path: Path) -> None:
-    workflow = yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
-    steps = {(job, s["name"]): s for job, spec in workflow["jobs"].items() for s in spec["steps"] if "name" in s}
-    shim = tmp_path / "bin"
-    shim.mkdir()
-    (shim / "campaignctl").write_text(f'#!/bin/sh\nexec "{sys.executable}" -m campaignctl "$@"\n')
-    (shim / "campaignctl").chmod(0o755)
-    repo = tmp_path / "repo"
-    copy_example("quickstart", repo)
-    (repo / "quickstart").rename(repo / workflow["env"]["CONFIG_DIR"])
-    outputs, summary = tmp_path / "outputs", tmp_path / "summary"
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("SWARMS_", "MICROWORKERS_", "MW_"))},
-        "PATH": f"{shim}{os.pathsep}{os.environ['PATH']}", "PYTHONPATH": str(ROOT), "NO_COLOR": "1",
-        "PYTHONWARNINGS": "error", "CONFIG_DIR": workflow["env"]["CONFIG_DIR"],
-        "GITHUB_OUTPUT": str(outputs), "GITHUB_STEP_SUMMARY": str(summary),
-    }
-
-    def step(job: str, name: str) -> subprocess.CompletedProcess[str]:
-        outputs.write_text("")
-        result = run_step(steps[(job, name)]["run"], repo, env)
-        assert "Traceback" not in result.stderr, result.stderr
-        return result
-
-    assert step("plan", "Validate").returncode == 0
-    planned = step("plan", "Plan")  # exit code 2 (changes) is a success for the check, and noted
-    assert planned.returncode == 0, planned.stderr
-    assert outputs.read_text() == "exitcode=2\n"
-    assert "::notice title=campaignctl plan::changes pending" in planned.stdout
-    assert (repo / "parts" / "plan-1.md").read_text(encoding="utf-8").startswith(f"{MARKER}\n{part_marker(1, 1)}\n")
-    assert summary.read_text(encoding="utf-8") == (repo / "plan.md").read_text(encoding="utf-8")
-    assert "changes" in json.loads((repo / "plan.json").read_text())
-
-    assert step("apply", "Validate").returncode == 0
-    assert step("apply", "Plan").returncode == 0 and outputs.read_text() == "exitcode=2\n"
-    applied = step("apply", "Apply")
-    assert applied.returncode == 0, applied.stderr
-    assert step("apply", "Plan").returncode == 0 and outputs.read_text() == "exitcode=0\n"  # nothing left: Apply is skipped
-    settled = step("plan", "Plan")
-    assert settled.returncode == 0 and outputs.read_text() == "exitcode=0\n"
-    assert "**No changes.**" in (repo / "parts" / "plan-1.md").read_text(encoding="utf-8")
-
-    # an error (here: a broken config) is exit code 1: recorded, and the job fails in its last step
-    (repo / "campaigns" / "broken.yaml").write_text("kind: Nope\nname: x\nspec: {}\n")
-    broken = step("plan", "Plan")
-    assert broken.returncode == 0 and outputs.read_text() == "exitcode=1\n"
-    assert step("plan", "Fail on plan errors").returncode == 1
-    assert step("apply", "Plan").returncode == 1
+# the action's shell steps as GitHub runs them: tests/ci/test_action.py
 
 
 NODE_HARNESS = r"""
@@ -687,8 +645,7 @@ new AsyncFunction('github', 'context', 'core', 'require', script)(github, contex
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="needs node to run the actions/github-script step")
 def test_comment_script_updates_comments_in_place(tmp_path: Path) -> None:
-    workflow = yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
-    script = next(s["with"]["script"] for s in workflow["jobs"]["plan"]["steps"] if s.get("uses", "").startswith("actions/github-script@"))
+    script = next(s["with"]["script"] for s in action_steps() if s.get("id") == "comment")
     (tmp_path / "script.js").write_text(script)
     (tmp_path / "harness.js").write_text(NODE_HARNESS)
 
@@ -696,7 +653,7 @@ def test_comment_script_updates_comments_in_place(tmp_path: Path) -> None:
         work = tmp_path / f"run-{len(list(tmp_path.iterdir()))}"
         work.mkdir()
         if parts is not None:
-            write_parts(parts, work / "parts")
+            write_parts(parts, work / "campaignctl-parts")
         (work / "comments.json").write_text(json.dumps(comments))
         proc = subprocess.run(["node", str(tmp_path / "harness.js"), str(tmp_path / "script.js"), "comments.json"],
                               cwd=work, capture_output=True, text=True, timeout=60, check=False)

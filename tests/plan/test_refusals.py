@@ -98,48 +98,64 @@ def test_refusals_in_text_markdown_and_json() -> None:
 
 WORKFLOW = ROOT / "examples" / "ci" / "github-actions.yml"
 
+ACTION = ROOT / "action.yml"
+
 HARNESS = r"""
 const fs = require('fs');
-const [scriptPath, pullsPath] = process.argv.slice(2);
+const [scriptPath, pullsPath, commentsPath] = process.argv.slice(2);
 const script = fs.readFileSync(scriptPath, 'utf8');
 const pulls = JSON.parse(fs.readFileSync(pullsPath, 'utf8'));
-const github = { rest: { repos: { listPullRequestsAssociatedWithCommit: async (p) => {
-  if (p.owner !== 'o' || p.repo !== 'r' || p.commit_sha !== 'abc') throw new Error('bad call');
-  return { data: pulls };
-} } } };
-const context = { repo: { owner: 'o', repo: 'r' }, sha: 'abc' };
-const core = { info: () => {} };
+const comments = JSON.parse(fs.readFileSync(commentsPath, 'utf8'));
+const issues = { listComments: async () => ({ data: comments }) };
+const github = {
+  rest: { issues, repos: { listPullRequestsAssociatedWithCommit: async (p) => {
+    if (p.owner !== 'o' || p.repo !== 'r' || p.commit_sha !== 'abc') throw new Error('bad call');
+    return { data: pulls };
+  } } },
+  paginate: async (fn, params) => {
+    if (fn !== issues.listComments || params.issue_number !== 7 || params.owner !== 'o') throw new Error('bad paginate');
+    return comments;
+  },
+};
+const context = { repo: { owner: 'o', repo: 'r' }, sha: 'abc', ref: 'refs/heads/main' };
+const outputs = {};
+const core = { info: () => {}, setOutput: (k, v) => { outputs[k] = v; } };
 const AsyncFunction = Object.getPrototypeOf(async function () {}).constructor;
 new AsyncFunction('github', 'context', 'core', script)(github, context, core)
-  .then((r) => process.stdout.write(JSON.stringify(r)))
+  .then(() => process.stdout.write(JSON.stringify(outputs)))
   .catch((e) => { console.error(e); process.exit(1); });
 """
 
 
-def test_workflow_turns_approved_labels_into_apply_flags(tmp_path: Path) -> None:
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs node to run the actions/github-script step")
+def test_action_reads_the_reviewed_digest_and_turns_approved_labels_into_apply_flags(tmp_path: Path) -> None:
+    steps = {s.get("id"): s for s in yaml.safe_load(ACTION.read_text(encoding="utf-8"))["runs"]["steps"]}
+    reviewed, apply = steps["reviewed"], steps["apply"]
+    assert "campaignctl apply \"$PLAN_FILE\" --auto-approve $OVERRIDES" in apply["run"]
+    assert apply["env"]["OVERRIDES"] == "${{ steps.reviewed.outputs.flags }}"
     workflow = yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
-    steps = {s.get("name"): s for s in workflow["jobs"]["apply"]["steps"]}
-    overrides, apply = steps["Overrides approved on the pull request"], steps["Apply"]
-    assert apply["run"].strip() == "campaignctl apply plan.json --auto-approve $OVERRIDES"
-    assert apply["env"]["OVERRIDES"] == "${{ steps.overrides.outputs.result }}" and overrides["id"] == "overrides"
     assert workflow["jobs"]["apply"]["permissions"]["pull-requests"] == "read"
-    if shutil.which("node") is None:
-        pytest.skip("needs node to run the actions/github-script step")
-    (tmp_path / "script.js").write_text(overrides["with"]["script"])
+    (tmp_path / "script.js").write_text(reviewed["with"]["script"])
     (tmp_path / "harness.js").write_text(HARNESS)
+    bot, digest = {"login": "github-actions[bot]"}, "a" * 64
+    plan_comment = {"user": bot, "body": f"<!-- campaignctl-plan -->\n...\n<!-- campaignctl-plan-digest: {digest} -->\n"}
 
-    def flags(pulls: list[dict[str, Any]]) -> str:
+    def outputs(pulls: list[dict[str, Any]], comments: list[dict[str, Any]] | None = None) -> dict[str, str]:
         (tmp_path / "pulls.json").write_text(json.dumps(pulls))
-        proc = subprocess.run(["node", "harness.js", "script.js", "pulls.json"], cwd=tmp_path, capture_output=True,
-                              text=True, timeout=60, check=False)
+        (tmp_path / "comments.json").write_text(json.dumps([plan_comment] if comments is None else comments))
+        proc = subprocess.run(["node", "harness.js", "script.js", "pulls.json", "comments.json"], cwd=tmp_path,
+                              capture_output=True, text=True, timeout=60, check=False)
         assert proc.returncode == 0, proc.stderr
-        return str(json.loads(proc.stdout))
+        return dict(json.loads(proc.stdout))
 
     def pr(*labels: str, merged: bool = True, base: str = "main") -> dict[str, Any]:
         return {"number": 7, "merged_at": "2026-12-07T20:00:00Z" if merged else None, "base": {"ref": base},
                 "labels": [{"name": n} for n in labels]}
 
-    assert flags([pr("campaignctl:allow-replace", "docs")]) == "--allow-replace"
-    assert flags([pr("campaignctl:force", "campaignctl:allow-replace")]) == "--allow-replace --force"
-    assert flags([pr("campaignctl:force", merged=False), pr("campaignctl:force", base="dev")]) == ""  # not the merge into main
-    assert flags([]) == ""
+    assert outputs([pr("campaignctl:allow-replace", "docs")]) == {"digest": digest, "flags": "--allow-replace"}
+    assert outputs([pr("campaignctl:force", "campaignctl:allow-replace")])["flags"] == "--allow-replace --force"
+    none = {"digest": "", "flags": ""}
+    assert outputs([pr("campaignctl:force", merged=False), pr("campaignctl:force", base="dev")]) == none  # not the merge into main
+    assert outputs([]) == none
+    # a digest quoted by a person is not the plan comment
+    assert outputs([pr()], [{**plan_comment, "user": {"login": "mallory"}}])["digest"] == ""
