@@ -42,9 +42,8 @@ def set_log_level(debug: bool, verbose: int) -> None:
 
 
 def _app(ctx: click.Context) -> Any:
-    from .cli import App
-
-    return ctx.find_object(App)
+    """The command's App (campaignctl.cli.App): what the root group put in its context."""
+    return ctx.find_root().obj
 
 
 def _debug(ctx: click.Context, _: click.Parameter, value: bool) -> None:

@@ -27,7 +27,8 @@ campaign_arg = click.argument("campaign", shell_complete=campaigns)
 
 
 def _reviewer(path: Path, campaign: str, parallelism: int = 8) -> Any:
-    from .results.common import resolve_campaign, reviewer_for
+    from .results.common import resolve_campaign
+    from .results.reviewers import reviewer_for
     from .session import Session
 
     session = Session.for_cli(path, parallelism)

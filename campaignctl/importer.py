@@ -37,16 +37,12 @@ from .address import kind_of
 from .config.load import SKIP_DIRS, display_path, load_config
 from .config.model import NEUTRAL_KINDS, Config
 from .errors import CampaignctlError, ConfigError
+from .inputs import embedded_sandbox
 from .providers import provider_class
 from .providers.base import Live, Provider, ReadInputs, Resource
 from .providers.export import ExportContext, ExportedDoc, slugify
 from .session import run
 
-#: spec fields whose ignoreChanges name differs (the provider's desired() key)
-IGNORE_NAMES: dict[str, dict[str, list[str]]] = {
-    "swarms": {"schedule": ["startDate", "endDate"]},
-    "microworkers": {"internationalZone": ["zone"], "targetedZone": ["zone"], "schedule": ["maximumJobLimit"]},
-}
 #: statuses of objects that are done with (any platform, compared upper-case): import leaves them
 #: out unless ``--include-finished``; a SWARMS object flagged ``archived`` too (and Microworkers'
 #: ARCHIVE folder is never listed). campaignctl's own delete ends in one of them (SWARMS cancel,
@@ -174,7 +170,7 @@ class Importer:
 
     async def _collect(self, known: dict[str, Any]) -> list[ExportedDoc]:
         provider = self.provider
-        await provider.open(self.parallelism)
+        await provider.open(self.parallelism, embedded_sandbox(provider))
         try:
             live = await self._managed(provider, self.config, known)
             managed: dict[tuple[str, str], str] = {}
@@ -202,7 +198,7 @@ class Importer:
     def _sanitise(self, docs: list[ExportedDoc]) -> None:
         """Fit every spec to its JSON Schema (fields left out are ignored in plans) and drop what
         references documents that are not imported after all."""
-        aliases = IGNORE_NAMES.get(self.provider_type, {})
+        aliases = self.cls.ignore_names
         existing = {(d.kind, d.name) for d in self.config.resources_of(self.provider_name).values()}
         for _ in range(20):
             changed = False
@@ -342,7 +338,7 @@ class Importer:
         """Plan the imported addresses again: what would still change cannot be represented."""
         doc = config.providers[self.provider_name]
         provider = self.cls(doc, config.root, self.env)
-        await provider.open(self.parallelism)
+        await provider.open(self.parallelism, embedded_sandbox(provider))
         try:
             live = await self._managed(provider, config, known)
         finally:

@@ -12,9 +12,10 @@ from typing import Any
 
 from .config.model import Config, address_of
 from .providers import provider_class
-from .providers.base import Provider, ReadInputs
+from .providers.base import Embedded, Provider, ReadInputs
 from .state.base import State, StateBackend
 from .state.local import LocalBackend
+from .transport import AppTransport
 
 log = logging.getLogger("campaignctl")
 
@@ -54,11 +55,23 @@ def make_providers(config: Config, env: Mapping[str, str] | None = None) -> dict
     return out
 
 
+def embedded_sandbox(provider: Provider) -> Embedded | None:
+    """For a provider whose endpoint is ``sandbox``: the embedded sandbox app of its config's
+    directory, in-process, where the registry mounts its platform (None for any other endpoint).
+    Providers do not know the sandbox; what opens them hands it over."""
+    if not provider.embedded:
+        return None
+    from .platforms import PLATFORMS
+    from .sandbox.embedded import embedded_app
+
+    return Embedded(AppTransport(app=embedded_app(provider.root)), "http://sandbox" + PLATFORMS[provider.type].prefix)
+
+
 @contextlib.asynccontextmanager
 async def opened(providers: dict[str, Provider], parallelism: int | None = None) -> AsyncIterator[dict[str, Provider]]:
     try:
         for provider in providers.values():
-            await provider.open(parallelism)
+            await provider.open(parallelism, embedded_sandbox(provider))
         yield providers
     finally:
         for provider in providers.values():

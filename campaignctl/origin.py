@@ -28,6 +28,11 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 #: what a header value may hold: visible ASCII, spaces and tabs (RFC 9110 field-value, no obs-text)
 HEADER_VALUE = re.compile(r"[\x21-\x7e]([\x20-\x7e\t]*[\x21-\x7e])?\Z")
 
+#: the endpoint that means "the embedded sandbox" (in-process, next to the config), and the key it
+#: accepts: no secret, nothing real is behind it
+SANDBOX_ENDPOINT = "sandbox"
+SANDBOX_KEY = "sandbox-key"
+
 
 def _parse(url: str) -> httpx.URL | None:
     try:

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import ApiError
+from .results.status import PlatformStatus
 
 if TYPE_CHECKING:
     from .results.common import Reviewer
@@ -26,33 +26,6 @@ if TYPE_CHECKING:
 UNKNOWN = "unknown"
 #: the rate the finish estimate extrapolates is the submissions of this window
 RATE_WINDOW = timedelta(hours=1)
-
-
-@dataclass
-class PlatformStatus:
-    """What a platform's ``status`` function reads for one campaign (None: no documented source)."""
-
-    state: str | None
-    #: how many pieces of work the campaign asks for in all (results x jobs, positions)
-    target: int | None = None
-    submitted: int | None = None
-    approved: int | None = None
-    rejected: int | None = None
-    pending: int | None = None
-    committed: float | None = None  #: USD the campaign commits in all
-    spent: float | None = None  #: USD paid so far
-    queue_jobs: int | None = None  #: the platform's background jobs still running for it
-    notes: list[str] = field(default_factory=list)  #: how a figure was computed, what is missing
-
-
-async def tally(reviewer: Reviewer) -> tuple[int, int, int, int]:
-    """(submitted, approved, rejected, pending) over every submission of the campaign."""
-    submitted = approved = rejected = 0
-    async for sub in reviewer.submissions():
-        submitted += 1
-        approved += sub.rating == "OK"
-        rejected += sub.rating == "NOK"
-    return submitted, approved, rejected, submitted - approved - rejected
 
 
 async def recent(reviewer: Reviewer, now: datetime) -> int:
@@ -90,7 +63,8 @@ def estimate(st: PlatformStatus, rate: int | None, now: datetime) -> str:
 async def campaign_status(session: Session, address: str, now: datetime) -> dict[str, Any]:
     """The status record of one Campaign address (``not applied`` when state has no id for it)."""
     from .platforms import PLATFORMS, load
-    from .results.common import resolve_campaign, reviewer_for
+    from .results.common import resolve_campaign
+    from .results.reviewers import reviewer_for
 
     doc = session.config.resources[address]
     provider = session.providers[doc.provider or ""]

@@ -54,9 +54,4 @@ def load(target: str) -> Any:
     return found
 
 
-def sandbox_module(platform: Platform) -> Any:
-    """The platform's sandbox API module (``sandbox/<package>/api.py``): its ``create_app(sandbox)``."""
-    return importlib.import_module(f"campaignctl.sandbox.{platform.package}.api")
-
-
-__all__ = ["PLATFORMS", "Platform", "load", "sandbox_module"]
+__all__ = ["PLATFORMS", "Platform", "load"]

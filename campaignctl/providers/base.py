@@ -29,10 +29,9 @@ from ..config.model import Config, Document
 from ..errors import ConfigError, Diagnostic
 from ..http import ApiClient, ErrorParser, RetryPolicy, default_error_parser
 from ..limits import DEFAULT_MAX_RESPONSE_BYTES
-from ..origin import check_endpoint, header_problem
+from ..origin import SANDBOX_ENDPOINT, SANDBOX_KEY, check_endpoint, header_problem
 from ..plan.diff import meaningful_changes, same
 from ..plan.model import Operation, ResourceChange
-from ..transport import AppTransport
 from .fields import REPLACE_HOW, Policy, decide, reads_published
 
 
@@ -110,6 +109,14 @@ class Resource:
     applied: Any = None
 
 
+@dataclass(frozen=True)
+class Embedded:
+    """How a provider whose endpoint is ``sandbox`` reaches the embedded sandbox: in-process."""
+
+    transport: httpx.AsyncBaseTransport
+    base_url: str
+
+
 class Provider:
     type: ClassVar[str]
     kinds: ClassVar[tuple[str, ...]]
@@ -122,10 +129,11 @@ class Provider:
     #: a Campaign's (payment per task in USD, time per task) spec fields, for a Policy's pay rules
     #: (campaignctl.policy); the time is a number of minutes, or a duration such as "10 sec"
     pay_fields: ClassVar[tuple[str, str] | None] = None
-    #: where the sandbox app mounts this platform
-    sandbox_prefix: ClassVar[str]
     #: the platform's published API endpoint: credentials go to its origin, to loopback, to
     #: ``sandbox`` and to what the operator allows (campaignctl.origin), nowhere else
+    #: spec fields whose ``ignoreChanges`` name differs: spec field -> the desired() keys it becomes
+    #: (what import writes in ``ignoreChanges`` for a value the config cannot hold)
+    ignore_names: ClassVar[dict[str, list[str]]] = {}
     official_endpoint: ClassVar[str | None] = None
     #: the name the errors give the platform
     platform_name: ClassVar[str] = ""
@@ -158,7 +166,7 @@ class Provider:
     # -- connection ------------------------------------------------------------------------
     @property
     def embedded(self) -> bool:
-        return self.spec.get("endpoint") == "sandbox"
+        return self.spec.get("endpoint") == SANDBOX_ENDPOINT
 
     @property
     def client(self) -> ApiClient:
@@ -171,9 +179,7 @@ class Provider:
         sendable as a header -> ConfigError. Before reading any, the endpoint must be one
         credentials may go to (:meth:`check_endpoint`)."""
         if self.embedded:
-            from ..sandbox.embedded import EMBEDDED_KEY
-
-            return {"token": EMBEDDED_KEY, "apiKey": EMBEDDED_KEY}
+            return {"token": SANDBOX_KEY, "apiKey": SANDBOX_KEY}
         self.check_endpoint()
         auth = self.spec.get("auth") or {}
         out: dict[str, str] = {}
@@ -214,15 +220,17 @@ class Provider:
     def base_headers(self) -> dict[str, str]:
         return {"Accept": "application/json", "User-Agent": "campaignctl"}
 
-    def make_client(self, parallelism: int | None = None) -> ApiClient:
+    def make_client(self, parallelism: int | None = None, embedded: Embedded | None = None) -> ApiClient:
+        """The client of this provider's endpoint; ``embedded``: how to reach the embedded sandbox
+        in-process, given by what opens the provider (:func:`campaignctl.inputs.embedded_sandbox`):
+        providers do not know the sandbox."""
         creds = self.credentials()
         headers = {**self.base_headers(), **self.auth_headers(creds)}
         transport: httpx.AsyncBaseTransport | None = None
         if self.embedded:
-            from ..sandbox.embedded import embedded_app
-
-            transport = AppTransport(app=embedded_app(self.root))
-            base = "http://sandbox" + self.sandbox_prefix
+            if embedded is None:
+                raise RuntimeError(f"provider {self.name}: opened without the embedded sandbox it names")
+            transport, base = embedded.transport, embedded.base_url
         else:
             base = str(self.spec["endpoint"])
         return ApiClient(
@@ -238,9 +246,9 @@ class Provider:
             max_response_bytes=self.max_response_bytes,
         )
 
-    async def open(self, parallelism: int | None = None) -> None:
+    async def open(self, parallelism: int | None = None, embedded: Embedded | None = None) -> None:
         if self._client is None:
-            self._client = self.make_client(parallelism)
+            self._client = self.make_client(parallelism, embedded)
             await self.login()
 
     async def login(self) -> None:

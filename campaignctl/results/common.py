@@ -263,13 +263,3 @@ class Reviewer:
     async def served_submit(self, count: int, seed: int) -> Any:
         """The sandbox's ``POST /_sandbox/submit`` under this platform's prefix."""
         return await self.client.json("POST", "/_sandbox/submit", json={"campaign": self.remote_id, "count": count, "seed": seed})
-
-
-def reviewer_for(ref: CampaignRef) -> Reviewer:
-    from ..platforms import PLATFORMS, load
-
-    platform = PLATFORMS.get(ref.provider.type)
-    if platform is None:
-        raise ResultsError(f"{ref.address}: results are not supported for provider type {ref.provider.type}")
-    cls: type[Reviewer] = load(platform.reviewer)
-    return cls(ref)

@@ -26,8 +26,9 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ..platforms import PLATFORMS, sandbox_module
+from ..platforms import PLATFORMS
 from .admin import guarded
+from .apis import api_of
 from .core import Sandbox, Settings
 from .faults import FaultSpec, FaultSpecError
 from .inject import FaultMiddleware
@@ -99,7 +100,7 @@ def create_app(store: Store | None = None, settings: Settings | None = None) -> 
 
     app = _SandboxApp(
         routes=[
-            *(Mount(platform.prefix, app=sandbox_module(platform).create_app(sandbox)) for platform in PLATFORMS.values()),
+            *(Mount(platform.prefix, app=api_of(platform).create_app(sandbox)) for platform in PLATFORMS.values()),
             Route("/_sandbox/stats", guarded(stats, key)),
             Route("/_sandbox/reset-stats", guarded(reset_stats, key), methods=["POST"]),
             Route("/_sandbox/faults", guarded(faults, key), methods=["GET", "POST"]),

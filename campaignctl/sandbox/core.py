@@ -8,6 +8,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..origin import SANDBOX_KEY
 from .faults import FaultInjector, FaultSpec
 from .store import Store
 
@@ -16,7 +17,7 @@ from .store import Store
 class Settings:
     """Knobs of the fake platforms. Defaults give a well-funded account that approves at once."""
 
-    api_key: str = "sandbox-key"  # SWARMS static X-Auth-Token; Microworkers v2/v1 API key
+    api_key: str = SANDBOX_KEY  # SWARMS static X-Auth-Token; Microworkers v2/v1 API key
     email: str = "requester@sandbox.test"  # the account's email on every platform (SWARMS logs in with it and api_key)
     balance: float = 10_000.0  # USD available on each platform's account
     review_seconds: float = 0.0  # Microworkers: how long a new campaign stays in review

@@ -21,6 +21,7 @@ from pathlib import Path
 from starlette.applications import Starlette
 
 from ..errors import CampaignctlError
+from ..origin import SANDBOX_KEY
 from .app import create_app
 from .core import Settings
 from .faults import ENV_VAR, FaultSpecError, parse_faults
@@ -32,7 +33,7 @@ _lock = threading.Lock()
 DOCS_ONLY_ENV = "CAMPAIGNCTL_SANDBOX_DOCS_ONLY"
 
 #: the credential the embedded sandbox accepts; not a secret (nothing real is behind it)
-EMBEDDED_KEY = Settings().api_key
+EMBEDDED_KEY = SANDBOX_KEY
 
 
 def sandbox_db_path(config_root: Path) -> Path:

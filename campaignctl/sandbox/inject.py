@@ -11,7 +11,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..platforms import PLATFORMS as REGISTRY
-from ..platforms import sandbox_module
+from .apis import api_of
 from .faults import NO_FAULT, ConnectionDropped, FaultInjector
 
 
@@ -134,7 +134,7 @@ def error_answer(platform: str, status: int) -> tuple[bytes, bytes]:
     if status == 502 or platform not in REGISTRY:
         page = f"<html><head><title>{status} {reason}</title></head><body><h1>{text}</h1></body></html>"
         return b"text/html; charset=utf-8", page.encode()
-    media, body = sandbox_module(REGISTRY[platform]).fault_answer(status, reason, text)
+    media, body = api_of(REGISTRY[platform]).fault_answer(status, reason, text)
     return media, body
 
 

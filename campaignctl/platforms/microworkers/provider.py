@@ -134,11 +134,11 @@ def _kind_of(address: str) -> str:
 
 class MicroworkersProvider(CampaignExport, Provider):
     type = "microworkers"
+    ignore_names: ClassVar[dict[str, list[str]]] = {"internationalZone": ["zone"], "targetedZone": ["zone"], "schedule": ["maximumJobLimit"]}
     kinds = ("Template", "Campaign")
     pay_fields = ("paymentPerTask", "minutesToFinish")  # USD per position, the time limit of one
     references: ClassVar[dict[str, dict[str, str]]] = {"Campaign": {"template": "Template", "schedule": "Schedule"}}
     schedule_fields = frozenset({"start", "end", "daysOfWeek", "workingHours", "limitPerDay", "limitPerHour", "events"})
-    sandbox_prefix = "/microworkers/api/v2"
     official_endpoint = "https://ttv.microworkers.com/api/v2"
     platform_name = "Microworkers API v2"
     error_parser = staticmethod(mw_error)

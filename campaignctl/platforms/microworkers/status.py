@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...status import PlatformStatus
+from ...results.status import PlatformStatus
 
 COLLECTION = {"basic": "basic-campaigns", "hire-group": "hire-group-campaigns"}
 PENDING_SLOTS = ("notRated", "notReviewed", "revise", "reviseAdmin")

@@ -104,7 +104,6 @@ class MicroworkersV1Provider(CampaignChanges, Provider):
     pay_fields = ("payment_per_task", "minutes_to_finish")  # USD per position, the time limit of one
     references: ClassVar[dict[str, dict[str, str]]] = {"Campaign": {"group": "WorkerGroup"}}
     schedule_fields = frozenset()
-    sandbox_prefix = "/microworkers-v1"
     official_endpoint = "https://api.microworkers.com"
     platform_name = "Microworkers API v1"
     error_parser = staticmethod(v1_error)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...status import PlatformStatus
+from ...results.status import PlatformStatus
 
 
 def _number(value: Any) -> float | None:

@@ -42,6 +42,7 @@ from ...http import error_json
 from ...paging import PageGuard
 from ...plan.model import Operation, ref
 from ...providers.base import (
+    Embedded,
     ExecResult,
     Impossible,
     Live,
@@ -165,6 +166,7 @@ def _props(properties: Any) -> dict[str, Any]:
 
 class SwarmsProvider(Provider):
     type = "swarms"
+    ignore_names: ClassVar[dict[str, list[str]]] = {"schedule": ["startDate", "endDate"]}
     kinds = ("Task", "Job", "Campaign")
     pay_fields = ("workerPayment", "estDuration")  # USD per result (a job done), estimated duration of a job
     references: ClassVar[dict[str, dict[str, str]]] = {
@@ -173,7 +175,6 @@ class SwarmsProvider(Provider):
     }
     component_lists: ClassVar[dict[str, str]] = {"Task": "components"}
     schedule_fields = frozenset({"start", "end"})
-    sandbox_prefix = "/swarms"
     official_endpoint = "https://api.swarms.com"
     platform_name = "SWARMS"
     error_parser = staticmethod(swarms_error)
@@ -265,9 +266,9 @@ class SwarmsProvider(Provider):
         return out
 
     # -- reading ---------------------------------------------------------------------------
-    async def open(self, parallelism: int | None = None) -> None:
+    async def open(self, parallelism: int | None = None, embedded: Embedded | None = None) -> None:
         self._gate = Lanes(parallelism or self.parallelism)  # the client's limit, shared out by lane
-        await super().open(parallelism)
+        await super().open(parallelism, embedded)
 
     async def _list(self, path: str, key: str, lane: int = LIST_LANE) -> list[dict[str, Any]]:
         """Every item of a paged list, page after page (the next cursor comes from ``_links.next``)."""

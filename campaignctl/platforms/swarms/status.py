@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...paging import PageGuard
-from ...status import PlatformStatus, tally
+from ...results.status import PlatformStatus, tally
 
 
 async def _count_jobs(client: Any, remote_id: Any) -> int:

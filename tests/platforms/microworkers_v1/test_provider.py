@@ -15,6 +15,7 @@ from campaignctl.apply import ApplyResult
 from campaignctl.config.load import load_config
 from campaignctl.errors import ApiError, ConfigError
 from campaignctl.http import ApiClient
+from campaignctl.inputs import embedded_sandbox
 from campaignctl.plan.model import Operation, Plan
 from campaignctl.platforms.microworkers_v1.provider import MicroworkersV1Provider
 from campaignctl.platforms.microworkers_v1.read import (
@@ -150,7 +151,7 @@ def test_an_error_reply_with_http_200_is_an_api_error(tmp_path: Path) -> None:
     provider = Session.load(tmp_path).providers["mw1"]
 
     async def run() -> None:
-        await provider.open()
+        await provider.open(embedded=embedded_sandbox(provider))
         try:
             op = Operation("a#set-speed", "a", "mw1", "set-speed", "PUT /campaign_b/set_speed/{id} speed=5", target=cid,
                            payload={"speed": 5})  # fmt: skip
@@ -239,7 +240,7 @@ def test_two_running_campaigns_with_the_title_are_not_guessed(tmp_path: Path) ->
     provider = MicroworkersV1Provider(load_config(tmp_path).providers["mw1"], tmp_path)
 
     async def second() -> None:
-        await provider.open()
+        await provider.open(embedded=embedded_sandbox(provider))
         try:
             form = provider._form(provider.desired(load_config(tmp_path).resources["mw1/campaign/signup"], load_config(tmp_path)))
             await provider.call("POST", "/campaign_b/new_campaign", data=form)
@@ -305,7 +306,7 @@ def test_in_place_changes_map_to_their_calls(tmp_path: Path) -> None:
 
 async def _get(root: Path, path: str) -> dict[str, Any]:
     provider = Session.load(root).providers["mw1"]
-    await provider.open()
+    await provider.open(embedded=embedded_sandbox(provider))
     try:
         body = await provider.call("GET", path)  # type: ignore[attr-defined]
     finally:
@@ -321,7 +322,7 @@ def test_toggle_is_checked_before_it_is_sent(tmp_path: Path) -> None:
     provider = Session.load(tmp_path).providers["mw1"]
 
     async def twice() -> None:
-        await provider.open()
+        await provider.open(embedded=embedded_sandbox(provider))
         try:
             op = Operation("a#toggle-qt", "a", "mw1", "toggle-qt", "PUT /campaign_b/toggle_qt_required/{id}", target=cid,
                            payload={"qt_required": False})  # fmt: skip
