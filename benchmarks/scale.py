@@ -646,7 +646,7 @@ def print_growth(results: list[Result]) -> None:
 
     def line(label: str, values: list[float]) -> None:
         cells = []
-        for r, v in zip(results, values):
+        for r, v in zip(results, values, strict=True):
             factor = r.shape.resources / base.shape.resources
             cells.append(f" {v / values[0] / factor:7.2f}" if values[0] else f" {'-':>7}")
         print(f"  {label:<62}" + "".join(cells))

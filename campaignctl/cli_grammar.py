@@ -82,7 +82,7 @@ def _deadline(ctx: click.Context, _: click.Parameter, value: float | None) -> No
 
 
 def _global_options() -> list[click.Option]:
-    hidden = {"expose_value": False, "is_eager": True, "hidden": True}
+    hidden: dict[str, Any] = {"expose_value": False, "is_eager": True, "hidden": True}
     return [
         click.Option(["--debug"], is_flag=True, callback=_debug, **hidden),
         click.Option(["-v", "--verbose"], count=True, callback=_verbose, **hidden),

@@ -43,7 +43,7 @@ def _run(reviewer: Any, work: Callable[[], Awaitable[T]], parallelism: int = 8) 
         async with opened({reviewer.provider.name: reviewer.provider}, parallelism):
             return await work()
 
-    return run(main())  # type: ignore[no-any-return]
+    return run(main())
 
 
 class _Progress:

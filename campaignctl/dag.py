@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import heapq
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Sequence
 from typing import Generic, TypeVar
 
 T = TypeVar("T", bound=Hashable)
 
 
 class CycleError(ValueError):
-    def __init__(self, path: list[object]) -> None:
+    def __init__(self, path: Sequence[object]) -> None:
         self.path = path
         super().__init__("cycle: " + " -> ".join(str(p) for p in path))
 

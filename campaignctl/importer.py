@@ -66,11 +66,11 @@ def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
     return dumper.represent_scalar("tag:yaml.org,2002:str", value)
 
 
-class _FlowDict(dict):  # type: ignore[type-arg]
+class _FlowDict(dict):
     pass
 
 
-class _FlowList(list):  # type: ignore[type-arg]
+class _FlowList(list):
     pass
 
 

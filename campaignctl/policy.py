@@ -52,6 +52,7 @@ def _usd(value: Any) -> Decimal | None:
 
 def minutes_of(value: Any) -> Decimal | None:
     """A time per task in minutes: a number (minutes) or a duration ("10 sec", "2 min")."""
+    amount: Decimal | None
     if isinstance(value, str):
         match = _DURATION.fullmatch(value)
         if match is None:

@@ -119,7 +119,7 @@ _RESOLVED: dict[tuple[str, str], Any] = {}
 def _validator_class() -> type[Draft202012Validator]:
     from jsonschema import Draft202012Validator, validators
 
-    return validators.extend(Draft202012Validator, {"allOf": _dispatching_all_of, "$ref": _remembered_ref})  # type: ignore[no-any-return]
+    return validators.extend(Draft202012Validator, {"allOf": _dispatching_all_of, "$ref": _remembered_ref})
 
 
 @cache

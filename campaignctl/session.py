@@ -212,14 +212,14 @@ class ProgressReporter:
         print(f"[{self.count:>{width}}/{self.total}] {shown_call(op):<40} {op.address}  {status}", file=sys.stderr, flush=True)
 
 
-def run(coro):  # type: ignore[no-untyped-def]
+def run(coro):
     # The result is handed out through ``box``, not as the main task's result: on leaving,
     # asyncio.Runner asks signal.getsignal() whether its SIGINT handler is still installed, and on
     # Python 3.11 that formats the handler's repr, which holds the main task, whose repr holds its
     # result -- a whole plan of 6,000 resources spelled out twice (0.3 s) for nothing.
     box = []
 
-    async def main():  # type: ignore[no-untyped-def]
+    async def main():
         try:
             box.append(await coro)
         finally:

@@ -245,10 +245,10 @@ def _render(node: Any, templates: dict[int, Any], context: dict[str, Any], data:
             return node
         return _like(node, items)
     if isinstance(node, list):
-        items = [_render(v, templates, context, data, line, failed) for v in node]
-        if all(a is b for a, b in zip(items, node, strict=True)):
+        rendered = [_render(v, templates, context, data, line, failed) for v in node]
+        if all(a is b for a, b in zip(rendered, node, strict=True)):
             return node
-        return _like(node, items)
+        return _like(node, rendered)
     return node
 
 
@@ -277,13 +277,16 @@ def _expand_references(documents: list[Document], families: dict[str, list[str]]
     types = {d.name: d.spec.get("type") for d in documents if d.kind == "Provider" and isinstance(d.spec, dict)}
     out = []
     for doc in documents:
-        ptype = types.get(doc.provider) if doc.is_resource else None
+        ptype = types.get(doc.provider) if doc.is_resource and doc.provider else None
         cls = provider_class(ptype) if isinstance(ptype, str) else None
         refs = cls.references.get(doc.kind, {}) if cls is not None else {}
         spec = doc.spec
         for field, target_kind in refs.items():
             value = spec.get(field)
-            family = lambda name: families.get(address_of(doc.provider, target_kind, name)) if isinstance(name, str) else None  # noqa: E731
+
+            def family(name: Any, doc: Document = doc, target_kind: str = target_kind) -> list[str] | None:
+                return families.get(address_of(doc.provider or "", target_kind, name)) if isinstance(name, str) else None
+
             if isinstance(value, list) and any(family(v) is not None for v in value):
                 names: list[Any] = []
                 marks: list[Mark] = []
@@ -296,7 +299,8 @@ def _expand_references(documents: list[Document], families: dict[str, list[str]]
                 expanded.mark, expanded.item_marks = getattr(value, "mark", doc.mark(field)), marks
                 spec = _like(spec, {**spec, field: expanded}, keep_source=False)
             elif family(value) is not None:
-                example = f" such as {families[address_of(doc.provider, target_kind, value)][0]!r}" if family(value) else ""
+                members = family(value)
+                example = f" such as {members[0]!r}" if members else ""
                 diags.append(doc.mark(field).diag(f"spec.{field}: {value!r} is a forEach family; name one of its members{example}"))
         if spec is not doc.spec:
             raw = _like(doc.raw, {**doc.raw, "spec": spec}, keep_source=False)

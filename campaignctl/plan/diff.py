@@ -27,7 +27,7 @@ def blank(value: Any) -> Any:
 
 def same(live: Any, desired: Any) -> bool:
     """``live`` and ``desired`` are equal, or differ only in how they spell "nothing" (:func:`blank`)."""
-    return live == desired or blank(live) == blank(desired)
+    return bool(live == desired or blank(live) == blank(desired))
 
 
 def meaningful_changes(before: dict[str, Any], after: dict[str, Any]) -> list[FieldChange]:

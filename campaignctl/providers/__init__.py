@@ -12,7 +12,7 @@ PROVIDER_TYPES = {type_: platform.provider for type_, platform in PLATFORMS.item
 
 def provider_class(type_: str) -> type[Provider] | None:
     target = PROVIDER_TYPES.get(type_)
-    return None if target is None else load(target)  # type: ignore[no-any-return]
+    return None if target is None else load(target)
 
 
 __all__ = ["PROVIDER_TYPES", "Provider", "provider_class"]

@@ -139,7 +139,7 @@ class Provider:
     platform_name: ClassVar[str] = ""
     #: credentials sent as a header value (the others go in a body: a password may be any text)
     header_credentials: ClassVar[frozenset[str]] = frozenset({"token", "apiKey"})
-    error_parser: ClassVar[ErrorParser] = staticmethod(default_error_parser)
+    error_parser: ClassVar[ErrorParser] = default_error_parser  # read through the class: a plain function
     request_id_header: ClassVar[str] = "X-Request-ID"
     #: ``read`` depends only on its inputs' ``known``, ``wanted`` and ``moved`` (not on ``desired``
     #: having run, nor on ``applied``/``recorded``): a plan may start it before the config is

@@ -7,7 +7,6 @@ and the scheduled job fails on drift."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 from pathlib import Path

@@ -54,7 +54,8 @@ def test_the_results_block_runs_in_order(tmp_path: Path) -> None:
     copy_example("microworkers-legacy", tmp_path / "examples")
     # the ratings file the README shows under the commands
     (tmp_path / "ratings.csv").write_text(block_after("## Results: export and rate", "csv"), encoding="utf-8")
-    said = [run_line(argv, tmp_path) for argv in commands(block_after("## Results: export and rate", "sh"))]
+    for argv in commands(block_after("## Results: export and rate", "sh")):
+        run_line(argv, tmp_path)
     with (tmp_path / "work.csv").open(encoding="utf-8") as f:
         assert len(list(csv.DictReader(f))) == 50  # --count 50
     with (tmp_path / "outcome.csv").open(encoding="utf-8") as f:

@@ -145,7 +145,7 @@ def test_two_concurrent_applies_exactly_one_runs(team: Team, tmp_path: Path) -> 
         outputs = [p.communicate(timeout=300) for p in procs]
         codes = sorted(p.returncode for p in procs)
         assert codes == [0, 1], outputs
-        loser = next(err for (out, err), p in zip(outputs, procs) if p.returncode == 1)
+        loser = next(err for (out, err), p in zip(outputs, procs, strict=True) if p.returncode == 1)
         assert "held by pid" in loser and "force-unlock" in loser
         assert run_cli("plan", root, "--detailed-exitcode", env=team.env).code == 0
         assert team.audit(server, "swarms", root) == (0, 0)

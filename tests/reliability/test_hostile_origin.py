@@ -31,7 +31,6 @@ from starlette.responses import Response
 from tests.helpers import (
     Server,
     copy_example,
-    edit_file,
     free_port,
     point_at_server,
     run_cli,

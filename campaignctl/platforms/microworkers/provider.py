@@ -58,7 +58,7 @@ import httpx
 from ...address import kind_of
 from ...config.model import Config, Document, address_of
 from ...errors import ApiError, Diagnostic, TransportError
-from ...http import error_json
+from ...http import ErrorParser, error_json
 from ...paging import PageGuard
 from ...plan.diff import same
 from ...plan.model import Operation, ResourceChange, ref
@@ -141,7 +141,7 @@ class MicroworkersProvider(CampaignExport, Provider):
     schedule_fields = frozenset({"start", "end", "daysOfWeek", "workingHours", "limitPerDay", "limitPerHour", "events"})
     official_endpoint = "https://ttv.microworkers.com/api/v2"
     platform_name = "Microworkers API v2"
-    error_parser = staticmethod(mw_error)
+    error_parser: ClassVar[ErrorParser] = mw_error
     #: a template is replaced in full (PUT); a campaign's FIXED fields are not PATCH fields, so
     #: they need a new campaign; more positions or task rows are added by their own calls
     field_policy: ClassVar[Policy] = {

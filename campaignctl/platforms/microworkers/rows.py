@@ -439,7 +439,7 @@ def _csv_rows(lines: Iterator[str] | io.TextIOBase, shown: str, rows: Rows) -> I
         if len(record) != len(header):
             rows.diags.append(diag(f"{len(record)} values but the header names {len(header)} columns"))
             continue
-        yield from _row(dict(zip(header, record)), f"{shown}:{start}", diag, rows)
+        yield from _row(dict(zip(header, record, strict=True)), f"{shown}:{start}", diag, rows)
 
 
 def _diag_at(file: str, line: int) -> Any:

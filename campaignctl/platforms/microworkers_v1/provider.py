@@ -59,6 +59,7 @@ from typing import Any, ClassVar
 from ...address import kind_of
 from ...config.model import Config, Document, address_of
 from ...errors import ApiError, Diagnostic
+from ...http import ErrorParser
 from ...plan.model import FieldChange, Operation, ResourceChange, ref
 from ...providers.base import ExecResult, Live, Provider, ReadInputs, Resource
 from ..microworkers import reference
@@ -106,7 +107,7 @@ class MicroworkersV1Provider(CampaignChanges, Provider):
     schedule_fields = frozenset()
     official_endpoint = "https://api.microworkers.com"
     platform_name = "Microworkers API v1"
-    error_parser = staticmethod(v1_error)
+    error_parser: ClassVar[ErrorParser] = v1_error
     field_policy = FIELD_POLICY
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

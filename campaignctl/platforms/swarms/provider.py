@@ -38,7 +38,7 @@ from ...address import kind_of
 from ...config.load import resolve_component
 from ...config.model import Config, Document, address_of
 from ...errors import ApiError, Diagnostic
-from ...http import error_json
+from ...http import ErrorParser, error_json
 from ...paging import PageGuard
 from ...plan.model import Operation, ref
 from ...providers.base import (
@@ -177,7 +177,7 @@ class SwarmsProvider(Provider):
     schedule_fields = frozenset({"start", "end"})
     official_endpoint = "https://api.swarms.com"
     platform_name = "SWARMS"
-    error_parser = staticmethod(swarms_error)
+    error_parser: ClassVar[ErrorParser] = swarms_error
     prefetchable = True
     read_attributes = ("commission",)
     #: SWARMS keeps a published campaign, and the jobs and tasks it holds, read-only (``readOnly``:
@@ -666,7 +666,7 @@ class SwarmsProvider(Provider):
         lists = await asyncio.gather(*(self._list(f"/{COLLECTION[k]}", COLLECTION[k]) for k in self.kinds))
         found: dict[str, Live] = {}
         id_to_address: dict[tuple[str, Any], str] = {}
-        for kind, objects in zip(self.kinds, lists):
+        for kind, objects in zip(self.kinds, lists, strict=True):
             for obj in objects:
                 if obj.get("archived"):
                     continue

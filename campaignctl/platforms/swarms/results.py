@@ -64,10 +64,11 @@ class SwarmsReviewer(Reviewer):
         params: dict[str, Any] = {"limit": min(self.provider.page_size, 100)}
         if since is not None:  # minutes only (the documented format); a minute early, the caller filters exactly
             params["since"] = (since.astimezone(UTC) - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M")
-        url: str | None = f"/campaigns/{self.remote_id}/results"
+        first = f"/campaigns/{self.remote_id}/results"
+        url: str | None = first
         query: dict[str, Any] | None = params
         count = pages = 0
-        guard = PageGuard(url, redact=self.client.redact)  # a next link that comes back, endless pages
+        guard = PageGuard(first, redact=self.client.redact)  # a next link that comes back, endless pages
         while url:
             body = await self.client.json("GET", url, params=query)
             query = None  # the next link carries them

@@ -16,8 +16,9 @@ from ...results.status import PlatformStatus, tally
 
 
 async def _count_jobs(client: Any, remote_id: Any) -> int:
-    url: str | None = f"/campaigns/{remote_id}/jobs"
-    guard = PageGuard(url, redact=client.redact)
+    first = f"/campaigns/{remote_id}/jobs"
+    url: str | None = first
+    guard = PageGuard(first, redact=client.redact)
     count = 0
     while url:
         body = await client.json("GET", url)
