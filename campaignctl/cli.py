@@ -645,8 +645,11 @@ def sandbox_serve(
 
 from .cli_results import results as _results
 from .cli_results import sandbox_submit as _sandbox_submit
+from .cli_review import COMMANDS as _review_commands
 
 cli.add_command(_results)
+for _command in _review_commands:  # results review | aggregate | workers
+    _results.add_command(_command)
 sandbox.add_command(_sandbox_submit)
 
 

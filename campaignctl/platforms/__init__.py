@@ -57,4 +57,15 @@ def sandbox_module(platform: Platform) -> Any:
     return importlib.import_module(f"campaignctl.sandbox.{platform.package}.api")
 
 
-__all__ = ["PLATFORMS", "Platform", "load", "sandbox_module"]
+def review_module(platform: Platform) -> Any:
+    """The platform's review hooks (``platforms/<package>/review.py``): its submissions' answers as
+    (task, field, answer) items, its Blocklist suggestion (``results review``, ``results aggregate``)."""
+    return importlib.import_module(f"campaignctl.platforms.{platform.package}.review")
+
+
+def sandbox_skill_module(platform: Platform) -> Any:
+    """The platform's simulated skill and speed (``sandbox/<package>/skill.py``): its ``apply_skill``."""
+    return importlib.import_module(f"campaignctl.sandbox.{platform.package}.skill")
+
+
+__all__ = ["PLATFORMS", "Platform", "load", "review_module", "sandbox_module", "sandbox_skill_module"]

@@ -1,0 +1,134 @@
+"""Simulated workers with a skill and a speed (``campaignctl sandbox submit --accuracy --truth
+--fast-share``): a sandbox-only model, no platform documents it.
+
+Each worker gets, from the seed and its id alone (so the same worker behaves the same in every
+run and campaign):
+
+* a *speed*: a share ``fast_share`` of workers are fast: they submit 2 to 15 s after starting and
+  answer at random (spammers); the others take the time the platform's simulation gave them;
+* a *skill*: the chance of giving the true answer, drawn around ``accuracy`` (normal, sd 0.15,
+  kept within 0.05..1): workers of mixed skill.
+
+Answers to a (task, field) the truth file names are then the true answer with the worker's skill,
+else a wrong one: the answer the platform's simulation drew if it differs, else another answer
+the truth file holds for the same field. Answers the truth file does not name are left as drawn.
+Each platform's ``sandbox/<name>/skill.py`` applies this to the work its simulation just stored.
+"""
+from __future__ import annotations
+
+import csv
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import CampaignctlError
+
+#: the task of work that is not split in task rows (every worker answers the same questions)
+WHOLE = "*"
+
+
+def read_answers(path: Path) -> dict[tuple[str, str], str]:
+    """A truth (or gold) CSV: header ``task, field, answer``; -> {(task, field): answer}.
+    Bad rows -> CampaignctlError naming file:line."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CampaignctlError(f"{path}: cannot read it ({exc.__class__.__name__}: {exc})") from None
+    reader = csv.reader(text.splitlines())
+    out: dict[tuple[str, str], str] = {}
+    header: list[str] | None = None
+    for cells in reader:
+        line = reader.line_num
+        if not any(c.strip() for c in cells):
+            continue
+        if header is None:
+            header = [c.strip().lower() for c in cells]
+            missing = [c for c in ("task", "field", "answer") if c not in header]
+            if missing:
+                raise CampaignctlError(f"{path}:{line}: the header must name task, field, answer (missing {', '.join(missing)})")
+            continue
+        row = dict(zip(header, (c.strip() for c in cells), strict=False))
+        task, name, answer = row.get("task", ""), row.get("field", ""), row.get("answer")
+        if not task or not name or answer is None or answer == "":
+            raise CampaignctlError(f"{path}:{line}: a row needs a task, a field and an answer")
+        if (task, name) in out and out[(task, name)] != answer:
+            raise CampaignctlError(f"{path}:{line}: task {task!r} field {name!r} has two different answers")
+        out[(task, name)] = answer
+    if header is None:
+        raise CampaignctlError(f"{path}: empty (a header task, field, answer and one row per known answer expected)")
+    return out
+
+
+@dataclass
+class Skill:
+    accuracy: float = 0.8
+    truth: dict[tuple[str, str], str] = field(default_factory=dict)
+    fast_share: float = 0.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        pool: dict[str, set[str]] = {}
+        for (_, name), answer in self.truth.items():
+            pool.setdefault(name, set()).add(answer)
+        self._pool = {name: sorted(values) for name, values in pool.items()}
+
+    def worker(self, worker_id: str) -> tuple[bool, float]:
+        """(fast, skill) of a worker: from the seed and its id only."""
+        rng = random.Random(f"skill:{self.seed}:{worker_id}")
+        fast = rng.random() < self.fast_share
+        skill = min(1.0, max(0.05, rng.gauss(self.accuracy, 0.15)))
+        return fast, skill
+
+    def fast_seconds(self, worker_id: str, work_id: Any) -> int | None:
+        """How long a fast worker took (2..15 s), or None for the others."""
+        if not self.worker(worker_id)[0]:
+            return None
+        return random.Random(f"speed:{self.seed}:{worker_id}:{work_id}").randint(2, 15)
+
+    def answer(self, worker_id: str, work_id: Any, task: str, name: str, drawn: str) -> str | None:
+        """The worker's answer to (task, name), as text; None: the truth says nothing (keep ``drawn``)."""
+        true = self.truth.get((str(task), name))
+        if true is None:
+            return None
+        fast, skill = self.worker(worker_id)
+        rng = random.Random(f"answer:{self.seed}:{worker_id}:{work_id}:{task}:{name}")
+        others = [a for a in self._pool.get(name, []) if a != true]
+        if fast:  # at random among the answers known for the field
+            return rng.choice([true, *others]) if others else (true if rng.random() < 0.5 else drawn)
+        if rng.random() < skill:
+            return true
+        if drawn != true:
+            return drawn
+        return rng.choice(others) if others else drawn
+
+
+def typed_like(text: str, original: Any) -> Any:
+    """``text`` as the type the platform's simulation used (numbers stay numbers)."""
+    if isinstance(original, bool) or not isinstance(original, int | float):
+        return text if not isinstance(original, bool) else text.lower() in ("true", "1", "yes")
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return int(number) if number.is_integer() else number
+
+
+def submit_skilled(reviewer: Any, count: int, seed: int, skill: Skill) -> int:
+    """``sandbox submit`` with skill options, on the embedded sandbox (``endpoint: sandbox``):
+    the platform's simulation, then its ``apply_skill``. Returns how many were submitted."""
+    from ..platforms import PLATFORMS, sandbox_skill_module
+    from .embedded import embedded_app
+
+    if not reviewer.provider.embedded:
+        raise CampaignctlError(
+            "--accuracy, --truth and --fast-share work with `endpoint: sandbox` only (the served sandbox "
+            "simulates workers without a skill)"
+        )
+    sandbox = embedded_app(reviewer.provider.root).state.sandbox
+    try:
+        made = reviewer.simulate(sandbox, count, seed)
+    except (KeyError, ValueError) as exc:
+        raise CampaignctlError(f"the sandbox refused: {exc.args[0] if exc.args else exc}") from None
+    sandbox_skill_module(PLATFORMS[reviewer.provider.type]).apply_skill(sandbox, made, skill)
+    return len(made)
