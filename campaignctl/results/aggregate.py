@@ -65,8 +65,11 @@ def aggregate(answers: list[Answer], method: str = "majority-vote", seed: int = 
             proba = pd.DataFrame({frame["label"].iloc[0]: 1.0}, index=counts.index)
         else:
             proba = _model(method, aggregation, seed).fit_predict_proba(frame)
+        given = frame.groupby("task")["label"].agg(lambda labels: sorted(set(labels)))
         for task in sorted(proba.index, key=str):
-            probs = proba.loc[task]
+            # the label is one the task's workers gave: with few answers per task, a method's class
+            # priors can otherwise favour a label nobody gave this task
+            probs = proba.loc[task, given[task]]
             label = str(probs.idxmax())
             rows.append({"task": str(task), "field": name, "answer": label,
                          "confidence": round(float(probs.max()), 4), "answers": int(counts.get(task, 0))})
