@@ -163,12 +163,9 @@ def aggregate_cmd(campaign: str, path: Path, method: str, output: Path, include_
     Task and field are named as in Review gold files: SWARMS job id and answer column, Microworkers
     task row id (or * without task rows) and question name, Microworkers v1 * and proof_N.
     """
-    import importlib.util
-
     from .results import aggregate
 
-    if importlib.util.find_spec("crowdkit") is None:  # say so before reading anything
-        raise CampaignctlError(aggregate.HINT)
+    aggregate.crowdkit()  # without the extra: the one-line hint, before reading anything
     _, reviewer = _open(path, campaign)
     progress = _Progress("Reading submissions")
     subs = _run(reviewer, lambda: reviewer.all_submissions(progress))
