@@ -281,7 +281,8 @@ def sandbox_submit(campaign: str, path: Path, count: int, seed: int, accuracy: f
     if not reviewer.provider.embedded and not endpoint.startswith(("http://127.", "http://localhost", "http://[::1]")):
         raise CampaignctlError(f"{reviewer.ref.address}: {endpoint} is not a sandbox; simulated workers exist only there")
     if accuracy is not None or truth is not None or fast_share is not None:
-        from .sandbox.skill import Skill, read_answers, submit_skilled
+        from .results.gold import read_answers
+        from .sandbox.skill import Skill, submit_skilled
 
         if accuracy is not None and truth is None:
             raise CampaignctlError("--accuracy needs --truth (the answers to be right about)")

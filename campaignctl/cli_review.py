@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from .cli_results import _confirm, _Progress, _run
+from .cli_results import _Progress, _run
 from .errors import CampaignctlError
 
 campaign_arg = click.argument("campaign")
@@ -114,7 +114,6 @@ def review_cmd(campaign: str, path: Path, fmt: str, yes: bool, max_spend: float 
         if not ratings.send:
             click.echo("Nothing to send: every submission is rated already.", err=True)
             return data, ratings.decided
-        _confirm(f"Send {len(ratings.send)} rating(s)?", True)
         return data, ratings.decided + await rate.send(reviewer, ratings, ledger)
 
     try:

@@ -14,7 +14,8 @@ from campaignctl.errors import CampaignctlError
 from campaignctl.results import workers
 from campaignctl.results.common import Submission
 from campaignctl.results.review import Measure, holds, measure
-from campaignctl.sandbox.skill import Skill, read_answers, typed_like
+from campaignctl.results.gold import read_answers
+from campaignctl.sandbox.skill import Skill, typed_like
 
 T0 = datetime(2026, 12, 1, tzinfo=UTC)
 

@@ -51,7 +51,7 @@ def find_review(config: Config, address: str, name: str) -> Document:
 
 
 def load_gold(doc: Document) -> dict[tuple[str, str], str]:
-    from ..sandbox.skill import read_answers
+    from .gold import read_answers
 
     gold = doc.spec.get("gold")
     if not gold:

@@ -171,6 +171,12 @@ def test_review_refusals_name_the_line(tmp_path: Path) -> None:
     edit_file(review, "rating: REVISE", "rating: MAYBE")
     bad = repo.cli("validate")
     assert bad.code == 1 and "review.yaml:9" in bad.err, bad.err
+    edit_file(review, "rating: MAYBE", "rating: REVISE")
+    edit_file(review, 'rating: NOK, comment: "Too fast to be real work"', "rating: NOK")  # the worker is told why
+    edit_file(review, "{rating: OK, bonus", "{rating: REVISE, comment: x, bonus")  # a bonus goes with OK only
+    bad = repo.cli("validate")
+    assert bad.code == 1 and "review.yaml:7:7: spec.rules[0]: missing required field 'comment'" in bad.err, bad.err
+    assert "review.yaml:10:16: spec.rules[3].rating: 'OK' was expected" in bad.err, bad.err
     # no Review for the campaign
     review.unlink()
     missing = repo.cli("results", "review", "website-survey")
