@@ -146,7 +146,8 @@ def test_aggregate_each_method_on_simulated_answers(platform: str, tmp_path: Pat
         out = tmp_path / f"{method}.csv"
         done = repo.cli("results", "aggregate", repo.case.campaign, "--method", method, "-o", out)
         assert done.code == 0, done.text
-        rows = list(csv.DictReader(out.open()))
+        with out.open(encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
         assert rows and list(rows[0]) == ["task", "field", "answer", "confidence", "answers"]
         assert all(0 < float(r["confidence"]) <= 1 and int(r["answers"]) >= 1 for r in rows)
         labelled = {(r["task"], r["field"]): r["answer"] for r in rows}
