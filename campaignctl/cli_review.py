@@ -86,8 +86,8 @@ def review_cmd(campaign: str, path: Path, fmt: str, yes: bool, max_spend: float 
     async def work() -> tuple[dict[str, Any], list[Any]]:
         subs = await reviewer.all_submissions(progress)
         progress.end()
-        plan = review.decide(doc, subs, _items(reviewer, subs), gold)
         measures = review.measure(subs, _items(reviewer, subs), gold)
+        plan = review.decide(doc, subs, measures)
         workers.record(workers.workers_path(reviewer.provider.root), reviewer.ref.address,
                        {sid: (sub.worker, measures[sid]) for sid, sub in subs.items()})
         ratings = rate.RatingPlan()

@@ -13,7 +13,8 @@ from click.testing import CliRunner
 from campaignctl.errors import CampaignctlError
 from campaignctl.results import workers
 from campaignctl.results.common import Submission
-from campaignctl.results.review import Measure, holds, measure
+from campaignctl.config.model import Document
+from campaignctl.results.review import Measure, decide, holds, measure
 from campaignctl.results.gold import read_answers
 from campaignctl.sandbox.skill import Skill, typed_like
 
@@ -59,6 +60,14 @@ def test_measures_leave_the_submission_out_and_rules_need_something_to_measure()
     assert holds({"goldAccuracyBelow": 0.6, "agreementBelow": 0.5}, m["3"])
     assert not holds({"goldAccuracyBelow": 0.6}, Measure())  # no gold answers: the condition does not hold
     assert holds(None, Measure())
+    # no start or submit time (a field the docs do not promise): unknown, so the submission stays pending
+    assert holds({"submittedWithin": "20s"}, Measure()) is None
+    review = Document("Review", "r", None, {"rules": [{"when": {"submittedWithin": "20s"}, "rating": "NOK", "comment": "x"},
+                                                      {"rating": "OK", "bonus": {"usd": 0.1}}]},
+                      None, "r.yaml")  # type: ignore[arg-type]  # no position is asked for
+    timeless = {"9": Submission("9", "w", "NOTRATED", "")}
+    plan = decide(review, timeless, measure(timeless, {"9": []}, {}))
+    assert plan.rows == [] and len(plan.decisions) == 1  # not passed on to the OK-with-a-bonus rule
 
 
 def test_worker_record_replaces_a_campaign_and_sums_over_campaigns(tmp_path: Path) -> None:

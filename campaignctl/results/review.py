@@ -107,10 +107,14 @@ def measure(subs: dict[str, Submission], items: dict[str, list[Item]], gold: dic
     return out
 
 
-def holds(when: dict[str, Any] | None, m: Measure) -> bool:
+def holds(when: dict[str, Any] | None, m: Measure) -> bool | None:
+    """Whether every condition holds; None: a time condition cannot be known (the platform gave no
+    start or submit time), so the submission is left pending rather than passed to later rules."""
     for key, limit in (when or {}).items():
         if key == "submittedWithin":
-            ok = m.seconds is not None and m.seconds <= seconds(limit)
+            if m.seconds is None:
+                return None
+            ok = m.seconds <= seconds(limit)
         elif key.startswith("goldAccuracy"):
             ok = m.gold_accuracy is not None and (m.gold_accuracy < limit if key.endswith("Below") else m.gold_accuracy >= limit)
         else:
@@ -156,10 +160,8 @@ def check_bonuses(doc: Document, reviewer: Reviewer) -> None:
         raise ResultsError("the Review cannot be used (nothing was sent):\n  " + "\n  ".join(problems))
 
 
-def decide(doc: Document, subs: dict[str, Submission], items: dict[str, list[Item]],
-           gold: dict[tuple[str, str], str]) -> ReviewPlan:
+def decide(doc: Document, subs: dict[str, Submission], measures: dict[str, Measure]) -> ReviewPlan:
     """The rating of every pending submission (those with rating "" on the platform)."""
-    measures = measure(subs, items, gold)
     rules = doc.spec["rules"]
     plan = ReviewPlan()
     for sid in sorted(subs, key=lambda s: (len(s), s)):
@@ -168,9 +170,13 @@ def decide(doc: Document, subs: dict[str, Submission], items: dict[str, list[Ite
             continue  # rated already, or not ours to rate
         m = measures[sid]
         for index, rule in enumerate(rules):
-            if holds(rule.get("when"), m):
+            verdict = holds(rule.get("when"), m)
+            if verdict is None:
+                plan.decisions.append(Decision(sub, None, None, m))
+                break
+            if verdict:
                 bonus = rule.get("bonus")
-                usd = Decimal(str(bonus["usd"])) if bonus and holds(bonus.get("when"), m) else None
+                usd = Decimal(str(bonus["usd"])) if bonus and holds(bonus.get("when"), m) is True else None
                 row = RatingRow(doc.mark("rules", index).line, sid, rule["rating"], rule.get("comment", ""), usd)
                 plan.decisions.append(Decision(sub, index, row, m))
                 break
@@ -210,7 +216,7 @@ def render(data: dict[str, Any]) -> str:
     lines = [
         f"Review {data['review']} of {data['campaign']}: {data['pending']} pending submission(s)",
         f"  ratings:  OK {r['OK']}, NOK {r['NOK']}, REVISE {r['REVISE']}"
-        + (f" ({data['unmatched']} left pending: no rule matched)" if data["unmatched"] else ""),
+        + (f" ({data['unmatched']} left pending: no rule matched, or no times to check)" if data["unmatched"] else ""),
     ]
     for rule in data["rules"]:
         comment = f" \"{rule['comment']}\"" if rule["comment"] else ""
