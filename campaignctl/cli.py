@@ -680,11 +680,14 @@ def sandbox_serve(
 
 from .cli_results import results as _results
 from .cli_results import sandbox_submit as _sandbox_submit
+from .cli_review import COMMANDS as _review_commands
 from .cli_status import status as _status
 from .completion import completion as _completion
 from .schema_export import schema as _schema
 
 cli.add_command(_results)
+for _command in _review_commands:  # results review | aggregate | workers
+    _results.add_command(_command)
 cli.add_command(_status)
 cli.add_command(_schema)
 cli.add_command(_completion)

@@ -270,15 +270,30 @@ def approve_all_cmd(campaign: str, path: Path, worker: str | None, message: str,
 @dir_opt
 @click.option("--count", default=50, show_default=True, type=click.IntRange(0, 100_000), help="How many pieces of work to submit.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Same seed, same workers and answers.")
-def sandbox_submit(campaign: str, path: Path, count: int, seed: int) -> None:
+@click.option("--accuracy", type=click.FloatRange(0, 1), help="Workers' mean chance of the true answer (each worker's skill is drawn around it). Needs --truth.")
+@click.option("--truth", type=click.Path(dir_okay=False, path_type=Path), help="CSV task, field, answer: the true answers the skilled workers give.")
+@click.option("--fast-share", type=click.FloatRange(0, 1), help="Share of workers who submit within seconds and answer at random.")
+def sandbox_submit(campaign: str, path: Path, count: int, seed: int, accuracy: float | None, truth: Path | None,
+                   fast_share: float | None) -> None:
     """Let simulated workers submit work to CAMPAIGN on the sandbox (so there is something to review).
 
     Works with `endpoint: sandbox` and with `campaignctl sandbox serve`; never with a real platform.
+    With --accuracy/--truth/--fast-share (`endpoint: sandbox` only), workers have a skill and a speed.
     """
     reviewer = _reviewer(path, campaign)
     endpoint = str(reviewer.provider.spec.get("endpoint"))
     if not reviewer.provider.embedded and not endpoint.startswith(("http://127.", "http://localhost", "http://[::1]")):
         raise CampaignctlError(f"{reviewer.ref.address}: {endpoint} is not a sandbox; simulated workers exist only there")
-    made = _run(reviewer, lambda: reviewer.submit(count, seed))
+    if accuracy is not None or truth is not None or fast_share is not None:
+        from .results.gold import read_answers
+        from .sandbox.skill import Skill
+        from .sandbox.skilled import submit_skilled
+
+        if accuracy is not None and truth is None:
+            raise CampaignctlError("--accuracy needs --truth (the answers to be right about)")
+        skill = Skill(accuracy if accuracy is not None else 0.8, read_answers(truth) if truth else {}, fast_share or 0.0, seed)
+        made = submit_skilled(reviewer, count, seed, skill)
+    else:
+        made = _run(reviewer, lambda: reviewer.submit(count, seed))
     note = "" if made == count else f" (the campaign had room for only {made} more)"
     click.echo(f"Submitted {made} piece(s) of work to {reviewer.ref.describe()}{note}.", err=True)

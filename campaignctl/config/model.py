@@ -10,7 +10,7 @@ from typing import Any
 from .nodes import Mark, MarkedDict, mark_at
 
 #: kinds that belong to no provider (configuration, reusable pieces)
-NEUTRAL_KINDS = ("Provider", "Component", "Schedule", "Backend", "Policy")
+NEUTRAL_KINDS = ("Provider", "Component", "Schedule", "Backend", "Policy", "Review")
 
 
 @dataclass

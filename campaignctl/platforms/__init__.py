@@ -54,4 +54,10 @@ def load(target: str) -> Any:
     return found
 
 
-__all__ = ["PLATFORMS", "Platform", "load"]
+def review_module(platform: Platform) -> Any:
+    """The platform's review hooks (``platforms/<package>/review.py``): its submissions' answers as
+    (task, field, answer) items, its Blocklist suggestion (``results review``, ``results aggregate``)."""
+    return importlib.import_module(f"campaignctl.platforms.{platform.package}.review")
+
+
+__all__ = ["PLATFORMS", "Platform", "load", "review_module"]

@@ -108,13 +108,14 @@ def _make_result(
     return store.insert(P, "result", result, id=result_id)
 
 
-def simulate_submissions(sandbox: Sandbox, campaign_id: int, count: int, seed: int = 0) -> list[dict[str, Any]]:
+def simulate_submissions(sandbox: Sandbox, campaign_id: int | str, count: int, seed: int = 0) -> list[dict[str, Any]]:
     """Add up to ``count`` InReview results to an active campaign; returns them (API shape).
 
     One result per (worker, job), at most ``results`` non-rejected results per job; jobs are
     served round-robin; an existing worker is reused about half the time, else a new one joins.
     Raises ``ValueError`` for an unknown or non-active campaign or a negative count.
     """
+    campaign_id = int(campaign_id)  # SWARMS ids are numbers; state and the route may give text
     if count < 0:
         raise ValueError("count must be >= 0")
     store = sandbox.store
