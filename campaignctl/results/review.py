@@ -64,10 +64,10 @@ def load_gold(doc: Document) -> dict[tuple[str, str], str]:
 
 
 @dataclass
-class Measure:
-    """What the rules look at, for one submission."""
+class Accuracy:
+    """Answers right on gold tasks, and agreeing with the others' majority: of one submission
+    (:class:`Measure`) or of a worker over campaigns (:class:`campaignctl.results.workers.WorkerRecord`)."""
 
-    seconds: float | None = None
     gold_right: int = 0
     gold_total: int = 0
     agree: int = 0
@@ -80,6 +80,13 @@ class Measure:
     @property
     def agreement(self) -> float | None:
         return self.agree / self.compared if self.compared else None
+
+
+@dataclass
+class Measure(Accuracy):
+    """What the rules look at, for one submission: its accuracy, and how long it took."""
+
+    seconds: float | None = None
 
 
 def measure(subs: dict[str, Submission], items: dict[str, list[Item]], gold: dict[tuple[str, str], str]) -> dict[str, Measure]:

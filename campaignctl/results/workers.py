@@ -15,7 +15,7 @@ from typing import Any
 
 from ..fsutil import atomic_write
 from .common import ResultsError
-from .review import Measure
+from .review import Accuracy, Measure
 
 VERSION = 1
 
@@ -52,22 +52,10 @@ def record(path: Path, campaign: str, measures: dict[str, tuple[str, Measure]]) 
 
 
 @dataclass
-class WorkerRecord:
-    worker: str
+class WorkerRecord(Accuracy):
+    worker: str = ""
     campaigns: int = 0
     submissions: int = 0
-    gold_right: int = 0
-    gold_total: int = 0
-    agree: int = 0
-    compared: int = 0
-
-    @property
-    def gold_accuracy(self) -> float | None:
-        return self.gold_right / self.gold_total if self.gold_total else None
-
-    @property
-    def agreement(self) -> float | None:
-        return self.agree / self.compared if self.compared else None
 
     def row(self) -> dict[str, Any]:
         def share(value: float | None) -> float | None:
@@ -85,7 +73,7 @@ def over_time(data: dict[str, Any], only: set[str] | None = None) -> dict[str, W
         for worker, w in per.items():
             if only is not None and worker not in only:
                 continue
-            rec = out.setdefault(worker, WorkerRecord(worker))
+            rec = out.setdefault(worker, WorkerRecord(worker=worker))
             rec.campaigns += 1
             for key in ("submissions", "gold_right", "gold_total", "agree", "compared"):
                 setattr(rec, key, getattr(rec, key) + int(w.get(key, 0)))
