@@ -67,6 +67,14 @@ def test_v2_answers_hold_no_guess(server: Server, tmp_path: Path) -> None:
         assert api.get("/hire-groups").status_code == 404
         (group,) = _campaigns(api, "hire-group-campaigns")
         assert "groupId" not in group
+    # a slot names no task rows (taskIds is a guess): export still works, without row columns
+    assert run_cli("sandbox", "submit", "website-survey", config, "--count", "3", env=repo.env).code == 0
+    with _v2(server) as api:
+        slots = api.get(f"/basic-campaigns/{survey['id']}/slots").json()["items"]
+        assert len(slots) == 3 and not [s for s in slots if "taskIds" in s]
+    export = run_cli("results", "export", "website-survey", config, "--format", "jsonl", env=repo.env)
+    assert export.code == 0 and len(export.out.splitlines()) == 3, export.text
+    assert not [line for line in export.out.splitlines() if '"row.' in line]
 
 
 def test_v2_survey_converges_through_edits(server: Server, tmp_path: Path) -> None:

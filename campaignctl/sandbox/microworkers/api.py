@@ -345,7 +345,7 @@ def create_app(sandbox: Sandbox) -> Starlette:
         return Response(status_code=204)
 
     async def slot_get(request: Request) -> Response:
-        return ok(slots.render_slot(slots.load_slot(sb, request.path_params["id"])))
+        return ok(slots.render_slot(slots.load_slot(sb, request.path_params["id"]), sb.settings.docs_only))
 
     async def slot_rate(request: Request) -> Response:
         body = await _body(request)

@@ -64,6 +64,8 @@ GUESSES: list[tuple[str, str, str]] = [
                      "group_name, workers})"), "mw_v1.zones_list, mw_v1.categories_list, mw_v1.groups_list"),
     ("v1.errors", "error strings and HTTP statuses not on the seed pages (see the mw_v1 docstring)", "mw_v1"),
     ("v1.fee", "the 10 % fee on payment x positions", "mw_v1_data.FEE_RATE"),
+    ("v2.slot.taskIds", "the task rows a slot worked on (results export joins their columns by it; the docs "
+     "name the slot routes, not a slot's fields)", "sandbox/microworkers/slots.render_slot"),
 ]
 
 #: guesses the docs-only mode switches off
@@ -73,6 +75,7 @@ DOCS_ONLY_OFF: frozenset[str] = frozenset({
     "v2.campaign.uniqueTasks", "v2.campaign.tasksCount", "v2.campaign.hireGroupFields", "v2.campaign.jobQueues.id",
     "v2.route.tasks", "v2.route.archive", "v2.route.hire-groups", "v2.queueJob.extra",
     "v1.campaign.folder", "v1.campaign.positions_done", "v1.campaign.datetimes", "v1.campaign.category_name",
+    "v2.slot.taskIds",
 })  # fmt: skip
 
 #: fields of a v2 campaign answer that are guesses (left out in docs-only mode)

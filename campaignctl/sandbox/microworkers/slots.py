@@ -48,14 +48,19 @@ WORDS = ["amber", "bright", "canyon", "delta", "ember", "forest", "garden", "har
          "umbrella", "valley", "willow", "yellow", "zephyr", "good", "clear", "fast", "helpful", "simple"]
 
 
-def render_slot(slot: dict[str, Any]) -> dict[str, Any]:
-    return {
+def render_slot(slot: dict[str, Any], docs_only: bool = False) -> dict[str, Any]:
+    """A slot as the API answers it. ``taskIds`` (the task rows a slot worked on) is a guess: left
+    out in docs-only mode (guess ``v2.slot.taskIds``)."""
+    shown = {
         "id": SLOT_IDS.encode(slot["id"]), "campaignId": CAMPAIGN_IDS.encode(slot["campaign"]),
         "workerId": slot["workerId"], "status": slot["status"], "taskIds": slot["taskIds"],
         "answers": slot["answers"], "proof": slot["proof"], "locked": iso(slot["lockedTs"]),
         "submitted": iso(slot["submittedTs"]), "rated": iso(slot["ratedTs"]), "comment": slot["comment"],
         "bonus": slot["bonus"], "autoRated": slot["autoRated"],
     }
+    if docs_only:
+        del shown["taskIds"]
+    return shown
 
 
 def load_slot(sb: Sandbox, ident: str) -> dict[str, Any]:
@@ -78,7 +83,7 @@ def list_slots(sb: Sandbox, doc: dict[str, Any], params: dict[str, str]) -> dict
     slots = sb.store.list(P, "slot", where=where)
     items, token = paginate(slots, lambda s: [s["id"]], size=size, token=params.get("nextPageToken"),
                             context=f"slots|{doc['id']}|{status}")
-    return {"items": [render_slot(s) for s in items], "nextPageToken": token}
+    return {"items": [render_slot(s, sb.settings.docs_only) for s in items], "nextPageToken": token}
 
 
 def list_tasks(sb: Sandbox, doc: dict[str, Any], params: dict[str, str]) -> dict[str, Any]:
