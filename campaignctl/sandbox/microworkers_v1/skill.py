@@ -10,7 +10,7 @@ from ..skill import WHOLE, Skill
 from .core import P
 
 if TYPE_CHECKING:
-    from ..app import Sandbox
+    from ..core import Sandbox
 
 
 def apply_skill(sandbox: Sandbox, made: list[dict[str, Any]], skill: Skill) -> None:

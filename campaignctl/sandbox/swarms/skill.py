@@ -12,7 +12,7 @@ from ..skill import Skill, typed_like
 from .common import TS_FORMAT, P
 
 if TYPE_CHECKING:
-    from ..app import Sandbox
+    from ..core import Sandbox
 
 
 def apply_skill(sandbox: Sandbox, made: list[dict[str, Any]], skill: Skill) -> None:
