@@ -62,21 +62,23 @@ def display_path(path: Path) -> str:
 
 
 @contextlib.contextmanager
-def loading_for_process() -> Iterator[None]:
+def loading_for_process(stay_paused: bool = False) -> Iterator[None]:
     """For a command's process, which loads its config once and keeps it to the end: no garbage
     collection while it loads (parsing pauses the collector, but what it allocated still counts,
     and the first young collection afterwards scanned every parsed object: 80 ms on 6,351
     resources), then, if it loaded, the loaded objects out of the collector's sight
-    (``gc.freeze``) and young objects collected less often. The collector is on again when it
-    ends, loaded or not."""
+    (``gc.freeze``) and young objects collected less often. ``stay_paused``: if it loaded, the
+    collector stays off, for the caller to turn on again (see ``Session.for_cli``)."""
     gc.set_threshold(100_000, 20, 10)
     collecting = gc.isenabled()
     gc.disable()
+    loaded = False
     try:
         yield
         gc.freeze()
+        loaded = True
     finally:
-        if collecting:
+        if collecting and not (loaded and stay_paused):
             gc.enable()
 
 
