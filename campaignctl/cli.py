@@ -88,7 +88,8 @@ def validate(path: Path, fmt: str) -> None:
     (warnings included), and the exit code is the same.
     """
     from . import policy
-    from .config.load import load_config, loading_for_process
+    from .config.load import loading_for_process
+    from .validation import load_config
 
     if fmt != "text":
         from .validate_format import as_json, github
@@ -472,8 +473,8 @@ def state() -> None:
 
 
 def _state_session(path: Path) -> Any:
-    from .config.load import load_config
     from .inputs import backend_for
+    from .validation import load_config
 
     config = load_config(path)
     app = click.get_current_context().find_object(App)
@@ -552,9 +553,9 @@ def state_migrate(app: App, to: str, path: Path, force: bool, lock_timeout: floa
     without one), the local side its `path` (.campaignctl). Both are locked while copying; the
     source is left as it is. Then point the Backend document at the destination.
     """
-    from .config.load import load_config
     from .inputs import backend_for
     from .state.migrate import migrate
+    from .validation import load_config
 
     config = load_config(path)
     local = backend_for(config, app.workspace, backend_type="local")
@@ -583,8 +584,8 @@ def force_unlock(lock_id: str, path: Path) -> None:
 @path_arg
 def graph(path: Path) -> None:
     """Print the config's dependency graph as DOT."""
-    from .config.load import load_config
     from .providers import provider_class
+    from .validation import load_config
 
     config = load_config(path)
     lines = ["digraph campaignctl {", "  rankdir=LR;"]

@@ -24,7 +24,7 @@ def _config_dir(ctx: click.Context) -> Path:
 
 
 def _config(ctx: click.Context) -> Any:
-    from .config.load import load_config
+    from .validation import load_config
 
     try:
         return load_config(_config_dir(ctx))

@@ -34,7 +34,7 @@ import yaml
 
 from . import schemas
 from .address import kind_of
-from .config.load import SKIP_DIRS, display_path, load_config
+from .config.load import SKIP_DIRS, display_path
 from .config.model import NEUTRAL_KINDS, Config
 from .errors import CampaignctlError, ConfigError
 from .inputs import embedded_sandbox
@@ -42,6 +42,7 @@ from .providers import provider_class
 from .providers.base import Live, Provider, ReadInputs, Resource
 from .providers.export import ExportContext, ExportedDoc, slugify
 from .session import run
+from .validation import load_config
 
 #: statuses of objects that are done with (any platform, compared upper-case): import leaves them
 #: out unless ``--include-finished``; a SWARMS object flagged ``archived`` too (and Microworkers'

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .apply import ApplyResult, execute_plan
-from .config.load import load_config, loading_for_process
+from .config.load import loading_for_process
 from .config.model import Config
 from .errors import ApiError, ApplyError, CampaignctlError, PlanError, TransportError
 from .inputs import backend_for, desired_of, make_providers, opened
@@ -22,6 +22,7 @@ from .plan.model import Operation, Plan
 from .plan.render import shown_call
 from .providers.base import Provider
 from .state.base import State, StateBackend
+from .validation import load_config
 
 if TYPE_CHECKING:
     from .prefetch import Prefetch

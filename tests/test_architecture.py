@@ -192,23 +192,9 @@ def describe_cycle(graph: dict[str, dict[str, int]], mods: dict[str, Path], cycl
     return " -> ".join([*steps, cycle[-1]])
 
 
-#: Edges that still close a cycle, left for a later step of issue 22 (a ratchet: the test fails on
-#: any other cycle, and when one of these goes, so that it is taken off the list): the loader checks
-#: the platform rules of the documents it loads, through the providers, so config depends on the
-#: platforms. Those checks belong in a validation step above both (config -> desired, providers ->
-#: rules), not in config/.
-KNOWN_BACK_EDGES = {
-    ("campaignctl.config.load", "campaignctl.providers"),
-    ("campaignctl.config.foreach", "campaignctl.providers"),
-}
-
-
 def test_no_import_cycle_among_campaignctl_modules() -> None:
     mods = modules()
     graph = import_graph(mods)
-    for source, target in KNOWN_BACK_EDGES:
-        assert target in graph[source], f"{source} -> {target} is gone: take it off KNOWN_BACK_EDGES"
-        del graph[source][target]
     components = strongly_connected(graph)
     report = [
         f"{len(c)} modules: {', '.join(c)}\n    e.g. {describe_cycle(graph, mods, shortest_cycle(graph, c[0]))}"
@@ -318,7 +304,7 @@ def shared_schemas() -> list[Path]:
     return [f for f in sorted(SCHEMAS.rglob("*.json")) if f.relative_to(SCHEMAS).parts[0] not in folders]
 
 
-#: The shared JSON Schemas still name the platforms (a ratchet, like KNOWN_BACK_EDGES): the Provider
+#: The shared JSON Schemas still name the platforms (a ratchet): the Provider
 #: schema's type enum and auth branches, the editor entry schema's per-kind ``$ref``s and the
 #: Component schema's. They are static files an editor reads as they are; ``campaignctl schema
 #: export`` builds the bundle for a config from the registry. Making these from the registry too is

@@ -22,13 +22,16 @@ import hashlib
 import io
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import Diagnostic
 from .model import Document, address_of
 from .nodes import Mark, MarkedDict, MarkedList
+
+if TYPE_CHECKING:
+    from ..platforms import Kinds
 
 #: what a member's key may be: what a document name may be (schemas/document.json), so that an
 #: address stays one token for globs, state and markers
@@ -41,10 +44,14 @@ class _Problems(Exception):
     """The family cannot be expanded; its diagnostics are already recorded."""
 
 
-def expand(documents: list[Document], diags: list[Diagnostic], digests: dict[str, str], root: Path) -> list[Document]:
+def expand(
+    documents: list[Document], diags: list[Diagnostic], digests: dict[str, str], root: Path, kinds: Callable[[str], Kinds | None],
+) -> list[Document]:
     """``documents`` with every forEach template replaced by its members and every reference to a
     family replaced by its members' names. Problems go to ``diags``; each data file read goes to
-    ``digests`` (path relative to ``root`` -> sha256), so that caches and saved plans see it."""
+    ``digests`` (path relative to ``root`` -> sha256), so that caches and saved plans see it.
+    ``kinds``: a Provider document's type -> its platform's kinds and references (the loader's
+    ``Platforms.kinds``)."""
     if not any("forEach" in doc.raw for doc in documents):
         return documents
     out: list[Document] = []
@@ -68,7 +75,7 @@ def expand(documents: list[Document], diags: list[Diagnostic], digests: dict[str
             continue
         families[doc.address] = [m.name for m in members]
         out += members
-    return _expand_references(out, families, diags)
+    return _expand_references(out, families, diags, kinds)
 
 
 def _members(doc: Document, spec: dict[str, Any], diags: list[Diagnostic], digests: dict[str, str], root: Path) -> Iterator[Document]:
@@ -267,19 +274,19 @@ def _like(node: Any, items: Any, keep_source: bool = True) -> Any:
     return new
 
 
-def _expand_references(documents: list[Document], families: dict[str, list[str]], diags: list[Diagnostic]) -> list[Document]:
+def _expand_references(
+    documents: list[Document], families: dict[str, list[str]], diags: list[Diagnostic], kinds: Callable[[str], Kinds | None],
+) -> list[Document]:
     """References to a family by its name replaced by its members' names (a list) or reported (a
     single-valued field)."""
     if not families:
         return documents
-    from ..providers import provider_class
-
     types = {d.name: d.spec.get("type") for d in documents if d.kind == "Provider" and isinstance(d.spec, dict)}
     out = []
     for doc in documents:
         ptype = types.get(doc.provider) if doc.is_resource and doc.provider else None
-        cls = provider_class(ptype) if isinstance(ptype, str) else None
-        refs = cls.references.get(doc.kind, {}) if cls is not None else {}
+        known = kinds(ptype) if isinstance(ptype, str) else None
+        refs = known.references.get(doc.kind, {}) if known is not None else {}
         spec = doc.spec
         for field, target_kind in refs.items():
             value = spec.get(field)

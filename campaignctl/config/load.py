@@ -3,6 +3,10 @@
 Stages: read files -> YAML documents -> envelope schema -> duplicates -> providers and kinds ->
 spec schemas -> references and ``use:`` -> cycles -> platform rules. A stage reports what it
 finds and later stages skip only the documents it could not make sense of.
+
+The loader names no platform and imports no provider: what it needs of the platforms (each one's
+kinds and references, and its rules) comes from the caller, as :class:`Platforms`
+(``campaignctl.validation`` gives the registry's; every command loads a config through it).
 """
 from __future__ import annotations
 
@@ -20,7 +24,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .. import schemas
 from ..dag import DAG
@@ -36,10 +40,27 @@ from .yamlload import load_documents
 if TYPE_CHECKING:
     from jsonschema import ValidationError
 
+    from ..platforms import Kinds
+
 log = logging.getLogger(__name__)
 
 SKIP_DIRS = {".git", ".campaignctl", "node_modules", ".venv", "__pycache__"}
 MAX_FILE_BYTES = 10 * 1024 * 1024
+
+
+class Platforms(Protocol):
+    """What the loader asks of the platforms (given by ``campaignctl.validation``, above both)."""
+
+    def kinds(self, type_: str) -> Kinds | None:
+        """The kinds, references and component lists of the platform of Provider documents of
+        ``type: <type_>``, None for no such platform."""
+
+    def check(self, config: Config, sound: list[tuple[str, Document]]) -> list[Diagnostic]:
+        """The platform rules' problems with the resources whose own documents and dependencies
+        are sound, each with its provider's type."""
+
+    def code(self) -> bytes:
+        """What stands for the code behind ``kinds`` and ``check`` in the validation cache's keys."""
 
 
 def discover(root: Path) -> list[Path]:
@@ -84,8 +105,11 @@ def loading_for_process(stay_paused: bool = False) -> Iterator[None]:
 
 def load_config(
     path: str | Path, on_parsed: Callable[[Config], None] | None = None, on_early: Callable[[Config], None] | None = None,
+    *, platforms: Platforms,
 ) -> Config:
-    """Load and validate the config at ``path`` (a directory or one file). Raises ConfigError.
+    """Load and validate the config at ``path`` (a directory or one file), its resources held to
+    what ``platforms`` says of each (commands call ``campaignctl.validation.load_config``, which
+    gives the registry's). Raises ConfigError.
 
     ``on_parsed`` is called with the config once every file parsed cleanly, before the checks
     that need all documents at once (references, cycles, platform rules); it must not rely on
@@ -164,15 +188,15 @@ def load_config(
                 documents.append(doc)
         if len(diags) == before:
             passed.add(whole)
-    documents = expand_foreach(documents, diags, digests, config_root)  # forEach templates -> their members
+    documents = expand_foreach(documents, diags, digests, config_root, platforms.kinds)  # forEach templates -> their members
     config = Config(config_root, documents, digests)
     if on_parsed is not None and not diags:
         on_parsed(config)
     # the checks of a whole config (references, cycles, platform rules, task rows) remembered like a
     # document's schema: by the digest of every file and data file, once they all passed
-    checked = _checks_key(config, passed) if not diags else None
+    checked = _checks_key(config, passed, platforms) if not diags else None
     if checked is None or checked not in passed:
-        diags += _validate(config, passed)
+        diags += _validate(config, passed, platforms)
         if not diags:
             passed.add(checked)
     passed.save()
@@ -228,18 +252,21 @@ def _parse_early(
 
 @functools.cache
 def _checks_code() -> bytes:
-    """What stands for the code of the whole-config checks in their cache key: campaignctl's
-    version and the source of its config loader and providers (the schemas are in every key)."""
+    """What stands for the loader's code in the cache key of the whole-config checks: campaignctl's
+    version and the source of the config loader (the platforms' code is ``Platforms.code``, the
+    schemas are in every key)."""
     here = Path(__file__).resolve().parent
-    return code_digest("config checks", *sorted([*here.glob("*.py"), *(here.parent / "providers").glob("*.py")]))
+    return code_digest("config checks", *sorted(here.glob("*.py")))
 
 
-def _checks_key(config: Config, passed: ValidCache) -> bytes | None:
+def _checks_key(config: Config, passed: ValidCache, platforms: Platforms) -> bytes | None:
     """The validation cache key of ``_validate``'s checks of ``config``: every config file and
-    data file by path and content (``Config.digest``), where the config is, and the code."""
+    data file by path and content (``Config.digest``), where the config is, and the code (the
+    loader's and the platforms')."""
     if passed.path is None:  # no cache: not even the data files' digests
         return None
-    source = _checks_code() + os.fsencode(config.root.resolve()) + b"\0" + config.digest.encode()
+    code = _checks_code() + platforms.code()
+    source = code + os.fsencode(config.root.resolve()) + b"\0" + config.digest.encode()
     return passed.key("config-checks", None, source)
 
 
@@ -529,9 +556,7 @@ def _save(caches: list[DocCache]) -> None:
     save_all(caches)
 
 
-def _validate(config: Config, passed: ValidCache = OFF) -> list[Diagnostic]:
-    from ..providers import PROVIDER_TYPES, provider_class
-
+def _validate(config: Config, passed: ValidCache, platforms: Platforms) -> list[Diagnostic]:
     diags: list[Diagnostic] = []
     seen: dict[str, Document] = {}
     valid: list[Document] = []
@@ -585,9 +610,9 @@ def _validate(config: Config, passed: ValidCache = OFF) -> list[Diagnostic]:
             broken.add(doc.address)
             continue
         ptype = provider_types[doc.provider]
-        cls = provider_class(ptype)
-        if cls is None or doc.kind not in cls.kinds:
-            kinds = ", ".join(cls.kinds) if cls else ""
+        platform = platforms.kinds(ptype)
+        if platform is None or doc.kind not in platform.kinds:
+            kinds = ", ".join(platform.kinds) if platform else ""
             diags.append(
                 doc.field_mark("kind").diag(
                     f"provider {doc.provider!r} (type {ptype}) has no kind {doc.kind}" + (f"; it manages {kinds}" if kinds else "")
@@ -601,18 +626,17 @@ def _validate(config: Config, passed: ValidCache = OFF) -> list[Diagnostic]:
             broken.add(doc.address)
         else:
             resources.append(doc)
-    del PROVIDER_TYPES
 
     graph: DAG[str] = DAG()
     for doc in valid:
         graph.add(doc.address)
     diags += _check_components(config, graph, broken, passed)
     for doc in resources:
-        cls = provider_class(provider_types[doc.provider])  # type: ignore[index]
-        assert cls is not None
-        problems = _check_references(config, doc, cls.references.get(doc.kind, {}), graph)
-        if doc.kind in cls.component_lists:
-            problems += _resolve_uses(config, doc, cls.component_lists[doc.kind], graph, broken, passed)
+        platform = platforms.kinds(provider_types[doc.provider])  # type: ignore[index]
+        assert platform is not None
+        problems = _check_references(config, doc, platform.references.get(doc.kind, {}), graph)
+        if doc.kind in platform.component_lists:
+            problems += _resolve_uses(config, doc, platform.component_lists[doc.kind], graph, broken, passed)
         diags += problems
         if problems:
             broken.add(doc.address)
@@ -622,12 +646,12 @@ def _validate(config: Config, passed: ValidCache = OFF) -> list[Diagnostic]:
         diags.append(first.field_mark("name").diag("reference cycle: " + " -> ".join(cycle)))
         broken.update(cycle)
     # platform rules, for every resource whose own documents and dependencies are sound
-    for doc in resources:
-        if broken and graph.closure([doc.address]) & broken:
-            continue
-        cls = provider_class(provider_types[doc.provider])  # type: ignore[index]
-        assert cls is not None
-        diags += cls.check(doc, config)
+    sound = [
+        (provider_types[doc.provider], doc)  # type: ignore[index]
+        for doc in resources
+        if not (broken and graph.closure([doc.address]) & broken)
+    ]
+    diags += platforms.check(config, sound)
     return diags
 
 

@@ -12,10 +12,10 @@ import pytest
 
 from campaignctl.config import doc_cache, yamlload
 from campaignctl.config.doc_cache import DocCache, entries, read_entries
-from campaignctl.config.load import load_config
 from campaignctl.config.nodes import Mark, MarkedDict, MarkedList
 from campaignctl.config.yamlload import load_documents
 from campaignctl.errors import ConfigError
+from campaignctl.validation import load_config
 
 TEXT = """# leading comment, no leading ---
 kind: Schedule

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from campaignctl import schemas
-from campaignctl.config.load import load_config
 from campaignctl.errors import ConfigError
+from campaignctl.validation import load_config
 from tests.helpers import FOREACH_FAMILY as FAMILY
 from tests.helpers import write_foreach_config as write_config
 

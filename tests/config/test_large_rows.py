@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from campaignctl.config.load import load_config
 from campaignctl.platforms.microworkers.rows import RowTable, id_digests, load_rows
+from campaignctl.validation import load_config
 from tests.helpers import copy_example
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from campaignctl.config import doc_cache
-from campaignctl.config.load import load_config
+from campaignctl.validation import load_config
 
 
 def test_the_document_cache_is_pruned_once_and_keeps_every_file_of_the_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -19,6 +19,7 @@ SCRIPT = """
 import json, os, sys
 from campaignctl.config import load
 from campaignctl.errors import ConfigError
+from campaignctl.validation import load_config
 mode = sys.argv[2]
 load.SchemaHelper.MIN_CHECKS = 10 if mode != "off" else 10**9
 started = []
@@ -44,7 +45,7 @@ def build(*args):
     return real_build(*args)
 yamlload._compose_build = build
 try:
-    load.load_config(sys.argv[1])
+    load_config(sys.argv[1])
     diags = []
 except ConfigError as exc:
     diags = [str(d) for d in exc.diagnostics]

@@ -249,7 +249,8 @@ def test_use_override_is_merged_and_checked(tmp_path: Path) -> None:
     code, output, diags = validate(".", tmp_path)
     assert code == 0 and diags == [], output
 
-    from campaignctl.config.load import load_config, resolve_component
+    from campaignctl.config.load import resolve_component
+    from campaignctl.validation import load_config
 
     config = load_config(tmp_path)
     item = config.resources["swarms/task/t"].spec["components"][0]

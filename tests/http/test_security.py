@@ -13,7 +13,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from campaignctl.config.load import load_config
 from campaignctl.errors import ApiError, ConfigError
 from campaignctl.http import ApiClient
 from campaignctl.inputs import make_providers
@@ -25,6 +24,7 @@ from campaignctl.origin import (
 )
 from campaignctl.paging import DEFAULT_MAX_PAGES, MAX_PAGES_ENV, STALE_PAGES, PageGuard
 from campaignctl.session import run
+from campaignctl.validation import load_config
 from tests.helpers import CANARY, run_cli
 
 

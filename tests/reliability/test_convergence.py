@@ -54,8 +54,8 @@ class Team:
         return n
 
     def state(self, root: Path) -> dict[str, Any]:
-        from campaignctl.config.load import load_config
         from campaignctl.inputs import backend_for
+        from campaignctl.validation import load_config
 
         saved = {k: os.environ.get(k) for k in self.env}
         os.environ.update(self.env)

@@ -40,7 +40,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from campaignctl.config import valid_cache
-from campaignctl.config.load import MAX_FILE_BYTES, load_config
+from campaignctl.config.load import MAX_FILE_BYTES
 from campaignctl.config.model import Config
 from campaignctl.errors import ApiError, CampaignctlError, ConfigError
 from campaignctl.http import ApiClient, RetryPolicy, _parse_retry_after
@@ -50,6 +50,7 @@ from campaignctl.plan.render import PLAIN, render_text
 from campaignctl.sandbox import embedded
 from campaignctl.session import Session, run
 from campaignctl.state.base import State
+from campaignctl.validation import load_config
 from tests.helpers import (
     CANARY,
     EXAMPLES,

@@ -532,9 +532,9 @@ def write_config(root: Path, backend: str | None) -> Path:
 
 
 def test_backend_for_selects_by_the_backend_document(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pg_dsn: str) -> None:
-    from campaignctl.config.load import load_config
     from campaignctl.inputs import backend_for
     from campaignctl.state.postgres import PostgresBackend
+    from campaignctl.validation import load_config
 
     monkeypatch.delenv("CAMPAIGNCTL_WORKSPACE", raising=False)
     local = backend_for(load_config(write_config(tmp_path / "a", None)))
@@ -571,7 +571,7 @@ def test_backend_for_selects_by_the_backend_document(tmp_path: Path, monkeypatch
     ids=["no-dsnEnv", "path-on-postgres", "dsnEnv-on-local", "unknown-type", "bad-workspace", "with-provider"],
 )
 def test_invalid_backend_documents(tmp_path: Path, text: str, message: str) -> None:
-    from campaignctl.config.load import load_config
+    from campaignctl.validation import load_config
 
     with pytest.raises(ConfigError) as caught:
         load_config(write_config(tmp_path, text))
@@ -579,7 +579,7 @@ def test_invalid_backend_documents(tmp_path: Path, text: str, message: str) -> N
 
 
 def test_at_most_one_backend_document(tmp_path: Path) -> None:
-    from campaignctl.config.load import load_config
+    from campaignctl.validation import load_config
 
     root = write_config(tmp_path, "kind: Backend\nname: team\nspec: {type: postgres, dsnEnv: PG}\n")
     (root / "more.yaml").write_text("# another\nkind: Backend\nname: mine\nspec: {type: local}\n")

@@ -63,6 +63,7 @@ from ...http import ErrorParser
 from ...plan.model import FieldChange, Operation, ResourceChange, ref
 from ...providers.base import ExecResult, Live, Provider, ReadInputs, Resource
 from ..microworkers import reference
+from .kinds import KINDS
 from .plan import EXCLUDE_LIST, FIELD_POLICY, CampaignChanges
 from .read import (
     ADMIN_STATUSES,
@@ -101,9 +102,10 @@ def _kind_of(address: str) -> str:
 
 class MicroworkersV1Provider(CampaignChanges, Provider):
     type = "microworkers-v1"
-    kinds = ("Campaign", "WorkerGroup", "Blocklist")
+    kinds = KINDS.kinds
     pay_fields = ("payment_per_task", "minutes_to_finish")  # USD per position, the time limit of one
-    references: ClassVar[dict[str, dict[str, str]]] = {"Campaign": {"group": "WorkerGroup"}}
+    references = KINDS.references
+    component_lists = KINDS.component_lists
     schedule_fields = frozenset()
     official_endpoint = "https://api.microworkers.com"
     platform_name = "Microworkers API v1"

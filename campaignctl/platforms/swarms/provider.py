@@ -53,6 +53,7 @@ from ...providers.base import (
 )
 from ...providers.fields import IMMUTABLE, REPLACE, Policy, by
 from ...providers.schedule import check_schedule, schedule_of, to_utc
+from .kinds import KINDS
 
 log = logging.getLogger(__name__)
 
@@ -167,13 +168,10 @@ def _props(properties: Any) -> dict[str, Any]:
 class SwarmsProvider(Provider):
     type = "swarms"
     ignore_names: ClassVar[dict[str, list[str]]] = {"schedule": ["startDate", "endDate"]}
-    kinds = ("Task", "Job", "Campaign")
+    kinds = KINDS.kinds
     pay_fields = ("workerPayment", "estDuration")  # USD per result (a job done), estimated duration of a job
-    references: ClassVar[dict[str, dict[str, str]]] = {
-        "Job": {"tasks": "Task"},
-        "Campaign": {"jobs": "Job", "schedule": "Schedule"},
-    }
-    component_lists: ClassVar[dict[str, str]] = {"Task": "components"}
+    references = KINDS.references
+    component_lists = KINDS.component_lists
     schedule_fields = frozenset({"start", "end"})
     official_endpoint = "https://api.swarms.com"
     platform_name = "SWARMS"

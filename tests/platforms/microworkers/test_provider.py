@@ -7,7 +7,6 @@ from typing import Any
 import httpx
 import pytest
 
-from campaignctl.config.load import load_config
 from campaignctl.errors import ApiError, ConfigError
 from campaignctl.platforms.microworkers.provider import (
     _job_message,
@@ -20,6 +19,7 @@ from campaignctl.platforms.microworkers.rows import (
     normalise_limit,
 )
 from campaignctl.sandbox.microworkers.rules import Checker, check_job_limit
+from campaignctl.validation import load_config
 
 PROVIDER = "kind: Provider\nname: mw\nspec: {type: microworkers, endpoint: sandbox}\n---\n"
 TEMPLATE = "kind: Template\nname: t\nprovider: mw\nspec: {htmlCode: 'Open {{url}}'}\n---\n"

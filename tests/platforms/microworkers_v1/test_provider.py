@@ -12,7 +12,6 @@ import httpx
 import pytest
 
 from campaignctl.apply import ApplyResult
-from campaignctl.config.load import load_config
 from campaignctl.errors import ApiError, ConfigError
 from campaignctl.http import ApiClient
 from campaignctl.inputs import embedded_sandbox
@@ -27,6 +26,7 @@ from campaignctl.sandbox.core import Sandbox
 from campaignctl.sandbox.embedded import embedded_app
 from campaignctl.sandbox.microworkers_v1 import api as mw_v1
 from campaignctl.session import Session
+from campaignctl.validation import load_config
 
 PROVIDER = "kind: Provider\nname: mw1\nspec: {type: microworkers-v1, endpoint: sandbox}\n"
 BASIC = """kind: Campaign
