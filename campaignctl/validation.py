@@ -21,7 +21,6 @@ from .config.model import Config, Document
 from .config.valid_cache import code_digest
 from .errors import Diagnostic
 from .platforms import Kinds, kinds_of
-from .providers import provider_class
 
 HERE = Path(__file__).resolve().parent
 
@@ -33,6 +32,8 @@ class RegistryPlatforms:
         return kinds_of(type_)
 
     def check(self, config: Config, sound: list[tuple[str, Document]]) -> list[Diagnostic]:
+        from .providers import provider_class  # only when the checks run: a remembered config needs no provider
+
         diags: list[Diagnostic] = []
         for type_, doc in sound:
             cls = provider_class(type_)
