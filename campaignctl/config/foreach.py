@@ -8,7 +8,7 @@ environment with strict undefined: no template engine of our own, and a missing 
 A string that is one expression and nothing else (``"{{ row.pay | float }}"``) keeps the
 expression's type. Members keep the file:line:col of their template's nodes.
 
-A reference field (a provider's ``references``) that names a family in a list stands for every
+A reference field (a platform's ``references``, see ``Kinds``) that names a family in a list stands for every
 member, in row order; ``name[key]`` names one. A single-valued reference must name one member.
 
 Errors name the template's file:line:col and the data file's line; they are reported once per
