@@ -8,11 +8,8 @@ import httpx
 import pytest
 
 from campaignctl.errors import ApiError, ConfigError
-from campaignctl.platforms.microworkers.provider import (
-    _job_message,
-    _with_sources,
-    mw_error,
-)
+from campaignctl.platforms.microworkers.execution import _job_message, _with_sources
+from campaignctl.platforms.microworkers.provider import mw_error
 from campaignctl.platforms.microworkers.rows import (
     job_limit,
     load_rows,
