@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from . import kinds
 from .rows import Row, RowTable, id_digests
 
-KINDS = ("Template", "Campaign")
+KINDS = kinds.KINDS.kinds  #: the platform's kinds (kinds.py: what the config checks know, too)
 COLLECTION = {"basic": "basic-campaigns", "hire-group": "hire-group-campaigns"}
 PATCHABLE = (
     "autoRateNokTask", "autoRateOkTask", "autoRefillPositions", "qtRequired", "successRate", "speed", "ttr",

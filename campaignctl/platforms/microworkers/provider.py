@@ -60,13 +60,13 @@ from ...providers.fields import REPLACE, Policy, by, each
 from .checks import check_campaign
 from .execution import CampaignWrites
 from .export import CampaignExport
+from .kinds import KINDS
 from .model import (
     DEFAULT_FEE,
     DEFAULTS,
     FIXED,
     HIRE_FIELDS,
     INTERNAL_DEFAULTS,
-    KINDS,
     PATCHABLE,
     summary,
 )
@@ -80,9 +80,10 @@ __all__ = ["MicroworkersProvider", "mw_error"]
 class MicroworkersProvider(CampaignExport, CampaignWrites, CampaignChanges, CampaignReads, Provider):
     type = "microworkers"
     ignore_names: ClassVar[dict[str, list[str]]] = {"internationalZone": ["zone"], "targetedZone": ["zone"], "schedule": ["maximumJobLimit"]}
-    kinds = KINDS
+    kinds = KINDS.kinds
     pay_fields = ("paymentPerTask", "minutesToFinish")  # USD per position, the time limit of one
-    references: ClassVar[dict[str, dict[str, str]]] = {"Campaign": {"template": "Template", "schedule": "Schedule"}}
+    references = KINDS.references
+    component_lists = KINDS.component_lists
     schedule_fields = frozenset({"start", "end", "daysOfWeek", "workingHours", "limitPerDay", "limitPerHour", "events"})
     official_endpoint = "https://ttv.microworkers.com/api/v2"
     platform_name = "Microworkers API v2"
