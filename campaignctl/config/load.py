@@ -380,7 +380,7 @@ def _short(value: Any) -> str:
 def spec_schema(kind: str, provider_type: str | None) -> str:
     """The schema of a document's spec: ``<Kind>.json`` for a kind of no provider (``Schedule.json``;
     ``<folder>/<Kind>.json`` for one a platform brings, such as ``Component``), else the one in its
-    provider's platform folder (``<folder>/Task.json``); the registry says which folder."""
+    provider's platform folder (``<folder>/Task.json``): see :func:`campaignctl.schemas.kind_schema`."""
     return schemas.kind_schema(kind, None if kind in NEUTRAL_KINDS else provider_type)
 
 

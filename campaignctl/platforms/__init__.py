@@ -21,7 +21,7 @@ class Platform:
     provider: str  #: "module:Class" of its Provider
     reviewer: str  #: "module:Class" of its results Reviewer
     prefix: str  #: where the sandbox serves it (``campaignctl sandbox serve``, and the embedded sandbox)
-    schemas: str  #: its folder under ``schemas/``
+    schemas: str  #: its folder under ``schemas/`` (its ``Provider.json`` names ``type``: the loader finds it by that)
     example: str  #: its folder under ``examples/``
     env_var: str  #: the environment variable its credential conventionally comes from (tests, import)
     status: str = ""  #: "module:function" reading one campaign's status (``campaignctl status``)
