@@ -1,23 +1,31 @@
 """``campaignctl schema export DIR``: the JSON Schemas as a bundle for editors outside this repo.
 
-Every file of ``schemas/`` is written under DIR with an ``$id`` (``--base-uri`` + its path; by
-default DIR's own ``file://`` URI, so the relative ``$ref``s resolve offline at once; give the URL
-where DIR is published to share it). With a config (``--config PATH``, default "." when it holds
-Provider documents) the entry schema ``campaignctl.json`` picks the schema of a Campaign, Task,
-Job... by its ``provider``'s type, through the registry: a Microworkers Campaign with a typo in
-``paymentPerTask`` is checked as a Microworkers campaign, not as a SWARMS one. Documents of a
-provider the config does not name keep the field-based guess.
+Every file of ``schemas/`` (but the platforms' own entry schemas) is written under DIR with an
+``$id`` (``--base-uri`` + its path; by default DIR's own ``file://`` URI, so the relative ``$ref``s
+resolve offline at once; give the URL where DIR is published to share it). The entry schema
+``campaignctl.json`` is made from the registry: a Provider's spec is held to its type's platform
+part, and with a config (``--config PATH``, default "." when it holds Provider documents) the
+schema of a Campaign, Task, Template... is picked by its ``provider``'s type, never by which fields
+its spec has: a Microworkers Campaign with a typo in ``paymentPerTask`` is checked as a
+Microworkers campaign. A resource of a provider the config does not name has only its envelope
+checked.
+
+The platforms' entry schemas (``schemas/<p>/campaignctl.json``, for a repo of one platform) are
+:func:`platform_entry` of the registry.
 """
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import yaml
 
 from .errors import CampaignctlError
+
+if TYPE_CHECKING:
+    from .platforms import Platform
 
 
 def provider_types(root: Path) -> dict[str, str]:
@@ -39,44 +47,86 @@ def provider_types(root: Path) -> dict[str, str]:
     return found
 
 
-def _platform_refs(node: Any, folders: set[str]) -> bool:
-    """Whether ``node`` ``$ref``s a platform's schema folder anywhere."""
-    if isinstance(node, dict):
-        ref = node.get("$ref")
-        if isinstance(ref, str) and ref.split("/", 1)[0] in folders and "/" in ref:
-            return True
-        return any(_platform_refs(v, folders) for v in node.values())
-    if isinstance(node, list):
-        return any(_platform_refs(v, folders) for v in node)
-    return False
+#: the editor entry schema: the shared one in ``schemas/``, each platform's in its folder
+ENTRY = "campaignctl.json"
 
 
-def by_provider(entry: dict[str, Any], providers: dict[str, str], schema_root: Path) -> dict[str, Any]:
-    """``campaignctl.json`` with the platform kinds picked by the document's provider."""
+def _kind_branch(kind: str, ref: str, provider: str | None = None, description: str | None = None) -> dict[str, Any]:
+    """``allOf`` branch: a ``kind`` document (of ``provider``, when given) has its spec checked by ``ref``."""
+    props: dict[str, Any] = {"kind": {"const": kind}}
+    if provider is not None:
+        props["provider"] = {"const": provider}
+    branch: dict[str, Any] = {"description": description} if description else {}
+    branch["if"] = {"properties": props, "required": list(props)}
+    branch["then"] = {"properties": {"spec": {"$ref": ref}}}
+    return branch
+
+
+def platform_kinds(platform: Platform) -> tuple[str, ...]:
+    """The kinds of resource a platform's provider manages (its schema folder has one file each)."""
+    from .platforms import load
+
+    return tuple(load(platform.provider).kinds)
+
+
+def platform_entry(platform: Platform) -> dict[str, Any]:
+    """``schemas/<schemas>/campaignctl.json``: the editor entry schema of a repo whose providers are
+    all of this platform: the shared entry schema, the platform's part of the Provider spec, the
+    kinds of no provider it brings and its resource kinds (a test holds the files to this)."""
+    where = f"schemas/{platform.schemas}/{ENTRY}"
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": f"campaignctl document (providers of type {platform.type})",
+        "description": (
+            f"Editor entry point of a config repo whose providers are all of type {platform.type}: the shared "
+            f"kinds (../{ENTRY}), and this platform's part of the Provider spec and its kinds. Put the modeline\n"
+            f"# yaml-language-server: $schema=<relative path>/{where}\n"
+            f"on the first line of a YAML file (it applies to every document of the file). A repo with providers "
+            f"of several platforms: `campaignctl schema export DIR` writes an entry schema that picks each "
+            f"document's schema by its provider's type."
+        ),
+        "$ref": f"../{ENTRY}",
+        "allOf": [
+            _kind_branch("Provider", "Provider.json", description=f"its spec is of type {platform.type} (the shared fields: ../Provider.json)"),
+            *(_kind_branch(kind, f"{kind}.json") for kind in platform.shared_kinds),
+            *(_kind_branch(kind, f"{kind}.json") for kind in platform_kinds(platform)),
+        ],
+    }
+
+
+def by_provider(entry: dict[str, Any], providers: dict[str, str]) -> dict[str, Any]:
+    """The shared ``campaignctl.json`` made the entry of a config of any platforms, from the
+    registry: a Provider's spec is held to the part of its type's platform; the kinds of no provider
+    a platform brings to their schema; and a resource (Campaign, Task, Template...) of a provider of
+    ``providers`` (name -> type) to its kind's schema in that type's folder, picked by the provider,
+    never by which fields the spec has. A resource of a provider the config does not name (or of a
+    type the registry does not know) has only its envelope checked."""
     from .platforms import PLATFORMS
+    from .schemas import provider_rules
 
-    folders = {p.schemas for p in PLATFORMS.values()}
-    known = sorted(n for n, t in providers.items() if t in PLATFORMS)
-    if not known:
-        return entry
-    branches: list[Any] = []
-    for branch in entry.get("allOf", []):
-        if isinstance(branch, dict) and "if" in branch and _platform_refs(branch.get("then"), folders):
-            # the field-based guess stays for the documents of a provider the config does not name
-            test = dict(branch["if"])
-            test["properties"] = {**test.get("properties", {}), "provider": {"not": {"enum": known}}}
-            branch = {**branch, "if": test}
-        branches.append(branch)
-    for name in known:
-        folder = PLATFORMS[providers[name]].schemas
-        for kind_file in sorted((schema_root / folder).glob("*.json")):
-            kind = kind_file.stem
-            branches.append({
-                "description": f"a {kind} of provider {name!r} (type {providers[name]})",
-                "if": {"properties": {"kind": {"const": kind}, "provider": {"const": name}}, "required": ["kind", "provider"]},
-                "then": {"properties": {"spec": {"$ref": f"{folder}/{kind_file.name}"}}},
-            })
+    branches: list[Any] = [
+        *entry.get("allOf", []),
+        {"description": "a Provider: its type is one of the registry's, and its spec is held to that platform's part",
+         "if": {"properties": {"kind": {"const": "Provider"}}, "required": ["kind"]},
+         "then": {"properties": {"spec": provider_rules()}}},
+    ]
+    for platform in PLATFORMS.values():
+        branches += [_kind_branch(kind, f"{platform.schemas}/{kind}.json") for kind in platform.shared_kinds]
+    for name, type_ in sorted(providers.items()):
+        owner = PLATFORMS.get(type_)
+        if owner is None:
+            continue
+        branches += [
+            _kind_branch(kind, f"{owner.schemas}/{kind}.json", name, f"a {kind} of provider {name!r} (type {type_})")
+            for kind in platform_kinds(owner)
+        ]
     return {**entry, "allOf": branches}
+
+
+def bundled(rel: str) -> bool:
+    """Whether ``schemas/<rel>`` goes into a bundle: every schema but the platforms' entry schemas
+    (the bundle's own ``campaignctl.json`` is its entry; theirs build on the shared one it replaces)."""
+    return rel == ENTRY or rel.rpartition("/")[2] != ENTRY
 
 
 def export(directory: Path, base_uri: str | None, providers: dict[str, str]) -> list[Path]:
@@ -88,9 +138,11 @@ def export(directory: Path, base_uri: str | None, providers: dict[str, str]) -> 
     written = []
     for source in sorted(root.rglob("*.json")):
         rel = source.relative_to(root).as_posix()
+        if not bundled(rel):
+            continue
         data = json.loads(source.read_text(encoding="utf-8"))
-        if rel == "campaignctl.json":
-            data = by_provider(data, providers, root)
+        if rel == ENTRY:
+            data = by_provider(data, providers)
         data = {"$schema": data.get("$schema"), "$id": base + rel, **{k: v for k, v in data.items() if k not in ("$schema", "$id")}}
         if data["$schema"] is None:
             del data["$schema"]
@@ -111,9 +163,11 @@ def schema() -> None:
 @click.option("--config", "config", type=click.Path(exists=True, path_type=Path), help="The config whose Provider documents pick each resource's schema (default: \".\" when it has any).")
 @click.option("--base-uri", metavar="URI", help="Where DIR will be served: each schema's $id is URI + its path (default: DIR's file:// URI).")
 def export_cmd(directory: Path, config: Path | None, base_uri: str | None) -> None:
-    """Write every schema to DIRECTORY, each with an $id, for yaml-language-server editors.
+    """Write the schemas to DIRECTORY, each with an $id, for yaml-language-server editors.
 
-    Point a YAML file at it with the modeline `# yaml-language-server: $schema=<DIR>/campaignctl.json`.
+    Its entry schema picks each document's schema by its provider's type (the config's Provider
+    documents), for repos with providers of several platforms. Point a YAML file at it with the
+    modeline `# yaml-language-server: $schema=<DIR>/campaignctl.json`.
     """
     providers = provider_types(config if config is not None else Path("."))
     if config is not None and not providers:
@@ -124,8 +178,8 @@ def export_cmd(directory: Path, config: Path | None, base_uri: str | None) -> No
         from .fsutil import describe
 
         raise CampaignctlError(f"cannot write the schemas: {describe(exc)}") from None
-    named = ", ".join(f"{n} ({t})" for n, t in sorted(providers.items())) or "none: the field-based guess"
+    named = ", ".join(f"{n} ({t})" for n, t in sorted(providers.items())) or "none (a resource gets its envelope checked only)"
     click.echo(f"Wrote {len(written)} schema(s) to {directory}; resources picked by provider: {named}.", err=True)
 
 
-__all__ = ["by_provider", "export", "provider_types", "schema"]
+__all__ = ["by_provider", "export", "platform_entry", "platform_kinds", "provider_types", "schema"]

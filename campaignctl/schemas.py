@@ -1,7 +1,11 @@
 """Access to the JSON Schemas in ``schemas/`` (shipped in the wheel as ``campaignctl/_schemas``).
 
 Files are registered under their ``file://`` URI so the relative ``$ref``s between them resolve
-exactly as they do for editors (yaml-language-server).
+exactly as they do for editors (yaml-language-server). The shared files name no platform: what
+depends on the platforms is composed here from the platforms' folders (:func:`composed`): the
+Provider schema the loader checks a Provider spec with (the type one of theirs, and the platform's
+part of the spec, ``schemas/<p>/Provider.json``, picked by type), and where a kind's schema is
+(:func:`kind_schema`).
 """
 from __future__ import annotations
 
@@ -21,6 +25,65 @@ def schema_dir() -> Path:
 
 
 @cache
+def platform_folders() -> dict[str, str]:
+    """Provider type -> its platform's schema folder: each folder of ``schemas/`` with a
+    ``Provider.json`` (the platform's part of the Provider spec) names its type there
+    (``properties.type.const``). Read from the files, not from the registry of platforms, which
+    names each platform's code: the loader is below the platforms, and importing the registry would
+    make it depend on them. The test suite holds the two to agree (``Platform.schemas``)."""
+    found: dict[str, str] = {}
+    for path in sorted(schema_dir().glob("*/Provider.json")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        found[data["properties"]["type"]["const"]] = path.parent.name
+    return found
+
+
+def provider_rules() -> dict[str, Any]:
+    """What the platforms add to the shared ``Provider.json``: ``type`` is one of theirs, and each
+    type's spec is also held to its platform's part, ``<folder>/Provider.json`` (its ``auth``
+    forms), picked by type (the ``allOf`` branch idiom of :func:`_branch_key`)."""
+    folders = platform_folders()
+    return {
+        "properties": {"type": {"enum": list(folders)}},
+        "allOf": [
+            {"if": {"properties": {"type": {"const": t}}, "required": ["type"]}, "then": {"$ref": f"{folder}/Provider.json"}}
+            for t, folder in folders.items()
+        ],
+    }
+
+
+def composed() -> dict[str, dict[str, Any]]:
+    """The schemas composed from the platforms' folders, by the name of the file they stand for
+    when the loader validates (``validator("Provider.json")``); their ``$ref``s are relative to that
+    file. The file itself stays as it is for the other schemas' ``$ref``s (a platform's entry schema
+    adds its own part to it)."""
+    return {"Provider.json": {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "Provider spec, of any platform",
+        "description": "Provider.json (the fields every platform shares), the type one of the platforms', and its platform's part.",
+        "$ref": "Provider.json",
+        **provider_rules(),
+    }}
+
+
+@cache
+def kind_schema(kind: str, provider_type: str | None) -> str:
+    """The schema of the spec of a ``kind`` document: for a resource, ``<Kind>.json`` in its
+    provider type's folder; for a kind of no provider (``provider_type`` None), ``<Kind>.json`` when
+    the platforms share it, else the one a platform's folder has (``Component``: the registry's
+    ``Platform.shared_kinds``)."""
+    folders = platform_folders()
+    if provider_type is not None:
+        return f"{folders.get(provider_type, provider_type)}/{kind}.json"
+    root = schema_dir()
+    if not (root / f"{kind}.json").is_file():
+        for folder in folders.values():
+            if (root / folder / f"{kind}.json").is_file():
+                return f"{folder}/{kind}.json"
+    return f"{kind}.json"
+
+
+@cache
 def _registry() -> tuple[Registry, dict[str, dict[str, Any]]]:
     from referencing import Registry
     from referencing.jsonschema import DRAFT202012
@@ -35,6 +98,13 @@ def _registry() -> tuple[Registry, dict[str, dict[str, Any]]]:
         docs[rel] = data
         # registered without "$schema": jsonschema picks the validator class of a $ref's target by
         # its "$schema", which would drop the dispatching allOf below at every file boundary
+        rules = {k: v for k, v in data.items() if k != "$schema"}
+        registry = registry.with_resource(data["$id"], DRAFT202012.create_resource(rules))
+    for rel, data in composed().items():
+        # under a URI of its own next to the file it stands for: relative $refs resolve alike, and
+        # the file keeps its URI for the $refs of the other schemas
+        data = {**data, "$id": (root / rel).resolve().with_suffix(".composed.json").as_uri()}
+        docs[rel] = data
         rules = {k: v for k, v in data.items() if k != "$schema"}
         registry = registry.with_resource(data["$id"], DRAFT202012.create_resource(rules))
     return registry, docs

@@ -405,9 +405,10 @@ def _short(value: Any) -> str:
 
 
 def spec_schema(kind: str, provider_type: str | None) -> str:
-    """The schema of a document's spec: ``<Kind>.json`` for a kind of no provider (``Schedule.json``),
-    else ``<provider type>/<Kind>.json`` (``<type>/Task.json``)."""
-    return f"{kind}.json" if kind in NEUTRAL_KINDS else f"{provider_type}/{kind}.json"
+    """The schema of a document's spec: ``<Kind>.json`` for a kind of no provider (``Schedule.json``;
+    ``<folder>/<Kind>.json`` for one a platform brings, such as ``Component``), else the one in its
+    provider's platform folder (``<folder>/Task.json``): see :func:`campaignctl.schemas.kind_schema`."""
+    return schemas.kind_schema(kind, None if kind in NEUTRAL_KINDS else provider_type)
 
 
 class SchemaHelper:
@@ -723,7 +724,7 @@ def _check_components(config: Config, graph: DAG[str], broken: set[str], passed:
         if any(address_of(None, "Component", n) in broken for n in chain[1:]):
             continue  # the base's own problem is reported at the base
         resolved = resolve_component(config, doc.spec)
-        for problem in _schema_errors("components/component.json", resolved, passed):
+        for problem in _schema_errors(spec_schema("Component", None), resolved, passed):
             diags.append(_describe(problem, doc.raw, ["spec"], f" (after use: {base})"))
             broken.add(doc.address)
     return diags
@@ -770,7 +771,7 @@ def _resolve_uses(
         if pool[chain[-1]].spec.get("use") is not None or any(address_of(None, "Component", n) in broken for n in chain):
             continue  # a cycle, an unknown name or a broken Component: reported where it is
         resolved = resolve_component(config, item)
-        for problem in _schema_errors("components/component.json", resolved, passed):
+        for problem in _schema_errors(spec_schema("Component", None), resolved, passed):
             # positioned at the override if the problem is in one, else at the item
             diags.append(_describe(problem, doc.raw, ["spec", field, index], f" (after use: {name})"))
     return diags

@@ -41,6 +41,7 @@ def _bundle() -> bytes:
     h = hashlib.sha256(f"campaignctl {__version__}\0jsonschema {version('jsonschema')}\0".encode())
     for path in sorted(schemas.schema_dir().rglob("*.json")):
         h.update(path.relative_to(schemas.schema_dir()).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    h.update(json.dumps(schemas.composed(), sort_keys=True).encode())  # what the registry adds
     return h.digest()
 
 

@@ -1,7 +1,8 @@
 """The registry of platforms: the one place outside a platform's own folders that names it.
 
 A platform is one package here (``platforms/<package>/``: its provider, its kinds, its results
-reviewer, its import/export), one sandbox package (``sandbox/<package>/``), one schema folder (``schemas/<schemas>/``)
+reviewer, its import/export), one sandbox package (``sandbox/<package>/``), one schema folder (``schemas/<schemas>/``:
+a schema per kind, its part of the Provider spec, its editor entry schema ``campaignctl.json``)
 and one example. Everything else finds it through :data:`PLATFORMS`, by the Provider document's
 ``spec.type``. Classes are named as ``"module:Class"`` and imported when first asked for, so that
 loading the registry imports no platform.
@@ -34,11 +35,13 @@ class Platform:
     provider: str  #: "module:Class" of its Provider
     reviewer: str  #: "module:Class" of its results Reviewer
     prefix: str  #: where the sandbox serves it (``campaignctl sandbox serve``, and the embedded sandbox)
-    schemas: str  #: its folder under ``schemas/``
+    schemas: str  #: its folder under ``schemas/`` (its ``Provider.json`` names ``type``: the loader finds it by that)
     example: str  #: its folder under ``examples/``
     env_var: str  #: the environment variable its credential conventionally comes from (tests, import)
     kinds: str  #: "module:Name" of its :class:`Kinds` (what the config checks need; no provider imported)
     status: str = ""  #: "module:function" reading one campaign's status (``campaignctl status``)
+    #: the kinds of no provider it brings (``Component``), each checked by ``schemas/<schemas>/<Kind>.json``
+    shared_kinds: tuple[str, ...] = ()
 
 
 PLATFORMS: dict[str, Platform] = {
@@ -47,7 +50,7 @@ PLATFORMS: dict[str, Platform] = {
         Platform("swarms", "swarms", "campaignctl.platforms.swarms.provider:SwarmsProvider",
                  "campaignctl.platforms.swarms.results:SwarmsReviewer", "/swarms", "swarms", "quickstart", "SWARMS_TOKEN",
                  "campaignctl.platforms.swarms.kinds:KINDS",
-                 status="campaignctl.platforms.swarms.status:read_status"),
+                 status="campaignctl.platforms.swarms.status:read_status", shared_kinds=("Component",)),
         Platform("microworkers", "microworkers", "campaignctl.platforms.microworkers.provider:MicroworkersProvider",
                  "campaignctl.platforms.microworkers.results:MicroworkersReviewer", "/microworkers/api/v2", "microworkers",
                  "microworkers-survey", "MW_API_KEY", "campaignctl.platforms.microworkers.kinds:KINDS",

@@ -16,11 +16,11 @@ from tests.helpers import write_foreach_config as write_config
 def test_the_editor_schema_takes_foreach_and_member_references() -> None:
     doc = {"kind": "Task", "name": "rate-photo", "provider": "swarms", "forEach": {"file": "data/p.csv", "key": "id"},
            "spec": {"components": [{"type": "Text", "properties": {"text": "{{ row.id }}"}}]}}
-    assert list(schemas.validator("campaignctl.json").iter_errors(doc)) == []
+    assert list(schemas.validator("swarms/campaignctl.json").iter_errors(doc)) == []
     job = {"kind": "Job", "name": "j", "provider": "swarms", "spec": {"tasks": ["rate-photo", "rate-photo[p0001]"]}}
-    assert list(schemas.validator("campaignctl.json").iter_errors(job)) == []
+    assert list(schemas.validator("swarms/campaignctl.json").iter_errors(job)) == []
     doc["forEach"] = {"file": "data/p.xlsx", "key": "id"}
-    assert list(schemas.validator("campaignctl.json").iter_errors(doc)) != []
+    assert list(schemas.validator("swarms/campaignctl.json").iter_errors(doc)) != []
 
 
 def test_a_data_row_is_checked_again_after_a_cached_pass(tmp_path: Path) -> None:

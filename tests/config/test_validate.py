@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import copy_example
+
 ROOT = Path(__file__).resolve().parents[2]
 INVALID = ROOT / "examples" / "invalid"
 QUICKSTART = ROOT / "examples" / "quickstart"
@@ -315,3 +317,18 @@ def test_platform_rules_are_checked_even_when_other_files_have_errors(tmp_path: 
     code, output, diags = validate(".", tmp_path)
     assert code == 1
     assert sorted((f, line) for f, line, *_ in diags) == [("broken.yaml", 4), ("s.yaml", 6)], output
+
+
+def test_a_microworkers_typo_is_one_microworkers_error_not_swarms_ones(tmp_path: Path) -> None:
+    """Issue 23: the spec of a Campaign is checked by its provider's platform's schema, whatever
+    fields it has: a misspelt paymentPerTask is that one field, reported once."""
+    config = copy_example("microworkers-survey", tmp_path)
+    campaigns = config / "campaigns.yaml"
+    text = campaigns.read_text()
+    assert text.count("paymentPerTask: 0.75") == 1
+    campaigns.write_text(text.replace("paymentPerTask: 0.75", "paymentPerTsk: 0.75"))
+    code, output, diags = validate(".", config)
+    assert code == 1
+    file, line, _, message = only(diags, output)
+    assert (file, line) == ("campaigns.yaml", text[: text.index("paymentPerTask: 0.75")].count("\n") + 1)
+    assert "paymentPerTsk" in message and "paymentPerTask" in message, message  # unknown field, did you mean

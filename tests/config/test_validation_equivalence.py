@@ -16,6 +16,7 @@ from campaignctl import schemas
 from campaignctl.config import valid_cache
 from campaignctl.errors import ConfigError
 from campaignctl.validation import load_config
+from campaignctl.platforms import PLATFORMS
 from tests.helpers import copy_example
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -30,6 +31,10 @@ def stock_validator(rel: str) -> Draft202012Validator:
         data = json.loads(path.read_text(encoding="utf-8"))
         data.setdefault("$id", path.resolve().as_uri())
         docs[path.relative_to(schemas.schema_dir()).as_posix()] = data
+        registry = registry.with_resource(data["$id"], Resource.from_contents(data))
+    for name, data in schemas.composed().items():  # the Provider schema the loader composes, as the loader registers it
+        data = {**data, "$id": (schemas.schema_dir() / name).resolve().with_suffix(".composed.json").as_uri()}
+        docs[name] = data
         registry = registry.with_resource(data["$id"], Resource.from_contents(data))
     return Draft202012Validator(docs[rel], registry=registry)
 
@@ -64,7 +69,7 @@ def component_cases() -> list[Any]:
                 walk(doc)
         except yaml.YAMLError:
             continue  # examples/invalid
-    types = schemas.schema("components/component.json")["properties"]["type"]["enum"]
+    types = schemas.schema("swarms/components/component.json")["properties"]["type"]["enum"]
     cases: list[Any] = [None, 3, "Text", [], {}, {"type": 7}, {"type": None}, {"type": "Nope", "properties": {}}]
     for component in found:
         for t in types:
@@ -80,7 +85,7 @@ def test_examples_have_components_of_several_types() -> None:
     assert len({c.get("type") for c in component_cases() if isinstance(c, dict)}) >= 13
 
 
-@pytest.mark.parametrize("rel", ["components/component.json", "Component.json", "swarms/Task.json"])
+@pytest.mark.parametrize("rel", ["swarms/components/component.json", "swarms/Component.json", "swarms/Task.json"])
 def test_dispatching_validator_reports_what_stock_jsonschema_reports(rel: str) -> None:
     ours, stock = schemas.validator(rel), stock_validator(rel)
     for case in component_cases():
@@ -99,7 +104,7 @@ def test_every_schema_agrees_with_stock_jsonschema_on_the_examples() -> None:
             continue
         for doc in docs:
             assert errors(schemas.validator("document.json"), doc) == errors(stock_validator("document.json"), doc)
-            for rel in (f"{doc.get('kind')}.json", *(f"{p}/{doc.get('kind')}.json" for p in ("swarms", "microworkers", "microworkers-v1"))):
+            for rel in (f"{doc.get('kind')}.json", *(f"{p.schemas}/{doc.get('kind')}.json" for p in PLATFORMS.values())):
                 if schemas.has_schema(rel) and isinstance(doc.get("spec"), dict):
                     broken = copy.deepcopy(doc["spec"])
                     broken["unexpected"] = 1

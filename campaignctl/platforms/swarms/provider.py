@@ -724,7 +724,7 @@ class SwarmsProvider(Provider):
         for obj in tasks:
             for comp in obj.attrs["components"]:
                 counts[key(comp)] = counts.get(key(comp), 0) + 1
-        checker = schemas.validator("components/component.json")
+        checker = schemas.validator("swarms/components/component.json")
         shared: list[Any] = []
         for obj in tasks:
             for comp in obj.attrs["components"]:
