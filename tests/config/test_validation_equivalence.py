@@ -15,8 +15,8 @@ from referencing import Registry, Resource
 from campaignctl import schemas
 from campaignctl.config import valid_cache
 from campaignctl.errors import ConfigError
-from campaignctl.validation import load_config
 from campaignctl.platforms import PLATFORMS
+from campaignctl.validation import load_config
 from tests.helpers import copy_example
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
