@@ -645,6 +645,7 @@ def sandbox_serve(
     import uvicorn
 
     from .sandbox.admin import is_loopback_interface
+    from .sandbox.apis import platform_settings
     from .sandbox.app import PREFIXES, create_app
     from .sandbox.core import Settings
     from .sandbox.faults import FaultSpecError, parse_faults
@@ -655,7 +656,8 @@ def sandbox_serve(
     except FaultSpecError as exc:
         raise click.BadParameter(str(exc), ctx=click.get_current_context(), param_hint="'--faults'") from None
     settings = Settings(
-        balance=balance, review_seconds=review_seconds, strict_readonly=strict_readonly, docs_only=docs_only, faults=fault_spec
+        balance=balance, docs_only=docs_only, faults=fault_spec,
+        platforms=platform_settings(review_seconds=review_seconds, strict_readonly=strict_readonly),
     )
     if os.environ.get(api_key_env):
         settings.api_key = os.environ[api_key_env]

@@ -2,7 +2,7 @@
 
 ``GUESSES`` lists them as ``(name, what, where)``; ``where`` names the module (and function) that
 makes the guess. Those whose name is in :data:`DOCS_ONLY_OFF` are switched off when
-:attr:`campaignctl.sandbox.app.Settings.docs_only` is set: the field is left out of every answer,
+:attr:`campaignctl.sandbox.core.Settings.docs_only` is set: the field is left out of every answer,
 the route answers 404 as an unknown route does. The others stay in docs-only mode (an answer or a
 rule the docs require some value for, and we had to pick one); the providers must not depend on
 them either (validation limits, money rules, shapes of reference lists: their readers accept the

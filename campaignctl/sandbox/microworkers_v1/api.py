@@ -45,7 +45,7 @@ Decisions (strings called "the page's" come from the public v1 pages; everything
     from the balance (``settings.balance`` at start); a bonus costs its amount; nothing is refunded.
     Minimum payment = category base (categories_list) x zone factor (categories_list
     ``min_payment_per_zone``).
-  * Statuses: new -> PENDING_REVIEW -> RUNNING after ``settings.review_seconds`` (restart:
+  * Statuses: new -> PENDING_REVIEW -> RUNNING after ``review_seconds`` (:mod:`.settings`) (restart:
     PENDING_RESTART -> RUNNING likewise), computed lazily. RUNNING -> FINISHED by itself when
     positions_done reaches available_positions. pause: RUNNING only (``CAMPAIGN NOT RUNNING``);
     resume: PAUSED only (``CAMPAIGN NOT PAUSED``); stop: RUNNING|PAUSED (``CAMPAIGN NOT RUNNING OR
@@ -97,6 +97,7 @@ from .core import (
     set_status,
 )
 from .create import countries_param, int_in, new_campaign
+from .settings import PlatformSettings
 from .submit import sandbox_submit, simulate_submissions
 
 __all__ = [
@@ -337,7 +338,7 @@ async def restart_campaign(sb: Sandbox, kind: str, cid: str, params: Params) -> 
         t = core.now(sb)
         c["available_positions"] += positions
         c["cost"] = round(c["cost"] + cost, 5)
-        c.update(status="PENDING_RESTART", restarted=t, finished=None, review_until=t + sb.settings.review_seconds)
+        c.update(status="PENDING_RESTART", restarted=t, finished=None, review_until=t + sb.settings.of(PlatformSettings).review_seconds)
         core.refresh(sb, c)
         core.save(sb, c)
     return ok(campaign_id=cid, positions_added=positions)

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient  # uses httpx2 (a test dependency)
 
+from campaignctl.sandbox.apis import platform_settings
 from campaignctl.sandbox.app import create_app
 from campaignctl.sandbox.core import Settings
 from campaignctl.sandbox.store import Store
@@ -661,7 +662,7 @@ def test_publish_needs_balance() -> None:
 
 
 def test_adding_jobs_to_active_campaign_freezes_more() -> None:
-    api = Api(Settings(strict_readonly=False))  # the lenient guess: a running campaign's job list stays editable
+    api = Api(Settings(platforms=platform_settings(strict_readonly=False)))  # the lenient guess: a running campaign's job list stays editable
     campaign = api.published(jobs=1, workerPayment=1, results=1)
     assert api.balance()[1] == Decimal("1.2")
     api.ok(api.post(f"/campaigns/{campaign['id']}/jobs", [api.job("more")["id"]]))
@@ -686,7 +687,7 @@ def test_published_campaign_is_read_only(api: Api) -> None:
 
 
 def test_lenient_readonly_leaves_linked_jobs_and_job_lists_editable() -> None:
-    api = Api(Settings(strict_readonly=False))  # the old guess, still switchable
+    api = Api(Settings(platforms=platform_settings(strict_readonly=False)))  # the old guess, still switchable
     campaign = api.published()
     job = api.ok(api.get(f"/campaigns/{campaign['id']}/jobs"))["jobs"][0]
     assert job["readOnly"] is False
