@@ -638,7 +638,7 @@ def sandbox_serve(
     By default it serves the data of the config in PATH (default "."): the database its
     `endpoint: sandbox` providers use, so what `apply` made there is what the server shows.
 
-    The admin routes (/_sandbox/faults, /_sandbox/stats, /_sandbox/reset-stats) want the key
+    The admin routes (/_sandbox/faults, /_sandbox/stats, /_sandbox/reset-stats, /_sandbox/submit) want the key
     (X-Sandbox-Key: KEY or Authorization: Bearer KEY) and a loopback Host, and refuse a request
     from a web page of another origin.
     """
