@@ -330,3 +330,39 @@ def write_foreach_config(tmp_path: Path, rows: int, *docs: str) -> Path:
     lines = ["id,url", *(f"p{i:04d},https://example.org/{i}.jpg" for i in range(1, rows + 1))]
     (config / "data" / "photos.csv").write_text("\n".join(lines) + "\n")
     return config
+
+
+def missing_places(package: str, where: str) -> list[str]:
+    """What a sandbox guess's ``where`` (``"module:name, name; module:name"``, modules of ``package``,
+    a name may be ``Class.method`` or ``function.inner_function``; ``module docstring`` names the
+    module's own docstring) names that
+    does not exist, or is not defined in that module (only imported there)."""
+    import importlib
+
+    missing = []
+    for place in where.split(";"):
+        module, sep, names = place.strip().partition(":")
+        try:
+            found = importlib.import_module(f"{package}.{module}")
+        except ImportError:
+            missing.append(f"{package}.{module}: no such module")
+            continue
+        if not sep or not names.strip():
+            missing.append(f"{place.strip()!r}: module:name expected")
+            continue
+        for name in (n.strip() for n in names.split(",")):
+            if name == "module docstring":
+                if not found.__doc__:
+                    missing.append(f"{found.__name__}: no docstring")
+                continue
+            target: Any = found
+            for part in name.split("."):
+                code = getattr(target, "__code__", None)
+                if code is not None:  # a function: ``outer.inner`` names a function defined in it
+                    target = next((c for c in code.co_consts if getattr(c, "co_name", None) == part), None)
+                else:
+                    target = getattr(target, part, None)
+            home = getattr(getattr(found, name.split(".")[0], None), "__module__", found.__name__)
+            if target is None or home != found.__name__:
+                missing.append(f"{found.__name__}:{name}" + (f" (defined in {home})" if target is not None else ""))
+    return missing

@@ -2,10 +2,10 @@
 
 Built from ``shared/api-docs`` (README "Microworkers API v2", the GET basic-campaign page, the
 restart page, the v1 rate_tasks page). What the docs say is done exactly; every guess is listed
-below, marked **guess**. Helper modules: ``mw_v2_data`` (zones, countries, categories, groups,
-limits), ``mw_v2_rules`` (validation), ``mw_v2_model`` (ids, paging, money, campaign state),
-``mw_v2_create`` (campaign creation), ``mw_v2_templates`` (templates, questions), ``mw_v2_jobs``
-(restart, tasks-groups, queue jobs), ``mw_v2_slots`` (slots, rating, the submission simulator).
+below, marked **guess** (and in :mod:`.guesses`). Helper modules: :mod:`.data` (zones, countries,
+categories, groups, limits), :mod:`.rules` (validation), :mod:`.model` (ids, paging, money, campaign
+state), :mod:`.create` (campaign creation), :mod:`.templates` (templates, questions), :mod:`.jobs`
+(restart, tasks-groups, queue jobs), :mod:`.slots` (slots, rating, the submission simulator).
 
 Transport
     Auth: ``MicroworkersApiKey: <key>`` or ``Authorization: Bearer <key>`` (settings.api_key), checked

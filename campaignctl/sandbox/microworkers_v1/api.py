@@ -2,8 +2,9 @@
 
 Built from ``api-docs/microworkers-v1-*.txt`` (endpoint index, ``change_group``, ``rate_tasks``), the
 v1 notes in ``api-docs/README.md`` and the public v1 reference pages (``microworkers.com/api.php``).
-Modules: this one (app, dispatch, campaign endpoints), ``mw_v1_tasks`` (tasks, rating, results CSV,
-exclude list), ``mw_v1_core`` (form parsing, storage, status transitions, helpers), ``mw_v1_data``.
+Modules: this one (app, dispatch, campaign endpoints), :mod:`.tasks` (tasks, rating, results CSV,
+exclude list), :mod:`.core` (form parsing, storage, status transitions, helpers), :mod:`.data`,
+:mod:`.create` (new_campaign), :mod:`.submit` (the submission simulator); the guesses: :mod:`.guesses`.
 
 Protocol
   * Header ``MicroworkersApiKey`` must equal ``settings.api_key``; otherwise HTTP 401
@@ -81,7 +82,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..core import Sandbox
-from ..microworkers.guesses import V1_CAMPAIGN_GUESSED_FIELDS
 from . import core, tasks
 from . import data as D
 from .core import (
@@ -97,6 +97,7 @@ from .core import (
     set_status,
 )
 from .create import countries_param, int_in, new_campaign
+from .guesses import V1_CAMPAIGN_GUESSED_FIELDS
 from .settings import PlatformSettings
 from .submit import sandbox_submit, simulate_submissions
 
@@ -117,7 +118,7 @@ Handler = Callable[[Sandbox, str, str, Params], Awaitable[Response]]
 
 # -- reads -------------------------------------------------------------------------------------
 def _record(sb: Sandbox, c: dict[str, Any]) -> dict[str, Any]:
-    """A campaign's record; in docs-only mode without the guessed fields (guesses_microworkers)."""
+    """A campaign's record; in docs-only mode without the guessed fields (:mod:`.guesses`)."""
     rec = core.campaign_record(c)
     if sb.settings.docs_only:
         for key in V1_CAMPAIGN_GUESSED_FIELDS:

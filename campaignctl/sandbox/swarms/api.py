@@ -13,7 +13,7 @@ Endpoints
 ``GET|POST /tasks|/jobs|/campaigns``, ``GET|PUT|DELETE /{kind}/{id}``,
 ``POST /{kind}/{id}/copy|archive|unarchive`` (``?deep=`` for jobs and campaigns),
 ``GET|PUT /jobs/{id}/tasks``, ``GET|POST|PUT /campaigns/{id}/jobs``,
-``POST /campaigns/{id}/publish|pause|continue|cancel``, the result endpoints (see swarms_results)
+``POST /campaigns/{id}/publish|pause|continue|cancel``, the result endpoints (see :mod:`.results`)
 and ``POST /preview/markdown``.
 
 Error codes (body ``{"code", "message", "description"}``)

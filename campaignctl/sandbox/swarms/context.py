@@ -48,7 +48,7 @@ class Ctx:
         self.settings: Settings = sandbox.settings
         self.request = request
         self.hal = "application/hal+json" in request.headers.get("accept", "")
-        #: serve only what the docs document (guesses_swarms lists what this switches off)
+        #: serve only what the docs document (:mod:`.guesses` lists what this switches off)
         self.docs_only = bool(self.settings.docs_only)
         self.knobs = self.settings.of(PlatformSettings)  #: this platform's own (settings.py)
         self._locked: tuple[set[int], set[int]] | None = None
