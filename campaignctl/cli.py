@@ -639,13 +639,14 @@ def sandbox_serve(
     By default it serves the data of the config in PATH (default "."): the database its
     `endpoint: sandbox` providers use, so what `apply` made there is what the server shows.
 
-    The admin routes (/_sandbox/faults, /_sandbox/stats, /_sandbox/reset-stats) want the key
+    The admin routes (/_sandbox/faults, /_sandbox/stats, /_sandbox/reset-stats, /_sandbox/submit) want the key
     (X-Sandbox-Key: KEY or Authorization: Bearer KEY) and a loopback Host, and refuse a request
     from a web page of another origin.
     """
     import uvicorn
 
     from .sandbox.admin import is_loopback_interface
+    from .sandbox.apis import platform_settings
     from .sandbox.app import PREFIXES, create_app
     from .sandbox.core import Settings
     from .sandbox.faults import FaultSpecError, parse_faults
@@ -656,7 +657,8 @@ def sandbox_serve(
     except FaultSpecError as exc:
         raise click.BadParameter(str(exc), ctx=click.get_current_context(), param_hint="'--faults'") from None
     settings = Settings(
-        balance=balance, review_seconds=review_seconds, strict_readonly=strict_readonly, docs_only=docs_only, faults=fault_spec
+        balance=balance, docs_only=docs_only, faults=fault_spec,
+        platforms=platform_settings(review_seconds=review_seconds, strict_readonly=strict_readonly),
     )
     if os.environ.get(api_key_env):
         settings.api_key = os.environ[api_key_env]

@@ -278,7 +278,8 @@ def sandbox_submit(campaign: str, path: Path, count: int, seed: int, accuracy: f
     """Let simulated workers submit work to CAMPAIGN on the sandbox (so there is something to review).
 
     Works with `endpoint: sandbox` and with `campaignctl sandbox serve`; never with a real platform.
-    With --accuracy/--truth/--fast-share (`endpoint: sandbox` only), workers have a skill and a speed.
+    With --accuracy/--truth/--fast-share, workers have a skill and a speed (on a served sandbox
+    through its admin route POST /_sandbox/submit, with the provider's credential as the key).
     """
     reviewer = _reviewer(path, campaign)
     endpoint = str(reviewer.provider.spec.get("endpoint"))
@@ -287,12 +288,12 @@ def sandbox_submit(campaign: str, path: Path, count: int, seed: int, accuracy: f
     if accuracy is not None or truth is not None or fast_share is not None:
         from .results.gold import read_answers
         from .sandbox.skill import Skill
-        from .sandbox.skilled import submit_skilled
+        from .sandbox.submit import submit_with_skill
 
         if accuracy is not None and truth is None:
             raise CampaignctlError("--accuracy needs --truth (the answers to be right about)")
         skill = Skill(accuracy if accuracy is not None else 0.8, read_answers(truth) if truth else {}, fast_share or 0.0, seed)
-        made = submit_skilled(reviewer, count, seed, skill)
+        made = submit_with_skill(reviewer, count, seed, skill)
     else:
         made = _run(reviewer, lambda: reviewer.submit(count, seed))
     note = "" if made == count else f" (the campaign had room for only {made} more)"

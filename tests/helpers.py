@@ -20,11 +20,15 @@ from typing import Any
 import httpx
 import pytest
 
+from campaignctl.apply import ApplyResult
 from campaignctl.config.model import Document
 from campaignctl.config.nodes import MarkedDict
-from campaignctl.plan.model import Operation, ResourceChange
+from campaignctl.plan.model import Operation, Plan, ResourceChange
 from campaignctl.platforms import PLATFORMS
 from campaignctl.providers.base import ExecResult, Provider
+from campaignctl.sandbox import embedded
+from campaignctl.sandbox.core import Sandbox
+from campaignctl.session import Session
 from campaignctl.state.base import State
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -163,6 +167,62 @@ def edit_file(path: Path, old: str, new: str) -> None:
 def changed_addresses(plan_text: str) -> list[str]:
     """The addresses a text plan lists as changing, in plan order."""
     return re.findall(r"^\s*(?:\+|~|-|-/\+|\+/-) (\S+/\S+/\S+)\s", plan_text, flags=re.MULTILINE)
+
+
+# -- a provider against the embedded sandbox, in-process (tests/platforms) ---------------------
+#: a Microworkers v1 Provider on the embedded sandbox and a basic campaign of it (no ``state``)
+MW1_PROVIDER = "kind: Provider\nname: mw1\nspec: {type: microworkers-v1, endpoint: sandbox}\n"
+MW1_BASIC = """kind: Campaign
+name: signup
+provider: mw1
+spec:
+  type: basic
+  title: Sign up
+  zone: int
+  category: "1001"
+  available_positions: 40
+  payment_per_task: 0.2
+  speed: 100
+  minutes_to_finish: 10
+  ttr: 7
+  required_work: Do it
+  required_proof: Username
+  auto_rate: "NO"
+  file_proof: 0
+"""
+
+
+def write_config(root: Path, *docs: str) -> Path:
+    """A config repo of one file, ``root/c.yaml``, holding ``docs``; returns ``root``."""
+    (root / "c.yaml").write_text("---\n".join(docs))
+    return root
+
+
+def edit_config(root: Path, old: str, new: str) -> None:
+    """:func:`edit_file` on ``root/c.yaml``."""
+    edit_file(root / "c.yaml", old, new)
+
+
+def plan_config(root: Path) -> Plan:
+    return asyncio.run(Session.load(root).plan())
+
+
+def apply_config(root: Path) -> ApplyResult:
+    """Plan and apply ``root``'s config in-process: no plan error, every operation done, nothing pending."""
+    session = Session.load(root)
+    plan = asyncio.run(session.plan())
+    assert not plan.errors, plan.errors
+    result, check = asyncio.run(session.apply(plan, progress=False))
+    assert result.ok, result.failed
+    assert check is None or not check.pending, [c.address for c in check.pending]
+    return result
+
+
+def embedded_sandbox_of(root: Path) -> Sandbox:
+    """The embedded sandbox behind ``root``'s ``endpoint: sandbox`` providers (looked up when called,
+    so a test's monkeypatched ``embedded.embedded_app`` is the one asked)."""
+    sandbox: Sandbox = embedded.embedded_app(root).state.sandbox
+    return sandbox
 
 
 # -- the executor's fakes (campaignctl.apply) -------------------------------------------------
@@ -330,3 +390,39 @@ def write_foreach_config(tmp_path: Path, rows: int, *docs: str) -> Path:
     lines = ["id,url", *(f"p{i:04d},https://example.org/{i}.jpg" for i in range(1, rows + 1))]
     (config / "data" / "photos.csv").write_text("\n".join(lines) + "\n")
     return config
+
+
+def missing_places(package: str, where: str) -> list[str]:
+    """What a sandbox guess's ``where`` (``"module:name, name; module:name"``, modules of ``package``,
+    a name may be ``Class.method`` or ``function.inner_function``; ``module docstring`` names the
+    module's own docstring) names that
+    does not exist, or is not defined in that module (only imported there)."""
+    import importlib
+
+    missing = []
+    for place in where.split(";"):
+        module, sep, names = place.strip().partition(":")
+        try:
+            found = importlib.import_module(f"{package}.{module}")
+        except ImportError:
+            missing.append(f"{package}.{module}: no such module")
+            continue
+        if not sep or not names.strip():
+            missing.append(f"{place.strip()!r}: module:name expected")
+            continue
+        for name in (n.strip() for n in names.split(",")):
+            if name == "module docstring":
+                if not found.__doc__:
+                    missing.append(f"{found.__name__}: no docstring")
+                continue
+            target: Any = found
+            for part in name.split("."):
+                code = getattr(target, "__code__", None)
+                if code is not None:  # a function: ``outer.inner`` names a function defined in it
+                    target = next((c for c in code.co_consts if getattr(c, "co_name", None) == part), None)
+                else:
+                    target = getattr(target, part, None)
+            home = getattr(getattr(found, name.split(".")[0], None), "__module__", found.__name__)
+            if target is None or home != found.__name__:
+                missing.append(f"{found.__name__}:{name}" + (f" (defined in {home})" if target is not None else ""))
+    return missing

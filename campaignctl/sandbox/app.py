@@ -6,7 +6,7 @@ assembles them.
 
 ``/_sandbox/stats`` counts the calls each platform received (by method), so tests and benchmarks
 can measure what a command cost server-side; ``/_sandbox/reset-stats`` zeroes the counters.
-These admin routes (and ``/_sandbox/faults``) want the sandbox's key (``X-Sandbox-Key: KEY`` or
+These admin routes (and ``/_sandbox/faults``, ``/_sandbox/submit``) want the sandbox's key (``X-Sandbox-Key: KEY`` or
 ``Authorization: Bearer KEY``), a loopback ``Host`` and no foreign ``Origin`` (:mod:`.admin`).
 
 Fault injection (:mod:`campaignctl.sandbox.faults`): ``Settings.faults`` is the spec the app
@@ -15,6 +15,9 @@ object of the same keys as the ``--faults`` string sets it (``{}`` clears it). W
 ``/_sandbox/stats`` also holds ``"_faults"``: what was injected, by kind (``reset-before``,
 ``reset-after``, ``500``, ``502``, ``503``, ``429``, ``slow``), ``total`` and ``latency`` (requests
 delayed). Every request received is counted, including those a fault drops.
+
+``POST /_sandbox/submit`` lets simulated workers with a skill submit to a campaign (``campaignctl
+sandbox submit --accuracy/--truth/--fast-share`` on a served sandbox; :mod:`.skilled`).
 """
 from __future__ import annotations
 
@@ -32,6 +35,7 @@ from .apis import api_of
 from .core import Sandbox, Settings
 from .faults import FaultSpec, FaultSpecError
 from .inject import FaultMiddleware
+from .skilled import submit_route
 from .store import Store
 
 #: platform type -> where it is served (from the registry)
@@ -98,12 +102,16 @@ def create_app(store: Store | None = None, settings: Settings | None = None) -> 
         current = sandbox.faults
         return JSONResponse({"faults": current.spec.to_dict() if current else None, "spec": str(current.spec) if current else ""})
 
+    async def submit(request: Request) -> JSONResponse:
+        return await submit_route(sandbox, request)
+
     app = _SandboxApp(
         routes=[
             *(Mount(platform.prefix, app=api_of(platform).create_app(sandbox)) for platform in PLATFORMS.values()),
             Route("/_sandbox/stats", guarded(stats, key)),
             Route("/_sandbox/reset-stats", guarded(reset_stats, key), methods=["POST"]),
             Route("/_sandbox/faults", guarded(faults, key), methods=["GET", "POST"]),
+            Route("/_sandbox/submit", guarded(submit, key), methods=["POST"]),
         ]
     )
     app.state.sandbox = sandbox

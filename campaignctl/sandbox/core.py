@@ -1,16 +1,23 @@
 """What every platform sandbox is handed: the :class:`Sandbox` (store, settings, call counters,
 fault injector) and its :class:`Settings`. Kept apart from :mod:`.app`, which assembles the
-platform apps, so that a platform sandbox imports this and nothing imports back."""
+platform apps, so that a platform sandbox imports this and nothing imports back.
+
+:class:`Settings` holds what concerns every platform; a knob of one platform only lives in that
+platform's sandbox package (``sandbox/<package>/settings.py``: a ``PlatformSettings`` dataclass),
+held here by its class (:attr:`Settings.platforms`, :meth:`Settings.of`), so nothing here names a
+platform."""
 from __future__ import annotations
 
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from ..origin import SANDBOX_KEY
 from .faults import FaultInjector, FaultSpec
 from .store import Store
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -20,17 +27,19 @@ class Settings:
     api_key: str = SANDBOX_KEY  # SWARMS static X-Auth-Token; Microworkers v2/v1 API key
     email: str = "requester@sandbox.test"  # the account's email on every platform (SWARMS logs in with it and api_key)
     balance: float = 10_000.0  # USD available on each platform's account
-    review_seconds: float = 0.0  # Microworkers: how long a new campaign stays in review
-    queue_job_polls: int = 2  # Microworkers v2: polls a queue job answers before it is Uploaded
-    #: SWARMS: a published campaign's job list and the tasks/jobs linked to an active or paused
-    #: campaign are read-only (``readOnly`` "indicates whether the resource can be modified");
-    #: False is the old guess that left them editable (``sandbox serve --lenient-readonly``)
-    strict_readonly: bool = True
     seed: int = 0
     #: serve only what the platforms' docs document: no guessed field in any answer, no guessed route
     #: (``sandbox serve --docs-only``; ``CAMPAIGNCTL_SANDBOX_DOCS_ONLY=1`` for the embedded sandbox)
     docs_only: bool = False
     faults: FaultSpec | None = None  # injected faults (see campaignctl.sandbox.faults)
+    #: each platform's own knobs, by their class (``sandbox/<package>/settings.py``); a platform
+    #: missing here has its class's defaults (built by :func:`campaignctl.sandbox.apis.platform_settings`)
+    platforms: dict[type, Any] = field(default_factory=dict)
+
+    def of(self, kind: type[T]) -> T:
+        """The platform knobs of class ``kind``: as given in :attr:`platforms`, else its defaults."""
+        found = self.platforms.get(kind)
+        return found if found is not None else kind()
 
 
 @dataclass

@@ -37,6 +37,30 @@ class Skill:
             pool.setdefault(name, set()).add(answer)
         self._pool = {name: sorted(values) for name, values in pool.items()}
 
+    def to_json(self) -> dict[str, Any]:
+        """What ``POST /_sandbox/submit`` (the admin route, :mod:`.skilled`) takes as ``skill``
+        (the seed travels as the submission's own)."""
+        return {"accuracy": self.accuracy, "fast_share": self.fast_share,
+                "truth": [[task, name, answer] for (task, name), answer in sorted(self.truth.items())]}
+
+    @classmethod
+    def from_json(cls, value: Any, seed: int) -> Skill:
+        """The inverse of :meth:`to_json`; ValueError saying what is off."""
+        if not isinstance(value, dict):
+            raise ValueError("skill: an object {accuracy, fast_share, truth} expected")
+        shares = {}
+        for key in ("accuracy", "fast_share"):
+            share = value.get(key, 0.8 if key == "accuracy" else 0.0)
+            if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share <= 1:
+                raise ValueError(f"skill.{key}: a number from 0 to 1 expected")
+            shares[key] = float(share)
+        truth = value.get("truth", [])
+        if not isinstance(truth, list) or not all(
+            isinstance(row, list) and len(row) == 3 and all(isinstance(cell, str) for cell in row) for row in truth
+        ):
+            raise ValueError("skill.truth: a list of [task, field, answer] texts expected")
+        return cls(shares["accuracy"], {(task, name): answer for task, name, answer in truth}, shares["fast_share"], seed)
+
     def worker(self, worker_id: str) -> tuple[bool, float]:
         """(fast, skill) of a worker: from the seed and its id only."""
         rng = random.Random(f"skill:{self.seed}:{worker_id}")

@@ -44,6 +44,12 @@ class Repo:
         result = self.plan()
         assert result.code == 0, result.text
 
+    def edit_converges(self, file: Path, old: str, new: str, *extra: str) -> None:
+        """Edit ``file``, apply (with ``extra``), and the plan after it is empty."""
+        edit_file(file, old, new)
+        self.apply(*extra)
+        self.converged()
+
 
 def _v2(server: Server) -> httpx.Client:
     return httpx.Client(base_url=f"{server.url}/microworkers/api/v2", headers={"MicroworkersApiKey": server.key}, timeout=10)
@@ -91,16 +97,10 @@ def test_v2_survey_converges_through_edits(server: Server, tmp_path: Path) -> No
     repo.apply()
     repo.converged()
 
-    edit_file(campaigns, "  state: running\n", "  state: paused\n")
-    repo.apply()
-    repo.converged()
-    edit_file(campaigns, "  state: paused\n", "  state: running\n")
-    repo.apply()
-    repo.converged()
+    repo.edit_converges(campaigns, "  state: running\n", "  state: paused\n")
+    repo.edit_converges(campaigns, "  state: paused\n", "  state: running\n")
 
-    edit_file(campaigns, "  speed: 500\n", "  speed: 500\n  autoRateOkTask: true\n")  # not in the documented answer
-    repo.apply()
-    repo.converged()
+    repo.edit_converges(campaigns, "  speed: 500\n", "  speed: 500\n  autoRateOkTask: true\n")  # not in the documented answer
 
     with _v2(server) as api:
         balance = api.get("/accounts/me").json()["balance"]
@@ -197,24 +197,14 @@ def test_v1_legacy_converges_through_edits(server: Server, tmp_path: Path) -> No
         records = v1.get("/campaigns_b/list_extend").json()["campaigns"]
         assert records and not {"folder", "positions_done", "created_datetime", "category_name"} & set(records[0])
 
-    edit_file(campaigns, "  qt_required: true\n  state: running\n", "  qt_required: true\n  state: paused\n")
-    repo.apply()
-    repo.converged()
-    edit_file(campaigns, "  qt_required: true\n  state: paused\n", "  qt_required: true\n  state: running\n")
-    repo.apply()
-    repo.converged()
+    repo.edit_converges(campaigns, "  qt_required: true\n  state: running\n", "  qt_required: true\n  state: paused\n")
+    repo.edit_converges(campaigns, "  qt_required: true\n  state: paused\n", "  qt_required: true\n  state: running\n")
 
-    edit_file(campaigns, "available_positions: 50", "available_positions: 60")  # add_positions
-    repo.apply()
-    repo.converged()
+    repo.edit_converges(campaigns, "available_positions: 50", "available_positions: 60")  # add_positions
 
-    edit_file(campaigns, "payment_per_task: 0.25", "payment_per_task: 0.30")
-    repo.apply("--allow-replace")
-    repo.converged()
+    repo.edit_converges(campaigns, "payment_per_task: 0.25", "payment_per_task: 0.30", "--allow-replace")
 
-    edit_file(campaigns, "name: moderate-images\n", "name: moderate-renamed\nmovedFrom: moderate-images\n")
-    repo.apply()
-    repo.converged()
+    repo.edit_converges(campaigns, "name: moderate-images\n", "name: moderate-renamed\nmovedFrom: moderate-images\n")
 
     text = campaigns.read_text()
     campaigns.write_text(text[: text.index("---\nkind: Campaign\nname: moderate-renamed")])
@@ -298,8 +288,6 @@ def test_v2_realistic_config_converges(server: Server, tmp_path: Path) -> None:
     repo.converged()
     edit_file(config / "repo.yaml", 'groupId: "2222"', 'groupId: "3333"')  # a PATCH of a field the answer omits
     edit_file(config / "repo.yaml", "successRate: 80", "successRate: 90")
-    edit_file(config / "repo.yaml", "{id: shop0, shop: s0}", "{id: shop0, shop: s0}, {id: late1, shop: l1}")
-    repo.apply()
-    repo.converged()
+    repo.edit_converges(config / "repo.yaml", "{id: shop0, shop: s0}", "{id: shop0, shop: s0}, {id: late1, shop: l1}")
     with _v2(server) as api:
         assert len(_campaigns(api, "basic-campaigns")) == 1 and len(_campaigns(api, "hire-group-campaigns")) == 1

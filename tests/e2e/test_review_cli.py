@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import Result, copy_example, edit_file, run_cli
+from tests.helpers import CANARY, Result, copy_example, edit_file, point_at_server, run_cli, start_server, stop_server
 
 
 @dataclass
@@ -44,6 +44,11 @@ spec:
     - {{rating: OK{bonus}}}
   blocklist: {{goldAccuracyBelow: 0.5, minAnswers: 1}}
 """
+
+
+#: the Provider's credential variable of each example pointed at a served sandbox
+ENV_VARS = {"swarms": "SWARMS_TOKEN", "microworkers": "MW_KEY", "microworkers-v1": "MW1_KEY"}
+SKILL = ("--accuracy", "0.75", "--fast-share", "0.15", "--seed", "7")
 
 
 def write_answers(path: Path, rows: list[tuple[str, str, str]]) -> Path:
@@ -80,8 +85,7 @@ def make_repo(platform: str, tmp_path: Path) -> Repo:
     assert repo.cli("validate").code == 0
     applied = repo.cli("apply", "--auto-approve")
     assert applied.code == 0, applied.text
-    done = repo.cli("sandbox", "submit", case.campaign, "--count", str(case.count), "--accuracy", "0.75",
-                    "--truth", tmp_path / "truth.csv", "--fast-share", "0.15", "--seed", "7")
+    done = repo.cli("sandbox", "submit", case.campaign, "--count", str(case.count), "--truth", tmp_path / "truth.csv", *SKILL)
     assert done.code == 0, done.text
     return repo
 
@@ -182,3 +186,41 @@ def test_review_refusals_name_the_line(tmp_path: Path) -> None:
     review.unlink()
     missing = repo.cli("results", "review", "website-survey")
     assert missing.code == 1 and "no Review document for campaign mw/campaign/website-survey" in missing.err
+
+
+def answers(export: str, fields: set[str]) -> list[tuple[str, dict[str, object]]]:
+    """Each exported submission's worker and its answers to the truth's fields (not its ids or times)."""
+    rows = [json.loads(line) for line in export.splitlines()]
+    return sorted(((str(r["worker"]), {f: r.get(f) for f in sorted(fields)}) for r in rows), key=json.dumps)
+
+
+def test_skilled_submit_on_a_served_sandbox(tmp_path: Path) -> None:
+    """``sandbox submit --accuracy --truth --fast-share`` against ``campaignctl sandbox serve`` (over
+    HTTP, its admin route with the provider's credential as the key): the same workers and answers
+    as on the embedded sandbox, for the same seed; a credential that is not the key is refused."""
+    server = start_server(tmp_path)
+    try:
+        for platform, case in CASES.items():
+            embedded = make_repo(platform, tmp_path / platform / "embedded")
+            fields = {f for _, f, _ in case.truth}
+            expected = answers(embedded.cli("results", "export", case.campaign).out, fields)
+            served = copy_example(case.example, tmp_path / platform / "served")
+            if platform == "swarms":
+                edit_file(served / "campaign.yaml", "results: 3", "results: 15")
+            env = point_at_server(served, server, platform, ENV_VARS[platform])
+            applied = run_cli("apply", served, "--auto-approve", env=env)
+            assert applied.code == 0, applied.text
+            truth = tmp_path / platform / "embedded" / "truth.csv"
+            done = run_cli("sandbox", "submit", case.campaign, "--dir", served, "--count", str(case.count),
+                           "--truth", truth, *SKILL, env=env)
+            assert done.code == 0 and f"Submitted {case.count} piece(s) of work" in done.err, done.text
+            got = answers(run_cli("results", "export", case.campaign, "--dir", served, env=env).out, fields)
+            assert got == expected, platform
+            given = {str(a) for _, row in got for v in row.values() for a in (v if isinstance(v, list) else [v])}
+            assert given & {a for _, _, a in case.truth}, platform  # the truth's answers, from skilled workers
+        wrong = run_cli("sandbox", "submit", case.campaign, "--dir", served, "--count", "1", "--truth", truth, *SKILL,
+                        env={ENV_VARS[platform]: "not-the-key"})
+        assert wrong.code == 1 and "refused provider" in wrong.err and "credential as its key" in wrong.err, wrong.text
+        assert "not-the-key" not in wrong.text and CANARY not in wrong.text
+    finally:
+        stop_server(server)

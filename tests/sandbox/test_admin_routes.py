@@ -21,6 +21,7 @@ from tests.helpers import run_cli, start_server, stop_server
 
 KEY = "admin-test-key"
 ROUTES = [("GET", "/_sandbox/stats"), ("POST", "/_sandbox/reset-stats"), ("GET", "/_sandbox/faults"), ("POST", "/_sandbox/faults")]
+#: the skilled submit route (POST /_sandbox/submit) wants a body: its own test below
 
 
 def call(app: Any, method: str, path: str, host: str = "127.0.0.1:8765", **kwargs: Any) -> httpx.Response:
@@ -68,6 +69,28 @@ def test_a_cross_site_post_is_refused_and_changes_nothing(app: Any) -> None:
     # a page of the user's own, served from loopback, is one of theirs
     own = call(app, "POST", "/_sandbox/faults", headers={**page, "Origin": "http://localhost:3000"}, content=b'{"5xx": 1}')
     assert own.status_code == 200 and app.state.sandbox.faults is not None
+
+
+def test_the_skilled_submit_route_is_guarded_and_checks_its_body(app: Any) -> None:
+    """``POST /_sandbox/submit`` (``sandbox submit --accuracy`` on a served sandbox): the key, a loopback
+    Host, no foreign Origin, as every admin route; then a body that is off is a 400 saying what."""
+    body = {"platform": "swarms", "campaign": 1, "count": 3, "seed": 0, "skill": {"accuracy": 0.8, "truth": []}}
+    assert call(app, "POST", "/_sandbox/submit", json=body).status_code == 401
+    assert call(app, "POST", "/_sandbox/submit", json=body, headers={"X-Sandbox-Key": "sandbox-key"}).status_code == 401
+    assert call(app, "POST", "/_sandbox/submit", json=body, host="attacker.example", headers={"X-Sandbox-Key": KEY}).status_code == 403
+    page = {"X-Sandbox-Key": KEY, "Origin": "https://attacker.example", "Content-Type": "text/plain"}
+    assert call(app, "POST", "/_sandbox/submit", content=b"{}", headers=page).status_code == 403
+    admin = {"X-Sandbox-Key": KEY}
+    for bad, says in [
+        (None, "JSON object"), ({**body, "platform": "mturk"}, "platform: one of"), ({**body, "campaign": True}, "campaign"),
+        ({**body, "count": -1}, "count"), ({**body, "count": 100_001}, "count"), ({**body, "seed": "7"}, "seed"),
+        ({**body, "skill": {"accuracy": 2}}, "skill.accuracy"), ({**body, "skill": {"fast_share": "x"}}, "skill.fast_share"),
+        ({**body, "skill": {"truth": [["1", "f"]]}}, "skill.truth"), ({**body, "skill": []}, "skill:"),
+        (body, "campaign 1 does not exist"),  # the platform's simulation refuses
+    ]:
+        refused = call(app, "POST", "/_sandbox/submit", json=bad, headers=admin)
+        assert refused.status_code == 400 and says in refused.json()["error"], (bad, refused.text)
+    assert app.state.sandbox.stats() == {}  # nothing reached a platform
 
 
 def test_the_platform_apis_are_untouched(app: Any) -> None:

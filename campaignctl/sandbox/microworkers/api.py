@@ -2,10 +2,10 @@
 
 Built from ``shared/api-docs`` (README "Microworkers API v2", the GET basic-campaign page, the
 restart page, the v1 rate_tasks page). What the docs say is done exactly; every guess is listed
-below, marked **guess**. Helper modules: ``mw_v2_data`` (zones, countries, categories, groups,
-limits), ``mw_v2_rules`` (validation), ``mw_v2_model`` (ids, paging, money, campaign state),
-``mw_v2_create`` (campaign creation), ``mw_v2_templates`` (templates, questions), ``mw_v2_jobs``
-(restart, tasks-groups, queue jobs), ``mw_v2_slots`` (slots, rating, the submission simulator).
+below, marked **guess** (and in :mod:`.guesses`). Helper modules: :mod:`.data` (zones, countries,
+categories, groups, limits), :mod:`.rules` (validation), :mod:`.model` (ids, paging, money, campaign
+state), :mod:`.create` (campaign creation), :mod:`.templates` (templates, questions), :mod:`.jobs`
+(restart, tasks-groups, queue jobs), :mod:`.slots` (slots, rating, the submission simulator).
 
 Transport
     Auth: ``MicroworkersApiKey: <key>`` or ``Authorization: Bearer <key>`` (settings.api_key), checked
@@ -55,7 +55,7 @@ Campaigns (basic: ``/basic-campaigns``; hire-group: ``/hire-group-campaigns``, o
     charged on create, on restart (added positions) and when a tasks-groups job is accepted; a
     bonus costs bonus x 1.075. Never refunded (stop keeps untaken positions paid; restart reuses
     them), except when a job ends in Upload_Error. ``estimateCost`` = the cost of availablePositions.
-    Status: PENDING_REVIEW until ``created + settings.review_seconds``, then RUNNING (computed on
+    Status: PENDING_REVIEW until ``created + review_seconds`` (:mod:`.settings`), then RUNNING (computed on
     read); PAUSED; FINISHED (all positions submitted, or stopped: **decision** stop -> FINISHED, the
     docs' ``finished`` is "finished or stopped manually"); PENDING_RESTART while a restart job runs.
     ``GET`` -> the BasicCampaignInfoResponse of the docs, every property present (null when unset;
@@ -101,7 +101,7 @@ maximumJobLimit (**shape**: the docs' response model; input = output)
     timeZone: IANA name, ``UTC`` or an offset ``+02:00`` (default UTC); dates ISO 8601, kept as sent.
 
 Queue jobs ``GET /queue-jobs/{id}`` -> ``{id, status, output, errors, type, campaignId}``
-    Poll 1 answers Pending, polls 2..settings.queue_job_polls Uploading, the next one the final
+    Poll 1 answers Pending, polls 2..queue_job_polls (:mod:`.settings`) Uploading, the next one the final
     status (queue_job_polls = 0: final at creation). Rows are validated when the job is created
     (ids: alphanumeric, unique in the request and the campaign; data: non-empty ``{key, value}``
     strings, every template variable present; testCases: known questionId, non-empty answers);

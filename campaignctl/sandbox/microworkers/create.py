@@ -36,6 +36,7 @@ from .rules import (
     rows_list,
     validation_failed,
 )
+from .settings import PlatformSettings
 from .templates import variables_of
 
 if TYPE_CHECKING:
@@ -204,7 +205,7 @@ def create_campaign(sb: Sandbox, body: Any, kind: str) -> dict[str, Any]:
     created = now()
     doc: dict[str, Any] = {
         "id": cid, "kind": kind, "folder": "DEFAULT", "state": "REVIEW", "createdTs": created,
-        "reviewUntil": created + max(0.0, sb.settings.review_seconds), "approvedTs": None, "finishedTs": None,
+        "reviewUntil": created + max(0.0, sb.settings.of(PlatformSettings).review_seconds), "approvedTs": None, "finishedTs": None,
         "title": title, "description": description, "categoryId": category, "zone": zone,
         "availablePositions": positions, "paymentPerTask": str(payment), "minutesToFinish": minutes,
         **settings, **hire, "internalTemplate": internal, "externalTemplate": external,

@@ -3,7 +3,7 @@
 A job is created by ``POST .../restart`` or ``POST .../tasks-groups`` (202 + ``queue-job-id``).
 Its rows are validated when it is created; the money is charged then too (only when every row is
 valid). ``GET /queue-jobs/{id}`` answers ``Pending`` on the first poll and ``Uploading`` on the
-following ones, ``settings.queue_job_polls`` polls in all, then the final status: ``Uploaded``
+following ones, ``queue_job_polls`` (:mod:`.settings`) polls in all, then the final status: ``Uploaded``
 (the rows and positions are applied at that moment), ``Validation_Error`` (bad rows; nothing
 applied, nothing charged) or ``Upload_Error`` (a row id was taken by another job meanwhile; the
 charge is refunded). With ``queue_job_polls = 0`` a job is final as soon as it is created.
@@ -30,6 +30,7 @@ from .model import (
     untaken,
 )
 from .rules import ApiError, Checker, check_rows, not_found, rows_list
+from .settings import PlatformSettings
 
 if TYPE_CHECKING:
     from ..core import Sandbox
@@ -58,7 +59,7 @@ def _start(
     seq = sb.store.next_id(P, "rowsalt")
     gen_row_ids(rows, f"{doc['id']}:{seq}", existing)
     job = new_job(sb, doc, kind, rows, errors, positions, charged)
-    if sb.settings.queue_job_polls <= 0:
+    if sb.settings.of(PlatformSettings).queue_job_polls <= 0:
         _finish(sb, job, doc)
         sb.store.put(P, "queuejob", job["id"], job)
     save(sb, doc)
@@ -157,7 +158,7 @@ def poll(sb: Sandbox, job: dict[str, Any]) -> dict[str, Any]:
     if job["status"] in FINAL:
         return job
     job["polls"] += 1
-    if job["polls"] > sb.settings.queue_job_polls:
+    if job["polls"] > sb.settings.of(PlatformSettings).queue_job_polls:
         doc = sb.store.get(P, "campaign", job["campaign"])
         assert doc is not None
         _finish(sb, job, doc)

@@ -169,7 +169,7 @@ def account(sb: Sandbox) -> dict[str, Any]:
             "balance": float(balance(sb)), "currency": "USD"}
 
 
-# -- task rows and queue jobs (storage; the job logic lives in mw_v2_jobs) ------------------------
+# -- task rows and queue jobs (storage; the job logic lives in jobs.py) ------------------------
 def gen_row_ids(rows: list[dict[str, Any]], salt: str, taken: set[str]) -> None:
     """Give rows without ``id`` a system-generated alpha-numeric one (deterministic per salt)."""
     used = taken | {r["id"] for r in rows if r["id"]}

@@ -130,7 +130,7 @@ def limit(name: str, bound: str) -> int:
 
 
 def ranged(c: Checker, body: dict[str, Any], key: str, default: Any = None, *, nullable: bool = False) -> Any:
-    """An integer field checked against :data:`mw_v2_data.LIMITS`; ``default`` when absent."""
+    """An integer field checked against :data:`.data.LIMITS`; ``default`` when absent."""
     if key not in body:
         return default
     if body[key] is None and nullable:

@@ -2,8 +2,9 @@
 
 Built from ``api-docs/microworkers-v1-*.txt`` (endpoint index, ``change_group``, ``rate_tasks``), the
 v1 notes in ``api-docs/README.md`` and the public v1 reference pages (``microworkers.com/api.php``).
-Modules: this one (app, dispatch, campaign endpoints), ``mw_v1_tasks`` (tasks, rating, results CSV,
-exclude list), ``mw_v1_core`` (form parsing, storage, status transitions, helpers), ``mw_v1_data``.
+Modules: this one (app, dispatch, campaign endpoints), :mod:`.tasks` (tasks, rating, results CSV,
+exclude list), :mod:`.core` (form parsing, storage, status transitions, helpers), :mod:`.data`,
+:mod:`.create` (new_campaign), :mod:`.submit` (the submission simulator); the guesses: :mod:`.guesses`.
 
 Protocol
   * Header ``MicroworkersApiKey`` must equal ``settings.api_key``; otherwise HTTP 401
@@ -45,7 +46,7 @@ Decisions (strings called "the page's" come from the public v1 pages; everything
     from the balance (``settings.balance`` at start); a bonus costs its amount; nothing is refunded.
     Minimum payment = category base (categories_list) x zone factor (categories_list
     ``min_payment_per_zone``).
-  * Statuses: new -> PENDING_REVIEW -> RUNNING after ``settings.review_seconds`` (restart:
+  * Statuses: new -> PENDING_REVIEW -> RUNNING after ``review_seconds`` (:mod:`.settings`) (restart:
     PENDING_RESTART -> RUNNING likewise), computed lazily. RUNNING -> FINISHED by itself when
     positions_done reaches available_positions. pause: RUNNING only (``CAMPAIGN NOT RUNNING``);
     resume: PAUSED only (``CAMPAIGN NOT PAUSED``); stop: RUNNING|PAUSED (``CAMPAIGN NOT RUNNING OR
@@ -81,7 +82,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..core import Sandbox
-from ..microworkers.guesses import V1_CAMPAIGN_GUESSED_FIELDS
 from . import core, tasks
 from . import data as D
 from .core import (
@@ -97,6 +97,8 @@ from .core import (
     set_status,
 )
 from .create import countries_param, int_in, new_campaign
+from .guesses import V1_CAMPAIGN_GUESSED_FIELDS
+from .settings import PlatformSettings
 from .submit import sandbox_submit, simulate_submissions
 
 __all__ = [
@@ -116,7 +118,7 @@ Handler = Callable[[Sandbox, str, str, Params], Awaitable[Response]]
 
 # -- reads -------------------------------------------------------------------------------------
 def _record(sb: Sandbox, c: dict[str, Any]) -> dict[str, Any]:
-    """A campaign's record; in docs-only mode without the guessed fields (guesses_microworkers)."""
+    """A campaign's record; in docs-only mode without the guessed fields (:mod:`.guesses`)."""
     rec = core.campaign_record(c)
     if sb.settings.docs_only:
         for key in V1_CAMPAIGN_GUESSED_FIELDS:
@@ -227,13 +229,25 @@ async def groups_list(sb: Sandbox, kind: str, _id: str, params: Params) -> Respo
 
 
 # -- lifecycle and changes ---------------------------------------------------------------------
-def _load_for_change(sb: Sandbox, kind: str, cid: str) -> tuple[dict[str, Any] | None, Response | None]:
-    c = find_campaign(sb, kind, cid)
-    if c is None:
-        return None, no_such_campaign(cid)
-    if c["folder"] == "ARCHIVE":
-        return None, fail(D.ARCHIVED_CAMPAIGN, campaign_id=cid)
-    return c, None
+#: a campaign-changing endpoint's work on the campaign it was found: (sandbox, campaign, cid, params)
+Change = Callable[[Sandbox, dict[str, Any], str, Params], Response]
+
+
+def _changing(change: Change) -> Handler:
+    """A campaign-changing endpoint: in one transaction, the campaign ``cid`` of ``kind`` (else
+    ``NO SUCH CAMPAIGN``; an archived one: ``ARCHIVED CAMPAIGN``) handed to ``change``."""
+
+    async def handler(sb: Sandbox, kind: str, cid: str, params: Params) -> Response:
+        with sb.store.transaction():
+            c = find_campaign(sb, kind, cid)
+            if c is None:
+                return no_such_campaign(cid)
+            if c["folder"] == "ARCHIVE":
+                return fail(D.ARCHIVED_CAMPAIGN, campaign_id=cid)
+            return change(sb, c, cid, params)
+
+    handler.__name__ = change.__name__
+    return handler
 
 
 def _status_error(c: dict[str, Any], error: str) -> Response:
@@ -241,115 +255,96 @@ def _status_error(c: dict[str, Any], error: str) -> Response:
 
 
 def _transition(allowed: tuple[str, ...], error: str, target: str) -> Handler:
-    async def handler(sb: Sandbox, kind: str, cid: str, params: Params) -> Response:
-        with sb.store.transaction():
-            c, problem = _load_for_change(sb, kind, cid)
-            if problem is not None or c is None:
-                return problem or no_such_campaign(cid)
-            if c["status"] not in allowed:
-                return _status_error(c, error)
-            c["status"] = target
-            if target == "FINISHED":
-                c["finished"] = core.now(sb)
-            core.save(sb, c)
+    def transition(sb: Sandbox, c: dict[str, Any], cid: str, params: Params) -> Response:
+        if c["status"] not in allowed:
+            return _status_error(c, error)
+        c["status"] = target
+        if target == "FINISHED":
+            c["finished"] = core.now(sb)
+        core.save(sb, c)
         return ok(campaign_id=cid, campaign_status=target)
 
-    return handler
+    return _changing(transition)
 
 
-async def set_speed(sb: Sandbox, kind: str, cid: str, params: Params) -> Response:
-    with sb.store.transaction():
-        c, problem = _load_for_change(sb, kind, cid)
-        if problem is not None or c is None:
-            return problem or no_such_campaign(cid)
-        speed = int_in(params, "speed", 1, D.MAX_SPEED)
-        if speed is None:
-            return fail(D.INCORRECT_SPEED, campaign_id=cid)
-        if c["status"] not in ("RUNNING", "PAUSED"):
-            return _status_error(c, D.NOT_RUNNING_OR_PAUSED)
-        previous, c["speed"] = c["speed"], speed
-        core.save(sb, c)
+@_changing
+def set_speed(sb: Sandbox, c: dict[str, Any], cid: str, params: Params) -> Response:
+    speed = int_in(params, "speed", 1, D.MAX_SPEED)
+    if speed is None:
+        return fail(D.INCORRECT_SPEED, campaign_id=cid)
+    if c["status"] not in ("RUNNING", "PAUSED"):
+        return _status_error(c, D.NOT_RUNNING_OR_PAUSED)
+    previous, c["speed"] = c["speed"], speed
+    core.save(sb, c)
     return ok(campaign_id=cid, speed_previous=previous, speed_new=speed)
 
 
-async def add_positions(sb: Sandbox, kind: str, cid: str, params: Params) -> Response:
-    with sb.store.transaction():
-        c, problem = _load_for_change(sb, kind, cid)
-        if problem is not None or c is None:
-            return problem or no_such_campaign(cid)
-        positions = int_in(params, "positions", 1, D.MAX_ADD_POSITIONS)
-        if positions is None:
-            return fail(D.POSITIONS_OUT_OF_RANGE, campaign_id=cid)
-        if c["status"] not in ("RUNNING", "PAUSED"):
-            return _status_error(c, D.STATUS_ERROR)
-        cost = core.positions_cost(c["payment_per_task"], positions)
-        if core.balance(sb) < cost:
-            return fail(D.NOT_ENOUGH_FUNDS, campaign_id=cid)
-        core.set_balance(sb, core.balance(sb) - cost)
-        c["available_positions"] += positions
-        c["cost"] = round(c["cost"] + cost, 5)
-        core.save(sb, c)
+@_changing
+def add_positions(sb: Sandbox, c: dict[str, Any], cid: str, params: Params) -> Response:
+    positions = int_in(params, "positions", 1, D.MAX_ADD_POSITIONS)
+    if positions is None:
+        return fail(D.POSITIONS_OUT_OF_RANGE, campaign_id=cid)
+    if c["status"] not in ("RUNNING", "PAUSED"):
+        return _status_error(c, D.STATUS_ERROR)
+    cost = core.positions_cost(c["payment_per_task"], positions)
+    if core.balance(sb) < cost:
+        return fail(D.NOT_ENOUGH_FUNDS, campaign_id=cid)
+    core.set_balance(sb, core.balance(sb) - cost)
+    c["available_positions"] += positions
+    c["cost"] = round(c["cost"] + cost, 5)
+    core.save(sb, c)
     return ok(campaign_id=cid, positions_added=positions)
 
 
-async def retarget(sb: Sandbox, kind: str, cid: str, params: Params) -> Response:
-    with sb.store.transaction():
-        c, problem = _load_for_change(sb, kind, cid)
-        if problem is not None or c is None:
-            return problem or no_such_campaign(cid)
-        zone = params.scalar("zone") or c["zone"]
-        if zone not in D.ZONES:
-            return fail("INCORRECT ZONE", campaign_id=cid)
-        if zone != "int":
-            countries: list[str] = []
-        elif params.has("selected_countries"):
-            countries = countries_param(params)
-        else:
-            countries = c["selected_countries"] if c["zone"] == "int" else []
-        if any(code not in D.COUNTRY_NAMES for code in countries):
-            return fail("INCORRECT SELECTED COUNTRIES", campaign_id=cid)
-        if c["status"] not in ("RUNNING", "PAUSED"):
-            return _status_error(c, D.NOT_RUNNING_OR_PAUSED)
-        minimum = D.min_payment(c["category"], zone)
-        if c["payment_per_task"] < minimum - 1e-9:
-            return fail("PAYMENT PER TASK TOO LOW", campaign_id=cid, after={"min_payment_per_task": f"{minimum:.2f}"})
-        c["zone"], c["selected_countries"] = zone, countries
-        core.save(sb, c)
+@_changing
+def retarget(sb: Sandbox, c: dict[str, Any], cid: str, params: Params) -> Response:
+    zone = params.scalar("zone") or c["zone"]
+    if zone not in D.ZONES:
+        return fail("INCORRECT ZONE", campaign_id=cid)
+    if zone != "int":
+        countries: list[str] = []
+    elif params.has("selected_countries"):
+        countries = countries_param(params)
+    else:
+        countries = c["selected_countries"] if c["zone"] == "int" else []
+    if any(code not in D.COUNTRY_NAMES for code in countries):
+        return fail("INCORRECT SELECTED COUNTRIES", campaign_id=cid)
+    if c["status"] not in ("RUNNING", "PAUSED"):
+        return _status_error(c, D.NOT_RUNNING_OR_PAUSED)
+    minimum = D.min_payment(c["category"], zone)
+    if c["payment_per_task"] < minimum - 1e-9:
+        return fail("PAYMENT PER TASK TOO LOW", campaign_id=cid, after={"min_payment_per_task": f"{minimum:.2f}"})
+    c["zone"], c["selected_countries"] = zone, countries
+    core.save(sb, c)
     return ok(campaign_id=cid, zone=zone, selected_countries=" ".join(countries))
 
 
-async def restart_campaign(sb: Sandbox, kind: str, cid: str, params: Params) -> Response:
-    with sb.store.transaction():
-        c, problem = _load_for_change(sb, kind, cid)
-        if problem is not None or c is None:
-            return problem or no_such_campaign(cid)
-        if core.take_fault(sb, "restart_campaign"):
-            return fail(D.SYSTEM_ERROR, 500, campaign_id=cid)
-        if c["status"] != "FINISHED":
-            return _status_error(c, D.NOT_FINISHED)
-        positions = int_in(params, "positions", 0, D.MAX_ADD_POSITIONS)
-        if positions is None or (positions == 0 and c["positions_done"] >= c["available_positions"]):
-            return fail(D.INPUT_DATA, campaign_id=cid, after={"errors_list": ["Positions has invalid value"]})
-        cost = core.positions_cost(c["payment_per_task"], positions)
-        if core.balance(sb) < cost:
-            return fail(D.INPUT_DATA, campaign_id=cid, after={"errors_list": ["Not enough funds"]})
-        core.set_balance(sb, core.balance(sb) - cost)
-        t = core.now(sb)
-        c["available_positions"] += positions
-        c["cost"] = round(c["cost"] + cost, 5)
-        c.update(status="PENDING_RESTART", restarted=t, finished=None, review_until=t + sb.settings.review_seconds)
-        core.refresh(sb, c)
-        core.save(sb, c)
+@_changing
+def restart_campaign(sb: Sandbox, c: dict[str, Any], cid: str, params: Params) -> Response:
+    if core.take_fault(sb, "restart_campaign"):
+        return fail(D.SYSTEM_ERROR, 500, campaign_id=cid)
+    if c["status"] != "FINISHED":
+        return _status_error(c, D.NOT_FINISHED)
+    positions = int_in(params, "positions", 0, D.MAX_ADD_POSITIONS)
+    if positions is None or (positions == 0 and c["positions_done"] >= c["available_positions"]):
+        return fail(D.INPUT_DATA, campaign_id=cid, after={"errors_list": ["Positions has invalid value"]})
+    cost = core.positions_cost(c["payment_per_task"], positions)
+    if core.balance(sb) < cost:
+        return fail(D.INPUT_DATA, campaign_id=cid, after={"errors_list": ["Not enough funds"]})
+    core.set_balance(sb, core.balance(sb) - cost)
+    t = core.now(sb)
+    c["available_positions"] += positions
+    c["cost"] = round(c["cost"] + cost, 5)
+    c.update(status="PENDING_RESTART", restarted=t, finished=None, review_until=t + sb.settings.of(PlatformSettings).review_seconds)
+    core.refresh(sb, c)
+    core.save(sb, c)
     return ok(campaign_id=cid, positions_added=positions)
 
 
-async def toggle_qt_required(sb: Sandbox, kind: str, cid: str, params: Params) -> Response:
-    with sb.store.transaction():
-        c, problem = _load_for_change(sb, kind, cid)
-        if problem is not None or c is None:
-            return problem or no_such_campaign(cid)
-        c["qt_required"] = not c["qt_required"]
-        core.save(sb, c)
+@_changing
+def toggle_qt_required(sb: Sandbox, c: dict[str, Any], cid: str, params: Params) -> Response:
+    c["qt_required"] = not c["qt_required"]
+    core.save(sb, c)
     return ok(campaign_id=cid, qt_required=1 if c["qt_required"] else 0)
 
 

@@ -16,6 +16,7 @@ from ..core import Sandbox
 from . import core
 from . import data as D
 from .core import Params, ok
+from .settings import PlatformSettings
 
 P = D.PLATFORM
 
@@ -142,7 +143,7 @@ async def new_campaign(sb: Sandbox, kind: str, _id: str, params: Params) -> Resp
             status="PENDING_REVIEW",
             folder="DEFAULT",
             created=t,
-            review_until=t + sb.settings.review_seconds,
+            review_until=t + sb.settings.of(PlatformSettings).review_seconds,
             approved=None,
             restarted=None,
             finished=None,

@@ -154,7 +154,7 @@ def min_payment(category: str, zone: str | None) -> float:
     return round(base * factor, 2)
 
 
-# error strings (documented on the Microworkers v1 pages unless marked as a guess in mw_v1.py)
+# error strings (documented on the Microworkers v1 pages unless marked as a guess in api.py; :mod:`.guesses`)
 NO_SUCH_CAMPAIGN = "NO SUCH CAMPAIGN"
 ARCHIVED_CAMPAIGN = "ARCHIVED CAMPAIGN"
 NOT_RUNNING_OR_PAUSED = "CAMPAIGN NOT RUNNING OR PAUSED"

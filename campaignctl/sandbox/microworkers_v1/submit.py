@@ -116,7 +116,7 @@ def simulate_submissions(sandbox: Sandbox, campaign_id: str, count: int, seed: i
 async def sandbox_submit(sb: Sandbox, params: Params) -> Response:
     """``campaignctl sandbox submit`` on a served sandbox: ``POST /_sandbox/submit`` with form fields
     ``campaign, count, seed`` -> ``{"status": "SUCCESS", "submitted": n}`` (runs
-    :func:`~.mw_v1_simulate_submissions`)."""
+    :func:`simulate_submissions`)."""
     cid = params.scalar("campaign") or ""
     count, seed = to_int(params.scalar("count")), to_int(params.scalar("seed") or "0")
     if count is None or count < 0 or seed is None:

@@ -7,7 +7,7 @@ outside allowed values`` outside payment x 0.1 .. x 2; ``Your account balance is
 Guesses: per-task ``TASK NOT IN THIS CAMPAIGN``, ``ONLY NOTRATED TASK CAN BE RATED`` and
 ``TASK RATING VALUE CAN ONLY BE OK OR NOK`` (the rate_task page's strings; REVISE is accepted too),
 ``Bonus can only be added to OK rated task``, ``favorite value can only be add or remove``; whole-request
-``INPUT DATA`` when ``id_task[]`` is empty or an id has no ``rating[]``. See mw_v1.py for the rest.
+``INPUT DATA`` when ``id_task[]`` is empty or an id has no ``rating[]``. See :mod:`.api` for the rest.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ Endpoints
 ``GET|POST /tasks|/jobs|/campaigns``, ``GET|PUT|DELETE /{kind}/{id}``,
 ``POST /{kind}/{id}/copy|archive|unarchive`` (``?deep=`` for jobs and campaigns),
 ``GET|PUT /jobs/{id}/tasks``, ``GET|POST|PUT /campaigns/{id}/jobs``,
-``POST /campaigns/{id}/publish|pause|continue|cancel``, the result endpoints (see swarms_results)
+``POST /campaigns/{id}/publish|pause|continue|cancel``, the result endpoints (see :mod:`.results`)
 and ``POST /preview/markdown``.
 
 Error codes (body ``{"code", "message", "description"}``)
@@ -71,7 +71,7 @@ Guesses (the docs are silent)
 * ``readOnly`` ("indicates whether the resource can be modified", the docs) covers an object's
   relations: a published campaign rejects PUT and ``POST|PUT /campaigns/{id}/jobs`` with 409 3001;
   tasks/jobs linked to an active/paused campaign report ``readOnly: true`` and reject PUT,
-  ``PUT /jobs/{id}/tasks`` and archive with 409 3001. ``strict_readonly=False`` (``sandbox serve
+  ``PUT /jobs/{id}/tasks`` and archive with 409 3001. ``strict_readonly=False`` (:mod:`.settings`) (``sandbox serve
   --lenient-readonly``) is the old guess: linked tasks/jobs and a running campaign's job list
   stay editable.
 * Money: publishing freezes ``workerPayment * results * jobs * (1 + commissionRate)``; approving

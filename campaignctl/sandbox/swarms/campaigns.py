@@ -54,7 +54,7 @@ def _set_campaign_jobs(ctx: Ctx, campaign: dict[str, Any], ids: list[int]) -> No
     if campaign["state"] not in ("unpublished", *RUNNING):
         raise illegal_state(
             f"cannot change the jobs of campaign {campaign['id']} in state '{campaign['state']}'; "
-            "jobs can be changed while unpublished" + ("" if ctx.settings.strict_readonly else ", active or paused")
+            "jobs can be changed while unpublished" + ("" if ctx.knobs.strict_readonly else ", active or paused")
         )
     ctx.relation_writable("campaign", campaign)
     check_linkable(ctx, "job", ids)

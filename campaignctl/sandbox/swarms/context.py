@@ -32,6 +32,7 @@ from .common import (
     task_sizes,
     timestamp,
 )
+from .settings import PlatformSettings
 
 # --------------------------------------------------------------------------------------------
 # request context
@@ -47,8 +48,9 @@ class Ctx:
         self.settings: Settings = sandbox.settings
         self.request = request
         self.hal = "application/hal+json" in request.headers.get("accept", "")
-        #: serve only what the docs document (guesses_swarms lists what this switches off)
+        #: serve only what the docs document (:mod:`.guesses` lists what this switches off)
         self.docs_only = bool(self.settings.docs_only)
+        self.knobs = self.settings.of(PlatformSettings)  #: this platform's own (settings.py)
         self._locked: tuple[set[int], set[int]] | None = None
         self._tasks: dict[int, dict[str, Any] | None] = {}
 
@@ -171,13 +173,13 @@ class Ctx:
     def read_only(self, kind: str, doc: dict[str, Any]) -> bool:
         if kind == "campaign":
             return bool(doc["state"] != "unpublished")
-        return bool(self.settings.strict_readonly) and self.is_locked(kind, doc["id"])
+        return self.knobs.strict_readonly and self.is_locked(kind, doc["id"])
 
     def relation_writable(self, kind: str, doc: dict[str, Any]) -> None:
         """``PUT /jobs/{id}/tasks``, ``POST|PUT /campaigns/{id}/jobs``: a read-only object's relations
         are read-only too (``readOnly``: "whether the resource can be modified"); with
         ``strict_readonly`` off (a guess) a published campaign's job list stays editable."""
-        if self.settings.strict_readonly or kind != "campaign":
+        if self.knobs.strict_readonly or kind != "campaign":
             ensure_writable(self, kind, doc)
 
 

@@ -9,7 +9,7 @@ Guesses specific to results (the docs are silent):
 * ``GET /results/{id}`` exists (so HAL ``self`` links resolve). Approve takes an optional
   ``{message}`` (``null`` or no body: none); approve/reject/soft-reject answer the result object;
   the approve-all endpoints answer ``{"approved": <n>}``. None of these in docs-only mode (see
-  :mod:`.guesses_swarms`): no such route, no ``self`` link, ``{}`` answers.
+  :mod:`.guesses`): no such route, no ``self`` link, ``{}`` answers.
 * HAL links of a result: ``approve``, ``reject`` and ``softReject`` (the python SDK's names) as its
   state allows.
 * Approve and reject are allowed from InReview and SoftRejected, soft-reject from InReview only;

@@ -5,7 +5,6 @@ canonical "nothing" every platform compares by (finding 2). The server is the em
 behind a small ASGI wrapper that rewrites or replaces chosen answers."""
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable, MutableMapping
 from pathlib import Path
@@ -14,12 +13,19 @@ from typing import Any
 import pytest
 
 from campaignctl.plan.diff import blank, same
-from campaignctl.plan.model import Plan
 from campaignctl.providers.base import Live, Provider, Resource
 from campaignctl.sandbox import embedded
 from campaignctl.sandbox.core import Sandbox
 from campaignctl.sandbox.faults import FaultSpec
-from campaignctl.session import Session
+from tests.helpers import (
+    MW1_BASIC,
+    MW1_PROVIDER,
+    apply_config,
+    edit_config,
+    embedded_sandbox_of,
+    plan_config,
+    write_config,
+)
 
 #: (method, path) -> None (answer as the sandbox does), or (status, body) to answer instead
 Replace = Callable[[str, str], tuple[int, Any] | None]
@@ -64,24 +70,6 @@ def _odd(monkeypatch: pytest.MonkeyPatch, replace: Replace | None = None, rewrit
     monkeypatch.setattr(embedded, "embedded_app", patched)
 
 
-def _plan(root: Path) -> Plan:
-    return asyncio.run(Session.load(root).plan())
-
-
-def _apply(root: Path) -> None:
-    session = Session.load(root)
-    plan = asyncio.run(session.plan())
-    assert not plan.errors, plan.errors
-    result, check = asyncio.run(session.apply(plan, progress=False))
-    assert result.ok, result.failed
-    assert check is None or not check.pending, [c.address for c in check.pending]
-
-
-def _sandbox(root: Path) -> Sandbox:
-    sandbox: Sandbox = embedded.embedded_app(root).state.sandbox
-    return sandbox
-
-
 V2 = """kind: Provider
 name: mw
 spec: {type: microworkers, endpoint: sandbox}
@@ -106,40 +94,7 @@ spec:
   availablePositions: 30
   state: running
 """
-V1 = """kind: Provider
-name: mw1
-spec: {type: microworkers-v1, endpoint: sandbox}
----
-kind: Campaign
-name: signup
-provider: mw1
-spec:
-  type: basic
-  title: Sign up
-  zone: int
-  category: "1001"
-  available_positions: 40
-  payment_per_task: 0.2
-  speed: 100
-  minutes_to_finish: 10
-  ttr: 7
-  required_work: Do it
-  required_proof: Username
-  auto_rate: "NO"
-  file_proof: 0
-  state: running
-"""
-
-
-def _write(root: Path, text: str) -> Path:
-    (root / "c.yaml").write_text(text)
-    return root
-
-
-def _edit(root: Path, old: str, new: str) -> None:
-    text = (root / "c.yaml").read_text()
-    assert old in text, old
-    (root / "c.yaml").write_text(text.replace(old, new, 1))
+V1 = MW1_PROVIDER + "---\n" + MW1_BASIC + "  state: running\n"
 
 
 # -- finding 3: lists of kinds nobody uses -----------------------------------------------------------
@@ -153,11 +108,11 @@ def test_v2_plan_of_basic_campaigns_never_reads_hire_group_campaigns(tmp_path: P
         return None
 
     _odd(monkeypatch, replace)
-    root = _write(tmp_path, V2)
-    plan = _plan(root)
+    root = write_config(tmp_path, V2)
+    plan = plan_config(root)
     assert not plan.errors, plan.errors
-    _apply(root)
-    assert not _plan(root).has_changes
+    apply_config(root)
+    assert not plan_config(root).has_changes
     assert not any(p.endswith("/hire-group-campaigns") for p in seen)
 
 
@@ -171,10 +126,10 @@ def test_v1_plan_of_basic_campaigns_never_reads_hire_group_campaigns(tmp_path: P
         return None
 
     _odd(monkeypatch, replace)
-    root = _write(tmp_path, V1)
-    assert not _plan(root).errors
-    _apply(root)
-    assert not _plan(root).has_changes
+    root = write_config(tmp_path, V1)
+    assert not plan_config(root).errors
+    apply_config(root)
+    assert not plan_config(root).has_changes
     assert not any("_hg" in p for p in seen)
 
 
@@ -187,17 +142,17 @@ def _flat_categories(method: str, path: str, body: Any) -> Any:
 
 def test_v2_flat_categories_are_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _odd(monkeypatch, rewrite=_flat_categories)
-    root = _write(tmp_path, V2)
-    plan = _plan(root)
+    root = write_config(tmp_path, V2)
+    plan = plan_config(root)
     assert not plan.errors, plan.errors
-    _edit(root, "paymentPerTask: 0.10", "paymentPerTask: 0.0001")  # the minimum payment is still checked
-    assert any("below the minimum" in e for e in _plan(root).errors)
+    edit_config(root, "paymentPerTask: 0.10", "paymentPerTask: 0.0001")  # the minimum payment is still checked
+    assert any("below the minimum" in e for e in plan_config(root).errors)
 
 
 def test_v2_unreadable_reference_list_is_said_not_held_against_the_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _odd(monkeypatch, rewrite=lambda m, p, b: {"something": "else"} if p.endswith("/basic-categories") else b)
-    root = _write(tmp_path, V2)
-    plan = _plan(root)
+    root = write_config(tmp_path, V2)
+    plan = plan_config(root)
     assert not plan.errors, plan.errors
     (change,) = [c for c in plan.changes if c.address == "mw/campaign/basic"]
     assert any("could not read GET /basic-categories: unexpected shape" in w for w in change.warnings)
@@ -206,8 +161,8 @@ def test_v2_unreadable_reference_list_is_said_not_held_against_the_config(tmp_pa
 def test_v2_reference_routes_a_platform_lacks_fail_no_plan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     gone = ("/basic-categories", "/basic-campaigns/configuration", "/accounts/me")
     _odd(monkeypatch, lambda m, p: (404, {"title": "NotFound"}) if p.endswith(gone) else None)
-    root = _write(tmp_path, V2)
-    plan = _plan(root)
+    root = write_config(tmp_path, V2)
+    plan = plan_config(root)
     assert not plan.errors, plan.errors
     assert plan.balances == {"mw": None}
     (change,) = [c for c in plan.changes if c.address == "mw/campaign/basic"]
@@ -227,44 +182,48 @@ def _v1_other_keys(method: str, path: str, body: Any) -> Any:
 
 def test_v1_catalogs_with_other_keys_are_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _odd(monkeypatch, rewrite=_v1_other_keys)
-    root = _write(tmp_path, V1 + '---\nkind: WorkerGroup\nname: typists\nprovider: mw1\nspec: {groupId: "1111"}\n')
-    plan = _plan(root)
+    root = write_config(tmp_path, V1 + '---\nkind: WorkerGroup\nname: typists\nprovider: mw1\nspec: {groupId: "1111"}\n')
+    plan = plan_config(root)
     assert not plan.errors, plan.errors
-    _edit(root, 'category: "1001"', 'category: "9999"')
-    _edit(root, 'groupId: "1111"', 'groupId: "9876"')
-    errors = _plan(root).errors
+    edit_config(root, 'category: "1001"', 'category: "9999"')
+    edit_config(root, 'groupId: "1111"', 'groupId: "9876"')
+    errors = plan_config(root).errors
     assert any("'9999'" in e and "1001 (Sign up)" in e for e in errors), errors  # names read from "name"
     assert any("'9876'" in e and "1111 (" in e and "1111 ()" not in e for e in errors), errors
 
 
 # -- finding 7: lost answers of lifecycle writes ----------------------------------------------------
 def _lose_next(root: Path, platform: str, method: str) -> Sandbox:
-    sandbox = _sandbox(root)
+    sandbox = embedded_sandbox_of(root)
     sandbox.set_faults(FaultSpec(reset_after=1.0, platforms=(platform,), methods=(method,), max_faults=1))
     sandbox.calls.clear()
     return sandbox
 
 
-def test_v2_pause_whose_answer_was_lost_is_read_back_not_resent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    root = _write(tmp_path, V2)
-    _apply(root)
-    _edit(root, "state: running", "state: paused")
-    sandbox = _lose_next(root, "microworkers", "PUT")
-    _apply(root)  # without the read back: PUT sent again -> 400 CampaignIsNotRunning
-    assert sandbox.stats()["microworkers"]["PUT"] == 1
-    sandbox.set_faults(None)
-    assert not _plan(root).has_changes
+BLOCKLIST = "---\nkind: Blocklist\nname: blocked\nprovider: mw1\nspec: {workers: [1a2b3c4d]}\n"
 
 
-def test_v2_patch_whose_answer_was_lost_is_read_back(tmp_path: Path) -> None:
-    root = _write(tmp_path, V2)
-    _apply(root)
-    _edit(root, "state: running", "state: running\n  speed: 321")
-    sandbox = _lose_next(root, "microworkers", "PATCH")
-    _apply(root)
-    assert sandbox.stats()["microworkers"]["PATCH"] == 1  # read back as done, not sent again
+@pytest.mark.parametrize(("config", "old", "new", "platform", "method"), [
+    # without the read back: the PUT is sent again -> 400 CampaignIsNotRunning
+    pytest.param(V2, "state: running", "state: paused", "microworkers", "PUT", id="v2-pause"),
+    pytest.param(V2, "state: running", "state: running\n  speed: 321", "microworkers", "PATCH", id="v2-patch"),
+    # without the read back: pause is sent again -> CAMPAIGN NOT RUNNING
+    pytest.param(V1, "state: running", "state: paused", "microworkers-v1", "PUT", id="v1-pause"),
+    # without the read back: the POST's lost answer fails the apply
+    pytest.param(V1 + BLOCKLIST, "workers: [1a2b3c4d]", "workers: [1a2b3c4d, 5e6f7a8b]", "microworkers-v1", "POST",
+                 id="v1-exclude-list"),
+])  # fmt: skip
+def test_a_write_whose_answer_was_lost_is_read_back_not_resent(
+    tmp_path: Path, config: str, old: str, new: str, platform: str, method: str
+) -> None:
+    root = write_config(tmp_path, config)
+    apply_config(root)
+    edit_config(root, old, new)
+    sandbox = _lose_next(root, platform, method)
+    apply_config(root)
+    assert sandbox.stats()[platform][method] == 1  # read back as done, not sent again
     sandbox.set_faults(None)
-    assert not _plan(root).has_changes
+    assert not plan_config(root).has_changes
 
 
 def test_v2_rows_whose_upload_answer_was_lost_are_read_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -272,37 +231,15 @@ def test_v2_rows_whose_upload_answer_was_lost_are_read_back(tmp_path: Path, monk
     text = V2.replace("availablePositions: 30", "tasks: {file: rows.csv}").replace(
         '<input name="answer">', '{{site}} <input name="answer">')
     (tmp_path / "rows.csv").write_text("id,site\n" + "".join(f"r{i},s{i}\n" for i in range(30)))
-    root = _write(tmp_path, text)
-    _apply(root)
+    root = write_config(tmp_path, text)
+    apply_config(root)
     with (tmp_path / "rows.csv").open("a") as f:
         f.writelines(f"n{i},t{i}\n" for i in range(5))
     sandbox = _lose_next(root, "microworkers", "POST")
-    _apply(root)  # without the read back: the tasks-groups error stands, apply fails
+    apply_config(root)  # without the read back: the tasks-groups error stands, apply fails
     assert sandbox.stats()["microworkers"]["POST"] == 1  # uploaded once
     sandbox.set_faults(None)
-    assert not _plan(root).has_changes
-
-
-def test_v1_pause_whose_answer_was_lost_is_read_back_not_resent(tmp_path: Path) -> None:
-    root = _write(tmp_path, V1)
-    _apply(root)
-    _edit(root, "state: running", "state: paused")
-    sandbox = _lose_next(root, "microworkers-v1", "PUT")
-    _apply(root)  # without the read back: pause sent again -> CAMPAIGN NOT RUNNING
-    assert sandbox.stats()["microworkers-v1"]["PUT"] == 1
-    sandbox.set_faults(None)
-    assert not _plan(root).has_changes
-
-
-def test_v1_exclude_list_edit_whose_answer_was_lost_is_read_back(tmp_path: Path) -> None:
-    root = _write(tmp_path, V1 + "---\nkind: Blocklist\nname: blocked\nprovider: mw1\nspec: {workers: [1a2b3c4d]}\n")
-    _apply(root)
-    _edit(root, "workers: [1a2b3c4d]", "workers: [1a2b3c4d, 5e6f7a8b]")
-    sandbox = _lose_next(root, "microworkers-v1", "POST")
-    _apply(root)  # without the read back: the POST's lost answer fails the apply
-    assert sandbox.stats()["microworkers-v1"]["POST"] == 1
-    sandbox.set_faults(None)
-    assert not _plan(root).has_changes
+    assert not plan_config(root).has_changes
 
 
 def test_v1_campaign_that_ran_out_needs_no_positions_done(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -311,11 +248,11 @@ def test_v1_campaign_that_ran_out_needs_no_positions_done(tmp_path: Path, monkey
     from campaignctl.sandbox.microworkers_v1.submit import simulate_submissions
 
     monkeypatch.setenv(embedded.DOCS_ONLY_ENV, "1")
-    root = _write(tmp_path, V1)
-    _apply(root)
+    root = write_config(tmp_path, V1)
+    apply_config(root)
     state = json.loads((root / ".campaignctl" / "state.json").read_text())
-    simulate_submissions(_sandbox(root), state["resources"]["mw1/campaign/signup"]["id"], 40)
-    plan = _plan(root)
+    simulate_submissions(embedded_sandbox_of(root), state["resources"]["mw1/campaign/signup"]["id"], 40)
+    plan = plan_config(root)
     assert not plan.has_changes, [op.call for op in plan.operations]
 
 

@@ -11,7 +11,6 @@ from typing import Any
 import httpx
 import pytest
 
-from campaignctl.apply import ApplyResult
 from campaignctl.errors import ApiError, ConfigError
 from campaignctl.http import ApiClient
 from campaignctl.inputs import embedded_sandbox
@@ -22,31 +21,20 @@ from campaignctl.platforms.microworkers_v1.read import (
     pick_by_title,
     v1_error,
 )
-from campaignctl.sandbox.core import Sandbox
-from campaignctl.sandbox.embedded import embedded_app
 from campaignctl.sandbox.microworkers_v1 import api as mw_v1
 from campaignctl.session import Session
 from campaignctl.validation import load_config
+from tests.helpers import (
+    MW1_BASIC,
+    MW1_PROVIDER,
+    apply_config,
+    edit_config,
+    embedded_sandbox_of,
+    plan_config,
+    write_config,
+)
 
-PROVIDER = "kind: Provider\nname: mw1\nspec: {type: microworkers-v1, endpoint: sandbox}\n"
-BASIC = """kind: Campaign
-name: signup
-provider: mw1
-spec:
-  type: basic
-  title: Sign up
-  zone: int
-  category: "1001"
-  available_positions: 40
-  payment_per_task: 0.2
-  speed: 100
-  minutes_to_finish: 10
-  ttr: 7
-  required_work: Do it
-  required_proof: Username
-  auto_rate: "NO"
-  file_proof: 0
-"""
+PROVIDER, BASIC = MW1_PROVIDER, MW1_BASIC
 GROUPS = """kind: WorkerGroup
 name: moderators
 provider: mw1
@@ -79,32 +67,7 @@ BLOCKLIST = "kind: Blocklist\nname: blocked\nprovider: mw1\nspec: {workers: [aaa
 
 
 def _write(root: Path, *docs: str) -> None:
-    (root / "c.yaml").write_text("---\n".join([PROVIDER, *docs]))
-
-
-def _edit(root: Path, old: str, new: str) -> None:
-    text = (root / "c.yaml").read_text()
-    assert old in text, old
-    (root / "c.yaml").write_text(text.replace(old, new, 1))
-
-
-def _plan(root: Path) -> Plan:
-    return asyncio.run(Session.load(root).plan())
-
-
-def _apply(root: Path) -> ApplyResult:
-    session = Session.load(root)
-    plan = asyncio.run(session.plan())
-    assert not plan.errors, plan.errors
-    result, check = asyncio.run(session.apply(plan, progress=False))
-    assert result.ok, result.failed
-    assert check is None or not check.pending, [c.address for c in check.pending]
-    return result
-
-
-def _sandbox(root: Path) -> Sandbox:
-    sandbox: Sandbox = embedded_app(root).state.sandbox
-    return sandbox
+    write_config(root, PROVIDER, *docs)
 
 
 def _ids(root: Path) -> dict[str, str]:
@@ -145,9 +108,9 @@ def test_error_parser_reads_the_body_whatever_the_status() -> None:
 
 def test_an_error_reply_with_http_200_is_an_api_error(tmp_path: Path) -> None:
     _write(tmp_path, BASIC)
-    _apply(tmp_path)
+    apply_config(tmp_path)
     cid = _ids(tmp_path)["mw1/campaign/signup"]
-    mw_v1.set_status(_sandbox(tmp_path), cid, "PAUSED_ADMIN")
+    mw_v1.set_status(embedded_sandbox_of(tmp_path), cid, "PAUSED_ADMIN")
     provider = Session.load(tmp_path).providers["mw1"]
 
     async def run() -> None:
@@ -202,7 +165,7 @@ def test_call_reads_the_body_of_any_4xx(tmp_path: Path) -> None:
 # -- reads and identity ----------------------------------------------------------------------------
 def test_an_empty_account_reads_as_nothing(tmp_path: Path) -> None:
     _write(tmp_path, BASIC)
-    plan = _plan(tmp_path)  # both lists answer the NO CAMPAIGNS error
+    plan = plan_config(tmp_path)  # both lists answer the NO CAMPAIGNS error
     assert _change(plan, "mw1/campaign/signup").actions == ["create"]
     assert _calls(plan) == ["POST /campaign_b/new_campaign"]
     assert plan.operations[0].cost == pytest.approx(0.2 * 40 * 1.1)
@@ -211,20 +174,20 @@ def test_an_empty_account_reads_as_nothing(tmp_path: Path) -> None:
 
 def test_reads_use_the_lists_not_one_get_per_campaign(tmp_path: Path) -> None:
     _write(tmp_path, BASIC, GROUPS, HIRE, BLOCKLIST)
-    _apply(tmp_path)
-    sandbox = _sandbox(tmp_path)
+    apply_config(tmp_path)
+    sandbox = embedded_sandbox_of(tmp_path)
     sandbox.calls.clear()
-    assert not _plan(tmp_path).has_changes
+    assert not plan_config(tmp_path).has_changes
     # list_extend x2, categories x2, zones, groups, exclude list
     assert sandbox.stats()["microworkers-v1"] == {"GET": 7}
 
 
 def test_without_state_a_campaign_is_adopted_by_exact_title(tmp_path: Path) -> None:
     _write(tmp_path, BASIC, GROUPS, HIRE)
-    _apply(tmp_path)
+    apply_config(tmp_path)
     ids = _ids(tmp_path)
     (tmp_path / ".campaignctl" / "state.json").unlink()
-    plan = _plan(tmp_path)
+    plan = plan_config(tmp_path)
     change = _change(plan, "mw1/campaign/signup")
     assert change.actions == ["no-op"] and change.remote_id == ids["mw1/campaign/signup"]
     assert any("by its exact title 'Sign up'" in w for w in change.warnings)
@@ -233,9 +196,9 @@ def test_without_state_a_campaign_is_adopted_by_exact_title(tmp_path: Path) -> N
 
 def test_two_running_campaigns_with_the_title_are_not_guessed(tmp_path: Path) -> None:
     _write(tmp_path, BASIC)
-    _apply(tmp_path)
+    apply_config(tmp_path)
     (tmp_path / ".campaignctl" / "state.json").unlink()
-    _apply(tmp_path)  # adopts it
+    apply_config(tmp_path)  # adopts it
     (tmp_path / ".campaignctl" / "state.json").unlink()
     provider = MicroworkersV1Provider(load_config(tmp_path).providers["mw1"], tmp_path)
 
@@ -248,7 +211,7 @@ def test_two_running_campaigns_with_the_title_are_not_guessed(tmp_path: Path) ->
             await provider.close()
 
     asyncio.run(second())
-    plan = _plan(tmp_path)
+    plan = plan_config(tmp_path)
     change = _change(plan, "mw1/campaign/signup")
     assert change.errors and "2 live campaigns carry this exact title" in change.errors[0]
 
@@ -266,23 +229,23 @@ def test_pick_by_title_prefers_the_one_running_then_the_newest_finished() -> Non
 
 def test_an_archived_campaign_counts_as_gone(tmp_path: Path) -> None:
     _write(tmp_path, BASIC)
-    _apply(tmp_path)
-    mw_v1.archive_campaign(_sandbox(tmp_path), _ids(tmp_path)["mw1/campaign/signup"])
-    assert _change(_plan(tmp_path), "mw1/campaign/signup").actions == ["create"]
+    apply_config(tmp_path)
+    mw_v1.archive_campaign(embedded_sandbox_of(tmp_path), _ids(tmp_path)["mw1/campaign/signup"])
+    assert _change(plan_config(tmp_path), "mw1/campaign/signup").actions == ["create"]
 
 
 # -- the change mapping ----------------------------------------------------------------------------
 def test_in_place_changes_map_to_their_calls(tmp_path: Path) -> None:
     _write(tmp_path, BASIC, GROUPS, HIRE)
-    _apply(tmp_path)
+    apply_config(tmp_path)
     ids = _ids(tmp_path)
     b, h = ids["mw1/campaign/signup"], ids["mw1/campaign/moderate"]
-    _edit(tmp_path, "speed: 100", "speed: 5")
-    _edit(tmp_path, "zone: int", "zone: int\n  selected_countries: [US, IN]")
-    _edit(tmp_path, "available_positions: 40", "available_positions: 45")
-    _edit(tmp_path, "group: moderators", "group: typists")
-    _edit(tmp_path, "auto_rate: V\n", "auto_rate: V\n  qt_required: false\n")
-    plan = _plan(tmp_path)
+    edit_config(tmp_path, "speed: 100", "speed: 5")
+    edit_config(tmp_path, "zone: int", "zone: int\n  selected_countries: [US, IN]")
+    edit_config(tmp_path, "available_positions: 40", "available_positions: 45")
+    edit_config(tmp_path, "group: moderators", "group: typists")
+    edit_config(tmp_path, "auto_rate: V\n", "auto_rate: V\n  qt_required: false\n")
+    plan = plan_config(tmp_path)
     by_address = {a: [op.call for op in plan.operations if op.address == a] for a in ("mw1/campaign/signup", "mw1/campaign/moderate")}
     assert by_address == {
         "mw1/campaign/signup": [
@@ -298,10 +261,10 @@ def test_in_place_changes_map_to_their_calls(tmp_path: Path) -> None:
     assert len(plan.operations) == 5
     assert {op.target for op in plan.operations} == {b, h}
     assert plan.cost == pytest.approx(0.2 * 5 * 1.1)
-    _apply(tmp_path)
+    apply_config(tmp_path)
     info = asyncio.run(_get(tmp_path, f"/campaign_hg/get_info/{h}"))
     assert info["group_id"] == "1111" and info["qt_required"] == "0"
-    assert not _plan(tmp_path).has_changes
+    assert not plan_config(tmp_path).has_changes
 
 
 async def _get(root: Path, path: str) -> dict[str, Any]:
@@ -317,7 +280,7 @@ async def _get(root: Path, path: str) -> dict[str, Any]:
 
 def test_toggle_is_checked_before_it_is_sent(tmp_path: Path) -> None:
     _write(tmp_path, BASIC)
-    _apply(tmp_path)
+    apply_config(tmp_path)
     cid = _ids(tmp_path)["mw1/campaign/signup"]
     provider = Session.load(tmp_path).providers["mw1"]
 
@@ -337,79 +300,79 @@ def test_toggle_is_checked_before_it_is_sent(tmp_path: Path) -> None:
 
 def test_lifecycle_pause_resume_stop_restart(tmp_path: Path) -> None:
     _write(tmp_path, BASIC.replace("file_proof: 0\n", "file_proof: 0\n  state: paused\n"))
-    _apply(tmp_path)  # create, then pause
+    apply_config(tmp_path)  # create, then pause
     steps = [("state: paused", "state: running", "resume"), ("state: running", "state: stopped", "stop"),
              ("state: stopped", "state: running", "restart_campaign")]  # fmt: skip
     for old, new, endpoint in steps:
-        _edit(tmp_path, old, new)
-        plan = _plan(tmp_path)
+        edit_config(tmp_path, old, new)
+        plan = plan_config(tmp_path)
         assert len(plan.operations) == 1 and f"/campaign_b/{endpoint}/" in plan.operations[0].call
         assert plan.operations[0].destructive == (endpoint == "stop")
-        _apply(tmp_path)
-    assert not _plan(tmp_path).has_changes
+        apply_config(tmp_path)
+    assert not plan_config(tmp_path).has_changes
 
 
 def test_a_finished_campaign_is_done_and_restarts_for_more_positions(tmp_path: Path) -> None:
     _write(tmp_path, GROUPS, HIRE)
-    _apply(tmp_path)
+    apply_config(tmp_path)
     cid = _ids(tmp_path)["mw1/campaign/moderate"]
-    mw_v1.simulate_submissions(_sandbox(tmp_path), cid, 10)
-    assert not _plan(tmp_path).has_changes  # it used all its positions: running is satisfied
-    _edit(tmp_path, "available_positions: 10", "available_positions: 15")
-    plan = _plan(tmp_path)
+    mw_v1.simulate_submissions(embedded_sandbox_of(tmp_path), cid, 10)
+    assert not plan_config(tmp_path).has_changes  # it used all its positions: running is satisfied
+    edit_config(tmp_path, "available_positions: 10", "available_positions: 15")
+    plan = plan_config(tmp_path)
     assert _calls(plan) == ["PUT /campaign_hg/restart_campaign/{id} positions=5"]
     assert plan.cost == pytest.approx(0.1 * 5 * 1.1)
-    _apply(tmp_path)
+    apply_config(tmp_path)
 
 
 def test_fields_v1_cannot_change_need_a_replacement(tmp_path: Path) -> None:
     _write(tmp_path, BASIC)
-    _apply(tmp_path)
+    apply_config(tmp_path)
     old = _ids(tmp_path)["mw1/campaign/signup"]
-    _edit(tmp_path, "available_positions: 40", "available_positions: 35")
-    _edit(tmp_path, "payment_per_task: 0.2", "payment_per_task: 0.3")
-    plan = _plan(tmp_path)
+    edit_config(tmp_path, "available_positions: 40", "available_positions: 35")
+    edit_config(tmp_path, "payment_per_task: 0.2", "payment_per_task: 0.3")
+    plan = plan_config(tmp_path)
     change = _change(plan, "mw1/campaign/signup")
     assert change.actions == ["create", "delete"]
     assert "cannot change payment_per_task, available_positions (fewer: 40 -> 35)" in change.reasons[0]
     assert {f.path: f.how for f in change.fields}["payment_per_task"] == "forces replacement"  # the declared field
     assert _calls(plan) == ["POST /campaign_b/new_campaign", "PUT /campaign_b/stop/{id}"]
     assert plan.operations[1].target == old and plan.operations[1].destructive
-    _edit(tmp_path, "auto_rate", "state: stopped\n  auto_rate")
-    stopped = _change(_plan(tmp_path), "mw1/campaign/signup")
+    edit_config(tmp_path, "auto_rate", "state: stopped\n  auto_rate")
+    stopped = _change(plan_config(tmp_path), "mw1/campaign/signup")
     assert stopped.errors and "makes no sense for a campaign that is to stay stopped" in stopped.errors[0]
 
 
 def test_statuses_that_forbid_an_action_show_in_the_plan(tmp_path: Path) -> None:
     _write(tmp_path, BASIC)
-    _apply(tmp_path)
+    apply_config(tmp_path)
     cid = _ids(tmp_path)["mw1/campaign/signup"]
-    sandbox = _sandbox(tmp_path)
+    sandbox = embedded_sandbox_of(tmp_path)
     mw_v1.set_status(sandbox, cid, "PENDING_REVIEW")
-    _edit(tmp_path, "speed: 100", "speed: 50")
-    waiting = _change(_plan(tmp_path), "mw1/campaign/signup")
+    edit_config(tmp_path, "speed: 100", "speed: 50")
+    waiting = _change(plan_config(tmp_path), "mw1/campaign/signup")
     assert not waiting.errors and not waiting.operations
     assert "PENDING_REVIEW" in waiting.warnings[0] and "set_speed must wait" in waiting.warnings[0]
     mw_v1.set_status(sandbox, cid, "BLOCKED", "spam")
-    blocked = _change(_plan(tmp_path), "mw1/campaign/signup")
+    blocked = _change(plan_config(tmp_path), "mw1/campaign/signup")
     assert blocked.errors and "BLOCKED (blocked by Microworkers): v1 accepts set_speed only" in blocked.errors[0]
-    _edit(tmp_path, "speed: 50", "speed: 100")
-    state_only = _change(_plan(tmp_path), "mw1/campaign/signup")
+    edit_config(tmp_path, "speed: 50", "speed: 100")
+    state_only = _change(plan_config(tmp_path), "mw1/campaign/signup")
     assert not state_only.errors and "campaignctl cannot resume it" in state_only.warnings[0]
 
 
 def test_removing_resources(tmp_path: Path) -> None:
     _write(tmp_path, BASIC, GROUPS, HIRE, BLOCKLIST)
-    _apply(tmp_path)
+    apply_config(tmp_path)
     ids = _ids(tmp_path)
     _write(tmp_path, GROUPS.split("---\n")[0])
-    plan = _plan(tmp_path)
+    plan = plan_config(tmp_path)
     assert sorted(_calls(plan)) == sorted([
         "PUT /campaign_b/stop/{id}", "PUT /campaign_hg/stop/{id}", "(state only)", "(state only)",
     ])  # fmt: skip
     blocklist = _change(plan, "mw1/blocklist/blocked")
     assert blocklist.actions == ["delete"] and "stays on Microworkers" in blocklist.warnings[0]
-    _apply(tmp_path)
+    apply_config(tmp_path)
     assert set(_ids(tmp_path)) == {"mw1/workergroup/moderators"}
     info = asyncio.run(_get(tmp_path, f"/campaign_b/get_status/{ids['mw1/campaign/signup']}"))
     assert info["campaign_status"] == "FINISHED"
@@ -419,23 +382,23 @@ def test_removing_resources(tmp_path: Path) -> None:
 
 def test_blocklist_applies_only_the_difference(tmp_path: Path) -> None:
     _write(tmp_path, BLOCKLIST)
-    _apply(tmp_path)
-    _edit(tmp_path, "[aaa, bbb]", "[bbb, ccc, 42]")
-    plan = _plan(tmp_path)
+    apply_config(tmp_path)
+    edit_config(tmp_path, "[aaa, bbb]", "[bbb, ccc, 42]")
+    plan = plan_config(tmp_path)
     assert _calls(plan) == ["POST /employer/exclude_list worker[]=42,ccc", "DELETE /employer/exclude_list worker[]=aaa"]
     fields = [(f.path, f.before, f.after) for f in _change(plan, "mw1/blocklist/blocked").fields]
     assert fields == [("workers", None, ["42", "ccc"]), ("workers", ["aaa"], None)]
-    _apply(tmp_path)
-    assert not _plan(tmp_path).has_changes
+    apply_config(tmp_path)
+    assert not plan_config(tmp_path).has_changes
 
 
 def test_a_changed_group_id_repoints_the_state_entry(tmp_path: Path) -> None:
     _write(tmp_path, GROUPS)
-    _apply(tmp_path)
-    _edit(tmp_path, 'groupId: "3333"', 'groupId: "2222"')
-    plan = _plan(tmp_path)
+    apply_config(tmp_path)
+    edit_config(tmp_path, 'groupId: "3333"', 'groupId: "2222"')
+    plan = plan_config(tmp_path)
     assert _calls(plan) == ["(state only) groupId -> 2222"]
-    _apply(tmp_path)
+    apply_config(tmp_path)
     assert _ids(tmp_path)["mw1/workergroup/moderators"] == "2222"
 
 
@@ -452,8 +415,8 @@ def test_a_changed_group_id_repoints_the_state_entry(tmp_path: Path) -> None:
 )
 def test_unknown_catalog_entries_are_plan_errors(tmp_path: Path, old: str, new: str, message: str) -> None:
     _write(tmp_path, BASIC, GROUPS)
-    _edit(tmp_path, old, new)
-    plan = _plan(tmp_path)
+    edit_config(tmp_path, old, new)
+    plan = plan_config(tmp_path)
     assert any(message in e for e in plan.errors), plan.errors
 
 
@@ -473,7 +436,7 @@ def test_unknown_catalog_entries_are_plan_errors(tmp_path: Path, old: str, new: 
 )
 def test_offline_rules(tmp_path: Path, old: str, new: str, message: str) -> None:
     _write(tmp_path, BASIC, "kind: Schedule\nname: december\nspec: {start: '2026-12-01T09:00'}\n")
-    _edit(tmp_path, old, new)
+    edit_config(tmp_path, old, new)
     with pytest.raises(ConfigError) as info:
         load_config(tmp_path)
     assert re.search(r"c\.yaml:\d+:\d+: [^\n]*" + message, str(info.value)), str(info.value)
@@ -492,5 +455,5 @@ def test_one_blocklist_and_one_document_per_group(tmp_path: Path) -> None:
 
 def test_a_new_campaign_cannot_start_out_stopped(tmp_path: Path) -> None:
     _write(tmp_path, BASIC.replace("file_proof: 0\n", "file_proof: 0\n  state: stopped\n"))
-    change = _change(_plan(tmp_path), "mw1/campaign/signup")
+    change = _change(plan_config(tmp_path), "mw1/campaign/signup")
     assert change.errors == ["a new campaign cannot start out stopped: set state running or paused"]

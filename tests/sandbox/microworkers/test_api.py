@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient  # uses httpx2 (a test dependency)
 
+from campaignctl.sandbox.apis import platform_settings
 from campaignctl.sandbox.app import create_app
 from campaignctl.sandbox.core import Settings
 from campaignctl.sandbox.microworkers import model as mw_v2_model
@@ -259,7 +260,7 @@ def test_unknown_category_and_money(api: Api) -> None:
 
 
 def test_review_delay_is_lazy(monkeypatch: pytest.MonkeyPatch) -> None:
-    api = Api(Settings(review_seconds=3600))
+    api = Api(Settings(platforms=platform_settings(review_seconds=3600)))
     info = api.create()
     assert info["status"] == "PENDING_REVIEW" and info["approved"] is None
     assert_problem(api.put(f"/basic-campaigns/{info['id']}/pause"), 400, "CampaignIsNotRunning")
@@ -529,7 +530,7 @@ def test_tasks_groups(api: Api) -> None:
 
 
 def test_queue_jobs_finish_at_once_without_polls() -> None:
-    api = Api(Settings(queue_job_polls=0))
+    api = Api(Settings(platforms=platform_settings(queue_job_polls=0)))
     cid = api.unique()["id"]
     r = api.post(f"/basic-campaigns/{cid}/tasks-groups", {"tasks": make_rows(5, 30)})
     assert api.get(f"/basic-campaigns/{cid}").json()["availablePositions"] == 35

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient  # uses httpx2 (a test dependency)
 
+from campaignctl.sandbox.apis import platform_settings
 from campaignctl.sandbox.app import create_app
 from campaignctl.sandbox.core import Sandbox, Settings
 from campaignctl.sandbox.microworkers_v1 import api as mw_v1
@@ -363,7 +364,7 @@ def test_hg_unique_description_needs_csv(api: Api) -> None:
 
 # -- lifecycle ---------------------------------------------------------------------------------
 def test_review_period_is_lazy(monkeypatch: pytest.MonkeyPatch) -> None:
-    api = make_api(review_seconds=60)
+    api = make_api(platforms=platform_settings(review_seconds=60))
     t0 = 1_800_000_000.0
     monkeypatch.setattr(mw_v1_core, "clock", lambda: t0)
     cid = api.basic()
@@ -598,7 +599,7 @@ def test_restart_campaign(api: Api) -> None:
 
 
 def test_restart_stopped_campaign_with_untaken_positions(monkeypatch: pytest.MonkeyPatch) -> None:
-    api = make_api(review_seconds=30)
+    api = make_api(platforms=platform_settings(review_seconds=30))
     monkeypatch.setattr(mw_v1_core, "clock", lambda: 1_800_000_000.0)
     cid = api.hg()
     monkeypatch.setattr(mw_v1_core, "clock", lambda: 1_800_000_100.0)

@@ -1,7 +1,6 @@
 """The SWARMS API 1.0 sandbox (campaignctl.sandbox.swarms.api), exercised over HTTP."""
 from __future__ import annotations
 
-import importlib
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -11,12 +10,14 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient  # uses httpx2 (a test dependency)
 
+from campaignctl.sandbox.apis import platform_settings
 from campaignctl.sandbox.app import create_app
 from campaignctl.sandbox.core import Settings
 from campaignctl.sandbox.store import Store
 from campaignctl.sandbox.swarms import api as swarms
 from campaignctl.sandbox.swarms import common as swarms_common
 from campaignctl.sandbox.swarms import validation as swarms_validation
+from tests.helpers import missing_places
 
 TOKEN = {"X-Auth-Token": "sandbox-key"}
 HAL = {**TOKEN, "Accept": "application/hal+json"}
@@ -661,7 +662,7 @@ def test_publish_needs_balance() -> None:
 
 
 def test_adding_jobs_to_active_campaign_freezes_more() -> None:
-    api = Api(Settings(strict_readonly=False))  # the lenient guess: a running campaign's job list stays editable
+    api = Api(Settings(platforms=platform_settings(strict_readonly=False)))  # the lenient guess: a running campaign's job list stays editable
     campaign = api.published(jobs=1, workerPayment=1, results=1)
     assert api.balance()[1] == Decimal("1.2")
     api.ok(api.post(f"/campaigns/{campaign['id']}/jobs", [api.job("more")["id"]]))
@@ -686,7 +687,7 @@ def test_published_campaign_is_read_only(api: Api) -> None:
 
 
 def test_lenient_readonly_leaves_linked_jobs_and_job_lists_editable() -> None:
-    api = Api(Settings(strict_readonly=False))  # the old guess, still switchable
+    api = Api(Settings(platforms=platform_settings(strict_readonly=False)))  # the old guess, still switchable
     campaign = api.published()
     job = api.ok(api.get(f"/campaigns/{campaign['id']}/jobs"))["jobs"][0]
     assert job["readOnly"] is False
@@ -1036,13 +1037,5 @@ def test_every_guess_is_listed_with_what_docs_only_does_with_it() -> None:
     names = [g.name for g in GUESSES]
     assert len(names) == len(set(names))
     assert {g.docs_only for g in GUESSES} == {"off", "kept", "switch"}
-    for guess in GUESSES:  # every place named exists: "module:name, name; module:name"
-        for place in guess.where.split(";"):
-            module, _, names = place.strip().partition(":")
-            found = importlib.import_module(f"campaignctl.sandbox.swarms.{module}")
-            for name in names.split(","):
-                if name.strip() != "module docstring":
-                    head = name.strip().split(".")[0]
-                    assert hasattr(found, head), (guess.name, module, name)
-                    home = getattr(getattr(found, head), "__module__", found.__name__)
-                    assert home == found.__name__, (guess.name, module, name, home)  # defined there
+    for guess in GUESSES:  # every place named exists (and is defined there): "module:name, name; module:name"
+        assert missing_places("campaignctl.sandbox.swarms", guess.where) == [], guess.name

@@ -1,0 +1,13 @@
+"""The knobs of the Microworkers v2 sandbox only (the shared ones are :class:`campaignctl.sandbox.core.Settings`).
+
+Reached as ``sandbox.settings.of(PlatformSettings)``; ``campaignctl sandbox serve`` sets them from its
+flags through :func:`campaignctl.sandbox.apis.platform_settings`."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PlatformSettings:
+    review_seconds: float = 0.0  #: how long a new campaign stays in review (``sandbox serve --review-seconds``)
+    queue_job_polls: int = 2  #: polls a queue job answers before it is final (0: final when created)
