@@ -212,7 +212,7 @@ async def _create(
         _remember(op, None, change, state, backend, pending=pending)
 
     async def took(error: ApiError) -> ExecResult | None:
-        found = await provider.lookup(op.address, kind)
+        found = await provider.lookup(op.address, kind, change.after if change else None)
         return None if found is None else ExecResult(id=found)
 
     return await _write(resolved, provider, took)

@@ -161,10 +161,11 @@ class Importer:
     # -- reading ---------------------------------------------------------------------------
     async def _managed(self, provider: Provider, config: Config, known: dict[str, Any]) -> dict[str, Live]:
         wanted: dict[str, str] = {}
+        desired: dict[str, dict[str, Any]] = {}
         for address, doc in config.resources_of(self.provider_name).items():
-            provider.desired(doc, config)  # some providers learn names/titles to adopt by from desired()
+            desired[address] = provider.desired(doc, config)  # what objects are adopted by (names, titles)
             wanted[address] = doc.kind
-        return await provider.read(ReadInputs(known, wanted))
+        return await provider.read(ReadInputs(known, wanted, desired=desired, documents=config.resources))
 
     def _known(self, state: Any) -> dict[str, Any]:
         return {a: e.get("id") for a, e in state.resources.items() if e.get("provider") == self.provider_name}
@@ -348,7 +349,7 @@ class Importer:
         for item in docs:
             cdoc = config.resources[item.address]
             res = Resource(item.address, item.kind, item.name, provider.desired(cdoc, config), live.get(item.address),
-                           ignore_changes=cdoc.ignore_changes)  # fmt: skip
+                           ignore_changes=cdoc.ignore_changes, doc=cdoc)  # fmt: skip
             try:
                 change, _ = provider.plan_change(res)
             except Exception as exc:

@@ -109,8 +109,8 @@ def known_of(state: State, provider: str) -> dict[str, Any]:
 
 
 def desired_of(config: Config, providers: dict[str, Provider]) -> dict[str, dict[str, Any]]:
-    """address -> desired attributes of every resource of the config (providers remember what
-    their reads need of it: compute it before reading)."""
+    """address -> desired attributes of every resource of the config (what a read is given to
+    adopt objects by: :func:`read_inputs`)."""
     return {address: providers[doc.provider or ""].desired(doc, config) for address, doc in config.resources.items()}
 
 
@@ -132,13 +132,19 @@ def apply_moves(config: Config, state: State) -> tuple[State, dict[str, str]]:
     return moved, moves
 
 
-def read_inputs(config: Config, state: State, provider: str, known: Mapping[str, Any], wanted: Mapping[str, str]) -> ReadInputs:
+def read_inputs(
+    config: Config, state: State, provider: str, known: Mapping[str, Any], wanted: Mapping[str, str],
+    desired: Mapping[str, dict[str, Any]],
+) -> ReadInputs:
     """What the read of ``provider`` is given: ``known`` and ``wanted`` (:func:`known_of`,
-    :func:`wanted_of`), the attributes and records state holds of its objects, its renames."""
+    :func:`wanted_of`), the desired attributes (:func:`desired_of`) and documents of the config,
+    the attributes and records state holds of its objects, its renames."""
     mine = [(a, e) for a, e in state.resources.items() if e.get("provider") == provider]
     return ReadInputs(
         known=known,
         wanted=wanted,
+        desired=desired,
+        documents=config.resources,
         applied={a: e.get("attrs") for a, e in mine},
         recorded={a: e["recorded"] for a, e in mine if isinstance(e.get("recorded"), dict)},
         moved=moved_of(config, provider),

@@ -254,7 +254,7 @@ class Prefetch:
             # as the plan's read_live asks them (take compares), once the read asks
             ids = LazyMapping(functools.partial(self.known, name))
             wanted = LazyMapping(functools.partial(self.wanted, name))
-            # a prefetchable read needs no applied attributes nor records (Provider.prefetchable);
+            # a prefetchable read needs no desired nor applied attributes, no records (Provider.prefetchable);
             # the renames are the config's, as the plan's
             inputs = ReadInputs(ids, wanted, moved=LazyMapping(functools.partial(self.moved, name)),
                                 finals=_Finals(self, name))  # fmt: skip

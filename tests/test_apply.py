@@ -329,7 +329,7 @@ class AmbiguousProvider(FakeProvider):
             raise AmbiguousWriteError("no answer", method="POST", url="/tasks", reason="RemoteProtocolError")
         return ExecResult(id=f"id-{op.address.rsplit('/', 1)[-1]}")
 
-    async def lookup(self, address: str, kind: str) -> Any | None:
+    async def lookup(self, address: str, kind: str, desired: dict[str, Any] | None = None) -> Any | None:
         self.lookups.append(address)
         return self.exists.get(address)
 

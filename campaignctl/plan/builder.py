@@ -69,7 +69,7 @@ async def read_live(
             taken = await prefetch.take(provider, known, wanted[name], early)
             if taken is not None:
                 return taken
-        inputs = read_inputs(config, state, name, known, wanted[name])
+        inputs = read_inputs(config, state, name, known, wanted[name], desired)
         try:
             live, balance = await asyncio.gather(provider.read(inputs, only=mine), provider.balance())
         except (AttributeError, IndexError, KeyError, TypeError, ValueError) as exc:
@@ -340,6 +340,7 @@ def _resource(
         protect=doc.protect if doc else bool(entry.get("protect")),
         ignore_changes=doc.ignore_changes if doc else [],
         applied=entry.get("attrs"),
+        doc=doc,
     )
 
 

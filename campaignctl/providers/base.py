@@ -77,6 +77,12 @@ class ReadInputs:
     known: Mapping[str, Any]
     #: address -> kind, from the config
     wanted: Mapping[str, str]
+    #: address -> desired attributes (the providers' ``desired``) of the config's resources (at
+    #: least those of ``wanted``): what a read adopts an object by (a title, a type)
+    desired: Mapping[str, dict[str, Any]] = field(default_factory=dict)
+    #: address -> the config's document, for what a read needs of the config beyond the desired
+    #: attributes (the task rows of a campaign, parsed once per document)
+    documents: Mapping[str, Document] = field(default_factory=dict)
     #: address -> attributes the last apply recorded (state)
     applied: Mapping[str, Any] = field(default_factory=dict)
     #: address -> what applies recorded of calls they made beside the attributes (an operation's
@@ -107,6 +113,9 @@ class Resource:
     ignore_changes: list[str] = field(default_factory=list)
     #: the attributes the last apply recorded (state), for a provider that compares by them
     applied: Any = None
+    #: the config's document (None once removed from the config, or where state is compared): what
+    #: a provider plans from beside ``desired`` (a campaign's task rows), never kept on the provider
+    doc: Document | None = None
 
 
 @dataclass(frozen=True)
@@ -141,9 +150,9 @@ class Provider:
     header_credentials: ClassVar[frozenset[str]] = frozenset({"token", "apiKey"})
     error_parser: ClassVar[ErrorParser] = default_error_parser  # read through the class: a plain function
     request_id_header: ClassVar[str] = "X-Request-ID"
-    #: ``read`` depends only on its inputs' ``known``, ``wanted`` and ``moved`` (not on ``desired``
-    #: having run, nor on ``applied``/``recorded``): a plan may start it before the config is
-    #: fully checked (campaignctl.prefetch)
+    #: ``read`` depends only on its inputs' ``known``, ``wanted`` and ``moved`` (not on their
+    #: ``desired``, ``documents``, ``applied``, ``recorded``): a plan may start it before the config
+    #: is fully checked (campaignctl.prefetch)
     prefetchable: ClassVar[bool] = False
     #: attributes ``read`` and ``balance`` set on the provider, which a prefetched read hands over
     read_attributes: ClassVar[tuple[str, ...]] = ()
@@ -286,10 +295,12 @@ class Provider:
         """Money available for new work, USD (None when the platform does not say)."""
         return None
 
-    async def lookup(self, address: str, kind: str) -> Any | None:
+    async def lookup(self, address: str, kind: str, desired: dict[str, Any] | None = None) -> Any | None:
         """The remote id of the object claiming ``address`` (its marker, or its exact title where the
-        platform has no marker), or None. Used after a create went unanswered."""
-        live = (await self.read(ReadInputs({}, {address: kind}))).get(address)
+        platform has no marker: ``desired``, its desired attributes, say which), or None. Used after
+        a create went unanswered."""
+        inputs = ReadInputs({}, {address: kind}, desired={address: desired} if desired is not None else {})
+        live = (await self.read(inputs)).get(address)
         return live.id if live is not None else None
 
     async def confirm(self, op: Operation) -> bool | None:
@@ -477,7 +488,7 @@ class Provider:
         for f in change.fields:
             if f.path in top or f.path.split("[", 1)[0].split(".", 1)[0] in top:
                 f.how = REPLACE_HOW
-        fresh = Resource(res.address, res.kind, res.name, res.desired, None, res.protect, applied=res.applied)
+        fresh = Resource(res.address, res.kind, res.name, res.desired, None, res.protect, applied=res.applied, doc=res.doc)
         return self.create_ops(fresh) + self.delete_ops(res, res.live.id, deposed=True)
 
     @staticmethod

@@ -2,20 +2,22 @@
 documented in :mod:`campaignctl.platforms.microworkers.provider`). A mixin of the provider."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ...plan.model import Operation, ResourceChange, ref
 from ...providers.base import Impossible, NeedsReplace, Resource
 from .checks import check_live_config
 from .model import COLLECTION, HIRE_FIELDS, PATCHABLE
-from .rows import Row, RowTable, id_digests, row_changes
+from .rows import desired_rows, id_digests, row_changes
 
 
 class CampaignChanges:
-    """The v2 change mapping. Expects the provider's ``op`` and the attributes below."""
+    """The v2 change mapping. Expects the provider's ``op`` and the attributes below; a campaign's
+    task rows come from its document (``Resource.doc``), never from the provider."""
 
+    root: Path
     fee: float
-    _rows: dict[str, list[Row] | RowTable]
     _categories: dict[str, float] | None
     _zones: dict[str, list[str]] | None
     _unreadable: list[str]
@@ -57,12 +59,13 @@ class CampaignChanges:
                 "so none is sent; give new rows to a campaign campaignctl created")
         digest = next((f for f in change.fields if f.path == "tasks.digest"), None)
         if digest is not None and res.live is not None:  # the rows themselves, not their digest
-            rows = row_changes(self._rows.get(res.address, []), res.live.raw.get("rows") or {},
+            wanted = desired_rows(res.doc, self.root)
+            rows = row_changes(wanted if wanted is not None else [], res.live.raw.get("rows") or {},
                                res.live.raw.get("row_columns") or {}, digest.how)  # fmt: skip
             at = change.fields.index(digest)
             change.fields[at:at + 1] = rows or [digest]
-        elif change.actions == ["create"] and res.address in self._rows:  # the rows a new campaign uploads
-            change.fields = row_changes(self._rows[res.address], {}, {}, "update")
+        elif change.actions == ["create"] and (wanted := desired_rows(res.doc, self.root)) is not None:
+            change.fields = row_changes(wanted, {}, {}, "update")  # the rows a new campaign uploads
 
     def _cost(self, payment: float, positions: int) -> float:
         return round(float(payment) * positions * (1 + self.fee), 4)
@@ -105,7 +108,7 @@ class CampaignChanges:
         coll = COLLECTION[d["type"]]
         body = self._campaign_body(res)
         payload: dict[str, Any] = {"body": body}
-        rows = self._rows.get(address)
+        rows = desired_rows(res.doc, self.root)
         if rows is not None:
             body["tasks"] = [r.body() for r in rows]
             payload["sources"] = [r.source for r in rows]
@@ -166,7 +169,8 @@ class CampaignChanges:
                                     "expect": {"availablePositions": int(d["availablePositions"])}},
                            cost=self._cost(payment, delta))  # fmt: skip
         live_rows: dict[str, str] = live.raw.get("rows") or {}
-        rows = self._rows.get(address, [])
+        wanted = desired_rows(res.doc, self.root)
+        rows = wanted if wanted is not None else []
         desired_ids = id_digests(rows).keys()
         removed = [i for i in live_rows if i not in desired_ids]
         edited = [r for r in rows if r.id in live_rows and live_rows[r.id] != r.digest]

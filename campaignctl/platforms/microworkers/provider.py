@@ -72,7 +72,7 @@ from .model import (
 )
 from .plan import CampaignChanges
 from .read import CampaignReads, mw_error
-from .rows import Row, RowTable, job_limit, load_rows, schedule_doc
+from .rows import job_limit, load_rows, schedule_doc
 
 __all__ = ["MicroworkersProvider", "mw_error"]
 
@@ -106,8 +106,6 @@ class MicroworkersProvider(CampaignExport, CampaignWrites, CampaignChanges, Camp
         super().__init__(*args, **kwargs)
         self.fee = DEFAULT_FEE
         self.queue_timeout = float(self.spec.get("queueJobTimeout", 600))
-        self._rows: dict[str, list[Row] | RowTable] = {}  # address -> desired rows
-        self._desired: dict[str, dict[str, Any]] = {}
         self._categories: dict[str, float] | None = None  # sub-category id -> minimum payment
         self._zones: dict[str, list[str]] | None = None  # zone id -> country codes
         self._unreadable: list[str] = []  # reference lists of an unexpected shape (plan warnings)
@@ -125,15 +123,13 @@ class MicroworkersProvider(CampaignExport, CampaignWrites, CampaignChanges, Camp
     def desired(self, doc: Document, config: Config) -> dict[str, Any]:
         spec = doc.spec
         if doc.kind == "Template":
-            out = {
+            return {
                 "title": spec.get("title", doc.name),
                 "htmlCode": spec.get("htmlCode", ""),
                 "cssSection": spec.get("cssSection", ""),
                 "jsSection": spec.get("jsSection", ""),
                 "questions": [self._question(q) for q in spec["questions"]] if "questions" in spec else None,
             }
-            self._desired[doc.address] = out
-            return out
         kind = spec.get("type", "basic")
         out = {
             "type": kind,
@@ -166,14 +162,12 @@ class MicroworkersProvider(CampaignExport, CampaignWrites, CampaignChanges, Camp
         sub = int(out["internalTemplate"]["numberOfSubTasks"]) if out["internalTemplate"] else 1
         same = int(out.get("numberOfWorkerOnSamePosition", 1))
         if rows is not None:
-            self._rows[doc.address] = rows.rows
             out["tasks"] = summary(rows.rows)
             out["availablePositions"] = len(rows.rows) // sub * same
         else:
             out["tasks"] = None
             out["availablePositions"] = spec["availablePositions"]
         out["state"] = spec.get("state", "running")
-        self._desired[doc.address] = out
         return out
 
     @staticmethod

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -17,7 +18,7 @@ from ...paging import PageGuard
 from ...providers.base import Live, ReadInputs
 from . import reference
 from .model import COLLECTION, DEFAULTS, HIRE_FIELDS, INTERNAL_DEFAULTS, KINDS, STATUS, summary_of
-from .rows import Row, RowTable, id_digests, normalise_limit
+from .rows import desired_rows, id_digests, normalise_limit
 
 if TYPE_CHECKING:
     from ...http import ApiClient
@@ -53,14 +54,15 @@ def _kind_of(address: str) -> str:
 
 
 class CampaignReads:
-    """The v2 reads. Expects the provider's ``client``, ``name``, ``page_size`` and the per-plan
-    attributes below (set by its ``__init__`` and ``desired``)."""
+    """The v2 reads: everything a read needs of the config comes in its ``ReadInputs`` (the
+    desired attributes, the documents), nothing from ``desired``. Expects the provider's
+    ``client``, ``name``, ``page_size``, ``root``; sets what it learns of the account (reference
+    data, the fee) for the plan."""
 
     name: str
     page_size: int
+    root: Path
     fee: float
-    _rows: dict[str, list[Row] | RowTable]
-    _desired: dict[str, dict[str, Any]]
     _categories: dict[str, float] | None
     _zones: dict[str, list[str]] | None
     _unreadable: list[str]
@@ -149,7 +151,7 @@ class CampaignReads:
             if kind == "Template":
                 needed.add("Template")
             elif kind == "Campaign":
-                desired = (self._desired.get(address) or {}).get("type") if address in wanted else None
+                desired = (inputs.desired.get(address) or {}).get("type") if address in wanted else None
                 applied = (inputs.applied.get(address) or {}).get("type")
                 needed |= {t for t in (desired, applied) if t in COLLECTION}
                 if address in known and applied not in COLLECTION:
@@ -166,7 +168,7 @@ class CampaignReads:
         known, wanted = inputs.known, inputs.wanted
         if any(a in wanted and a not in known and _kind_of(a) == "Campaign" for a in only):
             return None
-        types = {a: (inputs.applied.get(a) or self._desired.get(a) or {}).get("type", "basic")
+        types = {a: (inputs.applied.get(a) or inputs.desired.get(a) or {}).get("type", "basic")
                  for a in known if _kind_of(a) == "Campaign"}  # fmt: skip
         size = min(self.page_size, 100)
         pages = sum(max(1, -(-sum(1 for t in types.values() if t == kind) // size)) for kind in COLLECTION)
@@ -211,7 +213,7 @@ class CampaignReads:
             address = by_id.get(("Template", str(tpl["id"])))
             if address is None:
                 address = next((a for a, k in wanted.items() if k == "Template" and a not in known and a not in found
-                                and (self._desired.get(a) or {}).get("title") == tpl.get("title")), None)
+                                and (inputs.desired.get(a) or {}).get("title") == tpl.get("title")), None)
             if address is not None:
                 found[address] = self._template(address, tpl)
                 tpl_address[str(tpl["id"])] = address
@@ -223,7 +225,7 @@ class CampaignReads:
                 found[address] = self._campaign(address, kind, obj, tpl_address, inputs)
             elif ("Campaign", str(obj["id"])) not in claimed:
                 for a, k in wanted.items():
-                    d = self._desired.get(a) or {}
+                    d = inputs.desired.get(a) or {}
                     if k == "Campaign" and a not in known and d.get("title") == obj.get("title") and d.get("type") == kind:
                         candidates.setdefault(a, []).append((kind, obj))
         for address, objs in candidates.items():
@@ -247,6 +249,7 @@ class CampaignReads:
         self, address: str, kind: str, obj: dict[str, Any], tpl_address: dict[str, str], inputs: ReadInputs | None = None,
     ) -> Live:
         applied = inputs.applied if inputs is not None else {}
+        desired = inputs.desired if inputs is not None else {}
         attrs: dict[str, Any] = {
             "type": kind,
             "title": obj.get("title"),
@@ -264,7 +267,7 @@ class CampaignReads:
                 if everything:
                     attrs["zone"] = {"id": "int", "excludedCountries": sorted(set(everything) - set(codes))}
                 else:  # which countries are left out cannot be told without the zone's list
-                    attrs["zone"] = self._optional({}, "zone", address, {"id": "int", "excludedCountries": []}, applied)
+                    attrs["zone"] = self._optional({}, "zone", address, {"id": "int", "excludedCountries": []}, applied, desired)
             else:
                 attrs["zone"] = {"id": geo.get("id"), "countries": codes}
         internal = obj.get("internalTemplate")
@@ -280,19 +283,22 @@ class CampaignReads:
             attrs["externalTemplate"] = {"url": ext.get("url"), "height": ext.get("height"), "width": ext.get("width"),
                                          "parameters": list(ext.get("parameters") or [])}
         for key, default in DEFAULTS.items():
-            attrs[key] = self._optional(obj, key, address, default, applied)
+            attrs[key] = self._optional(obj, key, address, default, applied, desired)
         attrs["maximumJobLimit"] = normalise_limit(obj.get("maximumJobLimit"))
         if kind == "hire-group":
-            group = self._optional(obj, "groupId", address, None, applied)
+            group = self._optional(obj, "groupId", address, None, applied, desired)
             attrs["groupId"] = None if group is None else str(group)
             for key, default in HIRE_FIELDS.items():
-                attrs[key] = self._optional(obj, key, address, default, applied)
+                attrs[key] = self._optional(obj, key, address, default, applied, desired)
         attrs["tasks"] = None
         attrs["availablePositions"] = obj.get("availablePositions")
         attrs["state"] = STATUS.get(str(obj.get("status")), str(obj.get("status")).lower())
         return Live(address, "Campaign", obj["id"], attrs, status=obj.get("status"), raw=obj)
 
-    def _optional(self, obj: dict[str, Any], key: str, address: str, default: Any, applied_of: Mapping[str, Any]) -> Any:
+    @staticmethod
+    def _optional(
+        obj: dict[str, Any], key: str, address: str, default: Any, applied_of: Mapping[str, Any], desired_of: Mapping[str, Any],
+    ) -> Any:
         """A field the documented BasicCampaignInfoResponse does not promise (the create/PATCH
         settings it does not echo, the hire-group fields): the platform's value when it answers one,
         else what the last apply set (state), else what the config wants -- never a default that
@@ -302,7 +308,7 @@ class CampaignReads:
         applied = applied_of.get(address)
         if isinstance(applied, dict) and key in applied:
             return applied[key]
-        desired = self._desired.get(address)
+        desired = desired_of.get(address)
         if desired is not None and key in desired:
             return desired[key]
         return default
@@ -337,11 +343,11 @@ class CampaignReads:
         unique = self._unique_tasks(live, inputs)
         live.raw["unique"] = unique
         live.raw["rows"] = {}
-        desired = self._desired.get(live.address) or {}
+        desired = inputs.desired.get(live.address) or {}
         if unique is False or (unique is None and desired.get("tasks") is None):
             return
         sent = (inputs.recorded.get(live.address) or {}).get("rows")
-        rows = self._rows.get(live.address)
+        rows = desired_rows(inputs.documents.get(live.address), self.root)
         applied = (inputs.applied.get(live.address) or {}).get("tasks")
         if isinstance(sent, dict):
             digests = {str(k): str(v) for k, v in sent.items()}

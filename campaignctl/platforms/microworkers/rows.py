@@ -240,6 +240,14 @@ def load_rows(doc: Document, root: Path) -> Rows | None:
     return doc.derived[key]
 
 
+def desired_rows(doc: Document | None, root: Path) -> list[Row] | RowTable | None:
+    """The task rows a Campaign document wants (None: not a campaign, or one without rows)."""
+    if doc is None or doc.kind != "Campaign":
+        return None
+    rows = load_rows(doc, root)
+    return rows.rows if rows is not None else None
+
+
 def _load_rows(doc: Document, root: Path) -> Rows | None:
     tasks = doc.spec.get("tasks")
     if not tasks:

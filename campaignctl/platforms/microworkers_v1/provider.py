@@ -96,6 +96,23 @@ V1_READ_BACK: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 BODY_DECIDES = tuple(s for s in range(400, 500) if s != 429)
 
 
+def _from_config(inputs: ReadInputs) -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
+    """What a read needs of the config, from its inputs' desired attributes: Campaign address ->
+    (type, title), what a campaign without state id is found by (v1 campaigns carry no marker);
+    WorkerGroup address -> group id."""
+    titles: dict[str, tuple[str, str]] = {}
+    group_of: dict[str, str] = {}
+    for address, kind in inputs.wanted.items():
+        d = inputs.desired.get(address)
+        if d is None:
+            continue
+        if kind == "Campaign":
+            titles[address] = (d["type"], d["title"])
+        elif kind == "WorkerGroup":
+            group_of[address] = d["groupId"]
+    return titles, group_of
+
+
 def _kind_of(address: str) -> str:
     return kind_of(address, MicroworkersV1Provider.kinds)
 
@@ -115,10 +132,10 @@ class MicroworkersV1Provider(CampaignChanges, Provider):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.catalog = Catalog()
-        self._group_of: dict[str, str] = {}  # WorkerGroup address -> group id (from the config)
-        self._group_address: dict[str, str] = {}  # group id -> WorkerGroup address
+        # WorkerGroup address -> group id, of the config the reads were given (their ReadInputs):
+        # what the plan sends as a campaign's group_id, as the catalogs are what it checks against
+        self._group_of: dict[str, str] = {}
         self._notes: dict[str, tuple[list[str], list[str]]] = {}  # address -> (warnings, errors)
-        self._wanted: dict[str, tuple[str, str]] = {}  # Campaign address -> (type, title), from the config
 
     # -- connection ------------------------------------------------------------------------
     def auth_headers(self, credentials: dict[str, str]) -> dict[str, str]:
@@ -178,15 +195,11 @@ class MicroworkersV1Provider(CampaignChanges, Provider):
     def desired(self, doc: Document, config: Config) -> dict[str, Any]:
         spec = doc.spec
         if doc.kind == "WorkerGroup":
-            gid = str(spec["groupId"])
-            self._group_of[doc.address] = gid
-            self._group_address[gid] = doc.address
-            return {"groupId": gid}
+            return {"groupId": str(spec["groupId"])}
         if doc.kind == "Blocklist":
             return {"workers": sorted({str(w) for w in spec.get("workers", [])})}
         type_ = spec["type"]
         out: dict[str, Any] = {"type": type_, "title": str(spec["title"]).strip()}
-        self._wanted[doc.address] = (type_, out["title"])
         if type_ == "basic":
             out["zone"] = spec["zone"]
             out["selected_countries"] = countries(spec.get("selected_countries", []))
@@ -257,10 +270,13 @@ class MicroworkersV1Provider(CampaignChanges, Provider):
         campaigns than ``list_extend`` (every campaign of a type in one call)."""
         known, wanted = inputs.known, inputs.wanted
         self._notes.clear()
+        titles, group_of = _from_config(inputs)
+        self._group_of.update(group_of)  # for the plan (a lookup's read, given one address, takes none away)
+        group_address = {gid: address for address, gid in group_of.items()}
         kinds = {**{a: _kind_of(a) for a in known}, **wanted}
         if only is not None:
             kinds = {a: k for a, k in kinds.items() if a in only}
-        types = {self._wanted[a][0] for a, k in kinds.items() if k == "Campaign" and a in wanted and a in self._wanted}
+        types = {titles[a][0] for a, k in kinds.items() if k == "Campaign" and a in wanted and a in titles}
         need_groups = "hire-group" in types or "WorkerGroup" in kinds.values()
         campaigns_needed = "Campaign" in kinds.values()
         # the list of each type the config or state holds (both for a state entry whose type is not
@@ -278,8 +294,8 @@ class MicroworkersV1Provider(CampaignChanges, Provider):
         )
         found: dict[str, Live] = {}
         if campaigns_needed:
-            self._match_campaigns([c for batch in results[0] for c in batch], known, wanted, found)
-        self._read_groups(known, wanted, found)
+            self._match_campaigns([c for batch in results[0] for c in batch], known, wanted, found, titles, group_address)
+        self._read_groups(known, wanted, found, group_of)
         workers = results[2]
         if workers is not None:
             for address, kind in sorted(kinds.items()):
@@ -289,17 +305,18 @@ class MicroworkersV1Provider(CampaignChanges, Provider):
         return found
 
     def _match_campaigns(
-        self, items: list[dict[str, Any]], known: Mapping[str, Any], wanted: Mapping[str, str], found: dict[str, Live]
+        self, items: list[dict[str, Any]], known: Mapping[str, Any], wanted: Mapping[str, str], found: dict[str, Live],
+        titles: Mapping[str, tuple[str, str]], group_address: Mapping[str, str],
     ) -> None:
         by_id = {str(c.get("campaign_id")): c for c in items}
         claimed = {str(v) for a, v in known.items() if _kind_of(a) == "Campaign"}
         for address, cid in sorted(known.items()):
             if _kind_of(address) == "Campaign" and str(cid) in by_id:
-                found[address] = self._live(address, by_id[str(cid)])
+                found[address] = self._live(address, by_id[str(cid)], group_address)
         for address, kind in sorted(wanted.items()):
             if kind != "Campaign" or address in known:
                 continue
-            want = self._wanted.get(address)
+            want = titles.get(address)
             if want is None:
                 continue
             type_, title = want
@@ -312,26 +329,28 @@ class MicroworkersV1Provider(CampaignChanges, Provider):
                 self._note(address, error=problem)
             if chosen is not None:
                 claimed.add(str(chosen.get("campaign_id")))
-                live = self._live(address, chosen)
+                live = self._live(address, chosen, group_address)
                 live.found_by = f"by its exact title {title!r} (v1 campaigns carry no address marker)"
                 found[address] = live
 
-    def _live(self, address: str, rec: dict[str, Any]) -> Live:
+    def _live(self, address: str, rec: dict[str, Any], group_address: Mapping[str, str]) -> Live:
         type_ = rec["_type"]
         group = None
         if type_ == "hire-group":
             gid = str(rec.get("group_id", ""))
-            group = self._group_address.get(gid, f"{self.name}/workergroup/#{gid}")
+            group = group_address.get(gid, f"{self.name}/workergroup/#{gid}")
         attrs = campaign_attrs(rec, type_, group)
         return Live(address, "Campaign", str(rec["campaign_id"]), attrs, status=str(rec.get("campaign_status")), raw=rec)
 
-    def _read_groups(self, known: Mapping[str, Any], wanted: Mapping[str, str], found: dict[str, Live]) -> None:
+    def _read_groups(
+        self, known: Mapping[str, Any], wanted: Mapping[str, str], found: dict[str, Live], group_of: Mapping[str, str],
+    ) -> None:
         unreadable = self.catalog.groups is None and any("groups_list" in u for u in self.catalog.unreadable)
         groups = self.catalog.groups or {}
         for address, kind in sorted(wanted.items()):
             if kind != "WorkerGroup":
                 continue
-            gid = self._group_of.get(address)
+            gid = group_of.get(address)
             if unreadable and gid is not None:  # cannot be checked: taken as it is declared
                 recorded = str(known.get(address, gid))
                 found[address] = Live(address, "WorkerGroup", recorded, {"groupId": recorded},
@@ -554,7 +573,7 @@ class MicroworkersV1Provider(CampaignChanges, Provider):
             if ("Campaign", str(rec.get("campaign_id"))) in managed:
                 continue
             address = f"{self.name}/campaign/#{rec['campaign_id']}"
-            live = self._live(address, rec)
+            live = self._live(address, rec, groups)
             if rec["_type"] == "hire-group":
                 gid = str(rec.get("group_id", ""))
                 live.attrs["group"] = groups.get(gid, f"{self.name}/workergroup/#{gid}")

@@ -647,11 +647,11 @@ class SwarmsProvider(Provider):
                 return False
         return None
 
-    async def lookup(self, address: str, kind: str) -> Any | None:
+    async def lookup(self, address: str, kind: str, desired: dict[str, Any] | None = None) -> Any | None:
         """The oldest live object of ``kind`` whose marker is ``address`` (the one :meth:`read`
         adopts), from that one list: no other list, no relation reads."""
         if kind not in COLLECTION:
-            return await super().lookup(address, kind)
+            return await super().lookup(address, kind, desired)
         coll = COLLECTION[kind]
         ids = [obj["id"] async for page in self._pages(f"/{coll}", coll) for obj in page
                if not obj.get("archived") and (obj.get("properties") or {}).get(MARKER) == address]  # fmt: skip
