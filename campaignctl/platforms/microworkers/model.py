@@ -7,6 +7,7 @@ from typing import Any
 
 from .rows import Row, RowTable, id_digests
 
+KINDS = ("Template", "Campaign")
 COLLECTION = {"basic": "basic-campaigns", "hire-group": "hire-group-campaigns"}
 PATCHABLE = (
     "autoRateNokTask", "autoRateOkTask", "autoRefillPositions", "qtRequired", "successRate", "speed", "ttr",
