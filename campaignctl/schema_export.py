@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-import yaml
 
 from .errors import CampaignctlError
 
@@ -25,6 +24,8 @@ def provider_types(root: Path) -> dict[str, str]:
 
     Lenient on purpose: a file that does not parse is skipped (validate reports it), so an editor
     bundle can be made while the config is being fixed."""
+    import yaml  # here, not at the top: every command imports this module (to register it), few read YAML with it
+
     files = [root] if root.is_file() else sorted(p for p in root.rglob("*.y*ml") if ".campaignctl" not in p.parts)
     found: dict[str, str] = {}
     for file in files:
