@@ -5,6 +5,7 @@ Exit codes: 0 success (with ``--detailed-exitcode``: no changes), 1 error, 2 cha
 """
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import logging
@@ -699,6 +700,10 @@ sandbox.add_command(_sandbox_submit)
 
 
 def main(argv: list[str] | None = None) -> NoReturn:
+    # young objects collected every 100,000 allocations from the start, as loading_for_process
+    # sets it for the config: the modules a command imports next (~40,000 objects that live to
+    # the process's end) were otherwise scanned ~70 times (~14 ms of a no-op plan's ~0.3 s)
+    gc.set_threshold(100_000, 20, 10)
     sys.exit(_main(argv))
 
 

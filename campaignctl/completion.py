@@ -7,10 +7,12 @@ never fails: a config that does not load completes to nothing."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from click.shell_completion import CompletionItem, get_completion_class
+
+if TYPE_CHECKING:  # imported where a completion is asked for: not by every command
+    from click.shell_completion import CompletionItem
 
 SHELLS = ("bash", "zsh", "fish")
 
@@ -33,6 +35,8 @@ def _config(ctx: click.Context) -> Any:
 
 
 def campaigns(ctx: click.Context, _: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    from click.shell_completion import CompletionItem
+
     config = _config(ctx)
     if config is None:
         return []
@@ -42,6 +46,8 @@ def campaigns(ctx: click.Context, _: click.Parameter, incomplete: str) -> list[C
 
 
 def addresses(ctx: click.Context, _: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    from click.shell_completion import CompletionItem
+
     config = _config(ctx)
     if config is None:
         return []
@@ -49,6 +55,8 @@ def addresses(ctx: click.Context, _: click.Parameter, incomplete: str) -> list[C
 
 
 def state_addresses(ctx: click.Context, _: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    from click.shell_completion import CompletionItem
+
     from .session import backend_for
 
     config = _config(ctx)
@@ -66,6 +74,8 @@ def state_addresses(ctx: click.Context, _: click.Parameter, incomplete: str) -> 
 @click.pass_context
 def completion(ctx: click.Context, shell: str) -> None:
     """Print the completion script for SHELL; e.g. in ~/.bashrc: eval "$(campaignctl completion bash)"."""
+    from click.shell_completion import get_completion_class
+
     cls = get_completion_class(shell)
     assert cls is not None  # one of SHELLS
     root = ctx.find_root().command

@@ -50,7 +50,7 @@ import random
 import re
 import time
 import urllib.parse
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -286,6 +286,10 @@ class _DirectResponse(httpx.Response):
     ``url``), not for every answer: through the public ``request`` property, overridden."""
 
     make_request: Callable[[], httpx.Request] | None = None
+    #: the body as received, when it needs no decoding (no Content-Encoding), until read() takes it
+    received: bytes | None = None
+    #: its size once read() took it (httpx counts the bytes of the stream layers it goes around)
+    downloaded: int | None = None
 
     @property
     def request(self) -> httpx.Request:
@@ -297,6 +301,22 @@ class _DirectResponse(httpx.Response):
     @request.setter
     def request(self, value: httpx.Request) -> None:
         httpx.Response.request.fset(self, value)  # type: ignore[attr-defined]
+
+    def iter_bytes(self, chunk_size: int | None = None) -> Iterator[bytes]:
+        """httpx's, except for the ``read()`` of a body that needs no decoding: the body whole,
+        the response consumed and closed, as httpx leaves it, without going through its decoder,
+        chunker and stream layers (~12 us of the ~170 us of CPU a relation read costs)."""
+        body = self.received
+        if body is None or chunk_size is not None:
+            return super().iter_bytes(chunk_size)
+        self.received = None
+        self.is_stream_consumed = self.is_closed = True
+        self.downloaded = len(body)
+        return iter((body,) if body else ())
+
+    @property
+    def num_bytes_downloaded(self) -> int:
+        return self.downloaded if self.downloaded is not None else super().num_bytes_downloaded
 
 
 class ApiClient:
@@ -670,6 +690,8 @@ class ApiClient:
             except limits.ResponseTooLarge as exc:
                 exc.status = status
                 raise
+        else:
+            response.received = content_bytes  # read() takes it as it is (see iter_bytes)
         response.read()  # the body (decoded), the response closed: what aread() leaves
         response.elapsed = datetime.timedelta(seconds=time.perf_counter() - started)
         if httpx_log.isEnabledFor(logging.INFO):

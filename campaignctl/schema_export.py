@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-import yaml
 
 from .errors import CampaignctlError
 
@@ -33,6 +32,8 @@ def provider_types(root: Path) -> dict[str, str]:
 
     Lenient on purpose: a file that does not parse is skipped (validate reports it), so an editor
     bundle can be made while the config is being fixed."""
+    import yaml  # here, not at the top: every command imports this module (to register it), few read YAML with it
+
     files = [root] if root.is_file() else sorted(p for p in root.rglob("*.y*ml") if ".campaignctl" not in p.parts)
     found: dict[str, str] = {}
     for file in files:

@@ -284,6 +284,10 @@ def test_the_answer_reads_as_httpx_s_response(caplog: pytest.LogCaptureFixture) 
     assert response.headers["x-request-id"] == "r-7" and response.headers.get("X-Request-Id") == "r-7"
     assert response.headers.get_list("x-multi") == ["a", "b"]
     assert response.num_bytes_downloaded == len(body) and response.is_closed and response.elapsed.total_seconds() >= 0
+    assert response.is_stream_consumed and b"".join(response.iter_bytes(7)) == body and "".join(response.iter_text(5)) == body.decode()
+    assert response.read() == body
+    with pytest.raises(httpx.StreamConsumed):  # as httpx's own: read whole, nothing left to stream
+        list(response.iter_raw())
     assert response.request.method == "GET"
     assert str(response.request.url) == str(response.url) and str(response.url).endswith("/v1/things?a=1")
     assert response.request.headers["host"].startswith("127.0.0.1:") and response.request.content == b""
@@ -343,20 +347,23 @@ def test_a_gzip_answer_is_decoded_and_a_broken_one_is_a_clear_error() -> None:
                     b"Transfer-Encoding: chunked\r\n\r\n" + chunks + b"0\r\n\r\n")  # fmt: skip
         return reply(200, gzip.compress(payload), {"Content-Encoding": "gzip"})
 
-    async def main() -> tuple[Any, Any, ApiError]:
+    async def main() -> tuple[Any, int, Any, ApiError]:
         async with Server(answer) as server:
             client = client_for(server.url)
             try:
-                plain = await client.json("GET", "/gz")
+                response = await client.request("GET", "/gz")
+                plain = client.decode(response)
+                downloaded = response.num_bytes_downloaded
                 chunked = await client.json("GET", "/chunked")
                 with pytest.raises(ApiError) as info:
                     await client.json("GET", "/broken")
-                return plain, chunked, info.value
+                return plain, downloaded, chunked, info.value
             finally:
                 await client.aclose()
 
-    plain, chunked, error = run(main)
+    plain, downloaded, chunked, error = run(main)
     assert plain == chunked == {"items": ["x" * 5000]}
+    assert downloaded == len(gzip.compress(payload))  # the bytes received, as httpx counts them
     assert "could not be decoded" in str(error) and error.method == "GET" and not isinstance(error, TransportError)
 
 

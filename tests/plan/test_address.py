@@ -5,6 +5,8 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from campaignctl.address import Address, kind_of, name_of
 from campaignctl.config.model import address_of
@@ -55,3 +57,11 @@ def test_inflight_compares_with_the_declared_kind() -> None:
     live = Live("mw1/workergroup/g", "WorkerGroup", "5", {})
     current_attrs("mw1/workergroup/g", {"attrs": {}}, live, provider)  # type: ignore[arg-type]
     assert seen == ["WorkerGroup"]
+
+
+@given(st.one_of(st.none(), st.integers(), st.text(alphabet="ab/Tkx[]#", max_size=12)), st.sampled_from(["", "?"]))
+def test_kind_of_is_the_parsed_address_s_kind(text: object, default: str) -> None:
+    """kind_of answers without building an Address: the same answer as parsing one."""
+    kinds = ("Task", "WorkerGroup", "k")
+    parsed = Address.maybe(text)
+    assert kind_of(text, kinds, default) == (parsed.kind_in(kinds, default) if parsed is not None else default)  # type: ignore[arg-type]

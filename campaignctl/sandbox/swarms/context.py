@@ -160,10 +160,8 @@ class Ctx:
             for campaign in self.store.list(P, "campaign", where={"state": state}):
                 jobs.update(campaign["_jobs"])
         tasks: set[int] = set()
-        for job_id in jobs:
-            job = self.store.get(P, "job", job_id)
-            if job:
-                tasks.update(job["_tasks"])
+        for job in self.store.get_many(P, "job", sorted(jobs)).values():  # one query, not one per job
+            tasks.update(job["_tasks"])
         return jobs, tasks
 
     def is_locked(self, kind: str, id: int) -> bool:
