@@ -28,7 +28,7 @@ import marshal
 import os
 import re
 from array import array
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -291,6 +291,31 @@ def _added_or_changed(rows: list[Row] | RowTable, live: dict[str, str], live_col
     return out
 
 
+#: task rows sent in one request at most (a create, a tasks-groups or restart call): the docs name
+#: no limit; 10,000 is what the sandbox takes (its guess). More rows go in one call per 10,000.
+TASKS_PER_REQUEST = 10_000
+
+
+def row_parts(indexes: Iterable[int], size: int) -> list[list[list[int]]]:
+    """``indexes`` (ascending) in parts of at most ``size`` rows, each part as index ranges
+    ``[[start, stop], ...]`` (what an operation names of the rows it sends)."""
+    parts: list[list[list[int]]] = []
+    part: list[list[int]] = []
+    taken = 0
+    for index in indexes:
+        if taken == size:
+            parts.append(part)
+            part, taken = [], 0
+        if part and part[-1][1] == index:
+            part[-1][1] += 1
+        else:
+            part.append([index, index + 1])
+        taken += 1
+    if part:
+        parts.append(part)
+    return parts
+
+
 def upload_ref(rows: RowTable, root: Path, summary: dict[str, Any]) -> dict[str, Any]:
     """What a plan's operation holds of the task rows it uploads from a data file, in place of the
     rows: the file (its path relative to the config directory, and sha256), how many rows and their
@@ -308,6 +333,25 @@ class Upload:
     tasks: list[dict[str, Any]]
     sources: list[str]
     digests: dict[str, str]
+
+    def select(self, ranges: Any) -> Upload:
+        """The rows of ``ranges`` (``[[start, stop], ...]``, indexes in file order, what a plan's
+        operation names of the rows it sends); PlanError on ranges that are not the file's."""
+        from ...errors import PlanError
+
+        if ranges is None:
+            return self
+        out = Upload([], [], {})
+        ids = list(self.digests)
+        for item in ranges:
+            if not (isinstance(item, list) and len(item) == 2 and all(isinstance(x, int) for x in item)
+                    and 0 <= item[0] < item[1] <= len(self.tasks)):
+                raise PlanError(f"the plan names task rows {item!r} that its data file does not have ({len(self.tasks)} rows)")
+            start, stop = item
+            out.tasks += self.tasks[start:stop]
+            out.sources += self.sources[start:stop]
+            out.digests.update((i, self.digests[i]) for i in ids[start:stop])
+        return out
 
 
 def read_upload(root: Path, ref: dict[str, Any]) -> Upload:
