@@ -7,7 +7,7 @@ import asyncio
 from typing import TYPE_CHECKING, Any
 
 from ...errors import ApiError
-from ...providers.base import Live
+from ...providers.base import Live, ReadInputs
 from ...providers.export import ExportedDoc
 from .model import COLLECTION, DEFAULTS, HIRE_FIELDS, INTERNAL_DEFAULTS, summary_of
 from .rows import content_digest, job_limit, normalise_limit
@@ -28,9 +28,11 @@ class CampaignExport:
 
         def _template(self, address: str, tpl: dict[str, Any]) -> Live: ...
 
-        def _campaign(self, address: str, kind: str, obj: dict[str, Any], tpl_address: dict[str, str]) -> Live: ...
+        def _campaign(
+            self, address: str, kind: str, obj: dict[str, Any], tpl_address: dict[str, str], inputs: ReadInputs | None = None,
+        ) -> Live: ...
 
-        def _unique_tasks(self, live: Live) -> bool | None: ...
+        def _unique_tasks(self, live: Live, inputs: ReadInputs | None = None) -> bool | None: ...
 
         @staticmethod
         def _question(q: dict[str, Any]) -> dict[str, Any]: ...

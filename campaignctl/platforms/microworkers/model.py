@@ -7,6 +7,7 @@ from typing import Any
 from .rows import Row, RowTable, rows_summary
 from .rows import summary_of as summary_of  # the digest of id -> digest, imported from here too
 
+KINDS = ("Template", "Campaign")
 COLLECTION = {"basic": "basic-campaigns", "hire-group": "hire-group-campaigns"}
 PATCHABLE = (
     "autoRateNokTask", "autoRateOkTask", "autoRefillPositions", "qtRequired", "successRate", "speed", "ttr",

@@ -9,11 +9,8 @@ import pytest
 
 from campaignctl.config.load import load_config
 from campaignctl.errors import ApiError, ConfigError
-from campaignctl.platforms.microworkers.provider import (
-    _job_message,
-    _with_sources,
-    mw_error,
-)
+from campaignctl.platforms.microworkers.execution import _job_message, _with_sources
+from campaignctl.platforms.microworkers.provider import mw_error
 from campaignctl.platforms.microworkers.rows import (
     job_limit,
     load_rows,

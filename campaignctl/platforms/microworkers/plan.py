@@ -1,0 +1,237 @@
+"""Microworkers API v2: how a desired template or campaign becomes v2 calls (the change mapping
+documented in :mod:`campaignctl.platforms.microworkers.provider`). A mixin of the provider."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ...plan.model import Operation, ResourceChange, ref
+from ...providers.base import Impossible, NeedsReplace, Resource
+from .checks import check_live_config
+from .model import COLLECTION, HIRE_FIELDS, PATCHABLE
+from .rows import Row, RowTable, id_digests, row_changes
+
+
+class CampaignChanges:
+    """The v2 change mapping. Expects the provider's ``op`` and the attributes below."""
+
+    fee: float
+    _rows: dict[str, list[Row] | RowTable]
+    _categories: dict[str, float] | None
+    _zones: dict[str, list[str]] | None
+    _unreadable: list[str]
+    if TYPE_CHECKING:  # provided by Provider
+
+        def op(self, address: str, action: str, call: str, **kwargs: Any) -> Operation: ...
+
+    def comparable(self, res: Resource) -> dict[str, Any]:
+        assert res.live is not None and res.desired is not None
+        attrs = dict(res.live.attrs)
+        d = res.desired
+        if res.kind == "Template":
+            if d.get("questions") is None:
+                attrs["questions"] = None  # derived by the platform from htmlCode
+            return attrs
+        zone, want = attrs.get("zone"), d.get("zone")
+        everything = (self._zones or {}).get(str((zone or {}).get("id")))
+        if zone and want and zone.get("id") == want.get("id") and want.get("countries") is None \
+                and "countries" in zone and (everything is None or sorted(zone["countries"]) == sorted(everything)):
+            attrs["zone"] = {**zone, "countries": None}  # "all countries of the zone"
+        slots = res.live.raw.get("slotsCount")  # the platform's reply as is: check its shape
+        untaken = (slots.get("unTaken") if isinstance(slots, dict) else 0) or 0
+        if attrs.get("state") == "stopped" and d.get("state") in ("running", "paused") and not untaken:
+            attrs["state"] = d["state"]  # it ran to the end: nothing left to resume
+        return attrs
+
+    # -- planning --------------------------------------------------------------------------
+    def replacement_reason(self, res: Resource, fields: list[str]) -> str:
+        return (f"Microworkers cannot change {', '.join(fields)} of a started campaign (not a PATCH field): "
+                "a new campaign is created, then the old one is stopped")
+
+    def annotate(self, res: Resource, change: ResourceChange, ops: list[Operation]) -> None:
+        if res.kind == "Campaign" and res.desired is not None and change.actions != ["no-op"]:
+            change.warnings += self._unreadable
+        if res.live is not None and res.live.raw.get("rows_unknown"):
+            change.warnings.append(
+                "state holds no record of the task rows uploaded to this campaign (it was adopted, or the state "
+                "was lost) and Microworkers documents no read of them: the config's rows are taken as uploaded, "
+                "so none is sent; give new rows to a campaign campaignctl created")
+        digest = next((f for f in change.fields if f.path == "tasks.digest"), None)
+        if digest is not None and res.live is not None:  # the rows themselves, not their digest
+            rows = row_changes(self._rows.get(res.address, []), res.live.raw.get("rows") or {},
+                               res.live.raw.get("row_columns") or {}, digest.how)  # fmt: skip
+            at = change.fields.index(digest)
+            change.fields[at:at + 1] = rows or [digest]
+        elif change.actions == ["create"] and res.address in self._rows:  # the rows a new campaign uploads
+            change.fields = row_changes(self._rows[res.address], {}, {}, "update")
+
+    def _cost(self, payment: float, positions: int) -> float:
+        return round(float(payment) * positions * (1 + self.fee), 4)
+
+    def _check_live_config(self, d: dict[str, Any]) -> None:
+        check_live_config(d, self._categories, self._zones)
+
+    def _campaign_body(self, res: Resource) -> dict[str, Any]:
+        d = res.desired or {}
+        body: dict[str, Any] = {k: d[k] for k in ("title", "description", "categoryId", "paymentPerTask", "minutesToFinish")}
+        if d.get("template"):
+            body["internalTemplate"] = {"id": ref(d["template"]), **{k: v for k, v in d["internalTemplate"].items() if v is not None}}
+        else:
+            body["externalTemplate"] = d["externalTemplate"]
+        zone = d.get("zone")
+        if zone and zone["id"] == "int":
+            body["internationalZone"] = {"id": "int", "excludedCountries": zone["excludedCountries"]}
+        elif zone:
+            body["targetedZone"] = {"id": zone["id"], **({"countries": zone["countries"]} if zone.get("countries") else {})}
+        for key in PATCHABLE:
+            body[key] = d[key]
+        if d["type"] == "hire-group":
+            body["groupId"] = d["groupId"]
+            for key in HIRE_FIELDS:
+                body[key] = d[key]
+        body["availablePositions"] = d["availablePositions"]
+        return body
+
+    def create_ops(self, res: Resource) -> list[Operation]:
+        d = res.desired or {}
+        address = res.address
+        if res.kind == "Template":
+            body = {k: d[k] for k in ("title", "htmlCode", "cssSection", "jsSection")}
+            if d.get("questions") is not None:
+                body["questions"] = d["questions"]
+            return [self.op(address, "create", "POST /templates", payload={"body": body}, records="create")]
+        self._check_live_config(d)
+        if d.get("state") == "stopped":
+            raise Impossible("a new campaign cannot start out stopped (Microworkers starts every campaign it creates)")
+        coll = COLLECTION[d["type"]]
+        body = self._campaign_body(res)
+        payload: dict[str, Any] = {"body": body}
+        rows = self._rows.get(address)
+        if rows is not None:
+            body["tasks"] = [r.body() for r in rows]
+            payload["sources"] = [r.source for r in rows]
+            payload["recorded"] = {"rows": id_digests(rows)}
+        ops = [self.op(address, "create", f"POST /{coll}", payload=payload, records="create",
+                       cost=self._cost(d["paymentPerTask"], d["availablePositions"]))]  # fmt: skip
+        if d.get("state") == "paused":
+            ops.append(self.op(address, "pause", f"PUT /{coll}/{{id}}/pause", target=ref(address)))
+        return ops
+
+    def update_ops(self, res: Resource, changed: set[str]) -> list[Operation]:
+        live, d = res.live, res.desired or {}
+        assert live is not None
+        address = res.address
+        if res.kind == "Template":
+            body = {k: d[k] for k in ("title", "htmlCode", "cssSection", "jsSection")}
+            if d.get("questions") is not None:
+                body["questions"] = d["questions"]
+            return [self.op(address, "update", "PUT /templates/{id}", target=live.id, payload={"body": body})]
+        coll = COLLECTION[d["type"]]
+        ops: list[Operation] = []
+        patch = sorted(changed & (set(PATCHABLE) | ({"groupId"} if d["type"] == "hire-group" else set())))
+        if patch:
+            ops.append(self.op(address, "update", f"PATCH /{coll}/{{id}}", target=live.id,
+                               payload={"body": {k: d[k] for k in patch}}))  # fmt: skip
+        status = live.attrs.get("state")
+        finished = live.status == "FINISHED"
+        restarted = False
+        if changed & {"tasks", "availablePositions"}:
+            op = self._add_positions(res, coll, finished)
+            if op is not None:
+                ops.append(op)
+                restarted = finished
+        want = d.get("state", "running")
+        current = "running" if restarted else status
+        if "state" in changed or restarted:
+            ops += self._lifecycle(res, coll, str(current), want)
+        return ops
+
+    def _add_positions(self, res: Resource, coll: str, finished: bool) -> Operation | None:
+        live, d = res.live, res.desired or {}
+        assert live is not None
+        address = res.address
+        payment = d["paymentPerTask"]
+        unique = live.raw.get("unique")
+        if unique is not None and (d.get("tasks") is None) == unique:  # known, not guessed from an absent field
+            raise NeedsReplace("switching between unique task rows and plain positions needs a new campaign")
+        if d.get("tasks") is None:
+            delta = int(d["availablePositions"]) - int(live.attrs.get("availablePositions") or 0)
+            if delta < 0:
+                raise Impossible(f"Microworkers cannot take positions away ({live.attrs.get('availablePositions')} -> {d['availablePositions']})")
+            if not finished:
+                raise Impossible(
+                    f"Microworkers adds positions to a campaign without task rows only by restarting it once it is "
+                    f"finished (it is {live.status}); set state: stopped first, or wait until it finishes")
+            return self.op(address, "add-positions", f"POST /{coll}/{{id}}/restart +{delta} positions", target=live.id,
+                           payload={"body": {"positionsToAdd": delta}, "queue": True,
+                                    "expect": {"availablePositions": int(d["availablePositions"])}},
+                           cost=self._cost(payment, delta))  # fmt: skip
+        live_rows: dict[str, str] = live.raw.get("rows") or {}
+        rows = self._rows.get(address, [])
+        desired_ids = id_digests(rows).keys()
+        removed = [i for i in live_rows if i not in desired_ids]
+        edited = [r for r in rows if r.id in live_rows and live_rows[r.id] != r.digest]
+        problems = []
+        if removed:
+            problems.append(f"row(s) {', '.join(removed[:5])}{' ...' if len(removed) > 5 else ''} were uploaded and are "
+                            "no longer in the task data: Microworkers cannot delete uploaded task rows")
+        if edited:
+            shown = ", ".join(f"{r.id} ({r.source})" for r in edited[:5])
+            problems.append(f"row(s) {shown}{' ...' if len(edited) > 5 else ''} changed after upload: Microworkers cannot "
+                            "edit uploaded task rows (give changed rows a new id to add them as new tasks)")
+        if problems:
+            raise Impossible("; ".join(problems))
+        new = [r for r in rows if r.id not in live_rows]
+        if not new:
+            return None
+        sub = int((d.get("internalTemplate") or {}).get("numberOfSubTasks", 1))
+        same = int(d.get("numberOfWorkerOnSamePosition", 1))
+        if len(new) % sub:
+            raise Impossible(f"{len(new)} new rows is not a multiple of numberOfSubTasks ({sub})")
+        positions = len(new) // sub * same
+        tasks = [r.body() for r in new]
+        sources = [r.source for r in new]
+        recorded = {"rows": {r.id: r.digest for r in new}}
+        expect = {"availablePositions": int(live.attrs.get("availablePositions") or 0) + positions}
+        if finished:
+            note = f"+{positions} positions ({len(new)} new rows)"
+            return self.op(address, "add-positions", f"POST /{coll}/{{id}}/restart {note}", target=live.id,
+                           payload={"body": {"positionsToAdd": positions, "tasks": tasks}, "sources": sources, "queue": True,
+                                    "recorded": recorded, "expect": expect},
+                           cost=self._cost(payment, positions))  # fmt: skip
+        note = f"+{positions} positions ({len(new)} new rows)"
+        return self.op(address, "add-positions", f"POST /{coll}/{{id}}/tasks-groups {note}", target=live.id,
+                       payload={"body": {"tasks": tasks}, "sources": sources, "queue": True, "positions": positions,
+                                "recorded": recorded, "expect": expect},
+                       cost=self._cost(payment, positions))  # fmt: skip
+
+    def _lifecycle(self, res: Resource, coll: str, current: str, want: str) -> list[Operation]:
+        live = res.live
+        assert live is not None
+        address = res.address
+        if current == want:
+            return []
+        if current == "blocked":
+            raise Impossible("the campaign is blocked by Microworkers; its state cannot change")
+        if want == "stopped":
+            return [self.op(address, "stop", f"PUT /{coll}/{{id}}/stop", target=live.id, destructive=True)]
+        ops = []
+        if current == "stopped":
+            ops.append(self.op(address, "restart", f"POST /{coll}/{{id}}/restart", target=live.id,
+                               payload={"body": {"positionsToAdd": 0}, "queue": True}))  # fmt: skip
+            current = "running"
+        if current == "running" and want == "paused":
+            ops.append(self.op(address, "pause", f"PUT /{coll}/{{id}}/pause", target=live.id))
+        elif current == "paused" and want == "running":
+            ops.append(self.op(address, "resume", f"PUT /{coll}/{{id}}/resume", target=live.id))
+        return ops
+
+    def delete_ops(self, res: Resource, remote_id: Any, *, deposed: bool = False) -> list[Operation]:
+        address = res.address
+        suffix = f"@{remote_id}" if deposed else ""
+        if res.kind == "Template":
+            return [self.op(address, f"delete{suffix}", "DELETE /templates/{id}", target=remote_id, destructive=True,
+                            records=None if deposed else "forget")]  # fmt: skip
+        kind = (res.live.attrs.get("type") if res.live else None) or (res.desired or {}).get("type", "basic")
+        coll = COLLECTION[kind]
+        return [self.op(address, f"stop{suffix}", f"PUT /{coll}/{{id}}/stop", target=remote_id, destructive=True,
+                        payload={"ifRunning": True}, records=None if deposed else "forget")]  # fmt: skip
