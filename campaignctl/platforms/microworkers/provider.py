@@ -73,6 +73,7 @@ from .model import (
 from .plan import CampaignChanges
 from .read import CampaignReads, mw_error
 from .rows import Row, RowTable, job_limit, load_rows, schedule_doc
+from .upload import Upload
 
 __all__ = ["MicroworkersProvider", "mw_error"]
 
@@ -110,6 +111,8 @@ class MicroworkersProvider(CampaignExport, CampaignWrites, CampaignChanges, Camp
         self._categories: dict[str, float] | None = None  # sub-category id -> minimum payment
         self._zones: dict[str, list[str]] | None = None  # zone id -> country codes
         self._unreadable: list[str] = []  # reference lists of an unexpected shape (plan warnings)
+        self._uploads: dict[tuple[Any, ...], Upload] = {}  # a data file's rows read at apply, once, by what names them
+        self._sent: dict[str, Upload] = {}  # operation id -> the rows it sends
 
     # -- connection ------------------------------------------------------------------------
     def auth_headers(self, credentials: dict[str, str]) -> dict[str, str]:

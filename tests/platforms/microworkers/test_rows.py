@@ -14,12 +14,11 @@ from campaignctl.platforms.microworkers.rows import (
     RowTable,
     id_digests,
     load_rows,
-    read_upload,
     row_changes,
     rows_summary,
     summary_of,
-    upload_ref,
 )
+from campaignctl.platforms.microworkers.upload import read_upload, row_parts, upload_ref
 from tests.helpers import copy_example
 
 
@@ -104,3 +103,16 @@ def test_apply_refuses_rows_that_are_not_the_ones_planned(tmp_path: Path, change
         read_upload(config, ref)
     if change != "outside":
         assert "changed since the plan was made" in str(caught.value) and "nothing was sent" in str(caught.value)
+
+
+def test_rows_are_sent_in_parts_of_index_ranges(tmp_path: Path) -> None:
+    assert row_parts(range(25), 10) == [[[0, 10]], [[10, 20]], [[20, 25]]]
+    assert row_parts([1, 2, 3, 7, 8, 20], 4) == [[[1, 4], [7, 8]], [[8, 9], [20, 21]]]
+    assert row_parts([], 10) == []
+    config, table = _table(tmp_path, 35)
+    upload = read_upload(config, upload_ref(table, config, rows_summary(table)))
+    part = upload.select([[2, 4], [30, 31]])
+    assert [t["id"] for t in part.tasks] == ["site0002", "site0003", "site0030"] == list(part.digests)
+    assert part.sources[2].endswith("rows.csv:32")
+    with pytest.raises(PlanError, match=r"\[30, 36\] that its data file does not have \(35 rows\)"):
+        upload.select([[30, 36]])
