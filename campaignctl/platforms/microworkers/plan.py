@@ -110,17 +110,19 @@ class CampaignChanges:
         payload: dict[str, Any] = {"body": body}
         rows = self._rows.get(address)
         parts: list[list[list[int]]] = []
+        note = ""
         if isinstance(rows, RowTable):  # a data file's rows: named here, read from the file at apply
             sub, same = _sub_same(d)
-            parts = row_parts(range(len(rows)), TASKS_PER_REQUEST // sub * sub)
+            parts = row_parts(range(len(rows)), TASKS_PER_REQUEST // sub * sub) or [[]]  # a file of no rows: the create
             named = upload_ref(rows, self.root, d["tasks"])
             payload["rows"] = {**named, "ranges": parts[0]}
             body["availablePositions"] = _count(parts[0]) // sub * same
+            note = f" ({_count(parts[0])} of {len(rows)} rows)" if len(parts) > 1 else ""
         elif rows is not None:
             body["tasks"] = [r.body() for r in rows]
             payload["sources"] = [r.source for r in rows]
             payload["recorded"] = {"rows": id_digests(rows)}
-        ops = [self.op(address, "create", f"POST /{coll}", payload=payload, records="create",
+        ops = [self.op(address, "create", f"POST /{coll}{note}", payload=payload, records="create",
                        cost=self._cost(d["paymentPerTask"], body["availablePositions"]))]  # fmt: skip
         if parts[1:]:  # the rows past the create's: tasks-groups, TASKS_PER_REQUEST a call
             ops += self._row_uploads(res, coll, named, parts[1:], ref(address), body["availablePositions"], restart=False)
