@@ -180,12 +180,12 @@ async def _run(op: Operation, providers: dict[str, Provider], state: State, back
 
 
 def _record_sent(op: Operation, provider: Provider, state: State, backend: StateBackend) -> None:
-    """What the provider records of an operation (:meth:`Provider.recorded`: its note of what the
+    """What the provider records of an operation (:meth:`Provider.sent_record`: its note of what the
     call sent that the platform's documented answers do not show again, e.g. Microworkers' task
     rows: row id -> digest) is merged into the state entry's ``recorded`` once the call took effect
     (answered, or read back as done). A create starts a fresh entry, so a replacement records only
     its own."""
-    extra = provider.recorded(op)
+    extra = provider.sent_record(op)
     if not isinstance(extra, dict) or op.address not in state.resources:
         return
     entry = dict(state.resources[op.address])

@@ -311,7 +311,7 @@ class Provider:
         await asyncio.sleep(self._client.retry.backoff(attempt))
         return True
 
-    def recorded(self, op: Operation) -> dict[str, Any] | None:
+    def sent_record(self, op: Operation) -> dict[str, Any] | None:
         """What state records of ``op`` beside the attributes once it took effect (apply merges it
         into the entry's ``recorded``; the next read gets it as ``ReadInputs.recorded``): the
         operation's ``payload["recorded"]``. A provider whose operation names data it reads only

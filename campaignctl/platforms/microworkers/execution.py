@@ -86,7 +86,7 @@ class CampaignWrites:
             part = self._sent[op.id] = whole.select(named.get("ranges"))
         return part
 
-    def recorded(self, op: Operation) -> dict[str, Any] | None:
+    def sent_record(self, op: Operation) -> dict[str, Any] | None:
         """What state records of an operation that took effect: the rows it sent (row id -> digest),
         those of a data file as read when they were sent; else its ``payload["recorded"]``."""
         payload = op.payload if isinstance(op.payload, dict) else {}

@@ -8,7 +8,7 @@ finished one, then the newest).
 
 Reading: only what the docs document (the GET basic-campaign page's BasicCampaignInfoResponse) plus
 what state recorded. The docs have no read of uploaded task rows: apply records the rows it sent
-(:meth:`recorded`: row id -> digest) in state, and a plan counts those as uploaded.
+(:meth:`sent_record`: row id -> digest) in state, and a plan counts those as uploaded.
 
 Task rows of a data file are not held in the plan: its operations name the file (path, sha256, the
 rows' count and digest, which rows), and apply reads the rows from it when it sends them, refusing
