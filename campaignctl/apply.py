@@ -163,7 +163,7 @@ async def _run(op: Operation, providers: dict[str, Provider], state: State, back
     if op.records == "create":
         outcome = await _create(op, resolved, provider, change, state, backend)
         _remember(op, outcome.id, change, state, backend)
-        _record_sent(op, state, backend)
+        _record_sent(op, provider, state, backend)
         return
 
     async def took(error: ApiError) -> ExecResult | None:
@@ -174,17 +174,18 @@ async def _run(op: Operation, providers: dict[str, Provider], state: State, back
 
     _mark_in_flight(op, change, state, backend)
     await _write(resolved, provider, took)
-    _record_sent(op, state, backend)
+    _record_sent(op, provider, state, backend)
     if op.records == "forget":
         _forget(op.address, state, backend)
 
 
-def _record_sent(op: Operation, state: State, backend: StateBackend) -> None:
-    """An operation whose payload holds ``recorded`` (a provider's note of what the call sent that
-    the platform's documented answers do not show again, e.g. Microworkers' task rows: row id ->
-    digest) has it merged into the state entry's ``recorded`` once the call took effect (answered,
-    or read back as done). A create starts a fresh entry, so a replacement records only its own."""
-    extra = op.payload.get("recorded") if isinstance(op.payload, dict) else None
+def _record_sent(op: Operation, provider: Provider, state: State, backend: StateBackend) -> None:
+    """What the provider records of an operation (:meth:`Provider.sent_record`: its note of what the
+    call sent that the platform's documented answers do not show again, e.g. Microworkers' task
+    rows: row id -> digest) is merged into the state entry's ``recorded`` once the call took effect
+    (answered, or read back as done). A create starts a fresh entry, so a replacement records only
+    its own."""
+    extra = provider.sent_record(op)
     if not isinstance(extra, dict) or op.address not in state.resources:
         return
     entry = dict(state.resources[op.address])

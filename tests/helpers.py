@@ -426,3 +426,24 @@ def missing_places(package: str, where: str) -> list[str]:
             if target is None or home != found.__name__:
                 missing.append(f"{found.__name__}:{name}" + (f" (defined in {home})" if target is not None else ""))
     return missing
+
+
+def write_survey_rows(config: Path, count: int, brand: str = "Brand") -> None:
+    """``data/rows.csv`` of the microworkers-survey example with ``count`` rows ``site0000``..."""
+    with (config / "data" / "rows.csv").open("w") as fh:
+        fh.write("id,url,brand\n")
+        fh.writelines(f"site{i:04d},https://site{i:04d}.example.com/,{brand} {i}\n" for i in range(count))
+
+
+def survey_rows_table(tmp_path: Path, count: int) -> tuple[Path, Any]:
+    """A copy of the microworkers-survey example with ``count`` task rows, and its campaign's
+    :class:`RowTable`."""
+    from campaignctl.validation import load_config
+    from campaignctl.platforms.microworkers.rows import RowTable, load_rows
+
+    config = copy_example("microworkers-survey", tmp_path)
+    write_survey_rows(config, count)
+    campaign = next(d for d in load_config(config).documents if d.kind == "Campaign" and d.spec.get("tasks"))
+    rows = load_rows(campaign, config)
+    assert rows is not None and not rows.diags and isinstance(rows.rows, RowTable)
+    return config, rows.rows

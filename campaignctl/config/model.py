@@ -99,7 +99,8 @@ class Config:
                 folder = folders.get(doc.file) or folders.setdefault(doc.file, Path(doc.file).resolve().parent)
                 path = (folder / name).resolve()
                 if path.is_relative_to(root) and path.is_file():
-                    out[str(path.relative_to(root))] = hashlib.sha256(path.read_bytes()).hexdigest()
+                    with path.open("rb") as fh:  # in chunks: a 69 MB file is never in memory whole
+                        out[str(path.relative_to(root))] = hashlib.file_digest(fh, "sha256").hexdigest()
             except (OSError, ValueError, RuntimeError):  # unusable or unreadable: the checks report it
                 out[name] = "unreadable"
         return out

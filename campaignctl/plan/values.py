@@ -10,7 +10,8 @@ note saying how much:
   (``~ components[1].properties.url: "a" -> "b"``), as Terraform shows nested blocks;
   ``# N unchanged fields hidden`` for the leaves around them; a new or removed one: every leaf;
 - task rows (``tasks.rows[<id>]`` changes): the first :data:`ROWS_SHOWN` of a run, then
-  ``# ... and N more rows`` (the JSON plan and the saved plan hold all of them).
+  ``# ... and N more task rows`` (the JSON plan and the saved plan hold them, up to the number a
+  plan lists; a ``tasks.rows`` field counts the rest and names their data file).
 
 A :class:`Line` is rendered two ways: :func:`text_line` (``plan``, ``apply``, ``drift``, ``show``:
 the sign after the indentation) and :func:`diff_line` (Markdown's ```` ```diff ```` blocks: the
@@ -209,15 +210,21 @@ def text_diff(path: str, before: Any, after: Any) -> list[Line]:
 
 def fields_lines(fields: Iterable[FieldChange], paired: bool = False) -> list[Line]:
     """Every field change of a resource (or a drifted object) in full; task rows past
-    :data:`ROWS_SHOWN` of a run under one parent are counted, not listed."""
+    :data:`ROWS_SHOWN` of a run under one parent are counted, not listed, and so are those a
+    plan itself does not list (its ``tasks.rows`` field: how many, and their data file)."""
     out: list[Line] = []
     run_parent, run_length, more = "", 0, 0
     for f in fields:
+        unlisted = _unlisted_rows(f)
+        if unlisted is not None:  # the end of its run: one note for the rows shown nowhere here
+            out.append(Line("#", _more_rows_note(more if run_parent else 0, unlisted)))
+            run_parent, run_length, more = "", 0, 0
+            continue
         m = _ROW_PATH.match(f.path)
         parent = m.group("parent") if m else ""
         if parent != run_parent:
             if more:
-                out.append(Line("#", f"... and {more} more task rows (every one in --format json and the saved plan)"))
+                out.append(Line("#", _more_rows_note(more, None)))
             run_parent, run_length, more = parent, 0, 0
         if parent:
             run_length += 1
@@ -226,8 +233,32 @@ def fields_lines(fields: Iterable[FieldChange], paired: bool = False) -> list[Li
                 continue
         out += _row_line(f, paired) if parent else change_lines(f, paired)
     if more:
-        out.append(Line("#", f"... and {more} more task rows (every one in --format json and the saved plan)"))
+        out.append(Line("#", _more_rows_note(more, None)))
     return out
+
+
+def _unlisted_rows(f: FieldChange) -> dict[str, Any] | None:
+    """The ``tasks.rows`` field of the task rows a plan counts without listing them (``{more,
+    file, sha256}``), else None."""
+    after = f.after
+    if f.path == "tasks.rows" and f.before is None and isinstance(after, dict) and isinstance(after.get("more"), int):
+        return after
+    return None
+
+
+def _more_rows_note(listed: int, unlisted: dict[str, Any] | None) -> str:
+    """``... and N more task rows``: ``listed`` that --format json and the saved plan hold, and the
+    rows they do not list (``unlisted``: how many, and the data file apply reads them from)."""
+    if unlisted is None:
+        return f"... and {listed} more task rows (every one in --format json and the saved plan)"
+    count = int(unlisted["more"])
+    source = f"rows of {unlisted['file']}" if unlisted.get("file") else "rows"
+    if unlisted.get("sha256"):
+        source += f" (sha256 {str(unlisted['sha256'])[:16]})"
+    rest = f"{count} listed nowhere: the {source}, which apply reads again and sends only while unchanged"
+    if not listed:
+        return f"... and {count} more task rows, {rest}"
+    return f"... and {listed + count} more task rows ({listed} in --format json and the saved plan, {rest})"
 
 
 def _row_line(f: FieldChange, paired: bool) -> list[Line]:

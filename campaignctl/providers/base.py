@@ -322,6 +322,13 @@ class Provider:
         await asyncio.sleep(self._client.retry.backoff(attempt))
         return True
 
+    def sent_record(self, op: Operation) -> dict[str, Any] | None:
+        """What state records of ``op`` beside the attributes once it took effect (apply merges it
+        into the entry's ``recorded``; the next read gets it as ``ReadInputs.recorded``): the
+        operation's ``payload["recorded"]``. A provider whose operation names data it reads only
+        when it sends it (Microworkers: task rows from their data file) says what it sent."""
+        return op.payload.get("recorded") if isinstance(op.payload, dict) else None
+
     def create_ops(self, res: Resource) -> list[Operation]:
         raise NotImplementedError
 

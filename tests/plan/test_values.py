@@ -92,6 +92,24 @@ def test_task_rows_first_ones_then_a_count() -> None:
     ]
 
 
+def test_task_rows_a_plan_does_not_list_are_counted_with_their_file() -> None:
+    rows = [FieldChange(f"tasks.rows[r{i:03d}]", None, {"url": f"https://e{i}.example/"}) for i in range(25)]
+    unlisted = FieldChange("tasks.rows", None, {"more": 999_975, "file": "data/rows.csv", "sha256": "ab" * 32})
+    lines = text([*rows, unlisted, FieldChange("title", "a", "b")])
+    assert len([x for x in lines if x.startswith("+ tasks.rows[")]) == ROWS_SHOWN
+    assert lines[ROWS_SHOWN] == (
+        "# ... and 999980 more task rows (5 in --format json and the saved plan, 999975 listed nowhere: the rows of "
+        f"data/rows.csv (sha256 {'ab' * 8}), which apply reads again and sends only while unchanged)"
+    )
+    assert lines[-1] == '~ title: "a" -> "b"' and len(lines) == ROWS_SHOWN + 2
+    # no row listed past those shown: only the count of the file's rows
+    assert text([*rows[:3], unlisted])[-1] == (
+        f"# ... and 999975 more task rows, 999975 listed nowhere: the rows of data/rows.csv (sha256 {'ab' * 8}), "
+        "which apply reads again and sends only while unchanged"
+    )
+    assert diff([*rows[:3], unlisted])[-1].startswith("# ... and 999975 more task rows")
+
+
 def test_trailing_spaces_are_kept() -> None:
     """A line whose only change is trailing whitespace must not print as the same line twice."""
     assert text([FieldChange("css", "a {}  \nb {}\n", "a {}\nb {}\n")])[1:4] == ["    @@ -1,2 +1,2 @@", "    - a {}  ", "    + a {}"]

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import re
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ...errors import ApiError, TransportError
@@ -15,6 +16,7 @@ from ...plan.model import Operation
 from ...providers.base import ExecResult
 from .model import READ_BACK
 from .rows import normalise_limit
+from .upload import Upload, read_upload
 
 if TYPE_CHECKING:
     from ...http import ApiClient
@@ -26,6 +28,9 @@ class CampaignWrites:
     """The v2 writes. Expects the provider's ``client`` and ``queue_timeout``."""
 
     queue_timeout: float
+    root: Path
+    _uploads: dict[tuple[Any, ...], Upload]
+    _sent: dict[str, Upload]
     if TYPE_CHECKING:  # provided by Provider
 
         @property
@@ -43,6 +48,10 @@ class CampaignWrites:
             return ExecResult()
         body = payload.get("body")
         sources: list[str] = payload.get("sources") or []
+        named = payload.get("rows")
+        if isinstance(named, dict) and isinstance(body, dict):  # a data file's rows, read from it now
+            upload = self._rows_to_send(op, named)
+            body, sources = {**body, "tasks": upload.tasks}, upload.sources
         if isinstance(body, dict) and body.get("tasks"):
             body = {**body, "tasks": await self._resolve_questions(body, path, op)}
         # a lifecycle PUT (pause, resume, stop) or a DELETE sent again after it took fails
@@ -62,6 +71,30 @@ class CampaignWrites:
         if op.action == "create":
             return ExecResult(id=self.client.decode(response)["id"])
         return ExecResult()
+
+    def _rows_to_send(self, op: Operation, named: dict[str, Any]) -> Upload:
+        """The rows ``op`` sends (its payload's ``rows``: a data file and which of its rows), read
+        from the file the first time an operation names it in this apply, and only if they are the
+        rows planned (:func:`.upload.read_upload`, PlanError: nothing sent); every part is then sent
+        from that read, so the rows of an apply are one version of the file."""
+        part = self._sent.get(op.id)
+        if part is None:
+            key = (named.get("file"), named.get("sha256"), named.get("count"), named.get("digest"))
+            whole = self._uploads.get(key)
+            if whole is None:
+                whole = self._uploads[key] = read_upload(self.root, named)
+            part = self._sent[op.id] = whole.select(named.get("ranges"))
+        return part
+
+    def sent_record(self, op: Operation) -> dict[str, Any] | None:
+        """What state records of an operation that took effect: the rows it sent (row id -> digest),
+        those of a data file as read when they were sent; else its ``payload["recorded"]``."""
+        payload = op.payload if isinstance(op.payload, dict) else {}
+        named = payload.get("rows")
+        if isinstance(named, dict):
+            return {"rows": self._rows_to_send(op, named).digests}
+        recorded = payload.get("recorded")
+        return recorded if isinstance(recorded, dict) else None
 
     async def confirm(self, op: Operation) -> bool | None:
         """Reads the object back after a write other than a create went unanswered (or failed with a

@@ -2,11 +2,11 @@
 are fixed once started, their defaults, the statuses) and the digest of a campaign's task rows."""
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from . import kinds
-from .rows import Row, RowTable, id_digests
+from .rows import Row, RowTable, rows_summary
+from .rows import summary_of as summary_of  # the digest of id -> digest, imported from here too
 
 KINDS = kinds.KINDS.kinds  #: the platform's kinds (kinds.py: what the config checks know, too)
 COLLECTION = {"basic": "basic-campaigns", "hire-group": "hire-group-campaigns"}
@@ -44,9 +44,5 @@ DEFAULT_FEE = 0.075
 
 
 def summary(rows: list[Row] | RowTable) -> dict[str, Any]:
-    return summary_of(id_digests(rows))
+    return rows_summary(rows)
 
-
-def summary_of(rows: dict[str, str]) -> dict[str, Any]:
-    text = "\n".join(f"{i}:{rows[i]}" for i in sorted(rows))
-    return {"count": len(rows), "digest": hashlib.sha256(text.encode()).hexdigest()[:16]}

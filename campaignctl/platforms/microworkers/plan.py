@@ -9,7 +9,8 @@ from ...plan.model import Operation, ResourceChange, ref
 from ...providers.base import Impossible, NeedsReplace, Resource
 from .checks import check_live_config
 from .model import COLLECTION, HIRE_FIELDS, PATCHABLE
-from .rows import desired_rows, id_digests, row_changes
+from .rows import RowTable, desired_rows, id_digests, row_changes
+from .upload import TASKS_PER_REQUEST, row_parts, upload_ref
 
 
 class CampaignChanges:
@@ -109,12 +110,23 @@ class CampaignChanges:
         body = self._campaign_body(res)
         payload: dict[str, Any] = {"body": body}
         rows = desired_rows(res.doc, self.root)
-        if rows is not None:
+        parts: list[list[list[int]]] = []
+        note = ""
+        if isinstance(rows, RowTable):  # a data file's rows: named here, read from the file at apply
+            sub, same = _sub_same(d)
+            parts = row_parts(range(len(rows)), TASKS_PER_REQUEST // sub * sub) or [[]]  # a file of no rows: the create
+            named = upload_ref(rows, self.root, d["tasks"])
+            payload["rows"] = {**named, "ranges": parts[0]}
+            body["availablePositions"] = _count(parts[0]) // sub * same
+            note = f" ({_count(parts[0])} of {len(rows)} rows)" if len(parts) > 1 else ""
+        elif rows is not None:
             body["tasks"] = [r.body() for r in rows]
             payload["sources"] = [r.source for r in rows]
             payload["recorded"] = {"rows": id_digests(rows)}
-        ops = [self.op(address, "create", f"POST /{coll}", payload=payload, records="create",
-                       cost=self._cost(d["paymentPerTask"], d["availablePositions"]))]  # fmt: skip
+        ops = [self.op(address, "create", f"POST /{coll}{note}", payload=payload, records="create",
+                       cost=self._cost(d["paymentPerTask"], body["availablePositions"]))]  # fmt: skip
+        if parts[1:]:  # the rows past the create's: tasks-groups, TASKS_PER_REQUEST a call
+            ops += self._row_uploads(res, coll, named, parts[1:], ref(address), body["availablePositions"], restart=False)
         if d.get("state") == "paused":
             ops.append(self.op(address, "pause", f"PUT /{coll}/{{id}}/pause", target=ref(address)))
         return ops
@@ -138,17 +150,16 @@ class CampaignChanges:
         finished = live.status == "FINISHED"
         restarted = False
         if changed & {"tasks", "availablePositions"}:
-            op = self._add_positions(res, coll, finished)
-            if op is not None:
-                ops.append(op)
-                restarted = finished
+            added = self._add_positions(res, coll, finished)
+            ops += added
+            restarted = finished and bool(added)
         want = d.get("state", "running")
         current = "running" if restarted else status
         if "state" in changed or restarted:
             ops += self._lifecycle(res, coll, str(current), want)
         return ops
 
-    def _add_positions(self, res: Resource, coll: str, finished: bool) -> Operation | None:
+    def _add_positions(self, res: Resource, coll: str, finished: bool) -> list[Operation]:
         live, d = res.live, res.desired or {}
         assert live is not None
         address = res.address
@@ -164,49 +175,83 @@ class CampaignChanges:
                 raise Impossible(
                     f"Microworkers adds positions to a campaign without task rows only by restarting it once it is "
                     f"finished (it is {live.status}); set state: stopped first, or wait until it finishes")
-            return self.op(address, "add-positions", f"POST /{coll}/{{id}}/restart +{delta} positions", target=live.id,
-                           payload={"body": {"positionsToAdd": delta}, "queue": True,
-                                    "expect": {"availablePositions": int(d["availablePositions"])}},
-                           cost=self._cost(payment, delta))  # fmt: skip
+            return [self.op(address, "add-positions", f"POST /{coll}/{{id}}/restart +{delta} positions", target=live.id,
+                            payload={"body": {"positionsToAdd": delta}, "queue": True,
+                                     "expect": {"availablePositions": int(d["availablePositions"])}},
+                            cost=self._cost(payment, delta))]  # fmt: skip
         live_rows: dict[str, str] = live.raw.get("rows") or {}
         wanted = desired_rows(res.doc, self.root)
         rows = wanted if wanted is not None else []
-        desired_ids = id_digests(rows).keys()
+        if isinstance(rows, RowTable):
+            desired_ids: Any = set(rows.ids)
+            edited = [(i, rows.source(n)) for n, i in enumerate(rows.ids) if i in live_rows and live_rows[i] != rows.digest(n)]
+            new = [n for n, i in enumerate(rows.ids) if i not in live_rows]
+        else:
+            desired_ids = {r.id for r in rows}
+            edited = [(r.id, r.source) for r in rows if r.id in live_rows and live_rows[r.id] != r.digest]
+            new = [n for n, r in enumerate(rows) if r.id not in live_rows]
         removed = [i for i in live_rows if i not in desired_ids]
-        edited = [r for r in rows if r.id in live_rows and live_rows[r.id] != r.digest]
         problems = []
         if removed:
             problems.append(f"row(s) {', '.join(removed[:5])}{' ...' if len(removed) > 5 else ''} were uploaded and are "
                             "no longer in the task data: Microworkers cannot delete uploaded task rows")
         if edited:
-            shown = ", ".join(f"{r.id} ({r.source})" for r in edited[:5])
+            shown = ", ".join(f"{i} ({source})" for i, source in edited[:5])
             problems.append(f"row(s) {shown}{' ...' if len(edited) > 5 else ''} changed after upload: Microworkers cannot "
                             "edit uploaded task rows (give changed rows a new id to add them as new tasks)")
         if problems:
             raise Impossible("; ".join(problems))
-        new = [r for r in rows if r.id not in live_rows]
         if not new:
-            return None
-        sub = int((d.get("internalTemplate") or {}).get("numberOfSubTasks", 1))
-        same = int(d.get("numberOfWorkerOnSamePosition", 1))
+            return []
+        sub, same = _sub_same(d)
         if len(new) % sub:
             raise Impossible(f"{len(new)} new rows is not a multiple of numberOfSubTasks ({sub})")
-        positions = len(new) // sub * same
-        tasks = [r.body() for r in new]
-        sources = [r.source for r in new]
-        recorded = {"rows": {r.id: r.digest for r in new}}
-        expect = {"availablePositions": int(live.attrs.get("availablePositions") or 0) + positions}
+        before = int(live.attrs.get("availablePositions") or 0)
+        if isinstance(rows, RowTable):  # named, read from the file at apply, TASKS_PER_REQUEST a call
+            named = upload_ref(rows, self.root, d["tasks"])
+            return self._row_uploads(res, coll, named, row_parts(new, TASKS_PER_REQUEST // sub * sub), live.id, before,
+                                     restart=finished)
+        chosen = [rows[n] for n in new]
+        positions = len(chosen) // sub * same
+        tasks = [r.body() for r in chosen]
+        sources = [r.source for r in chosen]
+        recorded = {"rows": {r.id: r.digest for r in chosen}}
+        expect = {"availablePositions": before + positions}
+        note = f"+{positions} positions ({len(chosen)} new rows)"
         if finished:
-            note = f"+{positions} positions ({len(new)} new rows)"
-            return self.op(address, "add-positions", f"POST /{coll}/{{id}}/restart {note}", target=live.id,
-                           payload={"body": {"positionsToAdd": positions, "tasks": tasks}, "sources": sources, "queue": True,
-                                    "recorded": recorded, "expect": expect},
-                           cost=self._cost(payment, positions))  # fmt: skip
-        note = f"+{positions} positions ({len(new)} new rows)"
-        return self.op(address, "add-positions", f"POST /{coll}/{{id}}/tasks-groups {note}", target=live.id,
-                       payload={"body": {"tasks": tasks}, "sources": sources, "queue": True, "positions": positions,
-                                "recorded": recorded, "expect": expect},
-                       cost=self._cost(payment, positions))  # fmt: skip
+            return [self.op(address, "add-positions", f"POST /{coll}/{{id}}/restart {note}", target=live.id,
+                            payload={"body": {"positionsToAdd": positions, "tasks": tasks}, "sources": sources, "queue": True,
+                                     "recorded": recorded, "expect": expect},
+                            cost=self._cost(payment, positions))]  # fmt: skip
+        return [self.op(address, "add-positions", f"POST /{coll}/{{id}}/tasks-groups {note}", target=live.id,
+                        payload={"body": {"tasks": tasks}, "sources": sources, "queue": True, "positions": positions,
+                                 "recorded": recorded, "expect": expect},
+                        cost=self._cost(payment, positions))]  # fmt: skip
+
+    def _row_uploads(self, res: Resource, coll: str, named: dict[str, Any], parts: list[list[list[int]]], target: Any,
+                     before: int, *, restart: bool) -> list[Operation]:
+        """One call per part of a data file's rows (``named``: :func:`.upload.upload_ref`), each a queue
+        job adding the part's positions: ``POST .../tasks-groups``, the first ``POST .../restart``
+        when the campaign is finished. The first is ``add-positions``, the next
+        ``add-positions@rows-<first row>``; apply reads each part from the file when it sends it."""
+        d = res.desired or {}
+        sub, same = _sub_same(d)
+        ops, expect = [], before
+        for n, part in enumerate(parts):
+            count = _count(part)
+            positions = count // sub * same
+            expect += positions
+            note = f"+{positions} positions ({count} new rows" + (f" from row {part[0][0] + 1})" if len(parts) > 1 or isinstance(target, dict) else ")")
+            payload: dict[str, Any] = {"body": {}, "rows": {**named, "ranges": part}, "queue": True, "positions": positions,
+                                       "expect": {"availablePositions": expect}}
+            call = f"POST /{coll}/{{id}}/tasks-groups {note}"
+            if restart and n == 0:
+                payload["body"] = {"positionsToAdd": positions}
+                del payload["positions"]
+                call = f"POST /{coll}/{{id}}/restart {note}"
+            action = "add-positions" if n == 0 and not isinstance(target, dict) else f"add-positions@rows-{part[0][0] + 1}"
+            ops.append(self.op(res.address, action, call, target=target, payload=payload, cost=self._cost(d["paymentPerTask"], positions)))
+        return ops
 
     def _lifecycle(self, res: Resource, coll: str, current: str, want: str) -> list[Operation]:
         live = res.live
@@ -239,3 +284,12 @@ class CampaignChanges:
         coll = COLLECTION[kind]
         return [self.op(address, f"stop{suffix}", f"PUT /{coll}/{{id}}/stop", target=remote_id, destructive=True,
                         payload={"ifRunning": True}, records=None if deposed else "forget")]  # fmt: skip
+
+
+def _sub_same(d: dict[str, Any]) -> tuple[int, int]:
+    """(rows per position: numberOfSubTasks, workers per position: numberOfWorkerOnSamePosition)."""
+    return int((d.get("internalTemplate") or {}).get("numberOfSubTasks") or 1), int(d.get("numberOfWorkerOnSamePosition", 1))
+
+
+def _count(ranges: list[list[int]]) -> int:
+    return sum(stop - start for start, stop in ranges)

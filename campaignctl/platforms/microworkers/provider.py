@@ -8,7 +8,12 @@ finished one, then the newest).
 
 Reading: only what the docs document (the GET basic-campaign page's BasicCampaignInfoResponse) plus
 what state recorded. The docs have no read of uploaded task rows: apply records the rows it sent
-(``payload["recorded"]``: row id -> digest) in state, and a plan counts those as uploaded. A field
+(:meth:`sent_record`: row id -> digest) in state, and a plan counts those as uploaded.
+
+Task rows of a data file are not held in the plan: its operations name the file (path, sha256, the
+rows' count and digest, which rows), and apply reads the rows from it when it sends them, refusing
+rows that are not the ones planned (:mod:`.upload`); at most 10,000 rows a call (a create carries
+the first 10,000, ``tasks-groups`` calls the rest). A field
 the documented answer does not carry (the create/PATCH settings it does not echo, a hire-group
 campaign's group and worker fields) counts as what the last apply set. Only the lists the config or
 state needs are read; reference data (categories, zones) in any plausible shape
@@ -30,7 +35,8 @@ Campaign   autoRateNokTask, autoRateOkTask,             one ``PATCH /<type>-camp
            visibilityDelay, maximumJobLimit (schedule),
            groupId (hire-group)
 Campaign   new task rows                                ``POST .../tasks-groups`` (running/paused) or
-                                                        ``POST .../restart`` (finished), queue job
+                                                        ``POST .../restart`` (finished), queue job;
+                                                        10,000 rows a call
 Campaign   more positions (no unique tasks)             ``POST .../restart`` once finished
 Campaign   state running|paused|stopped                 ``PUT .../resume|pause|stop`` (stop is
                                                         destructive); stopped -> running: restart
@@ -73,6 +79,7 @@ from .model import (
 from .plan import CampaignChanges
 from .read import CampaignReads, mw_error
 from .rows import job_limit, load_rows, schedule_doc
+from .upload import Upload
 
 __all__ = ["MicroworkersProvider", "mw_error"]
 
@@ -109,6 +116,8 @@ class MicroworkersProvider(CampaignExport, CampaignWrites, CampaignChanges, Camp
         self._categories: dict[str, float] | None = None  # sub-category id -> minimum payment
         self._zones: dict[str, list[str]] | None = None  # zone id -> country codes
         self._unreadable: list[str] = []  # reference lists of an unexpected shape (plan warnings)
+        self._uploads: dict[tuple[Any, ...], Upload] = {}  # a data file's rows read at apply, once, by what names them
+        self._sent: dict[str, Upload] = {}  # operation id -> the rows it sends
 
     # -- connection ------------------------------------------------------------------------
     def auth_headers(self, credentials: dict[str, str]) -> dict[str, str]:

@@ -136,6 +136,7 @@ class RowTable:
         #: column -> the indexes of the rows whose value there is blank (what check_rows_against asks)
         self.blank: dict[str, list[int]] = blank or {}
         self.ragged = False  #: some rows lack columns others have (JSONL): blanks not noted for them
+        self.sha256 = ""  #: of the file's bytes when it was scanned (what a plan's upload names)
 
     @classmethod
     def scan(cls, path: Path, shown: str, rows: Rows) -> RowTable:
@@ -207,26 +208,85 @@ def row_columns(data: dict[str, str], tests: dict[str, list[str]]) -> dict[str, 
     return {**data, **{f"{TEST_PREFIX}{q}": "|".join(a) for q, a in tests.items()}}
 
 
-def row_changes(rows: list[Row] | RowTable, live: dict[str, str], live_columns: dict[str, dict[str, str]], how: str) -> list[FieldChange]:
+def rows_summary(rows: list[Row] | RowTable) -> dict[str, Any]:
+    """``{count, digest}`` of the rows: sha256 over ``id:digest`` lines in id order (the 16 first
+    hex digits), what a plan compares for a campaign's ``tasks``. A RowTable's is hashed from its
+    ids and digests, a line at a time: no dict, no text of every row (1,000,000 rows)."""
+    if not isinstance(rows, RowTable):
+        return summary_of(id_digests(rows))
+    h = hashlib.sha256()
+    ids = rows.ids
+    for n, index in enumerate(sorted(range(len(ids)), key=ids.__getitem__)):
+        h.update(f"{chr(10) if n else ''}{ids[index]}:{rows.digest(index)}".encode())
+    return {"count": len(ids), "digest": h.hexdigest()[:16]}
+
+
+def summary_of(rows: dict[str, str]) -> dict[str, Any]:
+    """:func:`rows_summary` of ``id -> digest``."""
+    text = "\n".join(f"{i}:{rows[i]}" for i in sorted(rows))
+    return {"count": len(rows), "digest": hashlib.sha256(text.encode()).hexdigest()[:16]}
+
+
+#: task rows a plan lists one by one per resource (``tasks.rows[<id>]``, in --format json and the
+#: saved plan); past it one ``tasks.rows`` field counts the rest and names their data file (a plan
+#: of 1,000,000 new rows listed every one: 1.97 GB)
+ROWS_LISTED = 1000
+
+
+def row_changes(rows: list[Row] | RowTable, live: dict[str, str], live_columns: dict[str, dict[str, str]], how: str,
+                limit: int = ROWS_LISTED) -> list[FieldChange]:
     """The task rows a plan adds, changes or drops, one ``tasks.rows[<id>]`` field each (its
-    columns: the row's file order; new rows in file order first, then those gone): what the plan
-    shows in place of the rows' digest. ``live``: id -> digest of the uploaded rows,
+    columns: the row's file order; new rows in file order first, then those gone), the first
+    ``limit`` of them; the rest counted in one ``tasks.rows`` field (:func:`more_rows`): what the
+    plan shows in place of the rows' digest. ``live``: id -> digest of the uploaded rows,
     ``live_columns``: their columns where read."""
     out: list[FieldChange] = []
-    digests = id_digests(rows)
-    wanted = digests.keys()
-    if any(live.get(i) != d for i, d in digests.items()):  # the columns only when a row is new or changed
-        out += _added_or_changed(rows, live, live_columns, how)
-    out += [FieldChange(f"tasks.rows[{i}]", live_columns.get(i, {}), None, how) for i in live if i not in wanted]
+    pending = _pending(rows, live)
+    if pending:  # the columns only when a row is new or changed, read up to the last one listed
+        out += _added_or_changed(rows, live, live_columns, how, pending[:limit])
+    gone: list[str] = []
+    if live:
+        wanted = set(rows.ids) if isinstance(rows, RowTable) else {r.id for r in rows}
+        gone = [i for i in live if i not in wanted]
+    left = max(0, limit - len(out))
+    out += [FieldChange(f"tasks.rows[{i}]", live_columns.get(i, {}), None, how) for i in gone[:left]]
+    more = len(pending) + len(gone) - len(out)
+    if more > 0:
+        out.append(more_rows(rows, more, how))
     return out
 
 
-def _added_or_changed(rows: list[Row] | RowTable, live: dict[str, str], live_columns: dict[str, dict[str, str]], how: str) -> list[FieldChange]:
+def _pending(rows: list[Row] | RowTable, live: dict[str, str]) -> list[int]:
+    """The indexes of the rows that are new or changed against ``live`` (id -> digest)."""
+    if isinstance(rows, RowTable):
+        return [i for i, row_id in enumerate(rows.ids) if live.get(row_id) != rows.digest(i)]
+    return [i for i, row in enumerate(rows) if live.get(row.id) != row.digest]
+
+
+def more_rows(rows: list[Row] | RowTable, more: int, how: str) -> FieldChange:
+    """The ``tasks.rows`` field of the rows a plan does not list: how many, and (rows of a data
+    file) which file, by its path and sha256 -- apply reads them from it again and sends them only
+    when they are still the rows planned."""
+    after: dict[str, Any] = {"more": more}
+    if isinstance(rows, RowTable):
+        after["file"] = rows.shown
+        if rows.sha256:
+            after["sha256"] = rows.sha256
+    return FieldChange("tasks.rows", None, after, how)
+
+
+def _added_or_changed(rows: list[Row] | RowTable, live: dict[str, str], live_columns: dict[str, dict[str, str]], how: str,
+                      wanted: list[int]) -> list[FieldChange]:
     out: list[FieldChange] = []
-    for row in rows:
+    if not wanted:
+        return out
+    last, chosen = wanted[-1], set(wanted)
+    for index, row in enumerate(itertools.islice(iter(rows), last + 1)):
+        if index not in chosen:
+            continue
         if row.id not in live:
             out.append(FieldChange(f"tasks.rows[{row.id}]", None, row_columns(row.data, row.tests), how))
-        elif live[row.id] != row.digest:
+        else:
             out.append(FieldChange(f"tasks.rows[{row.id}]", live_columns.get(row.id, {}), row_columns(row.data, row.tests), how))
     return out
 
@@ -298,6 +358,7 @@ def _load_file(doc: Document, root: Path, name: str, rows: Rows) -> None:
     remembered = cache.get()
     if remembered is not None:
         rows.columns, rows.rows = remembered
+        remembered[1].sha256 = cache.sha256
         return
     try:
         table = RowTable.scan(path, shown, rows)
@@ -308,6 +369,7 @@ def _load_file(doc: Document, root: Path, name: str, rows: Rows) -> None:
         rows.rows, rows.diags, rows.columns = [], [], []
         _parse_data(path, shown, path.read_bytes(), rows)
         return
+    table.sha256 = cache.sha256
     rows.rows = table
     if not rows.diags:
         cache.put(rows)
@@ -331,10 +393,12 @@ class _RowsCache:
         self.path, self.shown = path, shown
         self.file = directory / f"rows-{hashlib.blake2b(os.fsencode(path), digest_size=16).hexdigest()}.bin" if directory else None
         key = hashlib.blake2b(_parser_salt() + shown.encode("utf-8", "surrogatepass") + b"\0", digest_size=16)
+        content = hashlib.sha256()  # the file's own sha256, which a plan's upload names
         with path.open("rb") as fh:  # in chunks: a 50 MB file is never in memory whole
             while chunk := fh.read(1 << 20):
                 key.update(chunk)
-        self.key = key.digest()
+                content.update(chunk)
+        self.key, self.sha256 = key.digest(), content.hexdigest()
 
     def get(self) -> tuple[list[str], RowTable] | None:
         if self.file is None:
