@@ -438,8 +438,8 @@ def write_survey_rows(config: Path, count: int, brand: str = "Brand") -> None:
 def survey_rows_table(tmp_path: Path, count: int) -> tuple[Path, Any]:
     """A copy of the microworkers-survey example with ``count`` task rows, and its campaign's
     :class:`RowTable`."""
-    from campaignctl.validation import load_config
     from campaignctl.platforms.microworkers.rows import RowTable, load_rows
+    from campaignctl.validation import load_config
 
     config = copy_example("microworkers-survey", tmp_path)
     write_survey_rows(config, count)
