@@ -169,7 +169,8 @@ def test_a_fresh_provider_reads_and_plans_from_its_inputs_alone(
         assert changes[MW_TEMPLATE].actions == changes[MW_HIRE].actions == ["no-op"]
         assert fresh_read[MW_HIRE].attrs["groupId"] == "2222"
         assert ops[f"{MW_SURVEY}#add-positions"].payload["positions"] == 30
-        assert len(ops[f"{MW_NEW}#create"].payload["body"]["tasks"]) == 60
+        uploads = ops[f"{MW_NEW}#create"].payload["rows"]  # a data file's rows: named, read from it at apply
+        assert uploads["count"] == 60 and sum(stop - start for start, stop in uploads["ranges"]) == 60
         assert sum(f.path.startswith("tasks.rows[") for f in changes[MW_NEW].fields) == 60
     else:  # found again by title; the group's id from the config's WorkerGroup
         assert changes[V1_SIGNUP].actions == ["no-op"] and fresh_read[V1_SIGNUP].attrs["title"]
