@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 from ...errors import ApiError
 from ...providers.base import Live, ReadInputs
 from ...providers.export import ExportedDoc
-from .model import COLLECTION, DEFAULTS, HIRE_FIELDS, INTERNAL_DEFAULTS, summary_of
-from .rows import content_digest, job_limit, normalise_limit
+from .model import COLLECTION, DEFAULTS, HIRE_FIELDS, INTERNAL_DEFAULTS
+from .rows import content_digest, job_limit, normalise_limit, summary_of
 
 
 class CampaignExport:

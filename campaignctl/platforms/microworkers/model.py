@@ -1,12 +1,11 @@
 """Microworkers API v2: the campaign fields as the provider models them (which it PATCHes, which
-are fixed once started, their defaults, the statuses) and the digest of a campaign's task rows."""
+are fixed once started, their defaults, the statuses). The digest of a campaign's task rows is
+:func:`.rows.rows_summary`."""
 from __future__ import annotations
 
 from typing import Any
 
 from . import kinds
-from .rows import Row, RowTable, rows_summary
-from .rows import summary_of as summary_of  # the digest of id -> digest, imported from here too
 
 KINDS = kinds.KINDS.kinds  #: the platform's kinds (kinds.py: what the config checks know, too)
 COLLECTION = {"basic": "basic-campaigns", "hire-group": "hire-group-campaigns"}
@@ -41,8 +40,3 @@ READ_BACK: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 MIN_BASIC_POSITIONS = 30
 DEFAULT_FEE = 0.075
-
-
-def summary(rows: list[Row] | RowTable) -> dict[str, Any]:
-    return rows_summary(rows)
-

@@ -74,11 +74,10 @@ from .model import (
     HIRE_FIELDS,
     INTERNAL_DEFAULTS,
     PATCHABLE,
-    summary,
 )
 from .plan import CampaignChanges
 from .read import CampaignReads, mw_error
-from .rows import job_limit, load_rows, schedule_doc
+from .rows import job_limit, load_rows, rows_summary, schedule_doc
 from .upload import Upload
 
 __all__ = ["MicroworkersProvider", "mw_error"]
@@ -171,7 +170,7 @@ class MicroworkersProvider(CampaignExport, CampaignWrites, CampaignChanges, Camp
         sub = int(out["internalTemplate"]["numberOfSubTasks"]) if out["internalTemplate"] else 1
         same = int(out.get("numberOfWorkerOnSamePosition", 1))
         if rows is not None:
-            out["tasks"] = summary(rows.rows)
+            out["tasks"] = rows_summary(rows.rows)
             out["availablePositions"] = len(rows.rows) // sub * same
         else:
             out["tasks"] = None

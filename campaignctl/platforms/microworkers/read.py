@@ -17,8 +17,8 @@ from ...http import error_json
 from ...paging import PageGuard
 from ...providers.base import Live, ReadInputs
 from . import reference
-from .model import COLLECTION, DEFAULTS, HIRE_FIELDS, INTERNAL_DEFAULTS, KINDS, STATUS, summary_of
-from .rows import desired_rows, id_digests, normalise_limit
+from .model import COLLECTION, DEFAULTS, HIRE_FIELDS, INTERNAL_DEFAULTS, KINDS, STATUS
+from .rows import desired_rows, id_digests, normalise_limit, summary_of
 
 if TYPE_CHECKING:
     from ...http import ApiClient
